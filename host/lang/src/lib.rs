@@ -1,0 +1,48 @@
+//! cairn's runbook language: `cairn.kdl` and runbook files (KDL 2.0) decoded
+//! into a typed model with spans, and validated completely before anything
+//! runs. No wasmtime, no I/O beyond reading the files named.
+
+pub mod model;
+
+pub use model::*;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// What validation needs to know about a plugin; the host implements the
+/// lookup over its plugin directories and the stock set.
+#[derive(Debug, Clone)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: semver::Version,
+    pub actions: Vec<String>,
+    pub default_action: Option<String>,
+}
+
+pub trait PluginCatalog {
+    /// Finds the newest plugin named `name` matching `req`; the error says why
+    /// none fits (unknown name, or the versions that exist).
+    fn find(&self, name: &str, req: Option<&semver::VersionReq>) -> Result<PluginInfo, String>;
+    /// All plugin names, for "did you mean" hints.
+    fn names(&self) -> Vec<String>;
+}
+
+/// Values for `{{ }}` references at run time.
+pub trait Resolver {
+    /// The value of a reference, or `None` when it has none (a step that did
+    /// not run, an output the plugin did not return).
+    fn lookup(&self, r: &Ref) -> Option<serde_json::Value>;
+}
+
+/// What validation checks a runbook against.
+pub struct ValidationContext<'a> {
+    pub project: &'a Project,
+    pub plugins: &'a dyn PluginCatalog,
+    /// Secret names that exist; `None` skips the check of `secrets.*`
+    /// references (as `cairn validate` does, which reads no secrets).
+    pub secret_names: Option<&'a BTreeSet<String>>,
+}
+
+pub use diagnostics::{Diagnostic, Diagnostics};
+
+pub mod diagnostics;

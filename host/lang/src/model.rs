@@ -1,0 +1,266 @@
+//! The typed model of `cairn.kdl` and runbook files.
+//!
+//! Everything a user wrote keeps its span, so later stages (validation, the
+//! engine's pre-flight checks) can point at it with a caret.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miette::{NamedSource, SourceSpan};
+use semver::VersionReq;
+
+/// A file as read from disk: its name as shown in diagnostics and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path shown to users (relative to the project root when possible).
+    pub name: String,
+    /// The absolute path on disk.
+    pub path: PathBuf,
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    pub fn named_source(&self) -> NamedSource<Arc<str>> {
+        NamedSource::new(self.name.clone(), self.text.clone()).with_language("kdl")
+    }
+}
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: SourceSpan,
+}
+
+// ---------------------------------------------------------------- project
+
+/// `cairn.kdl`: the project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub name: String,
+    /// The directory holding `cairn.kdl`.
+    pub root: PathBuf,
+    pub file: Arc<SourceFile>,
+    pub targets: BTreeMap<String, Target>,
+    pub storages: BTreeMap<String, Storage>,
+    pub secrets: Vec<SecretSource>,
+    /// Plugin directories, relative to `root` as written.
+    pub plugin_dirs: Vec<String>,
+    pub grants: Vec<Grant>,
+    /// Directories holding runbooks, relative to `root` (default `runbooks`).
+    pub runbook_dirs: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub kind: TargetKind,
+    pub span: SourceSpan,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetKind {
+    Local,
+    Ssh {
+        /// `user@host` or a host alias from the user's ssh config.
+        destination: String,
+        port: Option<u16>,
+        /// Extra `-o` options, as written.
+        options: Vec<String>,
+    },
+    Docker {
+        container: String,
+        /// Engine address, e.g. `unix:///run/docker.sock`; the default engine when none.
+        host: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub name: String,
+    pub kind: StorageKind,
+    pub span: SourceSpan,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageKind {
+    Dir {
+        path: String,
+    },
+    S3 {
+        bucket: String,
+        region: Option<String>,
+        endpoint: Option<String>,
+        prefix: Option<String>,
+        path_style: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretSource {
+    /// `env prefix=HELLO_`: `HELLO_DB_PASSWORD` is `secrets.db_password`.
+    Env { prefix: String },
+    /// `file "secrets.json"`: a JSON object of names to string values.
+    File { path: String },
+}
+
+/// `grant plugin=NAME { exec pg_dump psql; http example.com; ... }`.
+///
+/// Each child names a capability and the values it is granted for. A grant
+/// narrows what the plugin's `describe` declares; it never widens a stock
+/// plugin's declaration beyond it, and it is the only way a project plugin
+/// gets anything.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub plugin: String,
+    pub capabilities: BTreeMap<String, Vec<String>>,
+    pub span: SourceSpan,
+}
+
+// ---------------------------------------------------------------- runbook
+
+#[derive(Debug, Clone)]
+pub struct Runbook {
+    pub name: String,
+    pub version: u64,
+    pub description: Option<String>,
+    /// `requires cairn=">=0.1"`.
+    pub requires: Option<Spanned<VersionReq>>,
+    pub file: Arc<SourceFile>,
+    /// sha256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    pub params: Vec<Param>,
+    pub steps: Vec<Block>,
+    pub on_failure: Vec<Block>,
+    pub finally: Vec<Block>,
+    pub rehearsal: Option<Rehearsal>,
+    pub span: SourceSpan,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    Int,
+    Bool,
+    Duration,
+    List,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub ty: ParamType,
+    /// Already checked against `ty` and converted (durations as their text).
+    pub default: Option<serde_json::Value>,
+    pub required: bool,
+    pub help: Option<String>,
+    pub span: SourceSpan,
+}
+
+/// One element of a step list.
+#[derive(Debug, Clone)]
+pub enum Block {
+    Step(Step),
+    /// `parallel { step ... }`: the steps run concurrently.
+    Parallel { steps: Vec<Step>, span: SourceSpan },
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub id_span: SourceSpan,
+    /// The plugin's name (`uses=NAME[@REQ]`).
+    pub plugin: String,
+    pub version_req: Option<VersionReq>,
+    pub uses_span: SourceSpan,
+    pub action: Option<Spanned<String>>,
+    pub target: Option<Spanned<String>>,
+    pub when: Option<Spanned<Expr>>,
+    pub timeout: Option<Duration>,
+    pub continue_on_error: bool,
+    pub retry: Option<Retry>,
+    pub confirm: Option<Spanned<Template>>,
+    /// The step's arguments: its children converted to JSON by the rule in
+    /// `docs/runbook-language.md`, with every string kept as a template.
+    pub args: ArgValue,
+    pub span: SourceSpan,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    pub attempts: u32,
+    pub delay: Duration,
+    /// Multiplier applied to the delay after each failed attempt (1.0 = constant).
+    pub backoff: f64,
+}
+
+/// A JSON-shaped argument value whose strings may hold `{{ }}` references.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArgValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(Spanned<Template>),
+    List(Vec<ArgValue>),
+    Object(Vec<(String, ArgValue)>),
+}
+
+/// `rehearsal { param ...; target ...; verify { step ... } }`.
+#[derive(Debug, Clone)]
+pub struct Rehearsal {
+    /// Parameter values used by `cairn rehearse`, by name.
+    pub params: BTreeMap<String, Spanned<serde_json::Value>>,
+    /// Targets replaced for the rehearsal, by name.
+    pub targets: BTreeMap<String, Target>,
+    pub verify: Vec<Block>,
+    pub span: SourceSpan,
+}
+
+// ---------------------------------------------------------------- templates
+
+/// A string with `{{ ... }}` references.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Lit(String),
+    Ref(Ref),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    Params,
+    Steps,
+    Secrets,
+    Run,
+    Target,
+    Project,
+}
+
+/// A reference such as `steps.plan-migrations.outputs.count`: its scope and
+/// the path after the scope (`["plan-migrations", "outputs", "count"]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ref {
+    pub scope: Scope,
+    pub path: Vec<String>,
+    /// Where the reference is written in the file.
+    pub span: SourceSpan,
+}
+
+/// A `when=` expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Ref(Ref),
+    Lit(serde_json::Value),
+    Not(Box<Expr>),
+    Eq(Box<Expr>, Box<Expr>),
+    Ne(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+}
