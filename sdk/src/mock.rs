@@ -1,0 +1,297 @@
+//! A [`Host`] for unit tests: it records every call and answers with
+//! scripted responses, so plugin logic runs natively under `cargo test`,
+//! without wasmtime.
+//!
+//! ```
+//! use cairn_sdk::prelude::*;
+//! use cairn_sdk::mock::MockHost;
+//!
+//! let host = MockHost::new().exec_returns(Completed::ok("abc123\n"));
+//! let done = host.exec(&Command::new("git").arg("rev-parse").effect(Effect::Read)).unwrap();
+//! assert_eq!(done.stdout_text(), "abc123\n");
+//! assert_eq!(host.commands()[0].program, "git");
+//! ```
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::host::{Completed, Host, Level, Request, Response, Secret};
+use crate::{Command, Context, Effect, HostError, Outputs, Plugin, PluginError};
+
+type Handler<I, O> = Box<dyn FnMut(&I) -> Result<O, HostError>>;
+
+/// One call a plugin made, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    Log {
+        level: Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    },
+    Exec(Command),
+    Http(Request),
+    /// `secrets.get(name)`.
+    Secret(String),
+    /// `secret.reveal()` of the named secret.
+    Reveal(String),
+}
+
+/// A scripted host. Responses are taken first from the queue filled by
+/// `exec_returns` / `http_returns` (in order), then from the `on_exec` /
+/// `on_http` handler; with neither, the call fails.
+///
+/// [`MockHost::dry_run`] imitates the host in `--dry-run`: writes are recorded
+/// and answered with a planned result, without consulting the script.
+#[derive(Default)]
+pub struct MockHost {
+    dry_run: bool,
+    secrets: BTreeMap<String, String>,
+    exec_queue: RefCell<VecDeque<Result<Completed, HostError>>>,
+    exec_handler: RefCell<Option<Handler<Command, Completed>>>,
+    http_queue: RefCell<VecDeque<Result<Response, HostError>>>,
+    http_handler: RefCell<Option<Handler<Request, Response>>>,
+    calls: RefCell<Vec<Call>>,
+}
+
+impl MockHost {
+    pub fn new() -> Self {
+        MockHost::default()
+    }
+
+    /// Answers write calls as the host does in a dry-run.
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
+
+    /// A secret the plugin may ask for.
+    pub fn with_secret(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.secrets.insert(name.into(), value.into());
+        self
+    }
+
+    /// Queues the result of the next `exec` call.
+    pub fn exec_returns(self, completed: Completed) -> Self {
+        self.exec_queue.borrow_mut().push_back(Ok(completed));
+        self
+    }
+
+    /// Queues a host error for the next `exec` call (denied, unreachable...).
+    pub fn exec_fails(self, message: impl Into<String>) -> Self {
+        self.exec_queue
+            .borrow_mut()
+            .push_back(Err(HostError::new(message)));
+        self
+    }
+
+    /// Answers `exec` calls once the queue is empty.
+    pub fn on_exec(
+        self,
+        handler: impl FnMut(&Command) -> Result<Completed, HostError> + 'static,
+    ) -> Self {
+        *self.exec_handler.borrow_mut() = Some(Box::new(handler));
+        self
+    }
+
+    /// Queues the response to the next `http` call.
+    pub fn http_returns(self, response: Response) -> Self {
+        self.http_queue.borrow_mut().push_back(Ok(response));
+        self
+    }
+
+    /// Queues a host error for the next `http` call.
+    pub fn http_fails(self, message: impl Into<String>) -> Self {
+        self.http_queue
+            .borrow_mut()
+            .push_back(Err(HostError::new(message)));
+        self
+    }
+
+    /// Answers `http` calls once the queue is empty.
+    pub fn on_http(
+        self,
+        handler: impl FnMut(&Request) -> Result<Response, HostError> + 'static,
+    ) -> Self {
+        *self.http_handler.borrow_mut() = Some(Box::new(handler));
+        self
+    }
+
+    /// Runs an action of plugin `P` the way the component export does:
+    /// arguments as JSON text in, outputs as JSON text out.
+    pub fn invoke<P: Plugin>(
+        &self,
+        ctx: &Context,
+        action: &str,
+        args: serde_json::Value,
+    ) -> Result<Outputs, PluginError> {
+        let json = crate::wit_host::invoke::<P>(self, ctx, action, &args.to_string())?;
+        match serde_json::from_str(&json) {
+            Ok(serde_json::Value::Object(map)) => Ok(Outputs::from(map)),
+            _ => panic!("plugin outputs are not a JSON object: {json}"),
+        }
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.borrow().clone()
+    }
+
+    pub fn commands(&self) -> Vec<Command> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Exec(cmd) => Some(cmd),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Http(req) => Some(req),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn logs(&self) -> Vec<(Level, String)> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Log { level, message, .. } => Some((level, message)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn record(&self, call: Call) {
+        self.calls.borrow_mut().push(call);
+    }
+}
+
+fn answer<I, O>(
+    queue: &RefCell<VecDeque<Result<O, HostError>>>,
+    handler: &RefCell<Option<Handler<I, O>>>,
+    input: &I,
+    what: impl FnOnce() -> String,
+) -> Result<O, HostError> {
+    if let Some(next) = queue.borrow_mut().pop_front() {
+        return next;
+    }
+    match handler.borrow_mut().as_mut() {
+        Some(handler) => handler(input),
+        None => Err(HostError::new(format!("mock host: no response scripted for {}", what()))),
+    }
+}
+
+impl Host for MockHost {
+    fn log(&self, level: Level, message: &str, fields: &[(&str, &str)]) {
+        self.record(Call::Log {
+            level,
+            message: message.to_string(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        });
+    }
+
+    fn exec(&self, command: &Command) -> Result<Completed, HostError> {
+        self.record(Call::Exec(command.clone()));
+        if self.dry_run && command.effect == Effect::Write {
+            return Ok(Completed::planned());
+        }
+        answer(&self.exec_queue, &self.exec_handler, command, || {
+            format!("exec `{}`", command.program)
+        })
+    }
+
+    fn http(&self, request: &Request) -> Result<Response, HostError> {
+        self.record(Call::Http(request.clone()));
+        if self.dry_run && request.effect() == Effect::Write {
+            return Ok(Response::planned());
+        }
+        answer(&self.http_queue, &self.http_handler, request, || {
+            format!("{} `{}`", request.method, request.url)
+        })
+    }
+
+    fn secret(&self, name: &str) -> Result<Secret, HostError> {
+        self.record(Call::Secret(name.to_string()));
+        if self.secrets.contains_key(name) {
+            Ok(Secret::unbound(name))
+        } else {
+            Err(HostError::new(format!("secret `{name}` is not defined")))
+        }
+    }
+
+    fn reveal(&self, secret: &Secret) -> Result<String, HostError> {
+        self.record(Call::Reveal(secret.name().to_string()));
+        self.secrets
+            .get(secret.name())
+            .cloned()
+            .ok_or_else(|| HostError::new(format!("secret `{}` is not defined", secret.name())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MaybeSecret;
+
+    #[test]
+    fn queue_then_handler_then_error() {
+        let host = MockHost::new()
+            .exec_returns(Completed::ok("first"))
+            .on_exec(|cmd| Ok(Completed::new(1, cmd.program.clone(), "")));
+        let a = host.exec(&Command::new("a")).unwrap();
+        let b = host.exec(&Command::new("b")).unwrap();
+        assert_eq!((a.status, a.stdout_text().as_ref()), (0, "first"));
+        assert_eq!((b.status, b.stdout_text().as_ref()), (1, "b"));
+
+        let e = MockHost::new().http(&Request::get("http://x/")).unwrap_err();
+        assert_eq!(e.message, "mock host: no response scripted for GET `http://x/`");
+    }
+
+    #[test]
+    fn dry_run_plans_writes_and_performs_reads() {
+        let host = MockHost::new().dry_run().exec_returns(Completed::ok("read"));
+        let w = host.exec(&Command::new("rm")).unwrap();
+        let r = host.exec(&Command::new("ls").effect(Effect::Read)).unwrap();
+        assert!(w.planned && !r.planned);
+        assert_eq!(r.stdout_text(), "read");
+        assert!(host.http(&Request::new("POST", "http://x/")).unwrap().planned);
+        assert_eq!(host.commands().len(), 2);
+    }
+
+    #[test]
+    fn secrets_by_handle() {
+        let host = MockHost::new().with_secret("db_password", "hunter2");
+        let s = host.secret("db_password").unwrap();
+        let cmd = Command::new("psql").env("PGPASSWORD", &s);
+        assert_eq!(cmd.env[0].1, MaybeSecret::Secret(s.clone()));
+        assert_eq!(host.reveal(&s).unwrap(), "hunter2");
+        assert!(host.secret("nope").is_err());
+        assert_eq!(
+            host.calls(),
+            [
+                Call::Secret("db_password".into()),
+                Call::Reveal("db_password".into()),
+                Call::Secret("nope".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn logs_are_recorded() {
+        let host = MockHost::new();
+        host.info("hello");
+        host.log(Level::Warn, "slow", &[("ms", "900")]);
+        assert_eq!(
+            host.logs(),
+            [(Level::Info, "hello".into()), (Level::Warn, "slow".into())]
+        );
+    }
+}

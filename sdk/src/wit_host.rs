@@ -1,0 +1,203 @@
+//! The bridge to the WIT world: [`WitHost`] implements [`Host`] with the
+//! generated imports, and [`describe`] / [`run`] implement the exports for a
+//! [`Plugin`]. `export_plugin!` calls these; plugin code never does.
+//!
+//! On targets other than wasm32 this compiles (so plugins build natively for
+//! their unit tests) but every import traps: tests use the mock host.
+
+use crate::bindings::cairn::plugin::{exec, http, log, secrets, types};
+use crate::host::{Completed, Host, Level, MaybeSecret, Request, Response, Secret};
+use crate::{Command, Context, Effect, HostError, Mode, Plugin, PluginError};
+
+/// The real host, reached through the component's imports.
+#[derive(Debug, Clone, Copy)]
+pub struct WitHost;
+
+impl Host for WitHost {
+    fn log(&self, level: Level, message: &str, fields: &[(&str, &str)]) {
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        log::log(level_to_wit(level), message, &fields);
+    }
+
+    fn exec(&self, command: &Command) -> Result<Completed, HostError> {
+        let env = command
+            .env
+            .iter()
+            .map(|(name, value)| {
+                Ok(exec::EnvVar {
+                    name: name.clone(),
+                    value: match value {
+                        MaybeSecret::Plain(s) => exec::EnvValue::Plain(s.clone()),
+                        MaybeSecret::Secret(s) => exec::EnvValue::Secret(s.wit_handle()?),
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, HostError>>()?;
+        let cmd = exec::Command {
+            program: command.program.clone(),
+            args: command.args.clone(),
+            env,
+            cwd: command.cwd.clone(),
+            stdin: command.stdin.clone(),
+            timeout_ms: command.timeout.map(millis),
+            effect: effect_to_wit(command.effect),
+            target: command.target.clone(),
+        };
+        let done = exec::run(&cmd).map_err(HostError::new)?;
+        Ok(Completed {
+            status: done.status,
+            stdout: done.stdout,
+            stderr: done.stderr,
+            planned: done.planned,
+        })
+    }
+
+    fn http(&self, request: &Request) -> Result<Response, HostError> {
+        let headers = request
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                Ok(http::Header {
+                    name: name.clone(),
+                    value: match value {
+                        MaybeSecret::Plain(s) => http::HeaderValue::Plain(s.clone()),
+                        MaybeSecret::Secret(s) => http::HeaderValue::Secret(s.wit_handle()?),
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, HostError>>()?;
+        let req = http::Request {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers,
+            body: request.body.clone(),
+            timeout_ms: request.timeout.map(millis),
+            follow_redirects: request.follow_redirects,
+        };
+        let resp = http::send(&req).map_err(HostError::new)?;
+        Ok(Response {
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body,
+            planned: resp.planned,
+        })
+    }
+
+    fn secret(&self, name: &str) -> Result<Secret, HostError> {
+        let handle = secrets::get(name).map_err(HostError::new)?;
+        Ok(Secret::from_wit(name.to_string(), handle))
+    }
+
+    fn reveal(&self, secret: &Secret) -> Result<String, HostError> {
+        secret.wit_handle()?.reveal().map_err(HostError::new)
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn level_to_wit(level: Level) -> log::Level {
+    match level {
+        Level::Trace => log::Level::Trace,
+        Level::Debug => log::Level::Debug,
+        Level::Info => log::Level::Info,
+        Level::Warn => log::Level::Warn,
+        Level::Error => log::Level::Error,
+    }
+}
+
+fn effect_to_wit(effect: Effect) -> types::Effect {
+    match effect {
+        Effect::Read => types::Effect::Read,
+        Effect::Write => types::Effect::Write,
+    }
+}
+
+fn context_from_wit(ctx: types::Context) -> Context {
+    Context {
+        run_id: ctx.run_id,
+        step_id: ctx.step_id,
+        runbook: ctx.runbook,
+        mode: match ctx.mode {
+            types::Mode::Apply => Mode::Apply,
+            types::Mode::DryRun => Mode::DryRun,
+            types::Mode::Rehearsal => Mode::Rehearsal,
+        },
+        target: ctx.target,
+    }
+}
+
+/// The `describe` export.
+pub fn describe<P: Plugin>() -> types::Description {
+    let d = P::describe();
+    types::Description {
+        name: d.name,
+        version: d.version,
+        summary: d.summary,
+        actions: d
+            .actions
+            .into_iter()
+            .map(|a| types::ActionInfo {
+                name: a.name,
+                summary: a.summary,
+                effect: effect_to_wit(a.effect),
+            })
+            .collect(),
+        default_action: d.default_action,
+        args_schema: d.args_schema.to_string(),
+        capabilities: d
+            .capabilities
+            .into_iter()
+            .map(|c| types::Capability {
+                name: c.name,
+                values: c.values,
+            })
+            .collect(),
+    }
+}
+
+/// The `run` export.
+pub fn run<P: Plugin>(
+    ctx: types::Context,
+    action: String,
+    args: String,
+) -> Result<String, types::PluginError> {
+    install_panic_hook();
+    invoke::<P>(&WitHost, &context_from_wit(ctx), &action, &args).map_err(|e| {
+        types::PluginError {
+            message: e.message,
+            field: e.field,
+        }
+    })
+}
+
+/// What `run` does between the WIT types and the plugin: parse the arguments,
+/// call the plugin, serialize the outputs. The mock host goes through here
+/// too, so unit tests cover the same path.
+pub fn invoke<P: Plugin>(
+    host: &dyn Host,
+    ctx: &Context,
+    action: &str,
+    args: &str,
+) -> Result<String, PluginError> {
+    let args = crate::Args::from_json(args)?;
+    P::run(host, ctx, action, args).map(|outputs| outputs.to_json())
+}
+
+/// A panic traps the component; before it does, say why in the journal so
+/// the host's "plugin trapped" error has the panic message next to it.
+fn install_panic_hook() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            std::panic::set_hook(Box::new(|info| {
+                log::log(log::Level::Error, &format!("plugin {info}"), &[]);
+            }));
+        });
+    }
+}
