@@ -1,0 +1,179 @@
+# Shared settings and helpers of the lab scripts (up, down, check).
+# Sourced, never run. Everything is computed from this file's location or
+# from CAIRN_LAB_* variables, so the lab works from any checkout.
+# shellcheck shell=bash
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
+FIXTURES_DIR="$REPO_DIR/tests/fixtures"
+STATE="${CAIRN_LAB_STATE:-$LAB_DIR/state}"
+case "$STATE" in /*) ;; *) STATE="$PWD/$STATE" ;; esac
+
+# Fixed ports (all on 127.0.0.1).
+PORT_PG_PRIMARY=55432
+PORT_PG_NEW=55433
+PORT_S3=59000
+PORT_HAPROXY=58080
+PORT_APP1=58081
+PORT_APP2=58082
+PORT_HAPROXY_STATS=58084
+PORT_GUNICORN=58090
+PORT_DNS=58053
+PORT_PDNS_API=58089
+PORT_SSH=52222
+
+# Fixed credentials (a lab: none of these protects anything).
+PG_USER=cairn
+PG_PASSWORD=cairn-lab-pw
+PG_SUPERPASSWORD=cairn-lab-super
+PG_DB=site
+S3_ACCESS_KEY=cairnlab
+S3_SECRET_KEY=cairnlab-secret
+S3_REGION=us-east-1
+S3_BUCKET=cairn-lab-backups
+PDNS_KEY=cairn-lab-pdns-key
+DNS_ZONE=example.test
+OLD_SERVER_IP=127.0.0.1
+NEW_SERVER_IP=127.0.0.2
+SSH_USER=cairn-lab
+DOCKER_IMAGE=cairn-lab/busybox:latest
+DOCKER_CONTAINER=cairn-lab-box
+SITE_SECRET_KEY=cairn-lab-not-secret-django-key
+
+PGBIN=/usr/lib/postgresql/15/bin
+VENV="$STATE/venv"
+RUN="$STATE/run"
+LOGS="$STATE/logs"
+SITE_ROOT="$STATE/site"
+SITE_APP="$SITE_ROOT/app"
+STATIC_ROOT="$SITE_ROOT/static"
+MEDIA_ROOT="$SITE_ROOT/media"
+MAINT_DIR="$SITE_ROOT/tmp"
+MAINT_FILE="$MAINT_DIR/maintenance.html"
+SUPERVISOR_CONF="$STATE/supervisor/supervisord.conf"
+SSH_DIR="$STATE/ssh"
+DOCKER_SOCK="$RUN/docker.sock"
+
+ALL_SERVICES="postgres s3 site haproxy dns ssh docker"
+
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+lab_die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
+
+# Canonical service name for a user-given one (aliases accepted).
+lab_service_name() {
+    case "$1" in
+        postgres|pg|postgresql) echo postgres ;;
+        s3|moto) echo s3 ;;
+        site|django|nginx|gunicorn|supervisor|app) echo site ;;
+        haproxy) echo haproxy ;;
+        dns|pdns|powerdns) echo dns ;;
+        ssh|sshd) echo ssh ;;
+        docker|dockerd) echo docker ;;
+        *) return 1 ;;
+    esac
+}
+
+# Pidfiles and the string each process's command line must contain for the
+# pid to count as ours (guards against a recycled pid). One "pidfile marker"
+# pair per line, per service.
+lab_pidfiles() {
+    case "$1" in
+        postgres)
+            echo "$STATE/pg/primary/postmaster.pid $STATE/pg/primary"
+            echo "$STATE/pg/new/postmaster.pid $STATE/pg/new" ;;
+        s3) echo "$RUN/moto.pid $VENV/bin/moto_server" ;;
+        site)
+            echo "$RUN/supervisord.pid $SUPERVISOR_CONF"
+            echo "$RUN/nginx-app1.pid $STATE/nginx/app1.conf"
+            echo "$RUN/nginx-app2.pid $STATE/nginx/app2.conf" ;;
+        haproxy) echo "$RUN/haproxy.pid $STATE/haproxy/haproxy.cfg" ;;
+        dns) echo "$RUN/pdns.pid $STATE/pdns" ;;
+        ssh) echo "$RUN/sshd.pid $SSH_DIR/sshd_config" ;;
+        docker) echo "$RUN/dockerd.pid $DOCKER_SOCK" ;;
+    esac
+}
+
+# lab_pid PIDFILE MARKER: print the pid if that process is alive and ours.
+lab_pid() {
+    local pf=$1 marker=$2 pid
+    [ -r "$pf" ] || return 1
+    pid=$(head -n1 "$pf" 2>/dev/null | tr -dc '0-9')
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
+    echo "$pid"
+}
+
+# lab_running SERVICE: true when every process of the service is alive.
+lab_running() {
+    local pf marker any=0
+    while read -r pf marker; do
+        [ -n "$pf" ] || continue
+        lab_pid "$pf" "$marker" >/dev/null || return 1
+        any=1
+    done < <(lab_pidfiles "$1")
+    [ "$any" = 1 ]
+}
+
+# lab_port_open PORT: true when something accepts TCP on 127.0.0.1:PORT.
+lab_port_open() {
+    (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# lab_env SERVICE: the NAME=value pairs that describe a service.
+lab_env() {
+    case "$1" in
+        common)
+            echo "CAIRN_LAB_STATE=$STATE"
+            echo "CAIRN_LAB_OLD_SERVER_IP=$OLD_SERVER_IP"
+            echo "CAIRN_LAB_NEW_SERVER_IP=$NEW_SERVER_IP" ;;
+        postgres)
+            echo "CAIRN_LAB_PG_PRIMARY=postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PORT_PG_PRIMARY/$PG_DB"
+            echo "CAIRN_LAB_PG_NEW=postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PORT_PG_NEW/$PG_DB"
+            echo "CAIRN_LAB_PG_PRIMARY_ADMIN=postgresql://postgres:$PG_SUPERPASSWORD@127.0.0.1:$PORT_PG_PRIMARY/postgres"
+            echo "CAIRN_LAB_PG_NEW_ADMIN=postgresql://postgres:$PG_SUPERPASSWORD@127.0.0.1:$PORT_PG_NEW/postgres"
+            echo "CAIRN_LAB_PG_BIN=$PGBIN"
+            echo "CAIRN_LAB_PG_SOCKET_DIR=$STATE/pg/sock" ;;
+        s3)
+            echo "CAIRN_LAB_S3_ENDPOINT=http://127.0.0.1:$PORT_S3"
+            echo "CAIRN_LAB_S3_BUCKET=$S3_BUCKET"
+            echo "AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY"
+            echo "AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY"
+            echo "AWS_REGION=$S3_REGION"
+            echo "AWS_DEFAULT_REGION=$S3_REGION"
+            echo "AWS_ENDPOINT_URL_S3=http://127.0.0.1:$PORT_S3" ;;
+        site)
+            echo "CAIRN_LAB_APP1_URL=http://127.0.0.1:$PORT_APP1"
+            echo "CAIRN_LAB_APP2_URL=http://127.0.0.1:$PORT_APP2"
+            echo "CAIRN_LAB_GUNICORN_URL=http://127.0.0.1:$PORT_GUNICORN"
+            echo "CAIRN_LAB_SITE_DIR=$SITE_APP"
+            echo "CAIRN_LAB_SITE_ENV=$SITE_ROOT/env"
+            echo "CAIRN_LAB_MANAGE=$SITE_APP/manage.py"
+            echo "CAIRN_LAB_MAINTENANCE_FILE=$MAINT_FILE"
+            echo "CAIRN_LAB_STATIC_ROOT=$STATIC_ROOT"
+            echo "CAIRN_LAB_MEDIA_DIR=$MEDIA_ROOT"
+            echo "CAIRN_LAB_SUPERVISOR_CONF=$SUPERVISOR_CONF"
+            echo "CAIRN_LAB_PYTHON=$VENV/bin/python"
+            echo "CAIRN_LAB_VENV=$VENV" ;;
+        haproxy)
+            echo "CAIRN_LAB_SITE_URL=http://127.0.0.1:$PORT_HAPROXY"
+            echo "CAIRN_LAB_HAPROXY_SOCKET=$RUN/haproxy.sock"
+            echo "CAIRN_LAB_HAPROXY_BACKEND=be_app"
+            echo "CAIRN_LAB_HAPROXY_STATS_URL=http://127.0.0.1:$PORT_HAPROXY_STATS/" ;;
+        dns)
+            echo "CAIRN_LAB_PDNS_API=http://127.0.0.1:$PORT_PDNS_API/api/v1"
+            echo "CAIRN_LAB_PDNS_KEY=$PDNS_KEY"
+            echo "CAIRN_LAB_PDNS_SERVER=localhost"
+            echo "CAIRN_LAB_DNS=127.0.0.1:$PORT_DNS"
+            echo "CAIRN_LAB_DNS_ZONE=$DNS_ZONE." ;;
+        ssh)
+            echo "CAIRN_LAB_SSH=$SSH_USER@127.0.0.1"
+            echo "CAIRN_LAB_SSH_PORT=$PORT_SSH"
+            echo "CAIRN_LAB_SSH_KEY=$SSH_DIR/id_ed25519"
+            echo "CAIRN_LAB_SSH_KNOWN_HOSTS=$SSH_DIR/known_hosts"
+            echo "CAIRN_LAB_SSH_OPTS=-p $PORT_SSH -i $SSH_DIR/id_ed25519 -o IdentitiesOnly=yes -o UserKnownHostsFile=$SSH_DIR/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR" ;;
+        docker)
+            echo "CAIRN_LAB_DOCKER_HOST=unix://$DOCKER_SOCK"
+            echo "CAIRN_LAB_DOCKER_CONTAINER=$DOCKER_CONTAINER"
+            echo "CAIRN_LAB_DOCKER_IMAGE=$DOCKER_IMAGE" ;;
+    esac
+}
