@@ -43,6 +43,19 @@ pub struct ValidationContext<'a> {
     pub secret_names: Option<&'a BTreeSet<String>>,
 }
 
-pub use diagnostics::{Diagnostic, Diagnostics};
-
 pub mod diagnostics;
+
+mod args;
+mod decode;
+mod duration;
+mod expr;
+mod reference;
+mod strspan;
+mod template;
+
+pub use args::render_args;
+pub use diagnostics::{Diagnostic, Diagnostics, did_you_mean};
+pub use duration::parse_duration;
+pub use expr::eval_when;
+pub use reference::{PROJECT_KEYS, RUN_KEYS, TARGET_KEYS};
+pub use template::{RenderError, render_template};

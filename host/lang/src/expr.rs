@@ -1,0 +1,327 @@
+//! `when=` expressions: a reference, or references and literals combined
+//! with `==`, `!=`, `!`, `&&`, `||` and parentheses; and their evaluation.
+//!
+//! ```text
+//! expr    := and ( "||" and )*
+//! and     := cmp ( "&&" cmp )*
+//! cmp     := unary ( ( "==" | "!=" ) unary )?
+//! unary   := "!" unary | primary
+//! primary := "(" expr ")" | literal | reference | "{{" reference "}}"
+//! literal := "..." | '...' | number | true | false | null
+//! ```
+
+use serde_json::Value;
+
+use crate::diagnostics::Problem;
+use crate::model::Expr;
+use crate::reference::parse_ref;
+use crate::strspan::StrSpans;
+use crate::template::stringify;
+use crate::Resolver;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Open,
+    Close,
+    Not,
+    Eq,
+    Ne,
+    And,
+    Or,
+    Lit(Value),
+    Ref(crate::model::Ref),
+}
+
+struct Token {
+    tok: Tok,
+    at: std::ops::Range<usize>,
+}
+
+fn tokenize(src: &str, spans: &StrSpans) -> Result<Vec<Token>, Problem> {
+    let mut out = Vec::new();
+    let b = src.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let two = src.get(i..i + 2).unwrap_or("");
+        let (tok, len) = match (c, two) {
+            (_, "==") => (Tok::Eq, 2),
+            (_, "!=") => (Tok::Ne, 2),
+            (_, "&&") => (Tok::And, 2),
+            (_, "||") => (Tok::Or, 2),
+            (_, "{{") => {
+                let close = src[i..].find("}}").ok_or_else(|| {
+                    Problem::new(spans.span(i..i + 2), "unclosed `{{` in `when` expression")
+                        .with_help("close the reference with `}}`")
+                })?;
+                let inner = &src[i + 2..i + close];
+                let lead = inner.len() - inner.trim_start().len();
+                let text = inner.trim();
+                let at = i + 2 + lead;
+                if text.is_empty() {
+                    return Err(Problem::new(spans.span(i..i + close + 2), "empty reference `{{ }}`"));
+                }
+                (Tok::Ref(parse_ref(text, spans.span(at..at + text.len()))?), close + 2)
+            }
+            (b'(', _) => (Tok::Open, 1),
+            (b')', _) => (Tok::Close, 1),
+            (b'!', _) => (Tok::Not, 1),
+            (b'"' | b'\'', _) => {
+                let end = src[i + 1..].find(c as char).ok_or_else(|| {
+                    Problem::new(spans.span(i..i + 1), "unclosed string in `when` expression")
+                })?;
+                (Tok::Lit(Value::String(src[i + 1..i + 1 + end].to_owned())), end + 2)
+            }
+            _ if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' => {
+                let len = src[i..]
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                    .count();
+                let word = &src[i..i + len];
+                (word_token(word, spans.span(i..i + len))?, len)
+            }
+            _ => {
+                let ch = src[i..].chars().next().unwrap_or_default();
+                return Err(Problem::new(
+                    spans.span(i..i + ch.len_utf8()),
+                    format!("unexpected `{ch}` in `when` expression"),
+                )
+                .with_help("use `==`, `!=`, `!`, `&&`, `||`, parentheses, literals and references"));
+            }
+        };
+        out.push(Token { tok, at: i..i + len });
+        i += len;
+    }
+    Ok(out)
+}
+
+fn word_token(word: &str, span: miette::SourceSpan) -> Result<Tok, Problem> {
+    Ok(match word {
+        "true" => Tok::Lit(Value::Bool(true)),
+        "false" => Tok::Lit(Value::Bool(false)),
+        "null" => Tok::Lit(Value::Null),
+        w if w.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
+            if let Ok(n) = w.parse::<i64>() {
+                Tok::Lit(Value::from(n))
+            } else if let Some(n) = w.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                Tok::Lit(Value::Number(n))
+            } else {
+                return Err(Problem::new(span, format!("invalid number `{w}` in `when` expression")));
+            }
+        }
+        w => Tok::Ref(parse_ref(w, span)?),
+    })
+}
+
+struct Parser<'a> {
+    toks: Vec<Token>,
+    pos: usize,
+    spans: &'a StrSpans,
+    len: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.tok)
+    }
+
+    fn here(&self) -> miette::SourceSpan {
+        match self.toks.get(self.pos) {
+            Some(t) => self.spans.span(t.at.clone()),
+            None => self.spans.span(self.len..self.len),
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, Problem> {
+        let mut e = self.and()?;
+        while self.peek() == Some(&Tok::Or) {
+            self.pos += 1;
+            e = Expr::Or(Box::new(e), Box::new(self.and()?));
+        }
+        Ok(e)
+    }
+
+    fn and(&mut self) -> Result<Expr, Problem> {
+        let mut e = self.cmp()?;
+        while self.peek() == Some(&Tok::And) {
+            self.pos += 1;
+            e = Expr::And(Box::new(e), Box::new(self.cmp()?));
+        }
+        Ok(e)
+    }
+
+    fn cmp(&mut self) -> Result<Expr, Problem> {
+        let left = self.unary()?;
+        let eq = match self.peek() {
+            Some(Tok::Eq) => true,
+            Some(Tok::Ne) => false,
+            _ => return Ok(left),
+        };
+        self.pos += 1;
+        let right = self.unary()?;
+        if matches!(self.peek(), Some(Tok::Eq | Tok::Ne)) {
+            return Err(Problem::new(self.here(), "comparisons can't be chained in `when` expressions")
+                .with_help("add parentheses"));
+        }
+        let (l, r) = (Box::new(left), Box::new(right));
+        Ok(if eq { Expr::Eq(l, r) } else { Expr::Ne(l, r) })
+    }
+
+    fn unary(&mut self) -> Result<Expr, Problem> {
+        if self.peek() == Some(&Tok::Not) {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr, Problem> {
+        let here = self.here();
+        let Some(tok) = self.toks.get(self.pos).map(|t| t.tok.clone()) else {
+            return Err(Problem::new(here, "expected a value at the end of the `when` expression"));
+        };
+        self.pos += 1;
+        match tok {
+            Tok::Lit(v) => Ok(Expr::Lit(v)),
+            Tok::Ref(r) => Ok(Expr::Ref(r)),
+            Tok::Open => {
+                let e = self.or()?;
+                if self.peek() != Some(&Tok::Close) {
+                    return Err(Problem::new(self.here(), "expected `)` in `when` expression"));
+                }
+                self.pos += 1;
+                Ok(e)
+            }
+            _ => Err(Problem::new(here, "expected a value in `when` expression")
+                .with_help("a value is a reference, a quoted string, a number, `true`, `false` or `null`")),
+        }
+    }
+}
+
+/// Parses a `when=` expression; `spans` places its bytes in the file.
+pub(crate) fn parse_expr(src: &str, spans: &StrSpans) -> Result<Expr, Problem> {
+    let toks = tokenize(src, spans)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        spans,
+        len: src.len(),
+    };
+    let e = p.or()?;
+    if p.pos < p.toks.len() {
+        return Err(Problem::new(p.here(), "unexpected token after the end of the `when` expression")
+            .with_help("join conditions with `&&` or `||`"));
+    }
+    Ok(e)
+}
+
+/// Evaluates a `when=` expression. A reference with no value is `null`.
+/// False are: `null`, `false`, `0`, the empty string, the strings `"0"` and
+/// `"false"`, and the empty list.
+pub fn eval_when(e: &Expr, r: &dyn Resolver) -> bool {
+    truthy(&eval(e, r))
+}
+
+fn eval(e: &Expr, r: &dyn Resolver) -> Value {
+    match e {
+        Expr::Ref(reference) => r.lookup(reference).unwrap_or(Value::Null),
+        Expr::Lit(v) => v.clone(),
+        Expr::Not(a) => Value::Bool(!eval_when(a, r)),
+        Expr::Eq(a, b) => Value::Bool(loose_eq(&eval(a, r), &eval(b, r))),
+        Expr::Ne(a, b) => Value::Bool(!loose_eq(&eval(a, r), &eval(b, r))),
+        Expr::And(a, b) => Value::Bool(eval_when(a, r) && eval_when(b, r)),
+        Expr::Or(a, b) => Value::Bool(eval_when(a, r) || eval_when(b, r)),
+    }
+}
+
+pub(crate) fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !matches!(s.as_str(), "" | "0" | "false"),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(_) => true,
+    }
+}
+
+/// Equal as JSON, as numbers, or — when one side is a string — as text.
+fn loose_eq(a: &Value, b: &Value) -> bool {
+    if a == b {
+        return true;
+    }
+    if let (Some(x), Some(y)) = (a.as_f64(), b.as_f64()) {
+        return x == y;
+    }
+    (a.is_string() || b.is_string()) && stringify(a) == stringify(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::template::tests::map;
+
+    fn parse(s: &str) -> Result<Expr, Problem> {
+        let quoted = format!("{s:?}");
+        parse_expr(s, &StrSpans::new(s, &quoted, 0))
+    }
+
+    fn when(s: &str, vals: &[(&str, Value)]) -> bool {
+        eval_when(&parse(s).unwrap_or_else(|e| panic!("{s}: {}", e.message)), &map(vals))
+    }
+
+    #[test]
+    fn a_lone_reference_with_or_without_braces() {
+        assert!(matches!(parse("{{ steps.a.outputs.count }}"), Ok(Expr::Ref(_))));
+        assert!(matches!(parse("steps.a.outputs.count"), Ok(Expr::Ref(_))));
+        let v = [("steps.a.outputs.count", json!(2))];
+        assert!(when("{{ steps.a.outputs.count }}", &v));
+        assert!(!when("{{ steps.a.outputs.count }}", &[("steps.a.outputs.count", json!(0))]));
+        assert!(!when("steps.missing.outputs.x", &[]));
+    }
+
+    #[test]
+    fn falsy_values() {
+        for v in [json!(""), json!(0), json!(false), json!(null), json!([]), json!("0"), json!("false")] {
+            assert!(!when("params.x", &[("params.x", v.clone())]), "{v} is true");
+        }
+        for v in [json!("no"), json!(1), json!(true), json!(["a"]), json!({})] {
+            assert!(when("params.x", &[("params.x", v.clone())]), "{v} is false");
+        }
+    }
+
+    #[test]
+    fn operators_and_precedence() {
+        let v = [("params.env", json!("prod")), ("params.n", json!(3))];
+        assert!(when("params.env == 'prod'", &v));
+        assert!(when("{{ params.env }} != \"staging\"", &v));
+        assert!(when("params.n == 3 && !(params.env == 'dev')", &v));
+        assert!(when("params.n == '3'", &v));
+        assert!(when("false || params.n == 3.0", &v));
+        assert!(!when("!params.env || false", &v));
+        assert!(when("true || false && false", &v));
+        assert!(when("-1 != 1", &v));
+    }
+
+    #[test]
+    fn errors_point_at_the_column() {
+        let e = parse("params.a == ").unwrap_err();
+        assert_eq!(e.message, "expected a value at the end of the `when` expression");
+        assert_eq!(e.span.offset(), 13);
+        let e = parse("(params.a").unwrap_err();
+        assert_eq!(e.message, "expected `)` in `when` expression");
+        let e = parse("params.a = 1").unwrap_err();
+        assert_eq!((e.message.as_str(), e.span.offset()), ("unexpected `=` in `when` expression", 10));
+        assert!(parse("a == b == c").is_err());
+        assert!(parse("params.a params.b").is_err());
+        assert!(parse("par.a").unwrap_err().message.starts_with("unknown scope"));
+        assert!(parse("'open").is_err());
+        assert!(parse("").is_err());
+    }
+}
