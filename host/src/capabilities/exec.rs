@@ -1,0 +1,205 @@
+//! `exec`: a command on a target, with env, stdin, a deadline and an effect.
+
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::StepState;
+use super::grants::program_matches;
+use super::target::{Invocation, command_for};
+use crate::events::Event;
+use crate::runtime::bindings::cairn::plugin::exec::{self as wit, Command, Completed, EnvValue};
+use crate::runtime::bindings::cairn::plugin::types::Effect;
+
+/// The result of running a process.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+    pub truncated: bool,
+}
+
+/// Runs a process to completion or until `deadline`, capturing at most
+/// `cap` bytes of each output stream (the rest is read and discarded so the
+/// process never blocks on a full pipe).
+pub fn run_process(mut cmd: std::process::Command, stdin: Option<Vec<u8>>, deadline: Instant, cap: usize) -> std::io::Result<Finished> {
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    if let (Some(mut w), Some(data)) = (child.stdin.take(), stdin) {
+        std::thread::spawn(move || {
+            let _ = w.write_all(&data);
+        });
+    }
+    let out = child.stdout.take().map(|r| reader(r, cap));
+    let err = child.stderr.take().map(|r| reader(r, cap));
+    let mut timed_out = false;
+    let mut nap = Duration::from_micros(100);
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            crate::sys::kill_process_group(pid);
+            break child.wait()?;
+        }
+        std::thread::sleep(nap.min(deadline.saturating_duration_since(Instant::now())));
+        nap = (nap * 2).min(Duration::from_millis(20));
+    };
+    // A daemonised grandchild may keep the pipes open: wait a little for the
+    // rest of the output, then go on without it.
+    let grace = Instant::now() + Duration::from_secs(2);
+    let join = |rx: Option<mpsc::Receiver<(Vec<u8>, bool)>>| {
+        rx.and_then(|rx| rx.recv_timeout(grace.saturating_duration_since(Instant::now())).ok())
+            .unwrap_or_default()
+    };
+    let (stdout, t1) = join(out);
+    let (stderr, t2) = join(err);
+    Ok(Finished {
+        status: status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        stdout,
+        stderr,
+        timed_out,
+        truncated: t1 || t2,
+    })
+}
+
+fn reader(r: impl Read + Send + 'static, cap: usize) -> mpsc::Receiver<(Vec<u8>, bool)> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(capture(r, cap));
+    });
+    rx
+}
+
+fn capture(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 << 10];
+    let mut truncated = false;
+    loop {
+        match r.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(buf.len());
+                if n > room {
+                    truncated = true;
+                }
+                buf.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    }
+    (buf, truncated)
+}
+
+impl wit::Host for StepState {
+    fn run(&mut self, cmd: Command) -> wasmtime::Result<Result<Completed, String>> {
+        Ok(self.exec(cmd))
+    }
+}
+
+impl StepState {
+    fn exec(&mut self, cmd: Command) -> Result<Completed, String> {
+        if !self.cx.grants.allows("exec", &cmd.program, program_matches) {
+            return Err(self.cx.denied("exec", &cmd.program));
+        }
+        let target_name = cmd.target.clone().unwrap_or_else(|| self.cx.target.clone());
+        let target = self
+            .cx
+            .targets
+            .get(&target_name)
+            .cloned()
+            .ok_or_else(|| format!("exec: unknown target `{target_name}`"))?;
+        let mut env = Vec::with_capacity(cmd.env.len());
+        for var in &cmd.env {
+            let value = match &var.value {
+                EnvValue::Plain(v) => v.clone(),
+                EnvValue::Secret(h) => self.secret_value(h)?,
+            };
+            env.push((var.name.clone(), value));
+        }
+        let inv = Invocation {
+            program: cmd.program.clone(),
+            args: cmd.args.clone(),
+            env,
+            cwd: cmd.cwd.clone(),
+        };
+        let write = cmd.effect == Effect::Write;
+        let summary = format!("{} (on `{target_name}`)", inv.display());
+        let mut detail = json!({
+            "target": target_name,
+            "program": inv.program,
+            "args": inv.args,
+            "cwd": inv.cwd,
+            "env": inv.env.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        });
+        let effect = if write { "write" } else { "read" };
+        if self.cx.plans(write) {
+            self.cx.emit(Event::Capability {
+                step: self.cx.step.clone(),
+                capability: "exec".into(),
+                effect: effect.into(),
+                planned: true,
+                summary,
+                detail,
+            });
+            return Ok(Completed {
+                status: 0,
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                planned: true,
+            });
+        }
+        let timeout = cmd.timeout_ms.map(Duration::from_millis);
+        let deadline = Instant::now() + self.cx.remaining(timeout);
+        let started = Instant::now();
+        let result = run_process(command_for(&target, &inv), cmd.stdin.clone(), deadline, self.cx.limits.max_exec_capture);
+        let elapsed = started.elapsed();
+        let finished = match result {
+            Ok(f) => f,
+            Err(e) => {
+                let msg = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("exec: program `{}` not found on `{target_name}`", inv.program)
+                } else {
+                    format!("exec: cannot start `{}` on `{target_name}`: {e}", inv.program)
+                };
+                return Err(msg);
+            }
+        };
+        detail["status"] = json!(finished.status);
+        detail["duration_ms"] = json!(elapsed.as_secs_f64() * 1000.0);
+        if finished.timed_out {
+            detail["timed_out"] = json!(true);
+        }
+        self.cx.emit(Event::Capability {
+            step: self.cx.step.clone(),
+            capability: "exec".into(),
+            effect: effect.into(),
+            planned: false,
+            summary,
+            detail,
+        });
+        if finished.timed_out {
+            return Err(format!(
+                "exec: `{}` on `{target_name}` did not finish in {} and was killed",
+                inv.program,
+                crate::runtime::humanize(elapsed)
+            ));
+        }
+        Ok(Completed {
+            status: finished.status,
+            stdout: finished.stdout,
+            stderr: finished.stderr,
+            planned: false,
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! `http`: requests to granted hosts. GET and HEAD are reads.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::StepState;
+use super::grants::host_matches;
+use crate::events::Event;
+use crate::runtime::bindings::cairn::plugin::http::{self as wit, HeaderValue, Request, Response};
+
+const MAX_BODY: usize = 8 << 20;
+
+fn client(follow: bool) -> &'static reqwest::blocking::Client {
+    static FOLLOW: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    static NO_FOLLOW: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    let cell = if follow { &FOLLOW } else { &NO_FOLLOW };
+    cell.get_or_init(|| {
+        let policy = if follow {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        reqwest::blocking::Client::builder()
+            .redirect(policy)
+            .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+            .timeout(None)
+            .build()
+            .expect("http client")
+    })
+}
+
+impl wit::Host for StepState {
+    fn send(&mut self, req: Request) -> wasmtime::Result<Result<Response, String>> {
+        Ok(self.http(req))
+    }
+}
+
+impl StepState {
+    fn http(&mut self, req: Request) -> Result<Response, String> {
+        let url = reqwest::Url::parse(&req.url).map_err(|e| format!("http: invalid url `{}`: {e}", req.url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("http: scheme `{}` is not supported", url.scheme()));
+        }
+        let host = url.host_str().unwrap_or_default();
+        let host_port = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        if !self.cx.grants.allows("http", &host_port, host_matches) {
+            return Err(self.cx.denied("http", &host_port));
+        }
+        let method = req.method.to_ascii_uppercase();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("http: invalid method `{}`", req.method))?;
+        let write = !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
+        let mut headers = Vec::with_capacity(req.headers.len());
+        for h in &req.headers {
+            let v = match &h.value {
+                HeaderValue::Plain(v) => v.clone(),
+                HeaderValue::Secret(s) => self.secret_value(s)?,
+            };
+            headers.push((h.name.clone(), v));
+        }
+        let summary = format!("{method} {url}");
+        let mut detail = json!({
+            "method": method.as_str(),
+            "url": url.as_str(),
+            "headers": headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            "body_bytes": req.body.as_ref().map_or(0, Vec::len),
+        });
+        let effect = if write { "write" } else { "read" };
+        if self.cx.plans(write) {
+            self.cx.emit(Event::Capability {
+                step: self.cx.step.clone(),
+                capability: "http".into(),
+                effect: effect.into(),
+                planned: true,
+                summary,
+                detail,
+            });
+            return Ok(Response {
+                status: 0,
+                headers: Vec::new(),
+                body: Vec::new(),
+                planned: true,
+            });
+        }
+        let timeout = self.cx.remaining(req.timeout_ms.map(Duration::from_millis));
+        let mut rb = client(req.follow_redirects).request(method, url.clone()).timeout(timeout);
+        for (k, v) in headers {
+            rb = rb.header(k, v);
+        }
+        if let Some(body) = req.body {
+            rb = rb.body(body);
+        }
+        let started = Instant::now();
+        let result = rb.send().and_then(|resp| {
+            let status = resp.status().as_u16();
+            let headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect();
+            let mut body = Vec::new();
+            use std::io::Read;
+            resp.take(MAX_BODY as u64).read_to_end(&mut body).map_err(|_| ()).ok();
+            Ok((status, headers, body))
+        });
+        detail["duration_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+        match result {
+            Ok((status, headers, body)) => {
+                detail["status"] = json!(status);
+                self.cx.emit(Event::Capability {
+                    step: self.cx.step.clone(),
+                    capability: "http".into(),
+                    effect: effect.into(),
+                    planned: false,
+                    summary,
+                    detail,
+                });
+                Ok(Response {
+                    status,
+                    headers,
+                    body,
+                    planned: false,
+                })
+            }
+            Err(e) => {
+                detail["error"] = json!(e.to_string());
+                self.cx.emit(Event::Capability {
+                    step: self.cx.step.clone(),
+                    capability: "http".into(),
+                    effect: effect.into(),
+                    planned: false,
+                    summary,
+                    detail,
+                });
+                let why = if e.is_timeout() {
+                    "timed out".to_string()
+                } else if e.is_connect() {
+                    format!("cannot connect: {}", root_cause(&e))
+                } else {
+                    root_cause(&e)
+                };
+                Err(format!("http: {} {}: {why}", req.method.to_ascii_uppercase(), req.url))
+            }
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}

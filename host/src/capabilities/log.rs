@@ -1,0 +1,56 @@
+//! `log`: structured events from plugins into the journal and tracing.
+
+use crate::events::Event;
+use crate::runtime::bindings::cairn::plugin::log::{self as wit, Level};
+
+use super::StepState;
+
+const MAX_MESSAGE: usize = 16 << 10;
+
+impl wit::Host for StepState {
+    fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+        let cx = &mut self.cx;
+        cx.log_events += 1;
+        if cx.log_events > cx.limits.max_log_events {
+            if cx.log_events == cx.limits.max_log_events + 1 {
+                cx.emit(Event::Warning {
+                    message: format!(
+                        "plugin `{}` logged more than {} events in step `{}`; the rest are dropped",
+                        cx.plugin, cx.limits.max_log_events, cx.step
+                    ),
+                });
+            }
+            return Ok(());
+        }
+        let level = match level {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        let mut message = message;
+        if message.len() > MAX_MESSAGE {
+            let mut cut = MAX_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str(" …(truncated)");
+        }
+        let fields = fields
+            .into_iter()
+            .take(64)
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        tracing::event!(target: "plugin", tracing::Level::DEBUG, plugin = %cx.plugin, step = %cx.step, level, "{}", cx.redactor.redact(&message));
+        cx.emit(Event::Log {
+            step: cx.step.clone(),
+            plugin: cx.plugin.clone(),
+            level: level.to_string(),
+            message,
+            fields,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! Host capabilities: the one choke point through which every effect a
+//! plugin wants passes. Each module implements one WIT interface and
+//! enforces grants, dry-run, redaction, journaling and deadlines.
+
+pub mod exec;
+pub mod grants;
+pub mod http;
+pub mod log;
+pub mod secrets;
+pub mod target;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::events::{Event, EventSink, Mode, NullSink};
+use crate::redact::Redactor;
+use crate::runtime::Limits;
+pub use grants::{Allow, Grants};
+pub use secrets::SecretStore;
+pub use target::Targets;
+
+/// What the host knows while a plugin runs one step.
+pub struct CapCtx {
+    pub plugin: String,
+    pub step: String,
+    pub mode: Mode,
+    /// `--offline`: not even reads are performed.
+    pub offline: bool,
+    pub grants: Grants,
+    /// The step's target name (`local` when the step names none).
+    pub target: String,
+    pub targets: Arc<Targets>,
+    pub deadline: Instant,
+    pub events: Arc<dyn EventSink>,
+    pub secrets: Arc<SecretStore>,
+    pub redactor: Arc<Redactor>,
+    pub limits: Limits,
+    /// Log events emitted so far in this call.
+    pub log_events: usize,
+    /// Set when a host call ends the plugin on purpose (a trap with a reason).
+    pub fatal: Option<String>,
+}
+
+impl CapCtx {
+    /// The context of a `describe` call: nothing is granted.
+    pub fn describe_only(plugin: String) -> Self {
+        Self {
+            plugin,
+            step: String::new(),
+            mode: Mode::DryRun,
+            offline: true,
+            grants: Grants::none(),
+            target: "local".into(),
+            targets: Arc::new(Targets::default()),
+            deadline: Instant::now() + Duration::from_secs(5),
+            events: Arc::new(NullSink),
+            secrets: Arc::new(SecretStore::default()),
+            redactor: Arc::new(Redactor::new()),
+            limits: Limits::describe(),
+            log_events: 0,
+            fatal: None,
+        }
+    }
+
+    /// Time left before the step's deadline, and at most `cap`.
+    pub fn remaining(&self, cap: Option<Duration>) -> Duration {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        cap.map_or(left, |c| c.min(left))
+    }
+
+    /// Whether an effect must be recorded rather than performed.
+    pub fn plans(&self, write: bool) -> bool {
+        self.offline || (write && self.mode == Mode::DryRun)
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.events.emit(&event);
+    }
+
+    /// A refusal in the one fixed phrasing used for every capability.
+    pub fn denied(&self, capability: &str, value: &str) -> String {
+        format!(
+            "{capability}: `{value}` is not permitted for plugin `{}` (grant it in cairn.kdl: `grant plugin={} {{ {capability} \"{value}\" }}`)",
+            self.plugin, self.plugin
+        )
+    }
+}
+
+/// A store's data: WASI with no ambient authority, the resource table, the
+/// limiter and the capability context.
+pub struct StepState {
+    wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limits: MemLimiter,
+    pub cx: CapCtx,
+    /// Resources the plugin holds now.
+    pub handles: usize,
+    stderr: MemoryOutputPipe,
+}
+
+impl StepState {
+    pub fn new(cx: CapCtx, limits: &Limits) -> Self {
+        let stderr = MemoryOutputPipe::new(64 << 10);
+        // No preopened directories, no environment, no arguments, no network:
+        // the builder denies sockets and name lookups unless asked.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(MemoryOutputPipe::new(64 << 10))
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limits: MemLimiter {
+                max_memory: limits.memory,
+                hit: false,
+            },
+            cx,
+            handles: 0,
+            stderr,
+        }
+    }
+
+    /// The last lines the plugin wrote to stderr (a panic message, usually).
+    pub fn stderr_tail(&self) -> String {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim();
+        let tail: Vec<&str> = text.lines().rev().take(5).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        self.cx.redactor.redact(&tail.join(" | "))
+    }
+
+    pub fn memory_limit_hit(&self) -> bool {
+        self.limits.hit
+    }
+}
+
+impl WasiView for StepState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and tables; remembers whether the cap was hit so a
+/// later trap can be explained.
+pub struct MemLimiter {
+    max_memory: usize,
+    hit: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        let ok = desired <= self.max_memory;
+        if !ok {
+            self.hit = true;
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl crate::runtime::bindings::cairn::plugin::types::Host for StepState {}

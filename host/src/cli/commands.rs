@@ -1,0 +1,439 @@
+//! One function per command.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use clap::CommandFactory;
+use serde_json::{Value, json};
+
+use super::output::{Human, JsonLines, Style, render_diagnostics};
+use super::{Cli, Command, PluginCommand};
+use crate::engine::{self, Confirmer, RunOptions, history};
+use crate::error::{Error, ExitCode, Result};
+use crate::events::{EventSink, Mode, RunResult};
+use crate::project::Workspace;
+use crate::redact::Redactor;
+
+pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
+    if let Command::Completions { shell } = &cli.command {
+        let mut cmd = Cli::command();
+        clap_complete::generate(*shell, &mut cmd, "cairn", &mut std::io::stdout());
+        return Ok(ExitCode::Success);
+    }
+    let ws = Workspace::open(cli.dir.as_deref())?;
+    let style = cli.style();
+    match &cli.command {
+        Command::List => list(&ws, cli.json),
+        Command::Show { name } => show(&ws, name, cli.json),
+        Command::Validate { names } => validate(&ws, names, cli.json, style),
+        Command::Run {
+            name,
+            params,
+            yes,
+            dry_run,
+            offline,
+        } => {
+            let mode = if *dry_run { Mode::DryRun } else { Mode::Apply };
+            run(&ws, name, params, *yes, mode, *offline, cli.json, style)
+        }
+        Command::History { name } => history_cmd(&ws, name.as_deref(), cli.json),
+        Command::Log { run_id } => log(&ws, run_id, cli.json, style),
+        Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
+        Command::Plugin(PluginCommand::Inspect { name }) => plugin_inspect(&ws, name, cli.json),
+        Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// Left-aligned columns.
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
+    let mut rows = vec![vec!["NAME".into(), "VERSION".into(), "SOURCE".into(), "DESCRIPTION".into()]];
+    let mut docs = Vec::new();
+    for (r, rb) in ws.runbooks() {
+        let source = if r.stock { "stock".to_string() } else { rel(ws, &r.path) };
+        match rb {
+            Ok(rb) => {
+                docs.push(json!({"name": rb.name, "version": rb.version, "description": rb.description, "source": source, "valid": true}));
+                rows.push(vec![rb.name, rb.version.to_string(), source, rb.description.unwrap_or_default()]);
+            }
+            Err(d) => {
+                let stem = r.path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+                docs.push(json!({"name": stem, "source": source, "valid": false, "errors": d.len()}));
+                rows.push(vec![stem, "?".into(), source, format!("invalid: {} error(s), see `cairn validate`", d.len())]);
+            }
+        }
+    }
+    if json_out {
+        print_json(&Value::Array(docs));
+    } else {
+        print!("{}", table(&rows));
+    }
+    Ok(ExitCode::Success)
+}
+
+fn rel(ws: &Workspace, p: &std::path::Path) -> String {
+    p.strip_prefix(&ws.project.root).unwrap_or(p).display().to_string()
+}
+
+fn show(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
+    let rb = ws.runbook(name)?;
+    let plugins = engine::resolve_plugins_public(ws, &rb)?;
+    let params: Vec<Value> = rb
+        .params
+        .iter()
+        .map(|p| json!({"name": p.name, "type": format!("{:?}", p.ty).to_lowercase(), "default": p.default, "required": p.required, "help": p.help}))
+        .collect();
+    let steps: Vec<Value> = engine::all_steps(&rb)
+        .iter()
+        .map(|s| {
+            let r = &plugins[&s.id];
+            json!({
+                "id": s.id,
+                "plugin": r.plugin,
+                "version": r.version,
+                "action": r.action,
+                "target": s.target.as_ref().map(|t| &t.value),
+                "when": s.when.is_some(),
+                "timeout": s.timeout.map(crate::runtime::humanize),
+                "retry": s.retry.as_ref().map(|r| r.attempts),
+                "confirm": s.confirm.is_some(),
+                "grants": r.grants,
+                "source": r.source,
+                "digest": r.digest,
+            })
+        })
+        .collect();
+    if json_out {
+        print_json(&json!({"name": rb.name, "version": rb.version, "description": rb.description, "file": rb.file.name, "sha256": rb.sha256, "params": params, "steps": steps}));
+        return Ok(ExitCode::Success);
+    }
+    println!("{} v{} ({})", rb.name, rb.version, rb.file.name);
+    if let Some(d) = &rb.description {
+        println!("  {d}");
+    }
+    println!("\nparams:");
+    if rb.params.is_empty() {
+        println!("  (none)");
+    }
+    for p in &rb.params {
+        let default = p.default.as_ref().map(|d| format!(" default={d}")).unwrap_or_default();
+        let req = if p.required { " required" } else { "" };
+        let help = p.help.as_ref().map(|h| format!("  — {h}")).unwrap_or_default();
+        println!("  {} ({:?}){default}{req}{help}", p.name, p.ty);
+    }
+    println!("\nsteps:");
+    let mut rows = Vec::new();
+    for s in &steps {
+        rows.push(vec![
+            format!("  {}", s["id"].as_str().unwrap_or_default()),
+            format!("{}@{}", s["plugin"].as_str().unwrap_or_default(), s["version"].as_str().unwrap_or_default()),
+            s["action"].as_str().unwrap_or_default().to_string(),
+            s["target"].as_str().map(|t| format!("on {t}")).unwrap_or_default(),
+            s["grants"].as_str().unwrap_or_default().to_string(),
+        ]);
+    }
+    print!("{}", table(&rows));
+    Ok(ExitCode::Success)
+}
+
+fn validate(ws: &Workspace, names: &[String], json_out: bool, style: Style) -> Result<ExitCode> {
+    let mut results = Vec::new();
+    if names.is_empty() {
+        for (r, rb) in ws.runbooks() {
+            let label = if r.stock { format!("stock/{}", r.path.file_name().and_then(|n| n.to_str()).unwrap_or("")) } else { rel(ws, &r.path) };
+            let res = rb.map_err(Error::from).and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
+            results.push((label, res));
+        }
+    } else {
+        for n in names {
+            let res = ws.runbook(n).and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
+            results.push((n.clone(), res));
+        }
+    }
+    let mut failed = 0;
+    let mut docs = Vec::new();
+    for (label, res) in &results {
+        match res {
+            Ok(name) => {
+                docs.push(json!({"file": label, "runbook": name, "valid": true}));
+                if !json_out && !style.quiet {
+                    println!("{} {label} ({name})", style.green("ok"));
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                let text = match e {
+                    Error::Invalid(d) => render_diagnostics(d, style.color),
+                    other => format!("{} {other}\n", style.red("error:")),
+                };
+                docs.push(json!({"file": label, "valid": false, "errors": text}));
+                if !json_out {
+                    eprintln!("{} {label}", style.red("invalid"));
+                    eprint!("{text}");
+                }
+            }
+        }
+    }
+    if json_out {
+        print_json(&Value::Array(docs));
+    } else if !style.quiet {
+        println!("{} of {} runbooks valid", results.len() - failed, results.len());
+    }
+    Ok(if failed > 0 { ExitCode::Invalid } else { ExitCode::Success })
+}
+
+struct TtyConfirm;
+
+impl Confirmer for TtyConfirm {
+    fn can_ask(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    fn ask(&self, question: &str) -> bool {
+        static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = ASKING.lock();
+        eprint!("? {question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).is_err() {
+            return false;
+        }
+        matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+}
+
+fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| Error::Usage(format!("-p `{p}`: expected KEY=VALUE")))
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(ws: &Workspace, name: &str, params: &[String], yes: bool, mode: Mode, offline: bool, json_out: bool, style: Style) -> Result<ExitCode> {
+    let rb = ws.runbook(name)?;
+    let redactor = Arc::new(Redactor::new());
+    let sink: Arc<dyn EventSink> = if json_out {
+        let j = JsonLines::new();
+        j.set_redactor(redactor.clone());
+        Arc::new(j)
+    } else {
+        let h = Human::new(style);
+        h.set_redactor(redactor.clone());
+        Arc::new(h)
+    };
+    let opts = RunOptions {
+        mode,
+        offline,
+        assume_yes: yes,
+        params: parse_params(params)?,
+        confirmer: Arc::new(TtyConfirm),
+        redactor,
+    };
+    let report = engine::run(ws, &rb, &opts, sink)?;
+    Ok(match report.result {
+        RunResult::Success => ExitCode::Success,
+        RunResult::Failed => ExitCode::StepFailed,
+        RunResult::Refused => ExitCode::Refused,
+    })
+}
+
+fn history_cmd(ws: &Workspace, name: Option<&str>, json_out: bool) -> Result<ExitCode> {
+    let runs: Vec<_> = history::list(&ws.runs_dir())
+        .into_iter()
+        .filter(|r| name.is_none_or(|n| r.runbook == n))
+        .collect();
+    if json_out {
+        print_json(&serde_json::to_value(&runs).unwrap_or_default());
+        return Ok(ExitCode::Success);
+    }
+    let mut rows = vec![vec!["RUN".into(), "RUNBOOK".into(), "MODE".into(), "RESULT".into(), "STARTED".into(), "DURATION".into()]];
+    for r in runs {
+        rows.push(vec![
+            r.id,
+            format!("{}@{}", r.runbook, r.version),
+            r.mode,
+            r.result,
+            r.started,
+            r.duration_ms.map(|d| crate::runtime::humanize(std::time::Duration::from_secs_f64(d / 1000.0))).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    print!("{}", table(&rows));
+    Ok(ExitCode::Success)
+}
+
+fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCode> {
+    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
+    let events = history::events(&dir).map_err(|e| Error::Other(e.into()))?;
+    if json_out {
+        for e in &events {
+            println!("{e}");
+        }
+        return Ok(ExitCode::Success);
+    }
+    for e in &events {
+        let ts = e["ts"].as_str().unwrap_or("").get(11..23).unwrap_or("").to_string();
+        let line = match e["event"].as_str().unwrap_or("") {
+            "run-started" => format!(
+                "{} {}@{} ({}) run {} sha256 {} params {}",
+                style.bold("start"),
+                e["runbook"].as_str().unwrap_or(""),
+                e["version"],
+                e["mode"].as_str().unwrap_or(""),
+                e["run_id"].as_str().unwrap_or(""),
+                e["sha256"].as_str().unwrap_or("").get(..12).unwrap_or(""),
+                e["params"]
+            ),
+            "step-started" => format!(
+                "  {} {} ({}.{}{}) attempt {}",
+                style.dim("step"),
+                e["step"].as_str().unwrap_or(""),
+                e["plugin"].as_str().unwrap_or(""),
+                e["action"].as_str().unwrap_or(""),
+                e["target"].as_str().map(|t| format!(" on {t}")).unwrap_or_default(),
+                e["attempt"]
+            ),
+            "capability" => format!(
+                "    {} {}{}",
+                e["capability"].as_str().unwrap_or(""),
+                if e["planned"] == true { "(planned) " } else { "" },
+                e["summary"].as_str().unwrap_or("")
+            ),
+            "log" => format!("    {} {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")),
+            "step-finished" => format!(
+                "  {} {} {} {:.0}ms{}{}",
+                style.dim("end"),
+                e["step"].as_str().unwrap_or(""),
+                e["status"].as_str().unwrap_or(""),
+                e["duration_ms"].as_f64().unwrap_or(0.0),
+                e["error"].as_str().map(|m| format!(": {m}")).unwrap_or_default(),
+                if e["outputs"].as_object().is_some_and(|o| !o.is_empty()) { format!(" outputs {}", e["outputs"]) } else { String::new() }
+            ),
+            "warning" => format!("  warning: {}", e["message"].as_str().unwrap_or("")),
+            "run-finished" => format!(
+                "{} {} in {:.0}ms{}",
+                style.bold("end"),
+                e["result"].as_str().unwrap_or(""),
+                e["duration_ms"].as_f64().unwrap_or(0.0),
+                e["error"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            other => format!("  {other}: {e}"),
+        };
+        println!("{} {line}", style.dim(&ts));
+    }
+    Ok(ExitCode::Success)
+}
+
+fn plugin_list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
+    let mut rows = vec![vec!["NAME".into(), "VERSION".into(), "SOURCE".into(), "ACTIONS".into()]];
+    let mut docs = Vec::new();
+    let mut plugins = Vec::new();
+    for p in ws.catalog.project_plugins() {
+        match p {
+            Ok(p) => plugins.push(p.clone()),
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
+    for (name, _) in crate::runtime::catalog::stock_plugins() {
+        match ws.catalog.stock(name) {
+            Some(Ok(p)) => plugins.push(p),
+            Some(Err(e)) => eprintln!("warning: stock plugin `{name}`: {e}"),
+            None => {}
+        }
+    }
+    for p in plugins {
+        let actions: Vec<String> = p.description.actions.iter().map(|a| a.name.clone()).collect();
+        let source = match &p.source {
+            crate::runtime::PluginSource::Stock(_) => "stock".to_string(),
+            crate::runtime::PluginSource::File(f) => rel(ws, f),
+        };
+        docs.push(json!({"name": p.name, "version": p.version.to_string(), "source": source, "actions": actions, "digest": p.digest}));
+        rows.push(vec![p.name.clone(), p.version.to_string(), source, actions.join(", ")]);
+    }
+    if json_out {
+        print_json(&Value::Array(docs));
+    } else {
+        print!("{}", table(&rows));
+    }
+    Ok(ExitCode::Success)
+}
+
+fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
+    let p = ws.catalog.resolve(name, None).map_err(Error::Usage)?;
+    let d = &p.description;
+    let grant = ws.project.grants.iter().find(|g| g.plugin == p.name);
+    let grants = crate::capabilities::Grants::effective(&d.capabilities, grant, p.source.is_stock());
+    let granted: serde_json::Map<String, Value> = grants.iter().map(|(k, v)| (k.clone(), json!(v.values()))).collect();
+    let declared: serde_json::Map<String, Value> = d.capabilities.iter().map(|c| (c.name.clone(), json!(c.values))).collect();
+    let actions: Vec<Value> = d
+        .actions
+        .iter()
+        .map(|a| json!({"name": a.name, "summary": a.summary, "effect": if a.effect == crate::runtime::Effect::Write {"write"} else {"read"}}))
+        .collect();
+    let schema: Value = serde_json::from_str(&d.args_schema).unwrap_or(Value::String(d.args_schema.clone()));
+    let doc = json!({
+        "name": p.name, "version": p.version.to_string(), "summary": d.summary, "source": p.source.to_string(),
+        "sha256": p.digest, "default_action": d.default_action, "actions": actions,
+        "capabilities_declared": declared, "capabilities_granted": granted, "args_schema": schema,
+    });
+    if json_out {
+        print_json(&doc);
+        return Ok(ExitCode::Success);
+    }
+    println!("{} {} — {}", p.name, p.version, d.summary);
+    println!("source:  {}", p.source);
+    println!("sha256:  {}", p.digest);
+    println!("actions:");
+    for a in &d.actions {
+        let def = if d.default_action.as_deref() == Some(a.name.as_str()) { " (default)" } else { "" };
+        let eff = if a.effect == crate::runtime::Effect::Write { "write" } else { "read" };
+        println!("  {}{def} [{eff}] {}", a.name, a.summary);
+    }
+    println!("capabilities declared:");
+    for c in &d.capabilities {
+        println!("  {} {}", c.name, c.values.join(" "));
+    }
+    if d.capabilities.is_empty() {
+        println!("  (none)");
+    }
+    println!("capabilities granted{}:", if grant.is_some() { " (narrowed by cairn.kdl)" } else { "" });
+    let mut any = false;
+    for (k, v) in grants.iter() {
+        any = true;
+        println!("  {k} {}", v.values().join(" "));
+    }
+    if !any {
+        println!("  (none)");
+    }
+    if !d.args_schema.is_empty() {
+        println!("arguments (JSON Schema):\n{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,141 @@
+//! The command line: parsing, dispatch, exit codes. The only layer that prints.
+
+mod commands;
+pub mod output;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, ExitCode};
+use output::Style;
+
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about = "Runbooks for the people who keep web sites up", propagate_version = true)]
+pub struct Cli {
+    /// Work on the project in DIR instead of the nearest `cairn.kdl` upward.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print JSON: one event per line for runs, one document otherwise.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More output (-vv for plugin debug logs).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors and the final verdict of a failed run.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Colour: auto honours NO_COLOR and whether stdout is a terminal.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runbooks: name, version, description.
+    List,
+    /// Params, steps, plugins and grants of a runbook.
+    Show { name: String },
+    /// Validate runbooks (all when none named); exit 2 on any error.
+    Validate { names: Vec<String> },
+    /// Run a runbook.
+    Run {
+        name: String,
+        /// Set a parameter: -p key=value (repeatable).
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Answer yes to every `confirm`.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Plan only: writes are recorded, not performed; reads are performed.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: perform not even reads.
+        #[arg(long, requires = "dry_run")]
+        offline: bool,
+    },
+    /// Past runs: id, runbook@version, mode, result, duration.
+    History { name: Option<String> },
+    /// The journal of one run, readable.
+    Log {
+        #[arg(value_name = "RUN-ID")]
+        run_id: String,
+    },
+    /// Plugins: list, inspect, new.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Every plugin: name, version, source, actions.
+    List,
+    /// A plugin's description, actions, capabilities and digest.
+    Inspect { name: String },
+}
+
+impl Cli {
+    pub fn style(&self) -> Style {
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal(),
+        };
+        Style {
+            color,
+            verbose: self.verbose,
+            quiet: self.quiet,
+        }
+    }
+}
+
+/// Parses the command line, runs the command, maps the outcome to an exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let style = cli.style();
+    let code = match commands::dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            report(&e, style);
+            e.exit_code()
+        }
+    };
+    std::process::ExitCode::from(code as u8)
+}
+
+fn report(e: &Error, style: Style) {
+    let text = match e {
+        Error::Invalid(d) => output::render_diagnostics(d, style.color),
+        Error::Other(e) => format!("{} {e:#}\n", style.red("error:")),
+        Error::Refused(m) => format!("{} {m}\n", style.red("refused:")),
+        other => format!("{} {other}\n", style.red("error:")),
+    };
+    eprint!("{text}");
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,cairn=info",
+        _ => "info,cairn=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

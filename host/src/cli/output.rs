@@ -1,0 +1,251 @@
+//! Everything cairn prints goes through here: run progress (human or one
+//! JSON event per line), tables, and diagnostics rendered like rustc.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use crate::events::{Event, EventSink, Mode, RunResult, StepStatus};
+use crate::redact::Redactor;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub verbose: u8,
+    pub quiet: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    pub fn red(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    pub fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    pub fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    pub fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+/// Prints a run as readable lines on stdout.
+pub struct Human {
+    style: Style,
+    redactor: Mutex<Option<Arc<Redactor>>>,
+    mode: Mutex<Mode>,
+}
+
+impl Human {
+    pub fn new(style: Style) -> Self {
+        Self {
+            style,
+            redactor: Mutex::new(None),
+            mode: Mutex::new(Mode::Apply),
+        }
+    }
+
+    /// Output must be redacted with the run's redactor.
+    pub fn set_redactor(&self, r: Arc<Redactor>) {
+        *self.redactor.lock().expect("redactor") = Some(r);
+    }
+
+    fn print(&self, line: String) {
+        let line = match &*self.redactor.lock().expect("redactor") {
+            Some(r) => r.redact(&line),
+            None => line,
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+fn ms(d: f64) -> String {
+    if d < 1.0 {
+        format!("{:.0}µs", d * 1000.0)
+    } else if d < 1000.0 {
+        format!("{d:.0}ms")
+    } else {
+        format!("{:.1}s", d / 1000.0)
+    }
+}
+
+impl EventSink for Human {
+    fn emit(&self, event: &Event) {
+        let s = self.style;
+        match event {
+            Event::RunStarted {
+                run_id,
+                runbook,
+                version,
+                mode,
+                ..
+            } => {
+                *self.mode.lock().expect("mode") = *mode;
+                if s.quiet {
+                    return;
+                }
+                let what = match mode {
+                    Mode::Apply => "run",
+                    Mode::DryRun => "dry-run (nothing will be changed)",
+                    Mode::Rehearsal => "rehearsal",
+                };
+                self.print(format!("{} {runbook} v{version} · {what} · {}", s.bold("▶"), s.dim(run_id)));
+            }
+            Event::StepStarted { step, attempt, .. } => {
+                if s.verbose > 0 && !s.quiet {
+                    self.print(s.dim(&format!("  … {step} (attempt {attempt})")));
+                }
+            }
+            Event::Capability {
+                planned, summary, effect, capability, ..
+            } => {
+                if s.quiet {
+                    return;
+                }
+                let dry = *self.mode.lock().expect("mode") == Mode::DryRun;
+                if *planned {
+                    let verb = if capability == "confirm" { "" } else { "would " };
+                    let what = if capability == "exec" { "run: " } else { "" };
+                    self.print(format!("      {} {verb}{what}{summary}", s.yellow("⋯")));
+                } else if dry || s.verbose > 0 {
+                    self.print(s.dim(&format!("      {effect}: {summary}")));
+                }
+            }
+            Event::Log { level, message, step, .. } => {
+                if s.quiet {
+                    return;
+                }
+                let show = match level.as_str() {
+                    "warn" | "error" => true,
+                    "info" => true,
+                    "debug" => s.verbose > 0,
+                    _ => s.verbose > 1,
+                };
+                if show {
+                    let tag = match level.as_str() {
+                        "warn" => s.yellow("warn"),
+                        "error" => s.red("error"),
+                        other => s.dim(other),
+                    };
+                    self.print(format!("      {tag} {}", s.dim(&format!("[{step}]")) + " " + message));
+                }
+            }
+            Event::StepFinished {
+                step,
+                status,
+                reason,
+                duration_ms,
+                attempts,
+                error,
+                ..
+            } => {
+                if s.quiet && *status != StepStatus::Failed {
+                    return;
+                }
+                let line = match status {
+                    StepStatus::Ok => {
+                        let tries = if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
+                        format!("  {} {step}{tries} {}", s.green("✓"), s.dim(&ms(*duration_ms)))
+                    }
+                    StepStatus::Skipped => format!(
+                        "  {} {step} {}",
+                        s.dim("-"),
+                        s.dim(&format!("skipped: {}", reason.as_deref().unwrap_or("")))
+                    ),
+                    StepStatus::Failed | StepStatus::FailedContinued => {
+                        let cont = if *status == StepStatus::FailedContinued { " (continue-on-error)" } else { "" };
+                        format!(
+                            "  {} {step} {}{cont}: {}",
+                            s.red("✗"),
+                            s.dim(&ms(*duration_ms)),
+                            error.as_deref().unwrap_or("failed")
+                        )
+                    }
+                };
+                self.print(line);
+            }
+            Event::Warning { message } => {
+                if !s.quiet {
+                    self.print(format!("  {} {message}", s.yellow("warning:")));
+                }
+            }
+            Event::RunFinished {
+                result, duration_ms, run_id, ..
+            } => {
+                if s.quiet && *result == RunResult::Success {
+                    return;
+                }
+                let verdict = match result {
+                    RunResult::Success => s.green("succeeded"),
+                    RunResult::Failed => s.red("failed"),
+                    RunResult::Refused => s.red("refused"),
+                };
+                self.print(format!("{} {verdict} in {} · journal: cairn log {run_id}", s.bold("■"), ms(*duration_ms)));
+            }
+        }
+    }
+}
+
+/// `--json`: one JSON object per event on stdout, redacted like the journal.
+pub struct JsonLines {
+    redactor: Mutex<Arc<Redactor>>,
+}
+
+impl JsonLines {
+    pub fn new() -> Self {
+        Self {
+            redactor: Mutex::new(Arc::new(Redactor::new())),
+        }
+    }
+
+    pub fn set_redactor(&self, r: Arc<Redactor>) {
+        *self.redactor.lock().expect("redactor") = r;
+    }
+}
+
+impl Default for JsonLines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventSink for JsonLines {
+    fn emit(&self, event: &Event) {
+        let r = self.redactor.lock().expect("redactor").clone();
+        let line = crate::engine::journal::line(event, &r);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+/// Renders diagnostics the way rustc does: `--> file:line:col`, the source
+/// line, a caret under the offending token, and a help line.
+pub fn render_diagnostics(d: &cairn_lang::Diagnostics, color: bool) -> String {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for diag in d.iter() {
+        let _ = handler.render_report(&mut out, diag);
+    }
+    let n = d.len();
+    out.push_str(&format!("{n} error{}\n", if n == 1 { "" } else { "s" }));
+    out
+}

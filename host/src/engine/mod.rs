@@ -1,0 +1,299 @@
+//! The engine: pre-flight checks, then the steps in order (parallel blocks
+//! concurrently), failure handling, the journal and the lock.
+
+pub mod history;
+pub mod journal;
+pub mod lock;
+mod resolver;
+mod step;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cairn_lang::{Block, Runbook, Step};
+
+use crate::capabilities::{Grants, Targets};
+use crate::error::{Error, Result};
+use crate::events::{Event, EventSink, Fanout, Mode, Phase, RunResult};
+use crate::project::Workspace;
+use crate::redact::Redactor;
+use crate::runtime::LoadedPlugin;
+pub use resolver::{RunInfo, StepDone};
+
+/// Asks the operator to confirm a step.
+pub trait Confirmer: Send + Sync {
+    /// Whether questions can be asked at all (a terminal is attached).
+    fn can_ask(&self) -> bool;
+    /// The operator's answer.
+    fn ask(&self, question: &str) -> bool;
+}
+
+/// Never asks: every confirmation is declined.
+pub struct NoTty;
+
+impl Confirmer for NoTty {
+    fn can_ask(&self) -> bool {
+        false
+    }
+    fn ask(&self, _: &str) -> bool {
+        false
+    }
+}
+
+pub struct RunOptions {
+    pub mode: Mode,
+    /// With `--dry-run`: perform not even reads.
+    pub offline: bool,
+    /// `--yes`: every `confirm` is answered yes.
+    pub assume_yes: bool,
+    /// `-p key=value`, in order.
+    pub params: Vec<(String, String)>,
+    pub confirmer: Arc<dyn Confirmer>,
+    /// Shared with the caller's sinks, so what they print is redacted too.
+    pub redactor: Arc<Redactor>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: String,
+    pub result: RunResult,
+    pub error: Option<String>,
+    pub dir: PathBuf,
+    pub duration_ms: f64,
+}
+
+/// A step's plugin, resolved once before the run.
+pub(crate) struct Resolved {
+    pub plugin: Arc<LoadedPlugin>,
+    pub action: String,
+    pub grants: Grants,
+}
+
+/// Every step of a runbook, in every list.
+pub fn all_steps(rb: &Runbook) -> Vec<&Step> {
+    let mut out = Vec::new();
+    let lists = [&rb.steps, &rb.on_failure, &rb.finally];
+    let verify = rb.rehearsal.as_ref().map(|r| &r.verify);
+    for list in lists.into_iter().chain(verify) {
+        for b in list {
+            match b {
+                Block::Step(s) => out.push(s),
+                Block::Parallel { steps, .. } => out.extend(steps.iter()),
+            }
+        }
+    }
+    out
+}
+
+/// Resolves every step's plugin and grants; a project plugin that needs
+/// capabilities nobody granted is refused here, before anything runs.
+pub(crate) fn resolve_plugins(ws: &Workspace, rb: &Runbook) -> Result<HashMap<String, Resolved>> {
+    let mut out = HashMap::new();
+    for step in all_steps(rb) {
+        let plugin = ws
+            .catalog
+            .resolve(&step.plugin, step.version_req.as_ref())
+            .map_err(|e| Error::Usage(format!("step `{}`: {e}", step.id)))?;
+        let action = match (&step.action, &plugin.description.default_action) {
+            (Some(a), _) => a.value.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => {
+                return Err(Error::Usage(format!(
+                    "step `{}`: plugin `{}` has no default action; name one with `action=`",
+                    step.id, plugin.name
+                )));
+            }
+        };
+        let grant = ws.project.grants.iter().find(|g| g.plugin == plugin.name);
+        let stock = plugin.source.is_stock();
+        let declared = &plugin.description.capabilities;
+        if !stock && grant.is_none() && !declared.is_empty() {
+            let needs: Vec<String> = declared.iter().map(|c| format!("`{}`", c.name)).collect();
+            return Err(Error::Refused(format!(
+                "plugin `{}` (step `{}`) needs {} but cairn.kdl grants it nothing; add `grant plugin={} {{ ... }}`",
+                plugin.name,
+                step.id,
+                needs.join(", "),
+                plugin.name
+            )));
+        }
+        let grants = Grants::effective(declared, grant, stock);
+        out.insert(step.id.clone(), Resolved { plugin, action, grants });
+    }
+    Ok(out)
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    let nanos = now.timestamp_subsec_nanos();
+    let salt = (nanos ^ std::process::id().rotate_left(16)) & 0xffff;
+    format!("{}-{salt:04x}", now.format("%Y%m%d-%H%M%S"))
+}
+
+/// Runs a runbook: validates it completely, takes the project lock (not in a
+/// dry-run), journals every event, and returns how it ended.
+pub fn run(ws: &Workspace, rb: &Runbook, opts: &RunOptions, sink: Arc<dyn EventSink>) -> Result<RunReport> {
+    let params = cairn_lang::bind_params(rb, &opts.params)?;
+    ws.validate(rb, true)?;
+    let plugins = resolve_plugins(ws, rb)?;
+    let needs_confirm = all_steps(rb).iter().any(|s| s.confirm.is_some());
+    if needs_confirm && opts.mode != Mode::DryRun && !opts.assume_yes && !opts.confirmer.can_ask() {
+        let ids: Vec<String> = all_steps(rb)
+            .iter()
+            .filter(|s| s.confirm.is_some())
+            .map(|s| format!("`{}`", s.id))
+            .collect();
+        return Err(Error::Refused(format!(
+            "step {} asks for confirmation and no terminal is attached; pass --yes to answer yes",
+            ids.join(", ")
+        )));
+    }
+
+    let run_id = new_run_id();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let _lock = if opts.mode == Mode::DryRun {
+        None
+    } else {
+        let me = lock::Holder {
+            pid: std::process::id(),
+            run_id: run_id.clone(),
+            runbook: rb.name.clone(),
+            started: started_at.clone(),
+        };
+        let stale = |h: &lock::Holder| {
+            sink.emit(&Event::Warning {
+                message: format!(
+                    "took over a stale lock of run `{}` (pid {} is gone)",
+                    h.run_id, h.pid
+                ),
+            })
+        };
+        match lock::RunLock::acquire(&ws.state_dir, &me, stale) {
+            Ok(l) => Some(l),
+            Err(lock::LockError::Held(h)) => {
+                return Err(Error::Refused(format!(
+                    "another run holds the project lock: run `{}` of `{}` (pid {}, started {})",
+                    h.run_id, h.runbook, h.pid, h.started
+                )));
+            }
+            Err(lock::LockError::Io(e)) => {
+                return Err(Error::Other(anyhow::anyhow!("cannot take the project lock: {e}")));
+            }
+        }
+    };
+
+    let dir = ws.runs_dir().join(&run_id);
+    let redactor = opts.redactor.clone();
+    let journal = journal::Journal::create(&dir, redactor.clone())
+        .map_err(|e| Error::Other(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
+    let sink: Arc<dyn EventSink> = Arc::new(Fanout(vec![Arc::new(journal), sink]));
+
+    // Params as journaled: secrets are not params, but a value typed on the
+    // command line may still be one; redaction covers what is known by now.
+    let params_map: serde_json::Map<String, serde_json::Value> = params.into_iter().collect();
+    sink.emit(&Event::RunStarted {
+        run_id: run_id.clone(),
+        runbook: rb.name.clone(),
+        version: rb.version,
+        sha256: rb.sha256.clone(),
+        file: rb.file.name.clone(),
+        mode: opts.mode,
+        params: params_map.clone(),
+        started: started_at.clone(),
+        cairn: crate::VERSION.to_string(),
+        pid: std::process::id(),
+    });
+
+    let clock = Instant::now();
+    let exec = step::Executor {
+        ws,
+        rb,
+        opts,
+        params: params_map,
+        plugins,
+        done: Mutex::new(HashMap::new()),
+        sink: sink.clone(),
+        redactor,
+        targets: Arc::new(ws.targets()),
+        info: RunInfo {
+            id: run_id.clone(),
+            started: started_at,
+            mode: opts.mode.as_str(),
+            runbook: rb.name.clone(),
+            project: ws.project.name.clone(),
+            root: ws.project.root.display().to_string(),
+        },
+    };
+    let outcome = exec.run_all();
+    let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    let (result, error) = match outcome {
+        Ok(()) => (RunResult::Success, None),
+        Err(f) if f.refused => (RunResult::Refused, Some(f.message)),
+        Err(f) => (RunResult::Failed, Some(f.message)),
+    };
+    sink.emit(&Event::RunFinished {
+        run_id: run_id.clone(),
+        result,
+        duration_ms,
+        error: error.clone(),
+    });
+    Ok(RunReport {
+        run_id,
+        result,
+        error,
+        dir,
+        duration_ms,
+    })
+}
+
+/// Targets, exported for the CLI's `show`.
+pub fn targets_of(ws: &Workspace) -> Targets {
+    ws.targets()
+}
+
+pub(crate) fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Main => "steps",
+        Phase::OnFailure => "on-failure",
+        Phase::Finally => "finally",
+        Phase::Verify => "verify",
+    }
+}
+
+/// A step's plugin as `cairn show` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepPlugin {
+    pub plugin: String,
+    pub version: String,
+    pub action: String,
+    /// Effective grants, e.g. `exec=* http=*`.
+    pub grants: String,
+    pub source: String,
+    pub digest: String,
+}
+
+pub fn resolve_plugins_public(ws: &Workspace, rb: &Runbook) -> Result<HashMap<String, StepPlugin>> {
+    Ok(resolve_plugins(ws, rb)?
+        .into_iter()
+        .map(|(id, r)| {
+            let grants: Vec<String> = r
+                .grants
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.values().join(",")))
+                .collect();
+            (
+                id,
+                StepPlugin {
+                    plugin: r.plugin.name.clone(),
+                    version: r.plugin.version.to_string(),
+                    action: r.action,
+                    grants: grants.join(" "),
+                    source: r.plugin.source.to_string(),
+                    digest: r.plugin.digest.clone(),
+                },
+            )
+        })
+        .collect())
+}

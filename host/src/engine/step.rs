@@ -1,0 +1,292 @@
+//! Running steps: `when`, `confirm`, arguments, retries, timeouts, parallel
+//! blocks and the failure lists.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cairn_lang::{Block, Runbook, Step};
+use serde_json::{Value, json};
+
+use super::resolver::{RunInfo, Scopes, StepDone};
+use super::{Resolved, RunOptions};
+use crate::capabilities::{CapCtx, Targets};
+use crate::events::{Event, EventSink, Mode, Phase, StepStatus};
+use crate::project::Workspace;
+use crate::redact::Redactor;
+use crate::runtime::{CallError, Context, Limits, WitMode};
+
+/// Why a list of steps stopped.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub message: String,
+    /// A confirmation was declined: the run ends as refused (exit 3).
+    pub refused: bool,
+}
+
+pub(crate) struct Executor<'a> {
+    pub ws: &'a Workspace,
+    pub rb: &'a Runbook,
+    pub opts: &'a RunOptions,
+    pub params: serde_json::Map<String, Value>,
+    pub plugins: HashMap<String, Resolved>,
+    pub done: Mutex<HashMap<String, StepDone>>,
+    pub sink: Arc<dyn EventSink>,
+    pub redactor: Arc<Redactor>,
+    pub targets: Arc<Targets>,
+    pub info: RunInfo,
+}
+
+impl Executor<'_> {
+    /// The main list; on failure the `on-failure` list; always `finally`.
+    pub fn run_all(&self) -> Result<(), Failure> {
+        let main = self.run_blocks(&self.rb.steps, Phase::Main, true);
+        let mut outcome = main.clone();
+        if main.is_err() && !self.rb.on_failure.is_empty() {
+            if let Err(f) = self.run_blocks(&self.rb.on_failure, Phase::OnFailure, true) {
+                self.sink.emit(&Event::Warning {
+                    message: format!("on-failure did not complete: {}", f.message),
+                });
+            }
+        }
+        // Every finally step runs, even after one of them fails.
+        if let Err(f) = self.run_blocks(&self.rb.finally, Phase::Finally, false) {
+            if outcome.is_ok() {
+                outcome = Err(f);
+            }
+        }
+        outcome
+    }
+
+    /// Runs blocks in order. With `stop_on_failure` the first failure ends
+    /// the list; otherwise every block runs and the first failure is returned.
+    pub fn run_blocks(&self, blocks: &[Block], phase: Phase, stop_on_failure: bool) -> Result<(), Failure> {
+        let mut first: Option<Failure> = None;
+        for block in blocks {
+            let r = match block {
+                Block::Step(s) => self.run_step(s, phase),
+                Block::Parallel { steps, .. } => self.run_parallel(steps, phase),
+            };
+            if let Err(f) = r {
+                if stop_on_failure {
+                    return Err(f);
+                }
+                first.get_or_insert(f);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    fn run_parallel(&self, steps: &[Step], phase: Phase) -> Result<(), Failure> {
+        let results: Vec<Result<(), Failure>> = std::thread::scope(|s| {
+            let handles: Vec<_> = steps.iter().map(|st| s.spawn(move || self.run_step(st, phase))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Failure {
+                            message: "a parallel step panicked".into(),
+                            refused: false,
+                        })
+                    })
+                })
+                .collect()
+        });
+        results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    }
+
+    fn scopes<'s>(&'s self, done: &'s HashMap<String, StepDone>, target: &'s str) -> Scopes<'s> {
+        Scopes {
+            params: &self.params,
+            steps: done,
+            secrets: &self.ws.secrets,
+            redactor: &self.redactor,
+            run: &self.info,
+            target,
+            targets: &self.targets,
+        }
+    }
+
+    fn finish(&self, step: &Step, phase: Phase, status: StepStatus, outputs: Value, started: Instant, attempts: u32, error: Option<String>, reason: Option<String>) {
+        self.done.lock().expect("steps").insert(
+            step.id.clone(),
+            StepDone {
+                status,
+                outputs: outputs.clone(),
+            },
+        );
+        self.sink.emit(&Event::StepFinished {
+            step: step.id.clone(),
+            phase,
+            status,
+            reason,
+            outputs,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            attempts,
+            error,
+        });
+    }
+
+    fn run_step(&self, step: &Step, phase: Phase) -> Result<(), Failure> {
+        let started = Instant::now();
+        let resolved = &self.plugins[&step.id];
+        let target = step.target.as_ref().map_or("local", |t| t.value.as_str()).to_string();
+        let fail = |message: String, attempts: u32, refused: bool| {
+            let status = if step.continue_on_error && !refused {
+                StepStatus::FailedContinued
+            } else {
+                StepStatus::Failed
+            };
+            self.finish(step, phase, status, json!({}), started, attempts, Some(message.clone()), None);
+            if status == StepStatus::FailedContinued {
+                Ok(())
+            } else {
+                Err(Failure {
+                    message: format!("step `{}` failed: {message}", step.id),
+                    refused,
+                })
+            }
+        };
+
+        // Snapshot of what earlier steps left; parallel siblings do not see each other.
+        let done = self.done.lock().expect("steps").clone();
+        let scopes = self.scopes(&done, &target);
+        if let Some(when) = &step.when {
+            if !cairn_lang::eval_when(&when.value, &scopes) {
+                self.finish(step, phase, StepStatus::Skipped, json!({}), started, 0, None, Some("`when` is false".into()));
+                return Ok(());
+            }
+        }
+        let args = match cairn_lang::render_args(&step.args, &scopes) {
+            Ok(a) => a,
+            Err(e) => return fail(e.to_string(), 0, false),
+        };
+        if let Some(question) = &step.confirm {
+            let q = match cairn_lang::render_template(&question.value, &scopes) {
+                Ok(Value::String(s)) => s,
+                Ok(other) => other.to_string(),
+                Err(e) => return fail(e.to_string(), 0, false),
+            };
+            if let Err(msg) = self.confirm(step, &q) {
+                return fail(msg, 0, true);
+            }
+        }
+        let args_text = args.to_string();
+        let retry = step.retry.clone();
+        let attempts = retry.as_ref().map_or(1, |r| r.attempts.max(1));
+        let mut delay = retry.as_ref().map_or(Duration::ZERO, |r| r.delay);
+        let ctx = Context {
+            run_id: self.info.id.clone(),
+            step_id: step.id.clone(),
+            runbook: self.rb.name.clone(),
+            mode: match self.opts.mode {
+                Mode::Apply => WitMode::Apply,
+                Mode::DryRun => WitMode::DryRun,
+                Mode::Rehearsal => WitMode::Rehearsal,
+            },
+            target: step.target.as_ref().map(|t| t.value.clone()),
+        };
+        let limits = Limits::step(step.timeout);
+        let mut last_error = String::new();
+        for attempt in 1..=attempts {
+            self.sink.emit(&Event::StepStarted {
+                step: step.id.clone(),
+                phase,
+                plugin: resolved.plugin.name.clone(),
+                plugin_version: resolved.plugin.version.to_string(),
+                action: resolved.action.clone(),
+                target: step.target.as_ref().map(|t| t.value.clone()),
+                attempt,
+            });
+            let cx = CapCtx {
+                plugin: resolved.plugin.name.clone(),
+                step: step.id.clone(),
+                mode: self.opts.mode,
+                offline: self.opts.offline,
+                grants: resolved.grants.clone(),
+                target: target.clone(),
+                targets: self.targets.clone(),
+                deadline: Instant::now() + limits.timeout,
+                events: self.sink.clone(),
+                secrets: self.ws.secrets.clone(),
+                redactor: self.redactor.clone(),
+                limits: limits.clone(),
+                log_events: 0,
+                fatal: None,
+            };
+            let runtime = self.ws.catalog.runtime();
+            match runtime.run(&resolved.plugin, cx, &limits, &ctx, &resolved.action, &args_text) {
+                Ok(out) => {
+                    let outputs = match serde_json::from_str::<Value>(&out) {
+                        Ok(v @ Value::Object(_)) => v,
+                        Ok(Value::Null) => json!({}),
+                        Ok(other) => json!({ "value": other }),
+                        Err(e) => {
+                            return fail(format!("plugin `{}` returned outputs that are not JSON: {e}", resolved.plugin.name), attempt, false);
+                        }
+                    };
+                    self.finish(step, phase, StepStatus::Ok, outputs, started, attempt, None, None);
+                    return Ok(());
+                }
+                Err(e) => {
+                    last_error = match &e {
+                        CallError::Plugin(pe) => match &pe.field {
+                            Some(f) => format!("argument `{f}`: {}", pe.message),
+                            None => pe.message.clone(),
+                        },
+                        other => other.to_string(),
+                    };
+                    // A trap or timeout is not retried: the plugin is broken or stuck.
+                    let retryable = matches!(e, CallError::Plugin(_));
+                    if attempt < attempts && retryable {
+                        self.sink.emit(&Event::Warning {
+                            message: format!(
+                                "step `{}` attempt {attempt}/{attempts} failed: {last_error}; retrying in {}",
+                                step.id,
+                                crate::runtime::humanize(delay)
+                            ),
+                        });
+                        std::thread::sleep(delay);
+                        let backoff = retry.as_ref().map_or(1.0, |r| r.backoff);
+                        delay = delay.mul_f64(backoff.max(1.0));
+                        continue;
+                    }
+                    return fail(last_error, attempt, false);
+                }
+            }
+        }
+        fail(last_error, attempts, false)
+    }
+
+    fn confirm(&self, step: &Step, question: &str) -> Result<(), String> {
+        if self.opts.mode == Mode::DryRun {
+            self.sink.emit(&Event::Capability {
+                step: step.id.clone(),
+                capability: "confirm".into(),
+                effect: "read".into(),
+                planned: true,
+                summary: format!("would ask: {question}"),
+                detail: json!({ "question": question }),
+            });
+            return Ok(());
+        }
+        let answer = if self.opts.assume_yes {
+            true
+        } else {
+            self.opts.confirmer.ask(question)
+        };
+        self.sink.emit(&Event::Capability {
+            step: step.id.clone(),
+            capability: "confirm".into(),
+            effect: "read".into(),
+            planned: false,
+            summary: format!("{question} → {}", if answer { "yes" } else { "no" }),
+            detail: json!({ "question": question, "answer": answer, "assumed": self.opts.assume_yes }),
+        });
+        if answer {
+            Ok(())
+        } else {
+            Err("confirmation declined".into())
+        }
+    }
+}

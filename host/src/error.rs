@@ -1,0 +1,43 @@
+//! The error type the CLI maps to exit codes.
+
+use cairn_lang::Diagnostics;
+
+/// Exit codes of the `cairn` binary (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    StepFailed = 1,
+    Invalid = 2,
+    Refused = 3,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A runbook, project file or parameter is invalid.
+    #[error("{0}")]
+    Invalid(#[from] Diagnostics),
+    /// Invalid input that has no source span (a bad command-line argument).
+    #[error("{0}")]
+    Usage(String),
+    /// cairn refused to act: lock held, grant missing, confirmation declined.
+    #[error("{0}")]
+    Refused(String),
+    /// The run started and a step failed.
+    #[error("{0}")]
+    Failed(String),
+    /// Anything else (I/O, the runtime).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Invalid(_) | Error::Usage(_) => ExitCode::Invalid,
+            Error::Refused(_) => ExitCode::Refused,
+            Error::Failed(_) | Error::Other(_) => ExitCode::StepFailed,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,143 @@
+//! Everything a run reports: the journal writes these, the CLI renders them.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// How a run was started; mirrors the WIT `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Apply,
+    DryRun,
+    Rehearsal,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Apply => "apply",
+            Mode::DryRun => "dry-run",
+            Mode::Rehearsal => "rehearsal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Ok,
+    Failed,
+    Skipped,
+    /// Failed, but the step has `continue-on-error=#true`.
+    FailedContinued,
+}
+
+/// Which list of the runbook a step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Main,
+    OnFailure,
+    Finally,
+    Verify,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        runbook: String,
+        version: u64,
+        sha256: String,
+        file: String,
+        mode: Mode,
+        params: serde_json::Map<String, Value>,
+        started: String,
+        cairn: String,
+        pid: u32,
+    },
+    StepStarted {
+        step: String,
+        phase: Phase,
+        plugin: String,
+        plugin_version: String,
+        action: String,
+        target: Option<String>,
+        attempt: u32,
+    },
+    /// A capability call: what the plugin asked the host to do.
+    Capability {
+        step: String,
+        capability: String,
+        /// `read` or `write`.
+        effect: String,
+        /// True when a write was recorded and not performed (dry-run).
+        planned: bool,
+        /// One line describing the call (`git -C /srv pull` on `app`).
+        summary: String,
+        detail: Value,
+    },
+    Log {
+        step: String,
+        plugin: String,
+        level: String,
+        message: String,
+        #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+        fields: serde_json::Map<String, Value>,
+    },
+    StepFinished {
+        step: String,
+        phase: Phase,
+        status: StepStatus,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        outputs: Value,
+        duration_ms: f64,
+        attempts: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    Warning {
+        message: String,
+    },
+    RunFinished {
+        run_id: String,
+        result: RunResult,
+        duration_ms: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunResult {
+    Success,
+    Failed,
+    Refused,
+}
+
+/// Receives a run's events. Implementations must be cheap and thread-safe:
+/// steps of a `parallel` block report from their own threads.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: &Event);
+}
+
+/// Sends each event to several sinks in order (the journal first).
+pub struct Fanout(pub Vec<std::sync::Arc<dyn EventSink>>);
+
+impl EventSink for Fanout {
+    fn emit(&self, event: &Event) {
+        for sink in &self.0 {
+            sink.emit(event);
+        }
+    }
+}
+
+/// Discards everything (validation-time plugin calls, benchmarks).
+pub struct NullSink;
+
+impl EventSink for NullSink {
+    fn emit(&self, _: &Event) {}
+}

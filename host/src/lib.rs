@@ -1,0 +1,22 @@
+//! cairn: a runbook engine for the people who keep web sites up.
+//!
+//! Layers, dependencies pointing one way:
+//! `cairn_lang` (language) → [`engine`] (plan, execute, journal) →
+//! [`runtime`] (wasmtime, component cache, limits) → [`capabilities`] (one
+//! module per host capability) → [`cli`] (clap, rendering, exit codes; the
+//! only place that prints).
+
+pub mod capabilities;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod project;
+pub mod redact;
+pub mod runtime;
+mod sys;
+
+pub use error::{Error, ExitCode};
+
+/// The version of cairn, as runbooks' `requires cairn=` sees it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

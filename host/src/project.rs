@@ -1,0 +1,192 @@
+//! The project a command works on: found like git finds a repository (`-C
+//! DIR`, else the nearest `cairn.kdl` upward), or the embedded defaults when
+//! there is none. Holds the plugin catalog and the runbooks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cairn_lang::{Diagnostics, Project, Runbook, SourceFile, Storage, StorageKind};
+
+use crate::capabilities::{SecretStore, Targets};
+use crate::error::{Error, Result};
+use crate::runtime::{Catalog, Runtime};
+
+/// The stock runbooks built into the binary: name and text.
+pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[
+    ("disk-triage", include_str!("../../runbooks/disk-triage.kdl")),
+];
+
+pub struct Workspace {
+    pub project: Project,
+    /// False when no `cairn.kdl` was found and the embedded defaults apply.
+    pub has_file: bool,
+    /// `.cairn/` under the project root.
+    pub state_dir: PathBuf,
+    pub catalog: Catalog,
+    pub secrets: Arc<SecretStore>,
+}
+
+/// A runbook file of the project, or a stock one.
+#[derive(Debug, Clone)]
+pub struct RunbookRef {
+    pub path: PathBuf,
+    pub stock: bool,
+}
+
+impl Workspace {
+    /// Opens the project at `dir` (`-C`), or the nearest one upward of the
+    /// working directory, or the embedded defaults rooted at the working directory.
+    pub fn open(dir: Option<&Path>) -> Result<Self> {
+        let start = match dir {
+            Some(d) => {
+                if !d.is_dir() {
+                    return Err(Error::Usage(format!("`{}` is not a directory", d.display())));
+                }
+                d.to_path_buf()
+            }
+            None => std::env::current_dir().map_err(|e| Error::Other(e.into()))?,
+        };
+        let start = start.canonicalize().unwrap_or(start);
+        let found = if dir.is_some() {
+            start.join("cairn.kdl").is_file().then(|| start.clone())
+        } else {
+            start.ancestors().find(|a| a.join("cairn.kdl").is_file()).map(Path::to_path_buf)
+        };
+        let (project, has_file) = match found {
+            Some(root) => (cairn_lang::load_project(&root)?, true),
+            None => (default_project(&start), false),
+        };
+        let state_dir = project.root.join(".cairn");
+        let runtime = Runtime::new(Some(state_dir.join("cache")))?;
+        let dirs = project.plugin_dirs.iter().map(|d| project.root.join(d)).collect();
+        let catalog = Catalog::new(Arc::new(runtime), dirs);
+        let secrets = Arc::new(SecretStore::new(project.secrets.clone(), &project.root));
+        Ok(Self {
+            project,
+            has_file,
+            state_dir,
+            catalog,
+            secrets,
+        })
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.state_dir.join("runs")
+    }
+
+    pub fn targets(&self) -> Targets {
+        Targets::new(
+            self.project
+                .targets
+                .iter()
+                .map(|(k, t)| (k.clone(), t.kind.clone()))
+                .collect(),
+        )
+    }
+
+    /// Every runbook: the project's files, then stock ones whose names the
+    /// project does not use. Each is parsed; errors are returned per file.
+    pub fn runbooks(&self) -> Vec<(RunbookRef, std::result::Result<Runbook, Diagnostics>)> {
+        let mut out = Vec::new();
+        for path in cairn_lang::discover_runbooks(&self.project) {
+            let rb = cairn_lang::load_runbook(&self.project, &path);
+            out.push((RunbookRef { path, stock: false }, rb));
+        }
+        let taken: Vec<String> = out
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().map(|r| r.name.clone()))
+            .collect();
+        for (name, text) in STOCK_RUNBOOKS {
+            if taken.iter().any(|t| t == name) {
+                continue;
+            }
+            let path = PathBuf::from(format!("stock/{name}.kdl"));
+            let rb = cairn_lang::load_runbook_source(&self.project, &path, text);
+            out.push((RunbookRef { path, stock: true }, rb));
+        }
+        out
+    }
+
+    /// The runbook named `name` (its declared name, or a file path).
+    pub fn runbook(&self, name: &str) -> Result<Runbook> {
+        let as_path = self.project.root.join(name);
+        if name.ends_with(".kdl") && as_path.is_file() {
+            return Ok(cairn_lang::load_runbook(&self.project, &as_path)?);
+        }
+        let all = self.runbooks();
+        let mut names = Vec::new();
+        for (r, rb) in all {
+            let stem = r.path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            match rb {
+                Ok(rb) if rb.name == name => return Ok(rb),
+                Ok(rb) => names.push(rb.name),
+                // A broken file whose name is the one asked for: report its errors.
+                Err(d) if stem == name => return Err(d.into()),
+                Err(_) => names.push(stem),
+            }
+        }
+        let hint = names
+            .iter()
+            .filter(|n| strsim::jaro_winkler(n, name) > 0.8)
+            .max_by(|a, b| strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name)))
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        Err(Error::Usage(format!("no runbook named `{name}`{hint}; `cairn list` shows them")))
+    }
+
+    /// Validates a runbook completely: language rules, plugins, actions,
+    /// targets, references; secrets when `check_secrets`.
+    pub fn validate(&self, rb: &Runbook, check_secrets: bool) -> Result<()> {
+        let names = if check_secrets && !self.project.secrets.is_empty() {
+            Some(self.secrets.names().map_err(|e| Error::Usage(format!("secrets: {e}")))?)
+        } else if check_secrets {
+            Some(Default::default())
+        } else {
+            None
+        };
+        let cx = cairn_lang::ValidationContext {
+            project: &self.project,
+            plugins: &self.catalog,
+            secret_names: names.as_ref(),
+        };
+        cairn_lang::validate(rb, &cx)?;
+        Ok(())
+    }
+}
+
+/// The embedded defaults: a project rooted at `dir` with the `local` target
+/// and a `local` storage under `.cairn/objects`.
+fn default_project(dir: &Path) -> Project {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("default")
+        .to_string();
+    let mut storages = BTreeMap::new();
+    storages.insert(
+        "local".to_string(),
+        Storage {
+            name: "local".into(),
+            kind: StorageKind::Dir {
+                path: ".cairn/objects".into(),
+            },
+            span: (0, 0).into(),
+        },
+    );
+    Project {
+        name,
+        root: dir.to_path_buf(),
+        file: Arc::new(SourceFile {
+            name: "(embedded defaults)".into(),
+            path: dir.join("cairn.kdl"),
+            text: "".into(),
+        }),
+        targets: BTreeMap::new(),
+        storages,
+        secrets: Vec::new(),
+        plugin_dirs: vec!["plugins".into()],
+        grants: Vec::new(),
+        runbook_dirs: vec!["runbooks".into()],
+    }
+}

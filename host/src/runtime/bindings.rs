@@ -1,0 +1,14 @@
+//! Host bindings generated from `wit/` (the `cairn:plugin` package).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+    imports: { default: trappable },
+    with: {
+        "cairn:plugin/secrets.secret": crate::capabilities::secrets::SecretHandle,
+    },
+});
+
+pub use cairn::plugin::types::{
+    ActionInfo, Capability, Context, Description, Effect, Mode as WitMode, PluginError,
+};

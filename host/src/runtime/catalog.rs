@@ -1,0 +1,163 @@
+//! Where plugins come from: the project's plugin directories first, then the
+//! stock set built into the binary. Resolved by name and semver requirement.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::{LoadedPlugin, Runtime};
+
+mod stock {
+    include!(concat!(env!("OUT_DIR"), "/stock_plugins.rs"));
+}
+
+/// The stock plugins built into this binary, by name.
+pub fn stock_plugins() -> &'static [(&'static str, &'static [u8])] {
+    stock::STOCK_PLUGINS
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    Stock(String),
+    File(PathBuf),
+}
+
+impl PluginSource {
+    pub fn is_stock(&self) -> bool {
+        matches!(self, PluginSource::Stock(_))
+    }
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginSource::Stock(name) => write!(f, "`{name}` (stock)"),
+            PluginSource::File(p) => write!(f, "`{}`", p.display()),
+        }
+    }
+}
+
+pub struct Catalog {
+    runtime: Arc<Runtime>,
+    dirs: Vec<PathBuf>,
+    project: OnceLock<Vec<Result<Arc<LoadedPlugin>, String>>>,
+    stock: Mutex<HashMap<String, Arc<LoadedPlugin>>>,
+}
+
+impl Catalog {
+    pub fn new(runtime: Arc<Runtime>, dirs: Vec<PathBuf>) -> Self {
+        Self {
+            runtime,
+            dirs,
+            project: OnceLock::new(),
+            stock: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The project's own plugins (each `.wasm` file of the plugin directories).
+    /// A file that cannot be loaded is reported with its error.
+    pub fn project_plugins(&self) -> &[Result<Arc<LoadedPlugin>, String>] {
+        self.project.get_or_init(|| {
+            let mut files = Vec::new();
+            for dir in &self.dirs {
+                if let Ok(rd) = std::fs::read_dir(dir) {
+                    for e in rd.flatten() {
+                        let p = e.path();
+                        if p.extension().is_some_and(|x| x == "wasm") {
+                            files.push(p);
+                        }
+                    }
+                }
+            }
+            files.sort();
+            files
+                .into_iter()
+                .map(|p| {
+                    let bytes = std::fs::read(&p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+                    self.runtime
+                        .load(&bytes, PluginSource::File(p.clone()))
+                        .map_err(|e| format!("{e:#}"))
+                })
+                .collect()
+        })
+    }
+
+    pub fn stock(&self, name: &str) -> Option<Result<Arc<LoadedPlugin>, String>> {
+        if let Some(p) = self.stock.lock().expect("stock map").get(name) {
+            return Some(Ok(p.clone()));
+        }
+        let (_, bytes) = stock_plugins().iter().find(|(n, _)| *n == name)?;
+        let loaded = self
+            .runtime
+            .load(bytes, PluginSource::Stock(name.to_string()))
+            .map_err(|e| format!("{e:#}"));
+        if let Ok(p) = &loaded {
+            self.stock.lock().expect("stock map").insert(name.to_string(), p.clone());
+        }
+        Some(loaded)
+    }
+
+    /// The newest plugin named `name` that matches `req`: project plugins
+    /// first, then the stock set.
+    pub fn resolve(&self, name: &str, req: Option<&semver::VersionReq>) -> Result<Arc<LoadedPlugin>, String> {
+        let mut seen = Vec::new();
+        let mut best: Option<Arc<LoadedPlugin>> = None;
+        for p in self.project_plugins().iter().flatten() {
+            if p.name != name {
+                continue;
+            }
+            seen.push(p.version.to_string());
+            if req.is_none_or(|r| r.matches(&p.version)) && best.as_ref().is_none_or(|b| p.version > b.version) {
+                best = Some(p.clone());
+            }
+        }
+        if let Some(b) = best {
+            return Ok(b);
+        }
+        if let Some(stock) = self.stock(name) {
+            let p = stock?;
+            if req.is_none_or(|r| r.matches(&p.version)) {
+                return Ok(p);
+            }
+            seen.push(format!("{} (stock)", p.version));
+        }
+        match (seen.is_empty(), req) {
+            (true, _) => Err(format!("unknown plugin `{name}`")),
+            (false, Some(r)) => Err(format!(
+                "no version of plugin `{name}` matches `{r}` (found {})",
+                seen.join(", ")
+            )),
+            (false, None) => Err(format!("unknown plugin `{name}`")),
+        }
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = stock_plugins().iter().map(|(n, _)| n.to_string()).collect();
+        for p in self.project_plugins().iter().flatten() {
+            names.push(p.name.clone());
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+impl cairn_lang::PluginCatalog for Catalog {
+    fn find(&self, name: &str, req: Option<&semver::VersionReq>) -> Result<cairn_lang::PluginInfo, String> {
+        let p = self.resolve(name, req)?;
+        Ok(cairn_lang::PluginInfo {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            actions: p.description.actions.iter().map(|a| a.name.clone()).collect(),
+            default_action: p.description.default_action.clone(),
+        })
+    }
+
+    fn names(&self) -> Vec<String> {
+        Catalog::names(self)
+    }
+}

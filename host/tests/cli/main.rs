@@ -1,0 +1,12 @@
+//! End-to-end tests of the `cairn` binary with the real stock plugins.
+
+mod harness;
+
+mod commands;
+mod dry_run;
+mod engine;
+mod http_check;
+mod journal_lock;
+mod validate;
+
+pub use harness::{Project, Run};
