@@ -57,6 +57,8 @@ DOCKER_SOCK="$RUN/docker.sock"
 ALL_SERVICES="postgres s3 site haproxy dns ssh docker"
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
+# Progress messages; CAIRN_LAB_QUIET=1 silences them (warnings and errors stay).
+lab_info() { [ "${CAIRN_LAB_QUIET:-0}" = 1 ] || lab_log "$@"; }
 lab_die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
 
 # Canonical service name for a user-given one (aliases accepted).
