@@ -67,6 +67,17 @@ pub(crate) fn describe(v: &KdlValue) -> &'static str {
 
 /// Reports properties not in `known` (with a hint) and properties given twice.
 pub(crate) fn check_props(r: &mut Report, node: &KdlNode, what: &str, known: &[&str]) {
+    check_props_repeatable(r, node, what, known, &[]);
+}
+
+/// Like [`check_props`]; the properties in `repeatable` may be given more than once.
+pub(crate) fn check_props_repeatable(
+    r: &mut Report,
+    node: &KdlNode,
+    what: &str,
+    known: &[&str],
+    repeatable: &[&str],
+) {
     let mut seen: Vec<&str> = Vec::new();
     for e in props(node) {
         let key = prop_name(e);
@@ -82,7 +93,7 @@ pub(crate) fn check_props(r: &mut Report, node: &KdlNode, what: &str, known: &[&
                     _ => format!("known properties: {}", known.join(", ")),
                 });
             }
-        } else if seen.contains(&key) {
+        } else if seen.contains(&key) && !repeatable.contains(&key) {
             r.error(key_span, format!("property `{key}` is given twice on {what}"));
         }
         seen.push(key);
@@ -204,4 +215,17 @@ pub(crate) fn template(r: &mut Report, e: &KdlEntry) -> Spanned<Template> {
         }
     };
     Spanned { value, span }
+}
+
+/// The top-level nodes named `expected`; the others are reported.
+pub(crate) fn top_nodes<'d>(r: &mut Report, doc: &'d kdl::KdlDocument, expected: &str, context: &str) -> Vec<&'d KdlNode> {
+    let mut out = Vec::new();
+    for n in doc.nodes() {
+        if name(n) == expected {
+            out.push(n);
+        } else {
+            unknown_node(r, n, context, &[expected]);
+        }
+    }
+    out
 }

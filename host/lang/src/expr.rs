@@ -219,6 +219,22 @@ pub(crate) fn parse_expr(src: &str, spans: &StrSpans) -> Result<Expr, Problem> {
     Ok(e)
 }
 
+impl Expr {
+    /// The references it holds, left to right.
+    pub fn refs(&self) -> Vec<&crate::model::Ref> {
+        match self {
+            Expr::Ref(r) => vec![r],
+            Expr::Lit(_) => vec![],
+            Expr::Not(a) => a.refs(),
+            Expr::Eq(a, b) | Expr::Ne(a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                let mut v = a.refs();
+                v.extend(b.refs());
+                v
+            }
+        }
+    }
+}
+
 /// Evaluates a `when=` expression. A reference with no value is `null`.
 /// False are: `null`, `false`, `0`, the empty string, the strings `"0"` and
 /// `"false"`, and the empty list.

@@ -6,8 +6,7 @@ pub mod model;
 
 pub use model::*;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::BTreeSet;
 
 /// What validation needs to know about a plugin; the host implements the
 /// lookup over its plugin directories and the stock set.
@@ -49,13 +48,26 @@ mod args;
 mod decode;
 mod duration;
 mod expr;
+mod params;
+mod project;
 mod reference;
+mod rehearsal;
+mod runbook;
+mod source;
+mod step;
 mod strspan;
+mod target;
 mod template;
+mod validate;
+mod walk;
 
 pub use args::render_args;
 pub use diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 pub use duration::parse_duration;
 pub use expr::eval_when;
+pub use params::{bind_params, parse_param_value};
+pub use project::{CAPABILITIES, LOCAL_STORAGE_DIR, discover_runbooks, load_project};
 pub use reference::{PROJECT_KEYS, RUN_KEYS, TARGET_KEYS};
+pub use runbook::load_runbook;
 pub use template::{RenderError, render_template};
+pub use validate::validate;

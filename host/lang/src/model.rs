@@ -137,6 +137,9 @@ pub struct Runbook {
     pub finally: Vec<Block>,
     pub rehearsal: Option<Rehearsal>,
     pub span: SourceSpan,
+    /// Files brought in with `use`, in order (nested ones included); steps
+    /// listed here have their spans in that file rather than in `file`.
+    pub includes: Vec<Include>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,4 +266,40 @@ pub enum Expr {
     Ne(Box<Expr>, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
+}
+
+// ---------------------------------------------------------------- additions
+
+/// A runbook file brought in with `use "runbooks/other.kdl"`.
+#[derive(Debug, Clone)]
+pub struct Include {
+    pub file: Arc<SourceFile>,
+    /// sha256 of the included file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The ids of the steps it contributed to the main step list.
+    pub step_ids: Vec<String>,
+    /// The `use` node, in the file that wrote it (the runbook's own file, or
+    /// an included file for a nested `use`).
+    pub span: SourceSpan,
+}
+
+/// Which step list a step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Section {
+    Main,
+    OnFailure,
+    Finally,
+    /// `rehearsal { verify { ... } }`.
+    Verify,
+}
+
+/// A step with its place in the runbook, as [`Runbook::step_places`] lists them.
+#[derive(Debug, Clone, Copy)]
+pub struct StepPlace<'a> {
+    pub step: &'a Step,
+    pub section: Section,
+    /// Index of its [`Block`] in its section's list.
+    pub block: usize,
+    /// Whether it is one of the steps of a `parallel` block.
+    pub in_parallel: bool,
 }

@@ -33,10 +33,6 @@ impl StrSpans {
         }
     }
 
-    pub fn whole(&self) -> SourceSpan {
-        self.whole
-    }
-
     /// The file span of the value's bytes `range`.
     pub fn span(&self, range: Range<usize>) -> SourceSpan {
         match &self.starts {

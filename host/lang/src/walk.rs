@@ -1,0 +1,64 @@
+//! Ways through a runbook's steps, for validation and for the engine.
+
+use std::sync::Arc;
+
+use crate::model::{Block, Runbook, Section, SourceFile, Step, StepPlace};
+
+impl Runbook {
+    /// Every step with its place: the main list, then `on-failure`,
+    /// `finally` and the rehearsal's `verify`, each in order.
+    pub fn step_places(&self) -> Vec<StepPlace<'_>> {
+        let mut out = Vec::new();
+        let verify = self.rehearsal.as_ref().map(|r| r.verify.as_slice()).unwrap_or_default();
+        for (section, blocks) in [
+            (Section::Main, self.steps.as_slice()),
+            (Section::OnFailure, self.on_failure.as_slice()),
+            (Section::Finally, self.finally.as_slice()),
+            (Section::Verify, verify),
+        ] {
+            for (block, b) in blocks.iter().enumerate() {
+                let (steps, in_parallel) = match b {
+                    Block::Step(s) => (std::slice::from_ref(s), false),
+                    Block::Parallel { steps, .. } => (steps.as_slice(), true),
+                };
+                out.extend(steps.iter().map(|step| StepPlace { step, section, block, in_parallel }));
+            }
+        }
+        out
+    }
+
+    /// The step with this id, in any section.
+    pub fn find_step(&self, id: &str) -> Option<&Step> {
+        self.step_places().into_iter().map(|p| p.step).find(|s| s.id == id)
+    }
+
+    /// The file a step is written in: an included file's, or the runbook's own.
+    pub fn file_of(&self, step_id: &str) -> &Arc<SourceFile> {
+        self.includes
+            .iter()
+            .find(|i| i.step_ids.iter().any(|s| s == step_id))
+            .map(|i| &i.file)
+            .unwrap_or(&self.file)
+    }
+}
+
+impl Section {
+    /// The block's name as written (`main` for the main step list).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Main => "main",
+            Section::OnFailure => "on-failure",
+            Section::Finally => "finally",
+            Section::Verify => "verify",
+        }
+    }
+}
+
+impl Block {
+    pub fn steps(&self) -> &[Step] {
+        match self {
+            Block::Step(s) => std::slice::from_ref(s),
+            Block::Parallel { steps, .. } => steps,
+        }
+    }
+}
