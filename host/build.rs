@@ -1,0 +1,242 @@
+//! Builds the stock plugins and embeds them in the `cairn` binary.
+//!
+//! Runs `cargo build --release --target wasm32-wasip2` on the plugins
+//! workspace (`plugins/Cargo.toml`) with a target directory of its own, then
+//! writes `$OUT_DIR/stock_plugins.rs`:
+//!
+//! ```ignore
+//! pub static STOCK_PLUGINS: &[(&str, &[u8])] = &[("exec", include_bytes!(...)), ...];
+//! ```
+//!
+//! which the host includes with
+//! `include!(concat!(env!("OUT_DIR"), "/stock_plugins.rs"))`.
+//!
+//! A plugin lives in `plugins/NAME/` and its library is named NAME with `-`
+//! turned into `_` (`plugins/http-check` builds `http_check.wasm`); NAME is
+//! the name it is embedded under.
+//!
+//! `CAIRN_PLUGINS_PREBUILT=DIR` skips the build and takes the components
+//! from DIR (`NAME.wasm` or `LIB_NAME.wasm`), for machines without the
+//! wasm32-wasip2 target.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, exit};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+const PREBUILT_VAR: &str = "CAIRN_PLUGINS_PREBUILT";
+
+/// Variables the outer cargo sets (or the user set for the outer build) that
+/// would change or break the nested build: flags and wrappers meant for the
+/// host target, the outer target and target dir (a nested cargo on the outer
+/// target dir waits forever on its lock), the outer jobserver.
+const CLEARED_VARS: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_ENCODED_RUSTDOCFLAGS",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_MAKEFLAGS",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_BUILD_DIR",
+    "CARGO_BUILD_RUSTFLAGS",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_LLVM_COV",
+];
+
+/// Prefixes of the same kind: per-target settings (`CARGO_TARGET_<TRIPLE>_*`)
+/// and profile overrides meant for the host build.
+const CLEARED_PREFIXES: &[&str] = &["CARGO_TARGET_", "CARGO_PROFILE_"];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ has a parent").to_path_buf();
+    let plugins_dir = root.join("plugins");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+
+    let names = plugin_names(&plugins_dir);
+    watch(&root, &names);
+
+    let wasm_dir = match env::var_os(PREBUILT_VAR) {
+        Some(dir) => PathBuf::from(dir),
+        None => build_plugins(&plugins_dir, &out_dir),
+    };
+    embed(&wasm_dir, &names, &out_dir);
+}
+
+/// The plugin crates: directories of `plugins/` holding a `Cargo.toml`.
+fn plugin_names(plugins_dir: &Path) -> Vec<String> {
+    let entries = fs::read_dir(plugins_dir)
+        .unwrap_or_else(|e| fail(&format!("cannot read `{}`: {e}", plugins_dir.display())));
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        fail(&format!("no plugin crates in `{}`", plugins_dir.display()));
+    }
+    names
+}
+
+/// Reruns when a plugin, the SDK or the WIT changes. Directories are scanned
+/// whole by cargo, so `plugins/` itself is not listed (its `target/` would
+/// count).
+fn watch(root: &Path, names: &[String]) {
+    let mut paths = vec![
+        root.join("Cargo.toml"),
+        root.join("wit"),
+        root.join("sdk/Cargo.toml"),
+        root.join("sdk/src"),
+        root.join("plugins/Cargo.toml"),
+        root.join("plugins/Cargo.lock"),
+    ];
+    for name in names {
+        paths.push(root.join("plugins").join(name).join("Cargo.toml"));
+        paths.push(root.join("plugins").join(name).join("src"));
+    }
+    for path in paths {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    println!("cargo:rerun-if-env-changed={PREBUILT_VAR}");
+}
+
+/// Builds the plugins workspace; returns the directory holding the `.wasm`
+/// files.
+fn build_plugins(plugins_dir: &Path, out_dir: &Path) -> PathBuf {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    check_target_installed(Path::new(&rustc));
+
+    let target_dir = wasm_target_dir(out_dir);
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--target")
+        .arg(WASM_TARGET)
+        .arg("--manifest-path")
+        .arg(plugins_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for var in CLEARED_VARS {
+        cmd.env_remove(var);
+    }
+    for (var, _) in env::vars_os() {
+        if let Some(var) = var.to_str()
+            && CLEARED_PREFIXES.iter().any(|p| var.starts_with(p))
+        {
+            cmd.env_remove(var);
+        }
+    }
+    // The same compiler as the outer build.
+    cmd.env("RUSTC", &rustc);
+
+    eprintln!("running: {cmd:?}");
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| fail(&format!("cannot run cargo to build the stock plugins: {e}")));
+    if !status.success() {
+        fail(&format!(
+            "building the stock plugins failed ({status}); the cargo output is above. \
+             Reproduce with `cargo build --release --target {WASM_TARGET} --manifest-path plugins/Cargo.toml`"
+        ));
+    }
+    target_dir.join(WASM_TARGET).join("release")
+}
+
+/// `TARGET_DIR/wasm-plugins`, next to the outer build's profile directories
+/// (`OUT_DIR` is `TARGET_DIR/PROFILE/build/PKG-HASH/out`), so every profile
+/// of the host shares one plugin build.
+fn wasm_target_dir(out_dir: &Path) -> PathBuf {
+    let mut up = out_dir.ancestors();
+    match (up.nth(2), up.nth(1)) {
+        (Some(build), Some(target)) if build.file_name().is_some_and(|n| n == "build") => {
+            target.join("wasm-plugins")
+        }
+        _ => out_dir.join("wasm-plugins"),
+    }
+}
+
+fn check_target_installed(rustc: &Path) {
+    let output = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output();
+    let installed = match output {
+        Ok(out) if out.status.success() => {
+            let libdir = String::from_utf8_lossy(&out.stdout);
+            Path::new(libdir.trim()).is_dir()
+        }
+        _ => false,
+    };
+    if !installed {
+        fail(&format!(
+            "the Rust target `{WASM_TARGET}` is not installed; the stock plugins are built for it.\n\
+             Run `rustup target add {WASM_TARGET}`, or set {PREBUILT_VAR}=DIR to a directory of prebuilt plugin components."
+        ));
+    }
+}
+
+/// Copies each component into `OUT_DIR/plugins/` and writes
+/// `OUT_DIR/stock_plugins.rs`.
+fn embed(wasm_dir: &Path, names: &[String], out_dir: &Path) {
+    let dest = out_dir.join("plugins");
+    fs::create_dir_all(&dest)
+        .unwrap_or_else(|e| fail(&format!("cannot create `{}`: {e}", dest.display())));
+    let mut code = String::from(
+        "// Generated by host/build.rs from the crates in plugins/.\n\n\
+         /// The stock plugins: (name, WebAssembly component), sorted by name.\n\
+         pub static STOCK_PLUGINS: &[(&str, &[u8])] = &[\n",
+    );
+    for name in names {
+        let candidates = [
+            wasm_dir.join(format!("{name}.wasm")),
+            wasm_dir.join(format!("{}.wasm", name.replace('-', "_"))),
+        ];
+        let Some(bytes) = candidates.iter().find_map(|p| fs::read(p).ok()) else {
+            fail(&format!(
+                "no component for plugin `{name}`: looked for `{}`; is its library named `{}`?",
+                candidates[1].display(),
+                name.replace('-', "_")
+            ));
+        };
+        if !is_component(&bytes) {
+            fail(&format!(
+                "`{name}.wasm` is not a WebAssembly component (a core module?); build it for `{WASM_TARGET}`"
+            ));
+        }
+        write_if_changed(&dest.join(format!("{name}.wasm")), &bytes);
+        code.push_str(&format!(
+            "    ({name:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/plugins/{name}.wasm\"))),\n"
+        ));
+    }
+    code.push_str("];\n");
+    write_if_changed(&out_dir.join("stock_plugins.rs"), code.as_bytes());
+}
+
+/// The preamble of a component: `\0asm`, version 0x0d, layer 1.
+fn is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [0x0d, 0x00, 0x01, 0x00]
+}
+
+/// Leaves the file (and its mtime) alone when nothing changed.
+fn write_if_changed(path: &Path, bytes: &[u8]) {
+    if fs::read(path).is_ok_and(|old| old == bytes) {
+        return;
+    }
+    fs::write(path, bytes)
+        .unwrap_or_else(|e| fail(&format!("cannot write `{}`: {e}", path.display())));
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    exit(1);
+}
