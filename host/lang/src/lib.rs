@@ -68,6 +68,6 @@ pub use expr::eval_when;
 pub use params::{bind_params, parse_param_value};
 pub use project::{CAPABILITIES, LOCAL_STORAGE_DIR, discover_runbooks, load_project};
 pub use reference::{PROJECT_KEYS, RUN_KEYS, TARGET_KEYS};
-pub use runbook::load_runbook;
+pub use runbook::{load_runbook, load_runbook_source};
 pub use template::{RenderError, render_template};
 pub use validate::validate;

@@ -17,8 +17,8 @@ pub(crate) const SCOPES: [(&str, Scope); 6] = [
     ("project", Scope::Project),
 ];
 
-/// `run.*`: the run's id, its start time (RFC 3339) and its mode.
-pub const RUN_KEYS: [&str; 3] = ["id", "started", "mode"];
+/// `run.*`: the run's id, its start time (RFC 3339), its mode and the runbook's name.
+pub const RUN_KEYS: [&str; 4] = ["id", "started", "mode", "runbook"];
 /// `target.*`: the step's target (the implicit `local` one when it names none).
 pub const TARGET_KEYS: [&str; 6] = ["name", "kind", "destination", "port", "container", "host"];
 /// `project.*`: the project's name and root directory.

@@ -31,6 +31,14 @@ pub fn load_runbook(project: &Project, path: &Path) -> Result<Runbook, Diagnosti
     load_file(project, &path, &mut Vec::new())
 }
 
+/// Like [`load_runbook`] for a runbook whose text is in memory (the stock
+/// runbooks embedded in the binary); `path` names it in diagnostics.
+pub fn load_runbook_source(project: &Project, path: &Path, text: &str) -> Result<Runbook, Diagnostics> {
+    let path = project.root.join(path);
+    let (file, sha256) = source::from_text(&path, &project.root, text);
+    decode_file(project, &path, file, sha256, &mut Vec::new())
+}
+
 /// Where a step id was first seen while assembling a runbook.
 enum Origin {
     Own,
@@ -116,6 +124,16 @@ impl Decoder<'_> {
 
 fn load_file(project: &Project, path: &Path, stack: &mut Vec<PathBuf>) -> Result<Runbook, Diagnostics> {
     let (file, sha256) = source::read(path, &project.root)?;
+    decode_file(project, path, file, sha256, stack)
+}
+
+fn decode_file(
+    project: &Project,
+    path: &Path,
+    file: Arc<crate::model::SourceFile>,
+    sha256: String,
+    stack: &mut Vec<PathBuf>,
+) -> Result<Runbook, Diagnostics> {
     let doc = source::parse(&file)?;
     let mut d = Decoder { r: Report::new(file.clone()), project, ids: BTreeMap::new() };
     let top = decode::top_nodes(&mut d.r, &doc, "runbook", "a runbook file");

@@ -25,6 +25,17 @@ pub(crate) fn read(path: &Path, root: &Path) -> Result<(Arc<SourceFile>, String)
     Ok((Arc::new(file), sha256))
 }
 
+/// A file whose text is already in memory (a runbook embedded in the binary).
+pub(crate) fn from_text(path: &Path, root: &Path, text: &str) -> (Arc<SourceFile>, String) {
+    let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
+    let file = SourceFile {
+        name: display_name(path, root),
+        path: path.to_path_buf(),
+        text: text.into(),
+    };
+    (Arc::new(file), sha256)
+}
+
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
@@ -35,13 +46,19 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// `path` relative to `root` when it lies under it, with `/` separators.
 pub(crate) fn display_name(path: &Path, root: &Path) -> String {
-    match path.strip_prefix(root) {
-        Ok(rel) => rel
+    let canonical = || {
+        let path = std::fs::canonicalize(path).ok()?;
+        let root = std::fs::canonicalize(root).ok()?;
+        path.strip_prefix(root).ok().map(Path::to_path_buf)
+    };
+    let rel = path.strip_prefix(root).ok().map(Path::to_path_buf).or_else(canonical);
+    match rel {
+        Some(rel) => rel
             .components()
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/"),
-        Err(_) => path.display().to_string(),
+        None => path.display().to_string(),
     }
 }
 
