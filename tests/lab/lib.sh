@@ -116,6 +116,63 @@ lab_running() {
     [ "$any" = 1 ]
 }
 
+# dockerd's exec root; containerd's sockets live under it: keep the path short.
+lab_docker_exec_root() {
+    local p="$STATE/docker/exec"
+    if [ ${#p} -gt 60 ]; then
+        p="/run/cairn-lab-docker-$(printf '%s' "$STATE" | sha256sum | cut -c1-8)"
+    fi
+    echo "$p"
+}
+
+# "pid:starttime" of a process, to tell it from a later one with the same pid.
+# A zombie counts as gone: it has exited, only its parent has not reaped it.
+proc_id() {
+    local pid=$1 stat
+    read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
+    # after "pid (comm) ": state is field 3 of the line, starttime field 22
+    # shellcheck disable=SC2086
+    set -- ${stat##*) }
+    case "$1" in Z|X|x) return 1 ;; esac
+    echo "$pid:${20}"
+}
+
+still_there() { local id=$1 pid=${1%%:*}; [ "$(proc_id "$pid" 2>/dev/null)" = "$id" ]; }
+
+# Every descendant of a pid, as proc ids.
+descendants() {
+    local root=$1 f stat pid ppid c
+    local -a queue=("$root")
+    local -A children=()
+    for f in /proc/[0-9]*/stat; do
+        read -r stat 2>/dev/null <"$f" || continue
+        pid=${stat%% *}
+        # shellcheck disable=SC2086
+        set -- ${stat##*) }
+        ppid=$2
+        children[$ppid]="${children[$ppid]:-} $pid"
+    done
+    while [ ${#queue[@]} -gt 0 ]; do
+        pid=${queue[0]}; queue=("${queue[@]:1}")
+        for c in ${children[$pid]:-}; do
+            proc_id "$c" 2>/dev/null && queue+=("$c")
+        done
+    done
+    return 0
+}
+
+# Processes whose command line contains a path of ours (e.g. containerd shims,
+# which leave dockerd's process tree), as pids.
+pids_mentioning() {
+    local needle=$1 f pid
+    for f in /proc/[0-9]*/cmdline; do
+        pid=${f#/proc/}; pid=${pid%/cmdline}
+        [ "$pid" = $$ ] && continue
+        tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$needle" && echo "$pid"
+    done
+    return 0
+}
+
 # lab_port_open PORT: true when something accepts TCP on 127.0.0.1:PORT.
 lab_port_open() {
     (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
