@@ -125,7 +125,10 @@ pub(crate) fn unknown_node(r: &mut Report, node: &KdlNode, context: &str, known:
         .label("unknown node")
         .suggest(n, known.iter().copied());
     if d.help.is_none() {
-        d.hint(format!("expected one of: {}", known.join(", ")));
+        d.hint(match known {
+            [one] => format!("expected `{one}`"),
+            _ => format!("expected one of: {}", known.join(", ")),
+        });
     }
 }
 

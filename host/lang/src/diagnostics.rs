@@ -212,7 +212,8 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         }
         let d = strsim::damerau_levenshtein(name, c);
         let longest = name.chars().count().max(c.chars().count());
-        let close = d * 3 <= longest.max(3) || strsim::jaro_winkler(name, c) >= 0.9;
+        let prefix = name.len().min(c.len()) >= 3 && (name.starts_with(c) || c.starts_with(name));
+        let close = d * 3 <= longest.max(3) || strsim::jaro_winkler(name, c) >= 0.9 || prefix;
         if close && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -229,7 +230,7 @@ pub(crate) fn from_kdl(file: &SourceFile, err: &kdl::KdlError) -> Diagnostics {
         if !message.contains("KDL") {
             message = format!("invalid KDL: {message}");
         }
-        let mut diag = Diagnostic::at(file, d.span, message);
+        let mut diag = Diagnostic::at(file, narrow(&file.text, d.span), message);
         diag.label = d.label.clone();
         diag.help = d.help.clone();
         out.push(diag);
@@ -238,6 +239,23 @@ pub(crate) fn from_kdl(file: &SourceFile, err: &kdl::KdlError) -> Diagnostics {
         out.push(Diagnostic::at(file, (0, 0).into(), "invalid KDL document"));
     }
     out
+}
+
+/// kdl sometimes spans an error from the start of the node to the place it
+/// failed; a span over several lines is narrowed to the token where it ends.
+fn narrow(text: &str, span: SourceSpan) -> SourceSpan {
+    let (start, end) = (span.offset(), span.offset() + span.len());
+    let Some(inner) = text.get(start..end) else { return span };
+    if !inner.contains('\n') {
+        return span;
+    }
+    let is_space = |c: char| c.is_whitespace();
+    let from = text[..end].rfind(is_space).map_or(0, |i| i + 1);
+    let to = text[end..].find(is_space).map_or(text.len(), |i| end + i);
+    if from >= to {
+        return SourceSpan::new(end.into(), 0);
+    }
+    SourceSpan::new(from.into(), to - from)
 }
 
 fn lower_first(s: &str) -> String {

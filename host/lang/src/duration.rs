@@ -5,7 +5,12 @@ use std::time::Duration;
 /// Parses a duration: one or more `NUMBER UNIT` pairs with units `ms`, `s`,
 /// `m`, `h`, `d`, largest first, no spaces (`"1h30m"`, `"2m30s"`, `"500ms"`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = |why: &str| format!("invalid duration `{s}`: {why}");
+    duration_or_reason(s).map_err(|why| format!("invalid duration `{s}`: {why}"))
+}
+
+/// Like [`parse_duration`]; the error is only the reason.
+pub(crate) fn duration_or_reason(s: &str) -> Result<Duration, String> {
+    let bad = |why: &str| why.to_owned();
     if s.is_empty() {
         return Err(bad("it is empty"));
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::decode::{self, check_arg_count, check_no_children, check_props, describe, value_span};
 use crate::diagnostics::{Diagnostic, Diagnostics, Report, did_you_mean};
-use crate::duration::parse_duration;
+use crate::duration::duration_or_reason;
 use crate::model::{Param, ParamType, Runbook};
 use crate::reference::is_name;
 use crate::target::bad_name;
@@ -141,7 +141,8 @@ pub fn parse_param_value(ty: ParamType, text: &str) -> Result<Value, String> {
             _ => Err(format!("expected {}", ty.expected())),
         },
         ParamType::Duration => {
-            parse_duration(text.trim()).map(|_| Value::String(text.trim().to_owned()))
+            duration_or_reason(text.trim())
+                .map(|_| Value::String(text.trim().to_owned()))
         }
         ParamType::List => Ok(Value::Array(
             text.split(',')

@@ -240,7 +240,8 @@ fn decode_runbook(
     if let Some(n) = rehearsal_node {
         rb.rehearsal = decode_rehearsal(d, n, &rb.params);
     }
-    if rb.steps.is_empty() {
+    // A failed `use` was reported already; don't add that the list is empty.
+    if rb.steps.is_empty() && !children(node).iter().any(|c| name(c) == "use") {
         d.r.error(rb.span, format!("{what} has no steps"))
             .hint("add `step ID uses=PLUGIN { ... }`");
     }

@@ -8,7 +8,7 @@ use kdl::{KdlEntry, KdlNode, KdlValue};
 use crate::args::object_of;
 use crate::decode::{self, check_arg_count, check_no_children, check_props, children, describe, name, name_span, value_span};
 use crate::diagnostics::Report;
-use crate::duration::parse_duration;
+use crate::duration::duration_or_reason;
 use crate::expr::parse_expr;
 use crate::model::{Expr, Retry, Spanned, Step, Template};
 use crate::reference::is_name;
@@ -142,10 +142,10 @@ fn decode_when(r: &mut Report, e: &KdlEntry, what: &str) -> Option<Spanned<Expr>
 pub(crate) fn duration_of(r: &mut Report, e: &KdlEntry, what: &str) -> Option<Duration> {
     let span = value_span(e);
     match e.value() {
-        KdlValue::String(s) => match parse_duration(s) {
+        KdlValue::String(s) => match duration_or_reason(s) {
             Ok(d) => Some(d),
             Err(why) => {
-                r.error(span, format!("{why} ({what})"))
+                r.error(span, format!("invalid duration `{s}` for {what}: {why}"))
                     .label("not a duration")
                     .hint("write a number and a unit: `500ms`, `30s`, `10m`, `1h30m`, `2d`");
                 None
