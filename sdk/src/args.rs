@@ -39,8 +39,9 @@ impl Args {
     /// Parses the text the host passes. Anything but a JSON object is a host
     /// bug, reported as such.
     pub fn from_json(text: &str) -> Result<Args, PluginError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| PluginError::new(format!("the host passed arguments that are not JSON: {e}")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            PluginError::new(format!("the host passed arguments that are not JSON: {e}"))
+        })?;
         Args::from_value(value)
     }
 
@@ -95,16 +96,20 @@ fn decode_error(path: &str, message: &str) -> PluginError {
         None => name.to_string(),
     };
     // `missing field `x``, `unknown field `x`, expected ...`
-    for (serde_word, ours) in [("missing field `", "missing"), ("unknown field `", "unknown")] {
+    for (serde_word, ours) in [
+        ("missing field `", "missing"),
+        ("unknown field `", "unknown"),
+    ] {
         if let Some(rest) = message.strip_prefix(serde_word)
             && let Some((name, tail)) = rest.split_once('`')
         {
             // serde_path_to_error has already entered an unknown key.
-            let field = if ours == "unknown" && (path == name || path.ends_with(&format!(".{name}"))) {
-                path.to_string()
-            } else {
-                join(name)
-            };
+            let field =
+                if ours == "unknown" && (path == name || path.ends_with(&format!(".{name}"))) {
+                    path.to_string()
+                } else {
+                    join(name)
+                };
             let tail = tail.replace("there are no fields", "this takes no arguments");
             return PluginError {
                 message: format!("{ours} argument `{field}`{tail}"),
@@ -224,7 +229,9 @@ impl From<std::time::Duration> for Duration {
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_duration(&text).map(Duration).map_err(D::Error::custom)
+        parse_duration(&text)
+            .map(Duration)
+            .map_err(D::Error::custom)
     }
 }
 
@@ -352,13 +359,17 @@ mod tests {
             "argument `expect.status`: invalid type: string \"x\", expected u16"
         );
 
-        let e = decode::<Check>(json!({ "url": "u", "expect": { "status": [200, "x"] } }))
-            .unwrap_err();
+        let e =
+            decode::<Check>(json!({ "url": "u", "expect": { "status": [200, "x"] } })).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("expect.status[1]"));
 
         let e = decode::<Check>(json!({ "url": 1.5, "timeout": "soon" })).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("timeout"));
-        assert!(e.message.starts_with("argument `timeout`: invalid duration `soon`"), "{e}");
+        assert!(
+            e.message
+                .starts_with("argument `timeout`: invalid duration `soon`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -370,8 +381,9 @@ mod tests {
         let e = decode::<Check>(json!({ "url": "u", "expect": { "stauts": 1 } })).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("expect.stauts"));
         assert!(
-            e.message
-                .starts_with("unknown argument `expect.stauts`, expected `status` or `body-contains`"),
+            e.message.starts_with(
+                "unknown argument `expect.stauts`, expected `status` or `body-contains`"
+            ),
             "{e}"
         );
     }

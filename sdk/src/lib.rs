@@ -77,8 +77,8 @@ pub use types::{ActionInfo, Capability, Context, Description, Effect, Mode};
 /// depends on `serde` itself, as serde's derive requires.
 pub mod prelude {
     pub use crate::{
-        Args, Command, Completed, Context, Description, Duration, Effect, Host, Level,
-        MaybeSecret, Mode, Outputs, Plugin, PluginError, Request, Response, Secret,
+        Args, Command, Completed, Context, Description, Duration, Effect, Host, Level, MaybeSecret,
+        Mode, Outputs, Plugin, PluginError, Request, Response, Secret,
     };
     pub use serde::{Deserialize, Serialize};
 }

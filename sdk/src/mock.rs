@@ -182,7 +182,10 @@ fn answer<I, O>(
     }
     match handler.borrow_mut().as_mut() {
         Some(handler) => handler(input),
-        None => Err(HostError::new(format!("mock host: no response scripted for {}", what()))),
+        None => Err(HostError::new(format!(
+            "mock host: no response scripted for {}",
+            what()
+        ))),
     }
 }
 
@@ -251,18 +254,29 @@ mod tests {
         assert_eq!((a.status, a.stdout_text().as_ref()), (0, "first"));
         assert_eq!((b.status, b.stdout_text().as_ref()), (1, "b"));
 
-        let e = MockHost::new().http(&Request::get("http://x/")).unwrap_err();
-        assert_eq!(e.message, "mock host: no response scripted for GET `http://x/`");
+        let e = MockHost::new()
+            .http(&Request::get("http://x/"))
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "mock host: no response scripted for GET `http://x/`"
+        );
     }
 
     #[test]
     fn dry_run_plans_writes_and_performs_reads() {
-        let host = MockHost::new().dry_run().exec_returns(Completed::ok("read"));
+        let host = MockHost::new()
+            .dry_run()
+            .exec_returns(Completed::ok("read"));
         let w = host.exec(&Command::new("rm")).unwrap();
         let r = host.exec(&Command::new("ls").effect(Effect::Read)).unwrap();
         assert!(w.planned && !r.planned);
         assert_eq!(r.stdout_text(), "read");
-        assert!(host.http(&Request::new("POST", "http://x/")).unwrap().planned);
+        assert!(
+            host.http(&Request::new("POST", "http://x/"))
+                .unwrap()
+                .planned
+        );
         assert_eq!(host.commands().len(), 2);
     }
 

@@ -40,7 +40,9 @@ impl Outputs {
             Ok(other) => Err(PluginError::new(format!(
                 "outputs must be a JSON object, not {other}"
             ))),
-            Err(e) => Err(PluginError::new(format!("outputs cannot be serialized: {e}"))),
+            Err(e) => Err(PluginError::new(format!(
+                "outputs cannot be serialized: {e}"
+            ))),
         }
     }
 

@@ -167,11 +167,9 @@ pub fn run<P: Plugin>(
     args: String,
 ) -> Result<String, types::PluginError> {
     install_panic_hook();
-    invoke::<P>(&WitHost, &context_from_wit(ctx), &action, &args).map_err(|e| {
-        types::PluginError {
-            message: e.message,
-            field: e.field,
-        }
+    invoke::<P>(&WitHost, &context_from_wit(ctx), &action, &args).map_err(|e| types::PluginError {
+        message: e.message,
+        field: e.field,
     })
 }
 

@@ -53,19 +53,28 @@ pub struct Exec;
 
 impl Plugin for Exec {
     fn describe() -> Description {
-        Description::new("exec", env!("CARGO_PKG_VERSION"), "Run a command on a target")
-            .action(
-                "run",
-                "Run a program with arguments; `effect read` for probes",
-                Effect::Write,
-            )
-            .default_action("run")
-            .capability("exec", ["*"])
-            .capability("secrets", ["*"])
-            .args_schema(schema())
+        Description::new(
+            "exec",
+            env!("CARGO_PKG_VERSION"),
+            "Run a command on a target",
+        )
+        .action(
+            "run",
+            "Run a program with arguments; `effect read` for probes",
+            Effect::Write,
+        )
+        .default_action("run")
+        .capability("exec", ["*"])
+        .capability("secrets", ["*"])
+        .args_schema(schema())
     }
 
-    fn run(host: &dyn Host, _ctx: &Context, action: &str, args: Args) -> Result<Outputs, PluginError> {
+    fn run(
+        host: &dyn Host,
+        _ctx: &Context,
+        action: &str,
+        args: Args,
+    ) -> Result<Outputs, PluginError> {
         match action {
             "run" => run(host, args.decode()?),
             other => Err(PluginError::unknown_action(other)),

@@ -44,7 +44,10 @@ fn runs_the_command_with_everything_passed_through() {
     assert_eq!(cmd.args, ["-C", "/srv/hello", "rev-parse", "HEAD"]);
     assert_eq!(cmd.effect, Effect::Read);
     assert_eq!(cmd.cwd.as_deref(), Some("/srv"));
-    assert_eq!(cmd.env, [("GIT_PAGER".to_string(), MaybeSecret::from("cat"))]);
+    assert_eq!(
+        cmd.env,
+        [("GIT_PAGER".to_string(), MaybeSecret::from("cat"))]
+    );
     assert_eq!(cmd.stdin.as_deref(), Some(&b"input"[..]));
     assert_eq!(cmd.timeout, Some(Duration::from_secs(30)));
     assert_eq!(cmd.target.as_deref(), Some("db"));
@@ -91,7 +94,10 @@ fn an_unexpected_status_fails_quoting_the_end_of_stderr() {
 fn stdout_is_quoted_when_stderr_is_empty() {
     let host = MockHost::new().exec_returns(Completed::new(1, "no such file\n", "\n"));
     let e = exec(&host, json!({ "run": "check" })).unwrap_err();
-    assert_eq!(e.message, "command `check` exited with status 1 (expected 0)\nstdout:\n  no such file");
+    assert_eq!(
+        e.message,
+        "command `check` exited with status 1 (expected 0)\nstdout:\n  no such file"
+    );
 }
 
 #[test]
@@ -104,13 +110,21 @@ fn expect_status_takes_one_or_several() {
     assert_eq!(out["status"], 1);
     exec(&host, json!({ "run": "grep", "expect-status": [0, "2"] })).unwrap();
     let e = exec(&host, json!({ "run": "grep", "expect-status": [0, 1] })).unwrap_err();
-    assert!(e.message.starts_with("command `grep` exited with status 3 (expected 0 or 1)"), "{e}");
+    assert!(
+        e.message
+            .starts_with("command `grep` exited with status 3 (expected 0 or 1)"),
+        "{e}"
+    );
 }
 
 #[test]
 fn repeated_env_nodes_are_merged() {
     let host = MockHost::new().exec_returns(Completed::ok(""));
-    exec(&host, json!({ "run": "env", "env": [{ "A": "1" }, { "B": 2 }] })).unwrap();
+    exec(
+        &host,
+        json!({ "run": "env", "env": [{ "A": "1" }, { "B": 2 }] }),
+    )
+    .unwrap();
     let cmd = &host.commands()[0];
     let names: Vec<&str> = cmd.env.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["A", "B"]);
@@ -121,24 +135,45 @@ fn secret_env_passes_a_handle_without_revealing() {
     let host = MockHost::new()
         .with_secret("db_password", "hunter2")
         .exec_returns(Completed::ok(""));
-    exec(&host, json!({ "run": "psql", "secret-env": { "PGPASSWORD": "db_password" } })).unwrap();
+    exec(
+        &host,
+        json!({ "run": "psql", "secret-env": { "PGPASSWORD": "db_password" } }),
+    )
+    .unwrap();
     let cmd = &host.commands()[0];
     match &cmd.env[0] {
-        (name, MaybeSecret::Secret(s)) => assert_eq!((name.as_str(), s.name()), ("PGPASSWORD", "db_password")),
+        (name, MaybeSecret::Secret(s)) => {
+            assert_eq!((name.as_str(), s.name()), ("PGPASSWORD", "db_password"))
+        }
         other => panic!("expected a secret handle, got {other:?}"),
     }
-    assert!(!host.calls().iter().any(|c| matches!(c, cairn_sdk::mock::Call::Reveal(_))));
+    assert!(
+        !host
+            .calls()
+            .iter()
+            .any(|c| matches!(c, cairn_sdk::mock::Call::Reveal(_)))
+    );
 
-    let e = exec(&host, json!({ "run": "psql", "secret-env": { "PGPASSWORD": "nope" } })).unwrap_err();
+    let e = exec(
+        &host,
+        json!({ "run": "psql", "secret-env": { "PGPASSWORD": "nope" } }),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("secret-env.PGPASSWORD"));
-    assert_eq!(e.message, "argument `secret-env.PGPASSWORD`: secret `nope` is not defined");
+    assert_eq!(
+        e.message,
+        "argument `secret-env.PGPASSWORD`: secret `nope` is not defined"
+    );
 }
 
 #[test]
 fn argument_errors_name_the_argument() {
     let host = MockHost::new();
     let e = exec(&host, json!({})).unwrap_err();
-    assert_eq!((e.message.as_str(), e.field.as_deref()), ("missing argument `run`", Some("run")));
+    assert_eq!(
+        (e.message.as_str(), e.field.as_deref()),
+        ("missing argument `run`", Some("run"))
+    );
 
     let e = exec(&host, json!({ "run": [] })).unwrap_err();
     assert_eq!(e.message, "argument `run`: needs a program to run");
@@ -152,7 +187,11 @@ fn argument_errors_name_the_argument() {
 
     let e = exec(&host, json!({ "run": "ls", "cdw": "/" })).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("cdw"));
-    assert!(e.message.starts_with("unknown argument `cdw`, expected one of"), "{e}");
+    assert!(
+        e.message
+            .starts_with("unknown argument `cdw`, expected one of"),
+        "{e}"
+    );
     assert!(host.commands().is_empty());
 }
 

@@ -93,7 +93,12 @@ impl Plugin for HttpCheck {
         .args_schema(schema())
     }
 
-    fn run(host: &dyn Host, _ctx: &Context, action: &str, args: Args) -> Result<Outputs, PluginError> {
+    fn run(
+        host: &dyn Host,
+        _ctx: &Context,
+        action: &str,
+        args: Args,
+    ) -> Result<Outputs, PluginError> {
         match action {
             "check" => check(host, args.decode()?),
             other => Err(PluginError::unknown_action(other)),
@@ -112,7 +117,10 @@ fn check(host: &dyn Host, a: CheckArgs) -> Result<Outputs, PluginError> {
     }
     let method = a.method.trim().to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(PluginError::arg("method", format!("`{}` is not an HTTP method", a.method)));
+        return Err(PluginError::arg(
+            "method",
+            format!("`{}` is not an HTTP method", a.method),
+        ));
     }
     let mut req = Request::new(method, &a.url)
         .timeout(a.timeout.map_or(DEFAULT_TIMEOUT, Into::into))
@@ -143,7 +151,12 @@ fn check(host: &dyn Host, a: CheckArgs) -> Result<Outputs, PluginError> {
         )));
     }
     let text = resp.text();
-    if let Some(missing) = a.expect.body_contains.iter().find(|s| !text.contains(s.as_str())) {
+    if let Some(missing) = a
+        .expect
+        .body_contains
+        .iter()
+        .find(|s| !text.contains(s.as_str()))
+    {
         return Err(PluginError::new(format!(
             "body of `{}` does not contain `{missing}`",
             a.url

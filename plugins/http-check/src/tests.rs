@@ -38,7 +38,10 @@ fn a_200_passes_with_defaults() {
 fn a_wrong_status_fails_naming_the_url() {
     let host = MockHost::new().http_returns(Response::new(503, "down"));
     let e = check(&host, json!({ "url": "http://app.test/health/" })).unwrap_err();
-    assert_eq!(e.message, "expected status 200 from `http://app.test/health/`, got 503");
+    assert_eq!(
+        e.message,
+        "expected status 200 from `http://app.test/health/`, got 503"
+    );
 }
 
 #[test]
@@ -49,7 +52,10 @@ fn several_statuses_may_be_expected() {
     let args = json!({ "url": "https://x.test/", "expect": { "status": [200, "204"] } });
     check(&host, args.clone()).unwrap();
     let e = check(&host, args).unwrap_err();
-    assert_eq!(e.message, "expected status 200 or 204 from `https://x.test/`, got 302");
+    assert_eq!(
+        e.message,
+        "expected status 200 or 204 from `https://x.test/`, got 302"
+    );
 }
 
 #[test]
@@ -60,7 +66,10 @@ fn body_contains_checks_every_text() {
     let args = json!({ "url": "http://x.test/", "expect": { "status": 200, "body-contains": ["db: ok", "cache: ok"] } });
     check(&host, args.clone()).unwrap();
     let e = check(&host, args).unwrap_err();
-    assert_eq!(e.message, "body of `http://x.test/` does not contain `cache: ok`");
+    assert_eq!(
+        e.message,
+        "body of `http://x.test/` does not contain `cache: ok`"
+    );
 }
 
 #[test]
@@ -80,7 +89,10 @@ fn method_headers_body_timeout_and_redirects_are_passed() {
     .unwrap();
     let req = &host.requests()[0];
     assert_eq!(req.method, "POST");
-    assert_eq!(req.headers, [("Host".to_string(), MaybeSecret::from("example.com"))]);
+    assert_eq!(
+        req.headers,
+        [("Host".to_string(), MaybeSecret::from("example.com"))]
+    );
     assert_eq!(req.body.as_deref(), Some(&b"{}"[..]));
     assert_eq!(req.timeout, Some(Duration::from_secs(2)));
     assert!(!req.follow_redirects);
@@ -88,18 +100,27 @@ fn method_headers_body_timeout_and_redirects_are_passed() {
 
 #[test]
 fn a_dry_run_of_a_write_is_planned_and_a_read_is_performed() {
-    let host = MockHost::new().dry_run().http_returns(Response::new(200, "ok"));
+    let host = MockHost::new()
+        .dry_run()
+        .http_returns(Response::new(200, "ok"));
     let out = check(&host, json!({ "url": "http://x.test/", "method": "PURGE" })).unwrap();
     assert_eq!(out["planned"], true);
     let out = check(&host, json!({ "url": "http://x.test/" })).unwrap();
-    assert_eq!((out["planned"].clone(), out["status"].clone()), (json!(false), json!(200)));
+    assert_eq!(
+        (out["planned"].clone(), out["status"].clone()),
+        (json!(false), json!(200))
+    );
 }
 
 #[test]
 fn the_body_output_is_cut_at_64_kib() {
     let big = "é".repeat(40_000); // 80 000 bytes
     let host = MockHost::new().http_returns(Response::new(200, big.clone()));
-    let out = check(&host, json!({ "url": "http://x.test/", "expect": { "body-contains": "é" } })).unwrap();
+    let out = check(
+        &host,
+        json!({ "url": "http://x.test/", "expect": { "body-contains": "é" } }),
+    )
+    .unwrap();
     let body = out["body"].as_str().unwrap();
     assert_eq!(body.len(), 64 * 1024);
     assert!(big.starts_with(body));
@@ -116,16 +137,30 @@ fn argument_errors_name_the_argument() {
 
     let e = check(&host, json!({ "url": "ftp://x/" })).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("url"));
-    assert_eq!(e.message, "argument `url`: `ftp://x/` is not an http:// or https:// URL");
+    assert_eq!(
+        e.message,
+        "argument `url`: `ftp://x/` is not an http:// or https:// URL"
+    );
 
-    let e = check(&host, json!({ "url": "http://x/", "expect": { "status": "ok" } })).unwrap_err();
+    let e = check(
+        &host,
+        json!({ "url": "http://x/", "expect": { "status": "ok" } }),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("expect.status"));
-    assert_eq!(e.message, "argument `expect.status`: invalid type: string \"ok\", expected u16");
+    assert_eq!(
+        e.message,
+        "argument `expect.status`: invalid type: string \"ok\", expected u16"
+    );
 
     let e = check(&host, json!({ "url": "http://x/", "method": "GET /" })).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("method"));
 
-    let e = check(&host, json!({ "url": "http://x/", "retry": { "attempts": 3 } })).unwrap_err();
+    let e = check(
+        &host,
+        json!({ "url": "http://x/", "retry": { "attempts": 3 } }),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("retry"));
     assert!(host.requests().is_empty());
 }

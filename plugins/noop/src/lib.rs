@@ -27,13 +27,19 @@ impl Plugin for Noop {
             .default_action("noop")
     }
 
-    fn run(_host: &dyn Host, _ctx: &Context, action: &str, args: Args) -> Result<Outputs, PluginError> {
+    fn run(
+        _host: &dyn Host,
+        _ctx: &Context,
+        action: &str,
+        args: Args,
+    ) -> Result<Outputs, PluginError> {
         match action {
             "noop" => Ok(Outputs::new()),
             "echo" => Ok(Outputs::from(args.into_map())),
             "fail" => {
                 let a: FailArgs = args.decode()?;
-                let error = PluginError::new(a.message.unwrap_or_else(|| "failed on purpose".into()));
+                let error =
+                    PluginError::new(a.message.unwrap_or_else(|| "failed on purpose".into()));
                 Err(match a.field {
                     Some(field) => error.with_field(field),
                     None => error,
@@ -80,7 +86,13 @@ mod tests {
         let e = invoke("fail", json!({})).unwrap_err();
         assert_eq!((e.message.as_str(), e.field), ("failed on purpose", None));
         let e = invoke("fail", json!({ "message": "boom", "field": "x" })).unwrap_err();
-        assert_eq!((e.message.as_str(), e.field.as_deref()), ("boom", Some("x")));
-        assert_eq!(invoke("dance", json!({})).unwrap_err().message, "unknown action `dance`");
+        assert_eq!(
+            (e.message.as_str(), e.field.as_deref()),
+            ("boom", Some("x"))
+        );
+        assert_eq!(
+            invoke("dance", json!({})).unwrap_err().message,
+            "unknown action `dance`"
+        );
     }
 }
