@@ -14,12 +14,12 @@
 use kdl::{KdlEntry, KdlNode, KdlValue};
 use serde_json::Value;
 
+use crate::Resolver;
 use crate::decode::{self, args, children, name, name_span, prop_name, props};
 use crate::diagnostics::Report;
 use crate::model::ArgValue;
 use crate::model::{Spanned, Template};
 use crate::template::{RenderError, render_template};
-use crate::Resolver;
 
 /// The arguments object built from `nodes` (a step's non-reserved children).
 pub(crate) fn object_of(r: &mut Report, nodes: &[&KdlNode], what: &str) -> ArgValue {
@@ -76,8 +76,11 @@ fn build_object(r: &mut Report, named: &[&KdlEntry], kids: &[&KdlNode], what: &s
     }
     for (key, nodes) in groups {
         if fields[..prop_count].iter().any(|(k, _)| k == key) {
-            r.error(name_span(nodes[0]), format!("key `{key}` is given twice in {what}"))
-                .hint("a key is either a property or a child node, not both");
+            r.error(
+                name_span(nodes[0]),
+                format!("key `{key}` is given twice in {what}"),
+            )
+            .hint("a key is either a property or a child node, not both");
             continue;
         }
         let value = match nodes.as_slice() {
@@ -133,9 +136,12 @@ impl ArgValue {
             ArgValue::Float(f) => float(*f),
             ArgValue::String(t) => Value::String(t.value.to_string()),
             ArgValue::List(items) => Value::Array(items.iter().map(ArgValue::as_written).collect()),
-            ArgValue::Object(fields) => {
-                Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.as_written())).collect())
-            }
+            ArgValue::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_written()))
+                    .collect(),
+            ),
         }
     }
 }
@@ -148,9 +154,12 @@ fn float(f: f64) -> Value {
 pub fn render_args(a: &ArgValue, r: &dyn Resolver) -> Result<Value, RenderError> {
     Ok(match a {
         ArgValue::String(t) => render_template(&t.value, r)?,
-        ArgValue::List(items) => {
-            Value::Array(items.iter().map(|i| render_args(i, r)).collect::<Result<_, _>>()?)
-        }
+        ArgValue::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| render_args(i, r))
+                .collect::<Result<_, _>>()?,
+        ),
         ArgValue::Object(fields) => Value::Object(
             fields
                 .iter()
@@ -173,11 +182,18 @@ mod tests {
 
     fn convert(src: &str) -> (Value, Vec<String>) {
         let doc: kdl::KdlDocument = src.parse().expect("valid KDL");
-        let file = Arc::new(SourceFile { name: "t.kdl".into(), path: "t.kdl".into(), text: src.into() });
+        let file = Arc::new(SourceFile {
+            name: "t.kdl".into(),
+            path: "t.kdl".into(),
+            text: src.into(),
+        });
         let mut r = Report::new(file);
         let nodes: Vec<&KdlNode> = doc.nodes().iter().collect();
         let v = object_of(&mut r, &nodes, "step `t`");
-        (v.as_written(), r.diags.iter().map(|d| d.message.clone()).collect())
+        (
+            v.as_written(),
+            r.diags.iter().map(|d| d.message.clone()).collect(),
+        )
     }
 
     #[test]
@@ -237,13 +253,22 @@ mod tests {
     #[test]
     fn rendering_keeps_types_and_fills_templates() {
         let (_, _) = convert("x 1");
-        let doc: kdl::KdlDocument = r#"run echo "{{ params.who }}"; n "{{ params.n }}""#.parse().unwrap();
-        let file = Arc::new(SourceFile { name: "t".into(), path: "t".into(), text: "".into() });
+        let doc: kdl::KdlDocument = r#"run echo "{{ params.who }}"; n "{{ params.n }}""#
+            .parse()
+            .unwrap();
+        let file = Arc::new(SourceFile {
+            name: "t".into(),
+            path: "t".into(),
+            text: "".into(),
+        });
         let mut r = Report::new(file);
         let nodes: Vec<&KdlNode> = doc.nodes().iter().collect();
         let a = object_of(&mut r, &nodes, "step");
         let vals = map(&[("params.who", json!("world")), ("params.n", json!(3))]);
-        assert_eq!(render_args(&a, &vals), Ok(json!({"run": ["echo", "world"], "n": 3})));
+        assert_eq!(
+            render_args(&a, &vals),
+            Ok(json!({"run": ["echo", "world"], "n": 3}))
+        );
         assert!(render_args(&a, &map(&[])).is_err());
     }
 }

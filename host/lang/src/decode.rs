@@ -94,7 +94,10 @@ pub(crate) fn check_props_repeatable(
                 });
             }
         } else if seen.contains(&key) && !repeatable.contains(&key) {
-            r.error(key_span, format!("property `{key}` is given twice on {what}"));
+            r.error(
+                key_span,
+                format!("property `{key}` is given twice on {what}"),
+            );
         }
         seen.push(key);
     }
@@ -133,7 +136,12 @@ pub(crate) fn unknown_node(r: &mut Report, node: &KdlNode, context: &str, known:
 }
 
 /// The first argument as a string; reports it missing or of another type.
-pub(crate) fn string_arg(r: &mut Report, node: &KdlNode, what: &str, usage: &str) -> Option<Spanned<String>> {
+pub(crate) fn string_arg(
+    r: &mut Report,
+    node: &KdlNode,
+    what: &str,
+    usage: &str,
+) -> Option<Spanned<String>> {
     let Some(e) = args(node).next() else {
         r.error(name_span(node), format!("{what} is missing its argument"))
             .hint(format!("write {usage}"));
@@ -144,11 +152,17 @@ pub(crate) fn string_arg(r: &mut Report, node: &KdlNode, what: &str, usage: &str
 
 fn string_value(r: &mut Report, e: &KdlEntry, what: &str) -> Option<Spanned<String>> {
     match e.value() {
-        KdlValue::String(s) => Some(Spanned { value: s.clone(), span: value_span(e) }),
+        KdlValue::String(s) => Some(Spanned {
+            value: s.clone(),
+            span: value_span(e),
+        }),
         other => {
-            r.error(value_span(e), format!("{what} must be a string, not {}", describe(other)))
-                .label("expected a string")
-                .hint("quote it");
+            r.error(
+                value_span(e),
+                format!("{what} must be a string, not {}", describe(other)),
+            )
+            .label("expected a string")
+            .hint("quote it");
             None
         }
     }
@@ -159,7 +173,12 @@ pub(crate) fn prop<'a>(node: &'a KdlNode, key: &str) -> Option<&'a KdlEntry> {
 }
 
 /// `key="..."` as a string.
-pub(crate) fn prop_str(r: &mut Report, node: &KdlNode, key: &str, what: &str) -> Option<Spanned<String>> {
+pub(crate) fn prop_str(
+    r: &mut Report,
+    node: &KdlNode,
+    key: &str,
+    what: &str,
+) -> Option<Spanned<String>> {
     let e = prop(node, key)?;
     string_value(r, e, &format!("`{key}` on {what}"))
 }
@@ -170,8 +189,14 @@ pub(crate) fn prop_bool(r: &mut Report, node: &KdlNode, key: &str, what: &str) -
     match e.value() {
         KdlValue::Bool(b) => Some(*b),
         other => {
-            r.error(value_span(e), format!("`{key}` on {what} must be `#true` or `#false`, not {}", describe(other)))
-                .label("expected a boolean");
+            r.error(
+                value_span(e),
+                format!(
+                    "`{key}` on {what} must be `#true` or `#false`, not {}",
+                    describe(other)
+                ),
+            )
+            .label("expected a boolean");
             None
         }
     }
@@ -191,13 +216,23 @@ pub(crate) fn prop_int(
         KdlValue::Integer(n) if range.contains(n) => Some(Spanned { value: *n, span }),
         KdlValue::Integer(n) => {
             r.error(span, format!("`{key}` on {what} is out of range: {n}"))
-                .hint(format!("use a value from {} to {}", range.start(), range.end()));
+                .hint(format!(
+                    "use a value from {} to {}",
+                    range.start(),
+                    range.end()
+                ));
             None
         }
         other => {
-            r.error(span, format!("`{key}` on {what} must be an integer, not {}", describe(other)))
-                .label("expected an integer")
-                .hint(format!("write it unquoted, e.g. `{key}=1`"));
+            r.error(
+                span,
+                format!(
+                    "`{key}` on {what} must be an integer, not {}",
+                    describe(other)
+                ),
+            )
+            .label("expected an integer")
+            .hint(format!("write it unquoted, e.g. `{key}=1`"));
             None
         }
     }
@@ -221,7 +256,12 @@ pub(crate) fn template(r: &mut Report, e: &KdlEntry) -> Spanned<Template> {
 }
 
 /// The top-level nodes named `expected`; the others are reported.
-pub(crate) fn top_nodes<'d>(r: &mut Report, doc: &'d kdl::KdlDocument, expected: &str, context: &str) -> Vec<&'d KdlNode> {
+pub(crate) fn top_nodes<'d>(
+    r: &mut Report,
+    doc: &'d kdl::KdlDocument,
+    expected: &str,
+    context: &str,
+) -> Vec<&'d KdlNode> {
     let mut out = Vec::new();
     for n in doc.nodes() {
         if name(n) == expected {

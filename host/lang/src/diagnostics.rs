@@ -173,7 +173,9 @@ impl Report {
 
     /// Records an error at `span`; the returned reference adds a label or help.
     pub fn error(&mut self, span: SourceSpan, message: impl Into<String>) -> &mut Diagnostic {
-        self.diags.items.push(Diagnostic::at(&self.file, span, message));
+        self.diags
+            .items
+            .push(Diagnostic::at(&self.file, span, message));
         self.diags.items.last_mut().expect("just pushed")
     }
 }
@@ -204,7 +206,10 @@ impl Diagnostic {
 }
 
 /// The candidate closest to `name`, if one is close enough to be a typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         if c == name {
@@ -245,7 +250,9 @@ pub(crate) fn from_kdl(file: &SourceFile, err: &kdl::KdlError) -> Diagnostics {
 /// failed; a span over several lines is narrowed to the token where it ends.
 fn narrow(text: &str, span: SourceSpan) -> SourceSpan {
     let (start, end) = (span.offset(), span.offset() + span.len());
-    let Some(inner) = text.get(start..end) else { return span };
+    let Some(inner) = text.get(start..end) else {
+        return span;
+    };
     if !inner.contains('\n') {
         return span;
     }
@@ -314,7 +321,11 @@ impl Problem {
     }
 
     /// Adds "did you mean ...?" when a candidate is close.
-    pub fn suggest<'a>(mut self, name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn suggest<'a>(
+        mut self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         if let Some(best) = did_you_mean(name, candidates) {
             self.help = Some(format!("did you mean `{best}`?"));
         }

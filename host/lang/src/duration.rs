@@ -36,15 +36,19 @@ pub(crate) fn duration_or_reason(s: &str) -> Result<Duration, String> {
             "s" => (1, 1_000),
             "ms" => (0, 1),
             "" => return Err(bad("a unit is missing (`ms`, `s`, `m`, `h` or `d`)")),
-            _ => return Err(bad(&format!("unknown unit `{unit}` (use `ms`, `s`, `m`, `h` or `d`)"))),
+            _ => {
+                return Err(bad(&format!(
+                    "unknown unit `{unit}` (use `ms`, `s`, `m`, `h` or `d`)"
+                )));
+            }
         };
         if rank >= last_rank {
-            return Err(bad("units must go from the largest to the smallest, each once"));
+            return Err(bad(
+                "units must go from the largest to the smallest, each once",
+            ));
         }
         last_rank = rank;
-        let part = n
-            .checked_mul(millis)
-            .ok_or_else(|| bad("it is too long"))?;
+        let part = n.checked_mul(millis).ok_or_else(|| bad("it is too long"))?;
         total = total
             .checked_add(Duration::from_millis(part))
             .ok_or_else(|| bad("it is too long"))?;
@@ -63,13 +67,27 @@ mod tests {
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
-        assert_eq!(parse_duration("1m30s250ms"), Ok(Duration::from_millis(90_250)));
+        assert_eq!(
+            parse_duration("1m30s250ms"),
+            Ok(Duration::from_millis(90_250))
+        );
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
     }
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for bad in ["", "10", "m", "10x", "1.5h", "30m1h", "1m1m", "10 m", "-1s", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "10",
+            "m",
+            "10x",
+            "1.5h",
+            "30m1h",
+            "1m1m",
+            "10 m",
+            "-1s",
+            "99999999999999999999s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} parsed");
         }
         assert_eq!(

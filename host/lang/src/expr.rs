@@ -12,12 +12,12 @@
 
 use serde_json::Value;
 
+use crate::Resolver;
 use crate::diagnostics::Problem;
 use crate::model::Expr;
 use crate::reference::parse_ref;
 use crate::strspan::StrSpans;
 use crate::template::stringify;
-use crate::Resolver;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -63,9 +63,15 @@ fn tokenize(src: &str, spans: &StrSpans) -> Result<Vec<Token>, Problem> {
                 let text = inner.trim();
                 let at = i + 2 + lead;
                 if text.is_empty() {
-                    return Err(Problem::new(spans.span(i..i + close + 2), "empty reference `{{ }}`"));
+                    return Err(Problem::new(
+                        spans.span(i..i + close + 2),
+                        "empty reference `{{ }}`",
+                    ));
                 }
-                (Tok::Ref(parse_ref(text, spans.span(at..at + text.len()))?), close + 2)
+                (
+                    Tok::Ref(parse_ref(text, spans.span(at..at + text.len()))?),
+                    close + 2,
+                )
             }
             (b'(', _) => (Tok::Open, 1),
             (b')', _) => (Tok::Close, 1),
@@ -74,7 +80,10 @@ fn tokenize(src: &str, spans: &StrSpans) -> Result<Vec<Token>, Problem> {
                 let end = src[i + 1..].find(c as char).ok_or_else(|| {
                     Problem::new(spans.span(i..i + 1), "unclosed string in `when` expression")
                 })?;
-                (Tok::Lit(Value::String(src[i + 1..i + 1 + end].to_owned())), end + 2)
+                (
+                    Tok::Lit(Value::String(src[i + 1..i + 1 + end].to_owned())),
+                    end + 2,
+                )
             }
             _ if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' => {
                 let len = src[i..]
@@ -90,10 +99,15 @@ fn tokenize(src: &str, spans: &StrSpans) -> Result<Vec<Token>, Problem> {
                     spans.span(i..i + ch.len_utf8()),
                     format!("unexpected `{ch}` in `when` expression"),
                 )
-                .with_help("use `==`, `!=`, `!`, `&&`, `||`, parentheses, literals and references"));
+                .with_help(
+                    "use `==`, `!=`, `!`, `&&`, `||`, parentheses, literals and references",
+                ));
             }
         };
-        out.push(Token { tok, at: i..i + len });
+        out.push(Token {
+            tok,
+            at: i..i + len,
+        });
         i += len;
     }
     Ok(out)
@@ -110,7 +124,10 @@ fn word_token(word: &str, span: miette::SourceSpan) -> Result<Tok, Problem> {
             } else if let Some(n) = w.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
                 Tok::Lit(Value::Number(n))
             } else {
-                return Err(Problem::new(span, format!("invalid number `{w}` in `when` expression")));
+                return Err(Problem::new(
+                    span,
+                    format!("invalid number `{w}` in `when` expression"),
+                ));
             }
         }
         w => Tok::Ref(parse_ref(w, span)?),
@@ -164,8 +181,11 @@ impl Parser<'_> {
         self.pos += 1;
         let right = self.unary()?;
         if matches!(self.peek(), Some(Tok::Eq | Tok::Ne)) {
-            return Err(Problem::new(self.here(), "comparisons can't be chained in `when` expressions")
-                .with_help("add parentheses"));
+            return Err(Problem::new(
+                self.here(),
+                "comparisons can't be chained in `when` expressions",
+            )
+            .with_help("add parentheses"));
         }
         let (l, r) = (Box::new(left), Box::new(right));
         Ok(if eq { Expr::Eq(l, r) } else { Expr::Ne(l, r) })
@@ -182,7 +202,10 @@ impl Parser<'_> {
     fn primary(&mut self) -> Result<Expr, Problem> {
         let here = self.here();
         let Some(tok) = self.toks.get(self.pos).map(|t| t.tok.clone()) else {
-            return Err(Problem::new(here, "expected a value at the end of the `when` expression"));
+            return Err(Problem::new(
+                here,
+                "expected a value at the end of the `when` expression",
+            ));
         };
         self.pos += 1;
         match tok {
@@ -191,13 +214,19 @@ impl Parser<'_> {
             Tok::Open => {
                 let e = self.or()?;
                 if self.peek() != Some(&Tok::Close) {
-                    return Err(Problem::new(self.here(), "expected `)` in `when` expression"));
+                    return Err(Problem::new(
+                        self.here(),
+                        "expected `)` in `when` expression",
+                    ));
                 }
                 self.pos += 1;
                 Ok(e)
             }
-            _ => Err(Problem::new(here, "expected a value in `when` expression")
-                .with_help("a value is a reference, a quoted string, a number, `true`, `false` or `null`")),
+            _ => Err(
+                Problem::new(here, "expected a value in `when` expression").with_help(
+                    "a value is a reference, a quoted string, a number, `true`, `false` or `null`",
+                ),
+            ),
         }
     }
 }
@@ -213,10 +242,29 @@ pub(crate) fn parse_expr(src: &str, spans: &StrSpans) -> Result<Expr, Problem> {
     };
     let e = p.or()?;
     if p.pos < p.toks.len() {
-        return Err(Problem::new(p.here(), "unexpected token after the end of the `when` expression")
-            .with_help("join conditions with `&&` or `||`"));
+        return Err(Problem::new(
+            p.here(),
+            "unexpected token after the end of the `when` expression",
+        )
+        .with_help("join conditions with `&&` or `||`"));
     }
     Ok(e)
+}
+
+/// Writes the expression back in `when` syntax, fully parenthesised.
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expr::Ref(r) => write!(f, "{r}"),
+            Expr::Lit(Value::String(s)) if !s.contains('\'') => write!(f, "'{s}'"),
+            Expr::Lit(v) => write!(f, "{v}"),
+            Expr::Not(a) => write!(f, "!{a}"),
+            Expr::Eq(a, b) => write!(f, "({a} == {b})"),
+            Expr::Ne(a, b) => write!(f, "({a} != {b})"),
+            Expr::And(a, b) => write!(f, "({a} && {b})"),
+            Expr::Or(a, b) => write!(f, "({a} || {b})"),
+        }
+    }
 }
 
 impl Expr {
@@ -289,22 +337,39 @@ mod tests {
     }
 
     fn when(s: &str, vals: &[(&str, Value)]) -> bool {
-        eval_when(&parse(s).unwrap_or_else(|e| panic!("{s}: {}", e.message)), &map(vals))
+        eval_when(
+            &parse(s).unwrap_or_else(|e| panic!("{s}: {}", e.message)),
+            &map(vals),
+        )
     }
 
     #[test]
     fn a_lone_reference_with_or_without_braces() {
-        assert!(matches!(parse("{{ steps.a.outputs.count }}"), Ok(Expr::Ref(_))));
+        assert!(matches!(
+            parse("{{ steps.a.outputs.count }}"),
+            Ok(Expr::Ref(_))
+        ));
         assert!(matches!(parse("steps.a.outputs.count"), Ok(Expr::Ref(_))));
         let v = [("steps.a.outputs.count", json!(2))];
         assert!(when("{{ steps.a.outputs.count }}", &v));
-        assert!(!when("{{ steps.a.outputs.count }}", &[("steps.a.outputs.count", json!(0))]));
+        assert!(!when(
+            "{{ steps.a.outputs.count }}",
+            &[("steps.a.outputs.count", json!(0))]
+        ));
         assert!(!when("steps.missing.outputs.x", &[]));
     }
 
     #[test]
     fn falsy_values() {
-        for v in [json!(""), json!(0), json!(false), json!(null), json!([]), json!("0"), json!("false")] {
+        for v in [
+            json!(""),
+            json!(0),
+            json!(false),
+            json!(null),
+            json!([]),
+            json!("0"),
+            json!("false"),
+        ] {
             assert!(!when("params.x", &[("params.x", v.clone())]), "{v} is true");
         }
         for v in [json!("no"), json!(1), json!(true), json!(["a"]), json!({})] {
@@ -323,20 +388,33 @@ mod tests {
         assert!(!when("!params.env || false", &v));
         assert!(when("true || false && false", &v));
         assert!(when("-1 != 1", &v));
+        let e = parse("!{{ params.a }} || params.b == 'x' && true").unwrap();
+        assert_eq!(e.to_string(), "(!params.a || ((params.b == 'x') && true))");
     }
 
     #[test]
     fn errors_point_at_the_column() {
         let e = parse("params.a == ").unwrap_err();
-        assert_eq!(e.message, "expected a value at the end of the `when` expression");
+        assert_eq!(
+            e.message,
+            "expected a value at the end of the `when` expression"
+        );
         assert_eq!(e.span.offset(), 13);
         let e = parse("(params.a").unwrap_err();
         assert_eq!(e.message, "expected `)` in `when` expression");
         let e = parse("params.a = 1").unwrap_err();
-        assert_eq!((e.message.as_str(), e.span.offset()), ("unexpected `=` in `when` expression", 10));
+        assert_eq!(
+            (e.message.as_str(), e.span.offset()),
+            ("unexpected `=` in `when` expression", 10)
+        );
         assert!(parse("a == b == c").is_err());
         assert!(parse("params.a params.b").is_err());
-        assert!(parse("par.a").unwrap_err().message.starts_with("unknown scope"));
+        assert!(
+            parse("par.a")
+                .unwrap_err()
+                .message
+                .starts_with("unknown scope")
+        );
         assert!(parse("'open").is_err());
         assert!(parse("").is_err());
     }

@@ -164,10 +164,14 @@ pub struct Param {
 
 /// One element of a step list.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a list of blocks is short; boxing would only add noise
 pub enum Block {
     Step(Step),
     /// `parallel { step ... }`: the steps run concurrently.
-    Parallel { steps: Vec<Step>, span: SourceSpan },
+    Parallel {
+        steps: Vec<Step>,
+        span: SourceSpan,
+    },
 }
 
 #[derive(Debug, Clone)]

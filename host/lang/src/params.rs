@@ -23,7 +23,11 @@ const TYPES: [(&str, ParamType); 5] = [
 
 impl ParamType {
     pub fn as_str(self) -> &'static str {
-        TYPES.iter().find(|(_, t)| *t == self).map(|(n, _)| *n).expect("listed")
+        TYPES
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map(|(n, _)| *n)
+            .expect("listed")
     }
 
     fn expected(self) -> &'static str {
@@ -76,17 +80,29 @@ pub(crate) fn decode_param(r: &mut Report, node: &KdlNode) -> Option<Param> {
         r.error(name.span, format!("{what} is required and has a default"))
             .hint("a param with a default is optional: drop `required=#true` or the default");
     }
-    Some(Param { name: name.value, ty, default, required, help, span: name.span })
+    Some(Param {
+        name: name.value,
+        ty,
+        default,
+        required,
+        help,
+        span: name.span,
+    })
 }
 
 /// A value written in a runbook (a default, a rehearsal value), checked
 /// against `ty` and converted.
-pub(crate) fn typed_value(r: &mut Report, e: &KdlEntry, ty: ParamType, what: &str) -> Option<Value> {
+pub(crate) fn typed_value(
+    r: &mut Report,
+    e: &KdlEntry,
+    ty: ParamType,
+    what: &str,
+) -> Option<Value> {
     let span = value_span(e);
     let result = match (ty, e.value()) {
-        (ParamType::Int, KdlValue::Integer(n)) => {
-            i64::try_from(*n).map(Value::from).map_err(|_| "it is too large".to_owned())
-        }
+        (ParamType::Int, KdlValue::Integer(n)) => i64::try_from(*n)
+            .map(Value::from)
+            .map_err(|_| "it is too large".to_owned()),
         (ParamType::Bool, KdlValue::Bool(b)) => Ok(Value::Bool(*b)),
         (ParamType::String | ParamType::Duration | ParamType::List, KdlValue::String(s)) => {
             parse_param_value(ty, s)
@@ -99,16 +115,20 @@ pub(crate) fn typed_value(r: &mut Report, e: &KdlEntry, ty: ParamType, what: &st
                 ParamType::List => "write the items in one string: `\"a,b,c\"`",
                 ParamType::String => "quote it, or declare the param's `type=`",
             };
-            r.error(span, format!("{what} must be {}, not {}", ty_noun(ty), describe(other)))
-                .label(format!("not {}", ty_noun(ty)))
-                .hint(hint);
+            r.error(
+                span,
+                format!("{what} must be {}, not {}", ty_noun(ty), describe(other)),
+            )
+            .label(format!("not {}", ty_noun(ty)))
+            .hint(hint);
             return None;
         }
     };
     match result {
         Ok(v) => Some(v),
         Err(why) => {
-            r.error(span, format!("invalid {what}: {why}")).label("invalid value");
+            r.error(span, format!("invalid {what}: {why}"))
+                .label("invalid value");
             None
         }
     }
@@ -141,8 +161,7 @@ pub fn parse_param_value(ty: ParamType, text: &str) -> Result<Value, String> {
             _ => Err(format!("expected {}", ty.expected())),
         },
         ParamType::Duration => {
-            duration_or_reason(text.trim())
-                .map(|_| Value::String(text.trim().to_owned()))
+            duration_or_reason(text.trim()).map(|_| Value::String(text.trim().to_owned()))
         }
         ParamType::List => Ok(Value::Array(
             text.split(',')
@@ -171,7 +190,10 @@ pub fn bind_params(
     }
     for (key, text) in overrides {
         let Some(p) = runbook.params.iter().find(|p| &p.name == key) else {
-            let mut d = Diagnostic::new(format!("unknown param `{key}` for runbook `{}`", runbook.name));
+            let mut d = Diagnostic::new(format!(
+                "unknown param `{key}` for runbook `{}`",
+                runbook.name
+            ));
             let names = runbook.params.iter().map(|p| p.name.as_str());
             d.help = Some(match did_you_mean(key, names.clone()) {
                 Some(best) => format!("did you mean `{best}`?"),
@@ -215,13 +237,23 @@ mod tests {
         use ParamType::*;
         assert_eq!(parse_param_value(Int, "14"), Ok(json!(14)));
         assert!(parse_param_value(Int, "x").is_err());
-        for (t, v) in [("yes", true), ("1", true), ("TRUE", true), ("no", false), ("0", false), ("false", false)] {
+        for (t, v) in [
+            ("yes", true),
+            ("1", true),
+            ("TRUE", true),
+            ("no", false),
+            ("0", false),
+            ("false", false),
+        ] {
             assert_eq!(parse_param_value(Bool, t), Ok(json!(v)));
         }
         assert!(parse_param_value(Bool, "maybe").is_err());
         assert_eq!(parse_param_value(Duration, "1h30m"), Ok(json!("1h30m")));
         assert!(parse_param_value(Duration, "soon").is_err());
-        assert_eq!(parse_param_value(List, "a, b,,c "), Ok(json!(["a", "b", "c"])));
+        assert_eq!(
+            parse_param_value(List, "a, b,,c "),
+            Ok(json!(["a", "b", "c"]))
+        );
         assert_eq!(parse_param_value(List, ""), Ok(json!([])));
         assert_eq!(parse_param_value(String, " x "), Ok(json!(" x ")));
     }

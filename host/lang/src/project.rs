@@ -6,14 +6,18 @@ use std::path::{Path, PathBuf};
 
 use kdl::KdlNode;
 
-use crate::decode::{self, check_arg_count, check_no_children, check_props, children, name, name_span};
+use crate::decode::{
+    self, check_arg_count, check_no_children, check_props, children, name, name_span,
+};
 use crate::diagnostics::{Diagnostics, Report};
 use crate::model::{Grant, Project, SecretSource, Storage, StorageKind, Target, TargetKind};
 use crate::reference::is_name;
 use crate::source;
 use crate::target::{bad_name, decode_target};
 
-const PROJECT_NODES: [&str; 6] = ["target", "storage", "secrets", "plugins", "runbooks", "grant"];
+const PROJECT_NODES: [&str; 6] = [
+    "target", "storage", "secrets", "plugins", "runbooks", "grant",
+];
 /// Capabilities a `grant` can name (DESIGN §5).
 pub const CAPABILITIES: [&str; 10] = [
     "log", "exec", "transfer", "storage", "http", "socket", "docker", "dns", "secrets", "files",
@@ -66,8 +70,11 @@ fn decode_project(r: &mut Report, node: &KdlNode, p: &mut Project) {
         let kind = name(child);
         if matches!(kind, "secrets" | "plugins" | "runbooks") {
             if seen_blocks.contains(&kind) {
-                r.error(name_span(child), format!("a second `{kind}` block in the project"))
-                    .hint("list everything in one block");
+                r.error(
+                    name_span(child),
+                    format!("a second `{kind}` block in the project"),
+                )
+                .hint("list everything in one block");
             }
             seen_blocks.push(kind);
         }
@@ -88,8 +95,11 @@ fn decode_project(r: &mut Report, node: &KdlNode, p: &mut Project) {
             "grant" => {
                 if let Some(g) = decode_grant(r, child) {
                     if p.grants.iter().any(|o| o.plugin == g.plugin) {
-                        r.error(g.span, format!("a second `grant` for plugin `{}`", g.plugin))
-                            .hint("put all of a plugin's capabilities in one `grant` block");
+                        r.error(
+                            g.span,
+                            format!("a second `grant` for plugin `{}`", g.plugin),
+                        )
+                        .hint("put all of a plugin's capabilities in one `grant` block");
                     }
                     p.grants.push(g);
                 }
@@ -108,14 +118,22 @@ fn decode_project(r: &mut Report, node: &KdlNode, p: &mut Project) {
     });
     p.storages.entry("local".into()).or_insert(Storage {
         name: "local".into(),
-        kind: StorageKind::Dir { path: LOCAL_STORAGE_DIR.into() },
+        kind: StorageKind::Dir {
+            path: LOCAL_STORAGE_DIR.into(),
+        },
         span: here,
     });
     for g in &p.grants {
         for s in g.capabilities.get("storage").into_iter().flatten() {
             if !p.storages.contains_key(s) {
-                r.error(g.span, format!("grant for `{}` names storage `{s}`, which the project does not define", g.plugin))
-                    .suggest(s, p.storages.keys().map(String::as_str));
+                r.error(
+                    g.span,
+                    format!(
+                        "grant for `{}` names storage `{s}`, which the project does not define",
+                        g.plugin
+                    ),
+                )
+                .suggest(s, p.storages.keys().map(String::as_str));
             }
         }
     }
@@ -129,11 +147,14 @@ fn insert_unique<T>(
     kind: &str,
     value: T,
 ) {
-    if map.contains_key(&key) {
-        r.error(span, format!("{kind} `{key}` is defined twice"))
-            .label("second definition");
-    } else {
-        map.insert(key, value);
+    match map.entry(key) {
+        std::collections::btree_map::Entry::Occupied(e) => {
+            r.error(span, format!("{kind} `{}` is defined twice", e.key()))
+                .label("second definition");
+        }
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(value);
+        }
     }
 }
 
@@ -148,7 +169,8 @@ fn decode_storage(r: &mut Report, node: &KdlNode) -> Option<Storage> {
     let what = format!("storage `{}`", n.value);
     let kinds = children(node);
     let Some(kind) = kinds.first() else {
-        r.error(name_span(node), format!("{what} has no kind")).hint(format!("write {usage}"));
+        r.error(name_span(node), format!("{what} has no kind"))
+            .hint(format!("write {usage}"));
         return None;
     };
     for extra in &kinds[1..] {
@@ -160,10 +182,17 @@ fn decode_storage(r: &mut Report, node: &KdlNode) -> Option<Storage> {
         "dir" => {
             check_props(r, kind, &here, &[]);
             check_arg_count(r, kind, &here, 1, "`dir \"path\"`");
-            StorageKind::Dir { path: decode::string_arg(r, kind, &here, "`dir \"path\"`")?.value }
+            StorageKind::Dir {
+                path: decode::string_arg(r, kind, &here, "`dir \"path\"`")?.value,
+            }
         }
         "s3" => {
-            check_props(r, kind, &here, &["bucket", "region", "endpoint", "prefix", "path-style"]);
+            check_props(
+                r,
+                kind,
+                &here,
+                &["bucket", "region", "endpoint", "prefix", "path-style"],
+            );
             check_arg_count(r, kind, &here, 0, "`s3 bucket=NAME region=REGION`");
             let bucket = decode::prop_str(r, kind, "bucket", &here);
             if decode::prop(kind, "bucket").is_none() {
@@ -183,12 +212,22 @@ fn decode_storage(r: &mut Report, node: &KdlNode) -> Option<Storage> {
             return None;
         }
     };
-    (kinds.len() == 1).then_some(Storage { name: n.value, kind, span: n.span })
+    (kinds.len() == 1).then_some(Storage {
+        name: n.value,
+        kind,
+        span: n.span,
+    })
 }
 
 fn decode_secrets(r: &mut Report, node: &KdlNode) -> Vec<SecretSource> {
     check_props(r, node, "`secrets`", &[]);
-    check_arg_count(r, node, "`secrets`", 0, "`secrets { env prefix=NAME_; file \"secrets.json\" }`");
+    check_arg_count(
+        r,
+        node,
+        "`secrets`",
+        0,
+        "`secrets { env prefix=NAME_; file \"secrets.json\" }`",
+    );
     let mut out = Vec::new();
     for child in children(node) {
         let here = format!("`{}` in `secrets`", name(child));
@@ -223,7 +262,13 @@ fn decode_secrets(r: &mut Report, node: &KdlNode) -> Vec<SecretSource> {
 fn decode_dirs(r: &mut Report, node: &KdlNode) -> Vec<String> {
     let what = format!("`{}`", name(node));
     check_props(r, node, &what, &[]);
-    check_arg_count(r, node, &what, 0, &format!("`{} {{ dir \"path\" }}`", name(node)));
+    check_arg_count(
+        r,
+        node,
+        &what,
+        0,
+        &format!("`{} {{ dir \"path\" }}`", name(node)),
+    );
     let mut out = Vec::new();
     for child in children(node) {
         if name(child) != "dir" {
@@ -243,7 +288,13 @@ fn decode_dirs(r: &mut Report, node: &KdlNode) -> Vec<String> {
 
 fn decode_grant(r: &mut Report, node: &KdlNode) -> Option<Grant> {
     check_props(r, node, "`grant`", &["plugin"]);
-    check_arg_count(r, node, "`grant`", 0, "`grant plugin=NAME { exec prog; ... }`");
+    check_arg_count(
+        r,
+        node,
+        "`grant`",
+        0,
+        "`grant plugin=NAME { exec prog; ... }`",
+    );
     let Some(plugin) = decode::prop_str(r, node, "plugin", "`grant`") else {
         if decode::prop(node, "plugin").is_none() {
             r.error(name_span(node), "`grant` needs `plugin=`")
@@ -257,7 +308,10 @@ fn decode_grant(r: &mut Report, node: &KdlNode) -> Option<Grant> {
         let cap = name(child);
         if !CAPABILITIES.contains(&cap) {
             let d = r
-                .error(name_span(child), format!("unknown capability `{cap}` in {what}"))
+                .error(
+                    name_span(child),
+                    format!("unknown capability `{cap}` in {what}"),
+                )
                 .suggest(cap, CAPABILITIES);
             if d.help.is_none() {
                 d.hint(format!("capabilities: {}", CAPABILITIES.join(", ")));
@@ -268,21 +322,31 @@ fn decode_grant(r: &mut Report, node: &KdlNode) -> Option<Grant> {
         check_props(r, child, &here, &[]);
         check_no_children(r, child, &here);
         if capabilities.contains_key(cap) {
-            r.error(name_span(child), format!("capability `{cap}` is listed twice in {what}"))
-                .hint("list all its values on one line");
+            r.error(
+                name_span(child),
+                format!("capability `{cap}` is listed twice in {what}"),
+            )
+            .hint("list all its values on one line");
         }
         let values = capabilities.entry(cap.to_owned()).or_default();
         for e in decode::args(child) {
             match e.value().as_string() {
                 Some(s) => values.push(s.to_owned()),
                 None => {
-                    r.error(decode::value_span(e), format!("values of {here} must be strings"))
-                        .hint("quote it");
+                    r.error(
+                        decode::value_span(e),
+                        format!("values of {here} must be strings"),
+                    )
+                    .hint("quote it");
                 }
             }
         }
     }
-    Some(Grant { plugin: plugin.value, capabilities, span: plugin.span })
+    Some(Grant {
+        plugin: plugin.value,
+        capabilities,
+        span: plugin.span,
+    })
 }
 
 /// The runbook files of the project: every `*.kdl` under its runbook
@@ -298,7 +362,9 @@ pub fn discover_runbooks(project: &Project) -> Vec<PathBuf> {
 }
 
 fn collect_kdl(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

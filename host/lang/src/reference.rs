@@ -68,14 +68,26 @@ pub(crate) fn parse_ref(text: &str, span: SourceSpan) -> Result<Ref, Problem> {
     let scope_name = segments.next().unwrap_or_default();
     let path: Vec<String> = segments.map(str::to_owned).collect();
     let Some(&(_, scope)) = SCOPES.iter().find(|(n, _)| *n == scope_name) else {
-        return Err(Problem::new(span, format!("unknown scope `{scope_name}` in reference `{text}`"))
-            .suggest(scope_name, SCOPES.iter().map(|(n, _)| *n))
-            .or_help("references start with `params`, `steps`, `secrets`, `run`, `target` or `project`"));
+        return Err(Problem::new(
+            span,
+            format!("unknown scope `{scope_name}` in reference `{text}`"),
+        )
+        .suggest(scope_name, SCOPES.iter().map(|(n, _)| *n))
+        .or_help(
+            "references start with `params`, `steps`, `secrets`, `run`, `target` or `project`",
+        ));
     };
     if let Some(bad) = path.iter().find(|p| !is_name(p)) {
-        let what = if bad.is_empty() { "an empty name".to_owned() } else { format!("`{bad}`") };
-        return Err(Problem::new(span, format!("invalid reference `{text}`: {what} is not a name"))
-            .with_help("names are made of letters, digits, `-` and `_`, joined by `.`"));
+        let what = if bad.is_empty() {
+            "an empty name".to_owned()
+        } else {
+            format!("`{bad}`")
+        };
+        return Err(Problem::new(
+            span,
+            format!("invalid reference `{text}`: {what} is not a name"),
+        )
+        .with_help("names are made of letters, digits, `-` and `_`, joined by `.`"));
     }
     let shape = |usage: &str| {
         Problem::new(span, format!("invalid reference `{text}`"))
@@ -87,7 +99,10 @@ pub(crate) fn parse_ref(text: &str, span: SourceSpan) -> Result<Ref, Problem> {
             [k] => Err(Problem::new(span, format!("unknown key `{k}` in `{text}`"))
                 .suggest(k, keys.iter().copied())
                 .or_help(format!("`{scope_name}` has {}", list(keys)))),
-            _ => Err(shape(&format!("`{scope_name}.KEY`, where KEY is {}", list(keys)))),
+            _ => Err(shape(&format!(
+                "`{scope_name}.KEY`, where KEY is {}",
+                list(keys)
+            ))),
         }
     };
     match scope {
@@ -118,7 +133,11 @@ fn list(keys: &[&str]) -> String {
 
 impl Problem {
     fn or_help(self, help: impl Into<String>) -> Self {
-        if self.help.is_some() { self } else { self.with_help(help) }
+        if self.help.is_some() {
+            self
+        } else {
+            self.with_help(help)
+        }
     }
 }
 
@@ -158,7 +177,11 @@ mod tests {
         assert_eq!(e.help.as_deref(), Some("did you mean `params`?"));
         assert_eq!(err("run.idd").help.as_deref(), Some("did you mean `id`?"));
         assert!(err("steps.x").message.contains("invalid reference"));
-        assert!(err("steps.x.output.a").message.contains("invalid reference"));
+        assert!(
+            err("steps.x.output.a")
+                .message
+                .contains("invalid reference")
+        );
         assert!(err("params.a.b").message.contains("invalid reference"));
         assert!(err("params..a").message.contains("not a name"));
         assert!(err("params.a b").message.contains("not a name"));

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use kdl::KdlNode;
 use miette::SourceSpan;
 
-use crate::decode::{self, check_arg_count, check_no_children, check_props, children, name, name_span};
+use crate::decode::{
+    self, check_arg_count, check_no_children, check_props, children, name, name_span,
+};
 use crate::diagnostics::{Diagnostics, Report};
 use crate::model::{Block, Include, Param, Project, Runbook, Spanned, Step};
 use crate::params::decode_param;
@@ -19,7 +21,15 @@ use crate::step::decode_step;
 use crate::target::bad_name;
 
 const RUNBOOK_NODES: [&str; 9] = [
-    "description", "requires", "param", "step", "parallel", "on-failure", "finally", "rehearsal", "use",
+    "description",
+    "requires",
+    "param",
+    "step",
+    "parallel",
+    "on-failure",
+    "finally",
+    "rehearsal",
+    "use",
 ];
 const USAGE: &str = "`runbook NAME version=1 { ... }`";
 
@@ -33,7 +43,11 @@ pub fn load_runbook(project: &Project, path: &Path) -> Result<Runbook, Diagnosti
 
 /// Like [`load_runbook`] for a runbook whose text is in memory (the stock
 /// runbooks embedded in the binary); `path` names it in diagnostics.
-pub fn load_runbook_source(project: &Project, path: &Path, text: &str) -> Result<Runbook, Diagnostics> {
+pub fn load_runbook_source(
+    project: &Project,
+    path: &Path,
+    text: &str,
+) -> Result<Runbook, Diagnostics> {
     let path = project.root.join(path);
     let (file, sha256) = source::from_text(&path, &project.root, text);
     decode_file(project, &path, file, sha256, &mut Vec::new())
@@ -58,8 +72,13 @@ impl Decoder<'_> {
         match self.ids.get(&step.id) {
             Some(origin) => {
                 let hint = match origin {
-                    Origin::Own => "step ids are unique across the runbook, its blocks and included files".to_owned(),
-                    Origin::Included(f) => format!("`{f}`, included with `use`, has a step with this id"),
+                    Origin::Own => {
+                        "step ids are unique across the runbook, its blocks and included files"
+                            .to_owned()
+                    }
+                    Origin::Included(f) => {
+                        format!("`{f}`, included with `use`, has a step with this id")
+                    }
                 };
                 self.r
                     .error(step.id_span, format!("step id `{}` is used twice", step.id))
@@ -77,7 +96,13 @@ impl Decoder<'_> {
     pub(crate) fn blocks(&mut self, node: &KdlNode) -> Vec<Block> {
         let what = format!("`{}`", name(node));
         check_props(&mut self.r, node, &what, &[]);
-        check_arg_count(&mut self.r, node, &what, 0, &format!("`{} {{ step ... }}`", name(node)));
+        check_arg_count(
+            &mut self.r,
+            node,
+            &what,
+            0,
+            &format!("`{} {{ step ... }}`", name(node)),
+        );
         let mut out = Vec::new();
         for child in children(node) {
             match name(child) {
@@ -95,7 +120,13 @@ impl Decoder<'_> {
             return Some(Block::Step(s));
         }
         check_props(&mut self.r, node, "`parallel`", &[]);
-        check_arg_count(&mut self.r, node, "`parallel`", 0, "`parallel { step ... }`");
+        check_arg_count(
+            &mut self.r,
+            node,
+            "`parallel`",
+            0,
+            "`parallel { step ... }`",
+        );
         let mut steps = Vec::new();
         for child in children(node) {
             match name(child) {
@@ -118,11 +149,18 @@ impl Decoder<'_> {
                 .error(name_span(node), "`parallel` block has no steps")
                 .hint("write `parallel { step a ...; step b ... }`");
         }
-        Some(Block::Parallel { steps, span: name_span(node) })
+        Some(Block::Parallel {
+            steps,
+            span: name_span(node),
+        })
     }
 }
 
-fn load_file(project: &Project, path: &Path, stack: &mut Vec<PathBuf>) -> Result<Runbook, Diagnostics> {
+fn load_file(
+    project: &Project,
+    path: &Path,
+    stack: &mut Vec<PathBuf>,
+) -> Result<Runbook, Diagnostics> {
     let (file, sha256) = source::read(path, &project.root)?;
     decode_file(project, path, file, sha256, stack)
 }
@@ -135,12 +173,19 @@ fn decode_file(
     stack: &mut Vec<PathBuf>,
 ) -> Result<Runbook, Diagnostics> {
     let doc = source::parse(&file)?;
-    let mut d = Decoder { r: Report::new(file.clone()), project, ids: BTreeMap::new() };
+    let mut d = Decoder {
+        r: Report::new(file.clone()),
+        project,
+        ids: BTreeMap::new(),
+    };
     let top = decode::top_nodes(&mut d.r, &doc, "runbook", "a runbook file");
     let Some((node, rest)) = top.split_first() else {
         if d.r.diags.is_empty() {
-            d.r.error((0, 0).into(), format!("`{}` has no `runbook` node", file.name))
-                .hint(format!("write {USAGE}"));
+            d.r.error(
+                (0, 0).into(),
+                format!("`{}` has no `runbook` node", file.name),
+            )
+            .hint(format!("write {USAGE}"));
         }
         return Err(d.r.diags);
     };
@@ -164,7 +209,10 @@ fn decode_runbook(
     check_props(&mut d.r, node, "`runbook`", &["version"]);
     check_arg_count(&mut d.r, node, "`runbook`", 1, USAGE);
     let name_arg = decode::string_arg(&mut d.r, node, "`runbook`", USAGE);
-    let rb_name = name_arg.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+    let rb_name = name_arg
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_default();
     if let Some(n) = &name_arg
         && !is_name(&n.value)
     {
@@ -174,7 +222,9 @@ fn decode_runbook(
     let version = decode::prop_int(&mut d.r, node, "version", &what, 0..=i128::from(u32::MAX));
     if decode::prop(node, "version").is_none() {
         d.r.error(name_span(node), format!("{what} has no `version`"))
-            .hint(format!("write `runbook {rb_name} version=1`: every run records the version that ran"));
+            .hint(format!(
+                "write `runbook {rb_name} version=1`: every run records the version that ran"
+            ));
     }
     let mut rb = Runbook {
         name: rb_name,
@@ -196,9 +246,15 @@ fn decode_runbook(
     let mut rehearsal_node = None;
     for child in children(node) {
         let kind = name(child);
-        if matches!(kind, "description" | "requires" | "on-failure" | "finally" | "rehearsal") {
+        if matches!(
+            kind,
+            "description" | "requires" | "on-failure" | "finally" | "rehearsal"
+        ) {
             if seen.contains(&kind) {
-                d.r.error(name_span(child), format!("`{kind}` is given twice in {what}"));
+                d.r.error(
+                    name_span(child),
+                    format!("`{kind}` is given twice in {what}"),
+                );
                 continue;
             }
             seen.push(kind);
@@ -208,7 +264,9 @@ fn decode_runbook(
                 check_props(&mut d.r, child, "`description`", &[]);
                 check_no_children(&mut d.r, child, "`description`");
                 check_arg_count(&mut d.r, child, "`description`", 1, "`description \"...\"`");
-                rb.description = decode::string_arg(&mut d.r, child, "`description`", "`description \"...\"`").map(|s| s.value);
+                rb.description =
+                    decode::string_arg(&mut d.r, child, "`description`", "`description \"...\"`")
+                        .map(|s| s.value);
             }
             "requires" => rb.requires = decode_requires(&mut d.r, child),
             "param" => {
@@ -226,8 +284,11 @@ fn decode_runbook(
             "rehearsal" => rehearsal_node = Some(child),
             "use" => include(d, child, &mut rb, &mut included_params, stack),
             "version" => {
-                d.r.error(name_span(child), "`version` is a property of `runbook`, not a node")
-                    .hint(format!("write `runbook {} version=1 {{`", rb.name));
+                d.r.error(
+                    name_span(child),
+                    "`version` is a property of `runbook`, not a node",
+                )
+                .hint(format!("write `runbook {} version=1 {{`", rb.name));
             }
             _ => decode::unknown_node(&mut d.r, child, &what, &RUNBOOK_NODES),
         }
@@ -260,11 +321,17 @@ fn decode_requires(r: &mut Report, node: &KdlNode) -> Option<Spanned<semver::Ver
         return None;
     };
     match semver::VersionReq::parse(&req.value) {
-        Ok(v) => Some(Spanned { value: v, span: req.span }),
+        Ok(v) => Some(Spanned {
+            value: v,
+            span: req.span,
+        }),
         Err(e) => {
-            r.error(req.span, format!("invalid version requirement `{}`: {e}", req.value))
-                .label("not a version requirement")
-                .hint("write a semver requirement such as `>=0.1` or `^0.2`");
+            r.error(
+                req.span,
+                format!("invalid version requirement `{}`: {e}", req.value),
+            )
+            .label("not a version requirement")
+            .hint("write a semver requirement such as `>=0.1` or `^0.2`");
             None
         }
     }
@@ -283,11 +350,16 @@ fn include(
     check_props(&mut d.r, node, "`use`", &[]);
     check_no_children(&mut d.r, node, "`use`");
     check_arg_count(&mut d.r, node, "`use`", 1, usage);
-    let Some(rel) = decode::string_arg(&mut d.r, node, "`use`", usage) else { return };
+    let Some(rel) = decode::string_arg(&mut d.r, node, "`use`", usage) else {
+        return;
+    };
     let path = d.project.root.join(&rel.value);
     let Ok(canonical) = std::fs::canonicalize(&path) else {
-        d.r.error(rel.span, format!("cannot read `{}`: no such file", rel.value))
-            .hint("`use` paths are relative to the project root");
+        d.r.error(
+            rel.span,
+            format!("cannot read `{}`: no such file", rel.value),
+        )
+        .hint("`use` paths are relative to the project root");
         return;
     };
     if let Some(at) = stack.iter().position(|p| *p == canonical) {
@@ -307,14 +379,24 @@ fn include(
             return;
         }
     };
-    let nested: Vec<&str> = inc.includes.iter().flat_map(|i| i.step_ids.iter().map(String::as_str)).collect();
+    let nested: Vec<&str> = inc
+        .includes
+        .iter()
+        .flat_map(|i| i.step_ids.iter().map(String::as_str))
+        .collect();
     let mut own_ids = Vec::new();
     for step in inc.steps.iter().flat_map(Block::steps) {
-        if self_claim(d, &step.id, &inc.file.name, rel.span) && !nested.contains(&step.id.as_str()) {
+        if self_claim(d, &step.id, &inc.file.name, rel.span) && !nested.contains(&step.id.as_str())
+        {
             own_ids.push(step.id.clone());
         }
     }
-    rb.includes.push(Include { file: inc.file.clone(), sha256: inc.sha256, step_ids: own_ids, span: name_span(node) });
+    rb.includes.push(Include {
+        file: inc.file.clone(),
+        sha256: inc.sha256,
+        step_ids: own_ids,
+        span: name_span(node),
+    });
     rb.includes.extend(inc.includes);
     rb.steps.extend(inc.steps);
     params.extend(inc.params);
@@ -323,11 +405,15 @@ fn include(
 /// Records a step id brought in by `use`; reports it if already used.
 fn self_claim(d: &mut Decoder<'_>, id: &str, from: &str, at: SourceSpan) -> bool {
     if d.ids.contains_key(id) {
-        d.r.error(at, format!("`{from}` brings step `{id}`, but this runbook already has a step `{id}`"))
-            .hint("step ids are unique across the runbook, its blocks and included files");
+        d.r.error(
+            at,
+            format!("`{from}` brings step `{id}`, but this runbook already has a step `{id}`"),
+        )
+        .hint("step ids are unique across the runbook, its blocks and included files");
         return false;
     }
-    d.ids.insert(id.to_owned(), Origin::Included(from.to_owned()));
+    d.ids
+        .insert(id.to_owned(), Origin::Included(from.to_owned()));
     true
 }
 

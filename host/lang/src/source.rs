@@ -51,7 +51,11 @@ pub(crate) fn display_name(path: &Path, root: &Path) -> String {
         let root = std::fs::canonicalize(root).ok()?;
         path.strip_prefix(root).ok().map(Path::to_path_buf)
     };
-    let rel = path.strip_prefix(root).ok().map(Path::to_path_buf).or_else(canonical);
+    let rel = path
+        .strip_prefix(root)
+        .ok()
+        .map(Path::to_path_buf)
+        .or_else(canonical);
     match rel {
         Some(rel) => rel
             .components()

@@ -4,17 +4,27 @@
 
 use std::time::Duration;
 
-use kdl::{KdlEntry, KdlNode, KdlValue};
 use crate::args::object_of;
-use crate::decode::{self, check_arg_count, check_no_children, check_props, children, describe, name, name_span, value_span};
+use crate::decode::{
+    self, check_arg_count, check_no_children, check_props, children, describe, name, name_span,
+    value_span,
+};
 use crate::diagnostics::Report;
 use crate::duration::duration_or_reason;
 use crate::expr::parse_expr;
 use crate::model::{Expr, Retry, Spanned, Step, Template};
 use crate::reference::is_name;
 use crate::target::bad_name;
+use kdl::{KdlEntry, KdlNode, KdlValue};
 
-pub(crate) const STEP_PROPS: [&str; 6] = ["uses", "action", "target", "when", "timeout", "continue-on-error"];
+pub(crate) const STEP_PROPS: [&str; 6] = [
+    "uses",
+    "action",
+    "target",
+    "when",
+    "timeout",
+    "continue-on-error",
+];
 /// Children of a step that are not plugin arguments. `undo` is reserved for
 /// compensation steps (not supported yet).
 pub(crate) const RESERVED: [&str; 3] = ["retry", "confirm", "undo"];
@@ -46,7 +56,8 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
     let action = decode::prop_str(r, node, "action", &what);
     let target = decode::prop_str(r, node, "target", &what);
     let when = decode::prop(node, "when").and_then(|e| decode_when(r, e, &what));
-    let timeout = decode::prop(node, "timeout").and_then(|e| duration_of(r, e, &format!("`timeout` of {what}")));
+    let timeout = decode::prop(node, "timeout")
+        .and_then(|e| duration_of(r, e, &format!("`timeout` of {what}")));
     let continue_on_error = decode::prop_bool(r, node, "continue-on-error", &what).unwrap_or(false);
 
     let mut retry = None;
@@ -72,8 +83,11 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
                 confirm = confirm_of(r, child, &here);
             }
             "undo" => {
-                r.error(name_span(child), format!("`undo` in {what} is not supported yet"))
-                    .hint("`undo` is reserved for compensation steps; use `on-failure` for now");
+                r.error(
+                    name_span(child),
+                    format!("`undo` in {what} is not supported yet"),
+                )
+                .hint("`undo` is reserved for compensation steps; use `on-failure` for now");
             }
             _ => arg_nodes.push(child),
         }
@@ -111,8 +125,11 @@ fn split_uses(r: &mut Report, u: &Spanned<String>) -> (String, Option<semver::Ve
     let req = req.and_then(|q| match semver::VersionReq::parse(q) {
         Ok(v) => Some(v),
         Err(e) => {
-            r.error(u.span, format!("invalid version requirement `{q}` in `uses`: {e}"))
-                .hint("write a semver requirement, e.g. `uses=exec@^0.1` or `uses=exec@>=1.2`");
+            r.error(
+                u.span,
+                format!("invalid version requirement `{q}` in `uses`: {e}"),
+            )
+            .hint("write a semver requirement, e.g. `uses=exec@^0.1` or `uses=exec@>=1.2`");
             None
         }
     });
@@ -129,7 +146,10 @@ fn decode_when(r: &mut Report, e: &KdlEntry, what: &str) -> Option<Spanned<Expr>
                 None
             }
         },
-        KdlValue::Bool(b) => Some(Spanned { value: Expr::Lit((*b).into()), span }),
+        KdlValue::Bool(b) => Some(Spanned {
+            value: Expr::Lit((*b).into()),
+            span,
+        }),
         other => {
             r.error(span, format!("`when` of {what} must be a string, not {}", describe(other)))
                 .hint("write a reference or an expression in quotes, e.g. `when=\"{{ params.migrate }}\"`");
@@ -152,9 +172,12 @@ pub(crate) fn duration_of(r: &mut Report, e: &KdlEntry, what: &str) -> Option<Du
             }
         },
         other => {
-            r.error(span, format!("{what} must be a duration string, not {}", describe(other)))
-                .label("expected a quoted duration")
-                .hint("quote it, e.g. `\"30s\"`");
+            r.error(
+                span,
+                format!("{what} must be a duration string, not {}", describe(other)),
+            )
+            .label("expected a quoted duration")
+            .hint("quote it, e.g. `\"30s\"`");
             None
         }
     }
@@ -163,7 +186,13 @@ pub(crate) fn duration_of(r: &mut Report, e: &KdlEntry, what: &str) -> Option<Du
 fn decode_retry(r: &mut Report, node: &KdlNode, what: &str) -> Option<Retry> {
     let here = format!("`retry` in {what}");
     check_props(r, node, &here, &["attempts", "delay", "backoff"]);
-    check_arg_count(r, node, &here, 0, "`retry attempts=3 delay=\"5s\" backoff=2.0`");
+    check_arg_count(
+        r,
+        node,
+        &here,
+        0,
+        "`retry attempts=3 delay=\"5s\" backoff=2.0`",
+    );
     check_no_children(r, node, &here);
     if decode::prop(node, "attempts").is_none() {
         r.error(name_span(node), format!("{here} needs `attempts=`"))
@@ -178,7 +207,11 @@ fn decode_retry(r: &mut Report, node: &KdlNode, what: &str) -> Option<Retry> {
         Some(e) => backoff_of(r, e, &here)?,
         None => 1.0,
     };
-    Some(Retry { attempts: attempts?.value as u32, delay, backoff })
+    Some(Retry {
+        attempts: attempts?.value as u32,
+        delay,
+        backoff,
+    })
 }
 
 fn backoff_of(r: &mut Report, e: &KdlEntry, here: &str) -> Option<f64> {
@@ -186,14 +219,23 @@ fn backoff_of(r: &mut Report, e: &KdlEntry, here: &str) -> Option<f64> {
         KdlValue::Float(f) => *f,
         KdlValue::Integer(n) => *n as f64,
         other => {
-            r.error(value_span(e), format!("`backoff` of {here} must be a number, not {}", describe(other)))
-                .hint("write it unquoted, e.g. `backoff=2.0`");
+            r.error(
+                value_span(e),
+                format!(
+                    "`backoff` of {here} must be a number, not {}",
+                    describe(other)
+                ),
+            )
+            .hint("write it unquoted, e.g. `backoff=2.0`");
             return None;
         }
     };
     if !(1.0..=100.0).contains(&f) {
-        r.error(value_span(e), format!("`backoff` of {here} must be between 1.0 and 100.0"))
-            .hint("1.0 keeps the delay constant, 2.0 doubles it after each failed try");
+        r.error(
+            value_span(e),
+            format!("`backoff` of {here} must be between 1.0 and 100.0"),
+        )
+        .hint("1.0 keeps the delay constant, 2.0 doubles it after each failed try");
         return None;
     }
     Some(f)
@@ -206,8 +248,11 @@ fn confirm_of(r: &mut Report, node: &KdlNode, here: &str) -> Option<Spanned<Temp
         return None;
     };
     if !e.value().is_string() {
-        r.error(value_span(e), format!("{here} must be a string, not {}", describe(e.value())))
-            .hint("quote it");
+        r.error(
+            value_span(e),
+            format!("{here} must be a string, not {}", describe(e.value())),
+        )
+        .hint("quote it");
         return None;
     }
     Some(decode::template(r, e))

@@ -4,7 +4,9 @@
 
 use kdl::KdlNode;
 
-use crate::decode::{self, check_arg_count, check_no_children, check_props, children, name, name_span};
+use crate::decode::{
+    self, check_arg_count, check_no_children, check_props, children, name, name_span,
+};
 use crate::diagnostics::Report;
 use crate::model::{Target, TargetKind};
 use crate::reference::is_name;
@@ -31,7 +33,7 @@ pub(crate) fn decode_target(r: &mut Report, node: &KdlNode) -> Option<Target> {
             .hint("a target is one of `local`, `ssh` or `docker`");
     }
     let kind = decode_kind(r, first, &what)?;
-    (kinds.len() == 1).then(|| Target {
+    (kinds.len() == 1).then_some(Target {
         name: name_arg.value,
         kind,
         span: name_arg.span,
@@ -58,8 +60,11 @@ fn decode_kind(r: &mut Report, node: &KdlNode, what: &str) -> Option<TargetKind>
                 match e.value().as_string() {
                     Some(s) => options.push(s.to_owned()),
                     None => {
-                        r.error(decode::value_span(e), format!("`option` on {here} must be a string"))
-                            .hint("write `option=\"StrictHostKeyChecking=yes\"`");
+                        r.error(
+                            decode::value_span(e),
+                            format!("`option` on {here} must be a string"),
+                        )
+                        .hint("write `option=\"StrictHostKeyChecking=yes\"`");
                     }
                 }
             }
@@ -75,8 +80,11 @@ fn decode_kind(r: &mut Report, node: &KdlNode, what: &str) -> Option<TargetKind>
             let container = decode::prop_str(r, node, "container", &here);
             let host = decode::prop_str(r, node, "host", &here).map(|h| h.value);
             if decode::prop(node, "container").is_none() {
-                r.error(name_span(node), format!("`docker` in {what} needs `container=`"))
-                    .hint("write `docker container=NAME`");
+                r.error(
+                    name_span(node),
+                    format!("`docker` in {what} needs `container=`"),
+                )
+                .hint("write `docker container=NAME`");
             }
             Some(TargetKind::Docker {
                 container: container?.value,

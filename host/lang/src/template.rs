@@ -5,11 +5,11 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::Resolver;
 use crate::diagnostics::Problem;
 use crate::model::{Part, Ref, Scope, Template};
 use crate::reference::parse_ref;
 use crate::strspan::StrSpans;
-use crate::Resolver;
 
 /// A reference had no value when a template was rendered.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -50,7 +50,11 @@ impl Template {
     pub fn literal(s: impl Into<String>) -> Self {
         let s = s.into();
         Template {
-            parts: if s.is_empty() { vec![] } else { vec![Part::Lit(s)] },
+            parts: if s.is_empty() {
+                vec![]
+            } else {
+                vec![Part::Lit(s)]
+            },
         }
     }
 
@@ -103,9 +107,14 @@ pub(crate) fn parse_template(value: &str, spans: &StrSpans) -> Result<Template, 
         let lead = inner.len() - inner.trim_start().len();
         let body_at = inner_at + lead;
         // `{{ '{{' }}` writes a literal: a quoted string inside the braces.
-        if let Some(q) = value[body_at..].chars().next().filter(|c| *c == '\'' || *c == '"') {
+        if let Some(q) = value[body_at..]
+            .chars()
+            .next()
+            .filter(|c| *c == '\'' || *c == '"')
+        {
             let closing = value[body_at + 1..].find(q).map(|i| body_at + 1 + i);
-            let after = closing.map(|c| c + 1 + value[c + 1..].len() - value[c + 1..].trim_start().len());
+            let after =
+                closing.map(|c| c + 1 + value[c + 1..].len() - value[c + 1..].trim_start().len());
             if let (Some(c), Some(a)) = (closing, after)
                 && value[a..].starts_with("}}")
             {
@@ -116,8 +125,9 @@ pub(crate) fn parse_template(value: &str, spans: &StrSpans) -> Result<Template, 
         }
         let Some(close) = value[inner_at..].find("}}").map(|i| inner_at + i) else {
             problems.push(
-                Problem::new(spans.span(open..open + 2), "unclosed `{{` in string")
-                    .with_help("close the reference with `}}`, or write a literal `{{` as `{{ '{{' }}`"),
+                Problem::new(spans.span(open..open + 2), "unclosed `{{` in string").with_help(
+                    "close the reference with `}}`, or write a literal `{{` as `{{ '{{' }}`",
+                ),
             );
             rest_at = value.len();
             break;
@@ -201,7 +211,10 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn map(pairs: &[(&str, Value)]) -> Map {
-        Map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Map(pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect())
     }
 
     fn parse(s: &str) -> Template {
@@ -223,13 +236,19 @@ pub(crate) mod tests {
         // `"pull origin {{ params.branch }}!"`: the name starts at 16.
         assert_eq!((r.span.offset(), r.span.len()), (16, 13));
         assert_eq!(parse("{{params.a}}").refs().count(), 1);
-        assert_eq!(parse("no refs }} here").as_literal().as_deref(), Some("no refs }} here"));
+        assert_eq!(
+            parse("no refs }} here").as_literal().as_deref(),
+            Some("no refs }} here")
+        );
     }
 
     #[test]
     fn quoted_braces_are_literal() {
         let t = parse("docker ps --format {{ '{{' }}.Names}}");
-        assert_eq!(t.as_literal().as_deref(), Some("docker ps --format {{.Names}}"));
+        assert_eq!(
+            t.as_literal().as_deref(),
+            Some("docker ps --format {{.Names}}")
+        );
         assert_eq!(t.to_string(), "docker ps --format {{ '{{' }}.Names}}");
     }
 
@@ -246,20 +265,33 @@ pub(crate) mod tests {
     #[test]
     fn a_lone_reference_keeps_its_type() {
         let r = map(&[("steps.a.outputs.n", json!(3)), ("params.b", json!("main"))]);
-        assert_eq!(render_template(&parse("{{ steps.a.outputs.n }}"), &r), Ok(json!(3)));
-        assert_eq!(render_template(&parse("n={{ steps.a.outputs.n }}"), &r), Ok(json!("n=3")));
-        assert_eq!(render_template(&parse("{{params.b}}/x"), &r), Ok(json!("main/x")));
+        assert_eq!(
+            render_template(&parse("{{ steps.a.outputs.n }}"), &r),
+            Ok(json!(3))
+        );
+        assert_eq!(
+            render_template(&parse("n={{ steps.a.outputs.n }}"), &r),
+            Ok(json!("n=3"))
+        );
+        assert_eq!(
+            render_template(&parse("{{params.b}}/x"), &r),
+            Ok(json!("main/x"))
+        );
         assert_eq!(render_template(&parse(""), &r), Ok(json!("")));
     }
 
     #[test]
     fn a_missing_value_is_an_error_naming_it() {
-        let e = render_template(&parse("{{ steps.revision.outputs.stdout }}"), &map(&[])).unwrap_err();
+        let e =
+            render_template(&parse("{{ steps.revision.outputs.stdout }}"), &map(&[])).unwrap_err();
         assert_eq!(
             e.to_string(),
             "`steps.revision.outputs.stdout` has no value: step `revision` did not run or returned no `stdout`"
         );
         let e = render_template(&parse("x {{ params.a }}"), &map(&[])).unwrap_err();
-        assert_eq!(e.to_string(), "`params.a` has no value: param `a` was not set and has no default");
+        assert_eq!(
+            e.to_string(),
+            "`params.a` has no value: param `a` was not set and has no default"
+        );
     }
 }

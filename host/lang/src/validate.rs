@@ -3,16 +3,20 @@
 
 use std::collections::BTreeMap;
 
+use crate::ValidationContext;
 use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::model::{Ref, Runbook, Scope, Section, Step, StepPlace};
-use crate::ValidationContext;
 
 /// Validates everything that can be known before a run: each step's plugin
 /// (by name and version requirement), action and target, every `{{ }}`
 /// reference, the rehearsal's targets, and `requires cairn=`. All problems
 /// are reported together.
 pub fn validate(runbook: &Runbook, cx: &ValidationContext<'_>) -> Result<(), Diagnostics> {
-    let mut v = Validator { runbook, cx, diags: Diagnostics::new() };
+    let mut v = Validator {
+        runbook,
+        cx,
+        diags: Diagnostics::new(),
+    };
     v.requires();
     let places = runbook.step_places();
     let mut by_id: BTreeMap<&str, StepPlace<'_>> = BTreeMap::new();
@@ -42,9 +46,16 @@ pub fn validate(runbook: &Runbook, cx: &ValidationContext<'_>) -> Result<(), Dia
                 let d = Diagnostic::at(
                     &runbook.file,
                     t.span,
-                    format!("`rehearsal` replaces target `{}`, which the project does not define", t.name),
+                    format!(
+                        "`rehearsal` replaces target `{}`, which the project does not define",
+                        t.name
+                    ),
                 );
-                v.push(with_suggestion(d, &t.name, cx.project.targets.keys().map(String::as_str)));
+                v.push(with_suggestion(
+                    d,
+                    &t.name,
+                    cx.project.targets.keys().map(String::as_str),
+                ));
             }
         }
     }
@@ -57,7 +68,11 @@ struct Validator<'a> {
     diags: Diagnostics,
 }
 
-fn with_suggestion<'a>(mut d: Diagnostic, name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+fn with_suggestion<'a>(
+    mut d: Diagnostic,
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     if let Some(best) = did_you_mean(name, candidates) {
         d.help = Some(format!("did you mean `{best}`?"));
     }
@@ -70,13 +85,19 @@ impl Validator<'_> {
     }
 
     fn requires(&mut self) {
-        let Some(req) = &self.runbook.requires else { return };
-        let ours = semver::Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is semver");
+        let Some(req) = &self.runbook.requires else {
+            return;
+        };
+        let ours =
+            semver::Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is semver");
         if !req.value.matches(&ours) {
             let d = Diagnostic::at(
                 &self.runbook.file,
                 req.span,
-                format!("runbook `{}` requires cairn `{}`, this is cairn {ours}", self.runbook.name, req.value),
+                format!(
+                    "runbook `{}` requires cairn `{}`, this is cairn {ours}",
+                    self.runbook.name, req.value
+                ),
             )
             .with_label("not satisfied")
             .with_help("upgrade cairn, or relax `requires`");
@@ -87,33 +108,73 @@ impl Validator<'_> {
     fn step(&mut self, step: &Step) {
         let file = self.runbook.file_of(&step.id).clone();
         let at = |span, msg: String| Diagnostic::at(&file, span, msg);
-        match self.cx.plugins.find(&step.plugin, step.version_req.as_ref()) {
+        match self
+            .cx
+            .plugins
+            .find(&step.plugin, step.version_req.as_ref())
+        {
             Err(why) => {
                 let names = self.cx.plugins.names();
                 let d = if names.iter().any(|n| n == &step.plugin) {
-                    let req = step.version_req.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "*".into());
-                    at(step.uses_span, format!("no version of plugin `{}` matches `{req}` in step `{}`", step.plugin, step.id))
-                        .with_label("no matching version")
-                        .with_help(why)
+                    let req = step
+                        .version_req
+                        .as_ref()
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "*".into());
+                    at(
+                        step.uses_span,
+                        format!(
+                            "no version of plugin `{}` matches `{req}` in step `{}`",
+                            step.plugin, step.id
+                        ),
+                    )
+                    .with_label("no matching version")
+                    .with_help(why)
                 } else {
-                    let d = at(step.uses_span, format!("unknown plugin `{}` in step `{}`", step.plugin, step.id))
-                        .with_label("unknown plugin");
+                    let d = at(
+                        step.uses_span,
+                        format!("unknown plugin `{}` in step `{}`", step.plugin, step.id),
+                    )
+                    .with_label("unknown plugin");
                     let d = with_suggestion(d, &step.plugin, names.iter().map(String::as_str));
-                    if d.help.is_none() { d.with_help(format!("plugins: {}", names.join(", "))) } else { d }
+                    if d.help.is_none() {
+                        d.with_help(format!("plugins: {}", names.join(", ")))
+                    } else {
+                        d
+                    }
                 };
                 self.push(d);
             }
             Ok(info) => match &step.action {
                 Some(a) if !info.actions.contains(&a.value) => {
-                    let d = at(a.span, format!("plugin `{}` has no action `{}` (step `{}`)", info.name, a.value, step.id))
-                        .with_label("unknown action");
+                    let d = at(
+                        a.span,
+                        format!(
+                            "plugin `{}` has no action `{}` (step `{}`)",
+                            info.name, a.value, step.id
+                        ),
+                    )
+                    .with_label("unknown action");
                     let d = with_suggestion(d, &a.value, info.actions.iter().map(String::as_str));
-                    let d = if d.help.is_none() { d.with_help(format!("its actions: {}", info.actions.join(", "))) } else { d };
+                    let d = if d.help.is_none() {
+                        d.with_help(format!("its actions: {}", info.actions.join(", ")))
+                    } else {
+                        d
+                    };
                     self.push(d);
                 }
                 None if info.default_action.is_none() => {
-                    let d = at(step.id_span, format!("step `{}` names no action and plugin `{}` has no default one", step.id, info.name))
-                        .with_help(format!("add `action=`, one of: {}", info.actions.join(", ")));
+                    let d = at(
+                        step.id_span,
+                        format!(
+                            "step `{}` names no action and plugin `{}` has no default one",
+                            step.id, info.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "add `action=`, one of: {}",
+                        info.actions.join(", ")
+                    ));
                     self.push(d);
                 }
                 _ => {}
@@ -123,10 +184,18 @@ impl Validator<'_> {
             && !self.cx.project.targets.contains_key(&t.value)
         {
             let targets = &self.cx.project.targets;
-            let d = at(t.span, format!("unknown target `{}` in step `{}`", t.value, step.id)).with_label("unknown target");
+            let d = at(
+                t.span,
+                format!("unknown target `{}` in step `{}`", t.value, step.id),
+            )
+            .with_label("unknown target");
             let d = with_suggestion(d, &t.value, targets.keys().map(String::as_str));
             let names: Vec<&str> = targets.keys().map(String::as_str).collect();
-            let d = if d.help.is_none() { d.with_help(format!("the project's targets: {}", names.join(", "))) } else { d };
+            let d = if d.help.is_none() {
+                d.with_help(format!("the project's targets: {}", names.join(", ")))
+            } else {
+                d
+            };
             self.push(d);
         }
     }
@@ -138,11 +207,15 @@ impl Validator<'_> {
             Scope::Params if !self.runbook.params.iter().any(|p| p.name == name) => {
                 let names = self.runbook.params.iter().map(|p| p.name.as_str());
                 let help = did_you_mean(name, names).map(|b| format!("did you mean `{b}`?"));
-                Some((format!("unknown param `{name}` in `{r}`"), help.or(Some("declare it with `param` in the runbook".into()))))
+                Some((
+                    format!("unknown param `{name}` in `{r}`"),
+                    help.or(Some("declare it with `param` in the runbook".into())),
+                ))
             }
             Scope::Secrets => match self.cx.secret_names {
                 Some(names) if !names.contains(name) => {
-                    let help = did_you_mean(name, names.iter().map(String::as_str)).map(|b| format!("did you mean `{b}`?"));
+                    let help = did_you_mean(name, names.iter().map(String::as_str))
+                        .map(|b| format!("did you mean `{b}`?"));
                     Some((format!("unknown secret `{name}` in `{r}`"), help))
                 }
                 _ => None,
@@ -167,19 +240,33 @@ fn step_order(
 ) -> Option<(String, Option<String>)> {
     let me = &at.step.id;
     let Some(t) = by_id.get(name) else {
-        let help = did_you_mean(name, by_id.keys().copied()).map(|b| format!("did you mean `{b}`?"));
+        let help =
+            did_you_mean(name, by_id.keys().copied()).map(|b| format!("did you mean `{b}`?"));
         return Some((format!("unknown step `{name}` in `{r}`"), help));
     };
     let before = "a step can use the outputs of the steps that run before it";
     if t.step.id == *me {
-        return Some((format!("step `{me}` refers to its own outputs"), Some(before.into())));
+        return Some((
+            format!("step `{me}` refers to its own outputs"),
+            Some(before.into()),
+        ));
     }
     if t.section == Section::Main && at.section != Section::Main {
         return None;
     }
     if t.section != at.section {
-        let help = format!("a step in `{}` can use the main steps and the earlier steps of its own block", at.section.as_str());
-        return Some((format!("step `{name}` is in `{}` and can't be used from `{}`", t.section.as_str(), at.section.as_str()), Some(help)));
+        let help = format!(
+            "a step in `{}` can use the main steps and the earlier steps of its own block",
+            at.section.as_str()
+        );
+        return Some((
+            format!(
+                "step `{name}` is in `{}` and can't be used from `{}`",
+                t.section.as_str(),
+                at.section.as_str()
+            ),
+            Some(help),
+        ));
     }
     if t.block == at.block {
         return Some((
@@ -188,7 +275,10 @@ fn step_order(
         ));
     }
     if t.block > at.block {
-        return Some((format!("step `{name}` runs after step `{me}`"), Some(before.into())));
+        return Some((
+            format!("step `{name}` runs after step `{me}`"),
+            Some(before.into()),
+        ));
     }
     None
 }

@@ -9,7 +9,11 @@ impl Runbook {
     /// `finally` and the rehearsal's `verify`, each in order.
     pub fn step_places(&self) -> Vec<StepPlace<'_>> {
         let mut out = Vec::new();
-        let verify = self.rehearsal.as_ref().map(|r| r.verify.as_slice()).unwrap_or_default();
+        let verify = self
+            .rehearsal
+            .as_ref()
+            .map(|r| r.verify.as_slice())
+            .unwrap_or_default();
         for (section, blocks) in [
             (Section::Main, self.steps.as_slice()),
             (Section::OnFailure, self.on_failure.as_slice()),
@@ -21,7 +25,12 @@ impl Runbook {
                     Block::Step(s) => (std::slice::from_ref(s), false),
                     Block::Parallel { steps, .. } => (steps.as_slice(), true),
                 };
-                out.extend(steps.iter().map(|step| StepPlace { step, section, block, in_parallel }));
+                out.extend(steps.iter().map(|step| StepPlace {
+                    step,
+                    section,
+                    block,
+                    in_parallel,
+                }));
             }
         }
         out
@@ -29,7 +38,10 @@ impl Runbook {
 
     /// The step with this id, in any section.
     pub fn find_step(&self, id: &str) -> Option<&Step> {
-        self.step_places().into_iter().map(|p| p.step).find(|s| s.id == id)
+        self.step_places()
+            .into_iter()
+            .map(|p| p.step)
+            .find(|s| s.id == id)
     }
 
     /// The file a step is written in: an included file's, or the runbook's own.

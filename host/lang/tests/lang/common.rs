@@ -49,7 +49,8 @@ pub fn ui_root() -> PathBuf {
 }
 
 pub fn ui_project() -> Project {
-    cairn_lang::load_project(&ui_root()).unwrap_or_else(|d| panic!("tests/ui/cairn.kdl: {}", render(&d)))
+    cairn_lang::load_project(&ui_root())
+        .unwrap_or_else(|d| panic!("tests/ui/cairn.kdl: {}", render(&d)))
 }
 
 pub fn secret_names() -> BTreeSet<String> {
@@ -61,19 +62,26 @@ pub fn load_and_validate(project: &Project, path: &Path) -> Result<Runbook, Diag
     let rb = cairn_lang::load_runbook(project, path)?;
     let catalog = TestCatalog::new();
     let secrets = secret_names();
-    let cx = ValidationContext { project, plugins: &catalog, secret_names: Some(&secrets) };
+    let cx = ValidationContext {
+        project,
+        plugins: &catalog,
+        secret_names: Some(&secrets),
+    };
     cairn_lang::validate(&rb, &cx)?;
     Ok(rb)
 }
 
 /// Every diagnostic rendered as the CLI shows it, without colors.
 pub fn render(d: &Diagnostics) -> String {
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(100)
-        .with_links(false);
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100)
+            .with_links(false);
     let mut out = String::new();
     for diag in d.iter() {
-        handler.render_report(&mut out, diag).expect("rendering to a string");
+        handler
+            .render_report(&mut out, diag)
+            .expect("rendering to a string");
     }
     out.push_str(&format!("{} error(s)\n", d.len()));
     out

@@ -31,7 +31,11 @@ fn doc_files() -> Vec<(PathBuf, String)> {
         .expect("tests/ui/valid")
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("doc-") && n.ends_with(".kdl")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("doc-") && n.ends_with(".kdl"))
+        })
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("readable");
             (p, text)
@@ -54,28 +58,46 @@ fn every_kdl_example_in_the_docs_loads_and_validates() {
         let parsed: kdl::KdlDocument = block
             .parse()
             .unwrap_or_else(|e| panic!("example {} is not valid KDL: {e:?}\n{block}", i + 1));
-        let top = parsed.nodes().first().map(|n| n.name().value().to_owned()).unwrap_or_default();
+        let top = parsed
+            .nodes()
+            .first()
+            .map(|n| n.name().value().to_owned())
+            .unwrap_or_default();
         match top.as_str() {
             "project" => {
                 let dir = tempfile::tempdir().expect("a temporary directory");
                 std::fs::write(dir.path().join("cairn.kdl"), block).expect("writable");
                 if let Err(d) = cairn_lang::load_project(dir.path()) {
-                    panic!("example {} (a project) has errors:\n{}{block}", i + 1, render(&d));
+                    panic!(
+                        "example {} (a project) has errors:\n{}{block}",
+                        i + 1,
+                        render(&d)
+                    );
                 }
             }
             "runbook" => {
                 let Some(at) = files.iter().position(|(_, t)| t.trim() == block.trim()) else {
-                    panic!("example {} is not the text of any tests/ui/valid/doc-*.kdl file:\n{block}", i + 1);
+                    panic!(
+                        "example {} is not the text of any tests/ui/valid/doc-*.kdl file:\n{block}",
+                        i + 1
+                    );
                 };
                 used[at] = true;
                 if let Err(d) = load_and_validate(&project, &files[at].0) {
                     panic!("example {} has errors:\n{}", i + 1, render(&d));
                 }
             }
-            other => panic!("example {} starts with `{other}`, not `runbook` or `project`", i + 1),
+            other => panic!(
+                "example {} starts with `{other}`, not `runbook` or `project`",
+                i + 1
+            ),
         }
     }
     for ((path, _), used) in files.iter().zip(used) {
-        assert!(used, "{} is not shown in docs/runbook-language.md", path.display());
+        assert!(
+            used,
+            "{} is not shown in docs/runbook-language.md",
+            path.display()
+        );
     }
 }

@@ -74,7 +74,7 @@ fn summary(rb: &Runbook, params: Value) -> String {
                 o.insert("target".into(), json!(t.value));
             }
             if let Some(w) = &s.when {
-                o.insert("when".into(), json!(format!("{:?}", w.value)));
+                o.insert("when".into(), json!(w.value.to_string()));
             }
             if let Some(t) = s.timeout {
                 o.insert("timeout_ms".into(), json!(t.as_millis() as u64));
@@ -83,7 +83,10 @@ fn summary(rb: &Runbook, params: Value) -> String {
                 o.insert("continue-on-error".into(), json!(true));
             }
             if let Some(r) = &s.retry {
-                o.insert("retry".into(), json!([r.attempts, r.delay.as_millis() as u64, r.backoff]));
+                o.insert(
+                    "retry".into(),
+                    json!([r.attempts, r.delay.as_millis() as u64, r.backoff]),
+                );
             }
             if let Some(c) = &s.confirm {
                 o.insert("confirm".into(), json!(c.value.to_string()));
@@ -97,7 +100,11 @@ fn summary(rb: &Runbook, params: Value) -> String {
             "targets": r.targets.iter().map(|(k, t)| (k.clone(), json!(format!("{:?}", t.kind)))).collect::<serde_json::Map<_, _>>(),
         })
     });
-    let includes: Vec<Value> = rb.includes.iter().map(|i| json!({"file": i.file.name, "steps": i.step_ids})).collect();
+    let includes: Vec<Value> = rb
+        .includes
+        .iter()
+        .map(|i| json!({"file": i.file.name, "steps": i.step_ids}))
+        .collect();
     let doc = json!({
         "runbook": rb.name,
         "version": rb.version,
@@ -135,12 +142,28 @@ fn invalid_runbooks() {
 fn projects() {
     insta::glob!("../ui", "project/*/cairn.kdl", |path| {
         let root = path.parent().expect("a case directory");
-        let case = root.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let case = root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         match cairn_lang::load_project(root) {
             Ok(p) if case.starts_with("valid") => {
-                let targets: Vec<String> = p.targets.values().map(|t| format!("{}: {:?}", t.name, t.kind)).collect();
-                let storages: Vec<String> = p.storages.values().map(|s| format!("{}: {:?}", s.name, s.kind)).collect();
-                let grants: Vec<String> = p.grants.iter().map(|g| format!("{}: {:?}", g.plugin, g.capabilities)).collect();
+                let targets: Vec<String> = p
+                    .targets
+                    .values()
+                    .map(|t| format!("{}: {:?}", t.name, t.kind))
+                    .collect();
+                let storages: Vec<String> = p
+                    .storages
+                    .values()
+                    .map(|s| format!("{}: {:?}", s.name, s.kind))
+                    .collect();
+                let grants: Vec<String> = p
+                    .grants
+                    .iter()
+                    .map(|g| format!("{}: {:?}", g.plugin, g.capabilities))
+                    .collect();
                 insta::assert_snapshot!(format!(
                     "name: {}\ntargets: {targets:#?}\nstorages: {storages:#?}\nsecrets: {:?}\nplugin dirs: {:?}\nrunbook dirs: {:?}\ngrants: {grants:#?}\n",
                     p.name, p.secrets, p.plugin_dirs, p.runbook_dirs
@@ -159,7 +182,12 @@ fn discovery_lists_the_project_runbooks_sorted() {
     let found = cairn_lang::discover_runbooks(&project);
     let names: Vec<String> = found
         .iter()
-        .map(|p| p.strip_prefix(&project.root).expect("under the root").to_string_lossy().replace('\\', "/"))
+        .map(|p| {
+            p.strip_prefix(&project.root)
+                .expect("under the root")
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
         .collect();
     assert!(names.iter().any(|n| n == "valid/minimal.kdl"), "{names:?}");
     let mut sorted = names.clone();
