@@ -1,6 +1,65 @@
 //! cairn's runbook language: `cairn.kdl` and runbook files (KDL 2.0) decoded
 //! into a typed model with spans, and validated completely before anything
 //! runs. No wasmtime, no I/O beyond reading the files named.
+//!
+//! The language is documented in `docs/runbook-language.md`. The stages:
+//! [`load_project`], [`load_runbook`] (syntax and structure, `use`
+//! includes), [`validate`] (plugins, targets, references), [`bind_params`]
+//! (`-p` values); then, while a run goes on, [`eval_when`],
+//! [`render_template`] and [`render_args`] against a [`Resolver`].
+//!
+//! ```
+//! use cairn_lang::{PluginCatalog, PluginInfo, Ref, Resolver, ValidationContext};
+//! use serde_json::{Value, json};
+//!
+//! struct Catalog;
+//! impl PluginCatalog for Catalog {
+//!     fn find(&self, name: &str, _req: Option<&semver::VersionReq>) -> Result<PluginInfo, String> {
+//!         match name {
+//!             "exec" => Ok(PluginInfo {
+//!                 name: "exec".into(),
+//!                 version: semver::Version::new(0, 1, 0),
+//!                 actions: vec!["run".into()],
+//!                 default_action: Some("run".into()),
+//!             }),
+//!             _ => Err(format!("no plugin named `{name}`")),
+//!         }
+//!     }
+//!     fn names(&self) -> Vec<String> {
+//!         vec!["exec".into()]
+//!     }
+//! }
+//!
+//! struct Params(Value);
+//! impl Resolver for Params {
+//!     fn lookup(&self, r: &Ref) -> Option<Value> {
+//!         self.0.get(r.path.first()?).cloned()
+//!     }
+//! }
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("cairn.kdl"), "project demo")?;
+//! std::fs::create_dir(dir.path().join("runbooks"))?;
+//! std::fs::write(
+//!     dir.path().join("runbooks/hello.kdl"),
+//!     r#"runbook hello version=1 {
+//!         param who default=world
+//!         step greet uses=exec { run echo "hello {{ params.who }}" }
+//!     }"#,
+//! )?;
+//!
+//! let project = cairn_lang::load_project(dir.path())?;
+//! let path = &cairn_lang::discover_runbooks(&project)[0];
+//! let runbook = cairn_lang::load_runbook(&project, path)?;
+//! let cx = ValidationContext { project: &project, plugins: &Catalog, secret_names: None };
+//! cairn_lang::validate(&runbook, &cx)?;
+//!
+//! let params = cairn_lang::bind_params(&runbook, &[("who".into(), "ops".into())])?;
+//! let cairn_lang::Block::Step(step) = &runbook.steps[0] else { unreachable!() };
+//! let args = cairn_lang::render_args(&step.args, &Params(json!(params)))?;
+//! assert_eq!(args, json!({"run": ["echo", "hello ops"]}));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod model;
 

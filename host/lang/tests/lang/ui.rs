@@ -202,3 +202,47 @@ fn the_implicit_local_target_and_storage_exist() {
     assert_eq!(project.targets["local"].kind, cairn_lang::TargetKind::Local);
     assert!(project.storages.contains_key("local"));
 }
+
+#[test]
+fn included_steps_keep_their_file_and_digest() {
+    let project = ui_project();
+    let rb = cairn_lang::load_runbook(&project, Path::new("valid/include.kdl")).expect("valid");
+    assert_eq!(rb.file.name, "valid/include.kdl");
+    assert_eq!(rb.file_of("before").name, "valid/include.kdl");
+    assert_eq!(rb.file_of("dump").name, "valid/included-backup.kdl");
+    assert_eq!(rb.includes.len(), 1);
+    assert_eq!(rb.includes[0].sha256.len(), 64);
+    assert_ne!(rb.includes[0].sha256, rb.sha256);
+    // The including runbook's `keep` wins over the included one's; `dest` comes along.
+    let keep = rb.params.iter().find(|p| p.name == "keep").expect("keep");
+    assert_eq!(keep.default, Some(json!(30)));
+    assert!(rb.params.iter().any(|p| p.name == "dest"));
+}
+
+#[test]
+fn runbooks_can_be_loaded_from_memory() {
+    let project = ui_project();
+    let text = "runbook embedded version=1 {\n    step a uses=exec { run echo }\n}\n";
+    let rb = cairn_lang::load_runbook_source(&project, Path::new("stock/embedded.kdl"), text)
+        .expect("valid");
+    assert_eq!(rb.file.name, "stock/embedded.kdl");
+    let bad = "runbook embedded version=1 {\n    step a uses=exec timeout=5\n}\n";
+    let err =
+        cairn_lang::load_runbook_source(&project, Path::new("stock/bad.kdl"), bad).unwrap_err();
+    let shown = render(&err);
+    assert!(shown.contains("[stock/bad.kdl:2:30]"), "{shown}");
+}
+
+#[test]
+fn secrets_are_not_checked_without_names() {
+    let project = ui_project();
+    let rb =
+        cairn_lang::load_runbook(&project, Path::new("invalid/unknown-secret.kdl")).expect("loads");
+    let catalog = crate::common::TestCatalog::new();
+    let cx = cairn_lang::ValidationContext {
+        project: &project,
+        plugins: &catalog,
+        secret_names: None,
+    };
+    assert!(cairn_lang::validate(&rb, &cx).is_ok());
+}
