@@ -6,7 +6,21 @@
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
 FIXTURES_DIR="$REPO_DIR/tests/fixtures"
-STATE="${CAIRN_LAB_STATE:-$LAB_DIR/state}"
+# The state directory must be reachable by the postgres and www-data users.
+# When a directory above the checkout is closed to them (a clone under
+# /root, say), the default moves to /var/tmp, named after the checkout.
+lab_default_state() {
+    local d=$LAB_DIR
+    while [ "$d" != / ]; do
+        if [ -z "$(find "$d" -maxdepth 0 -perm -o+x 2>/dev/null)" ]; then
+            echo "/var/tmp/cairn-lab-$(printf '%s' "$LAB_DIR" | sha256sum | cut -c1-8)"
+            return
+        fi
+        d=$(dirname "$d")
+    done
+    echo "$LAB_DIR/state"
+}
+STATE="${CAIRN_LAB_STATE:-$(lab_default_state)}"
 case "$STATE" in /*) ;; *) STATE="$PWD/$STATE" ;; esac
 
 # Fixed ports (all on 127.0.0.1).
