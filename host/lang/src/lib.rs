@@ -107,6 +107,7 @@ mod args;
 mod decode;
 mod duration;
 mod expr;
+mod include;
 mod params;
 mod project;
 mod reference;

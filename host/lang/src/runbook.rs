@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdl::KdlNode;
-use miette::SourceSpan;
 
 use crate::decode::{
     self, check_arg_count, check_no_children, check_props, children, name, name_span,
 };
 use crate::diagnostics::{Diagnostics, Report};
-use crate::model::{Block, Include, Param, Project, Runbook, Spanned, Step};
+use crate::include::include;
+use crate::model::{Block, Param, Project, Runbook, Spanned, Step};
 use crate::params::decode_param;
 use crate::reference::is_name;
 use crate::rehearsal::decode_rehearsal;
@@ -54,7 +54,7 @@ pub fn load_runbook_source(
 }
 
 /// Where a step id was first seen while assembling a runbook.
-enum Origin {
+pub(crate) enum Origin {
     Own,
     Included(String),
 }
@@ -62,8 +62,8 @@ enum Origin {
 /// The state of decoding one file.
 pub(crate) struct Decoder<'a> {
     pub r: Report,
-    project: &'a Project,
-    ids: BTreeMap<String, Origin>,
+    pub project: &'a Project,
+    pub ids: BTreeMap<String, Origin>,
 }
 
 impl Decoder<'_> {
@@ -156,7 +156,7 @@ impl Decoder<'_> {
     }
 }
 
-fn load_file(
+pub(crate) fn load_file(
     project: &Project,
     path: &Path,
     stack: &mut Vec<PathBuf>,
@@ -335,88 +335,4 @@ fn decode_requires(r: &mut Report, node: &KdlNode) -> Option<Spanned<semver::Ver
             None
         }
     }
-}
-
-/// `use "runbooks/other.kdl"`: the other file's params (those not declared
-/// here) and main steps, spliced in at this point.
-fn include(
-    d: &mut Decoder<'_>,
-    node: &KdlNode,
-    rb: &mut Runbook,
-    params: &mut Vec<Param>,
-    stack: &mut Vec<PathBuf>,
-) {
-    let usage = "`use \"runbooks/other.kdl\"`";
-    check_props(&mut d.r, node, "`use`", &[]);
-    check_no_children(&mut d.r, node, "`use`");
-    check_arg_count(&mut d.r, node, "`use`", 1, usage);
-    let Some(rel) = decode::string_arg(&mut d.r, node, "`use`", usage) else {
-        return;
-    };
-    let path = d.project.root.join(&rel.value);
-    let Ok(canonical) = std::fs::canonicalize(&path) else {
-        d.r.error(
-            rel.span,
-            format!("cannot read `{}`: no such file", rel.value),
-        )
-        .hint("`use` paths are relative to the project root");
-        return;
-    };
-    if let Some(at) = stack.iter().position(|p| *p == canonical) {
-        let names: Vec<String> = stack[at..]
-            .iter()
-            .chain(std::iter::once(&canonical))
-            .map(|p| source::display_name(p, &canonical_root(d.project)))
-            .collect();
-        d.r.error(rel.span, format!("`use` cycle: {}", names.join(" → ")))
-            .label("includes a file that includes this one");
-        return;
-    }
-    let inc = match load_file(d.project, &path, stack) {
-        Ok(inc) => inc,
-        Err(errs) => {
-            d.r.diags.extend(errs);
-            return;
-        }
-    };
-    let nested: Vec<&str> = inc
-        .includes
-        .iter()
-        .flat_map(|i| i.step_ids.iter().map(String::as_str))
-        .collect();
-    let mut own_ids = Vec::new();
-    for step in inc.steps.iter().flat_map(Block::steps) {
-        if self_claim(d, &step.id, &inc.file.name, rel.span) && !nested.contains(&step.id.as_str())
-        {
-            own_ids.push(step.id.clone());
-        }
-    }
-    rb.includes.push(Include {
-        file: inc.file.clone(),
-        sha256: inc.sha256,
-        step_ids: own_ids,
-        span: name_span(node),
-    });
-    rb.includes.extend(inc.includes);
-    rb.steps.extend(inc.steps);
-    params.extend(inc.params);
-}
-
-/// Records a step id brought in by `use`; reports it if already used.
-fn self_claim(d: &mut Decoder<'_>, id: &str, from: &str, at: SourceSpan) -> bool {
-    if d.ids.contains_key(id) {
-        d.r.error(
-            at,
-            format!("`{from}` brings step `{id}`, but this runbook already has a step `{id}`"),
-        )
-        .hint("step ids are unique across the runbook, its blocks and included files");
-        return false;
-    }
-    d.ids
-        .insert(id.to_owned(), Origin::Included(from.to_owned()));
-    true
-}
-
-fn canonical_root(p: &Project) -> PathBuf {
-    std::fs::canonicalize(&p.root).unwrap_or_else(|_| p.root.clone())
 }
