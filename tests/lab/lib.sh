@@ -1,7 +1,7 @@
 # Shared settings and helpers of the lab scripts (up, down, check).
 # Sourced, never run. Everything is computed from this file's location or
 # from CAIRN_LAB_* variables, so the lab works from any checkout.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
