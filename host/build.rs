@@ -143,6 +143,13 @@ fn build_plugins(plugins_dir: &Path, out_dir: &Path) -> PathBuf {
     }
     // The same compiler as the outer build.
     cmd.env("RUSTC", &rustc);
+    // Components built from the same sources are the same bytes wherever the
+    // checkout and the cargo home are (paths end up in panic locations).
+    let mut flags = vec![remap(plugins_dir.parent().unwrap_or(plugins_dir), "/cairn")];
+    if let Some(cargo_home) = cargo_home() {
+        flags.push(remap(&cargo_home, "/cargo"));
+    }
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
 
     eprintln!("running: {cmd:?}");
     let status = cmd
@@ -155,6 +162,16 @@ fn build_plugins(plugins_dir: &Path, out_dir: &Path) -> PathBuf {
         ));
     }
     target_dir.join(WASM_TARGET).join("release")
+}
+
+fn remap(from: &Path, to: &str) -> String {
+    format!("--remap-path-prefix={}={to}", from.display())
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
 }
 
 /// `TARGET_DIR/wasm-plugins`, next to the outer build's profile directories
