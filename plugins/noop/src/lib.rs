@@ -6,6 +6,8 @@
 //!   of `steps.ID.outputs.*`).
 //! - `fail`: fails with `message` (default `failed on purpose`), for tests of
 //!   `on-failure`, `retry` and `continue-on-error`.
+//! - `panic`: panics with `message`, so the component traps: for tests of how
+//!   the host reports a trapping plugin.
 
 use cairn_sdk::prelude::*;
 
@@ -24,6 +26,7 @@ impl Plugin for Noop {
             .action("noop", "Return no outputs", Effect::Read)
             .action("echo", "Return the arguments as outputs", Effect::Read)
             .action("fail", "Fail with `message`", Effect::Read)
+            .action("panic", "Trap, after a panic with `message`", Effect::Read)
             .default_action("noop")
     }
 
@@ -44,6 +47,10 @@ impl Plugin for Noop {
                     Some(field) => error.with_field(field),
                     None => error,
                 })
+            }
+            "panic" => {
+                let a: FailArgs = args.decode()?;
+                panic!("{}", a.message.as_deref().unwrap_or("panicked on purpose"));
             }
             other => Err(PluginError::unknown_action(other)),
         }
@@ -79,6 +86,12 @@ mod tests {
     fn echo_returns_the_arguments() {
         let out = invoke("echo", json!({ "a": "x", "n": 2 })).unwrap();
         assert_eq!(out.to_json(), r#"{"a":"x","n":2}"#);
+    }
+
+    #[test]
+    #[should_panic(expected = "boom")]
+    fn panic_panics() {
+        let _ = invoke("panic", json!({ "message": "boom" }));
     }
 
     #[test]
