@@ -21,13 +21,3 @@ pub fn kill_process_group(pgid: u32) {
         }
     }
 }
-
-/// Sends SIGTERM to a whole process group.
-pub fn terminate_process_group(pgid: u32) {
-    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
-        // SAFETY: as above.
-        unsafe {
-            libc::kill(-pgid, libc::SIGTERM);
-        }
-    }
-}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::error::{Error, ExitCode};
+use crate::error::Error;
 use output::Style;
 
 #[derive(Debug, Parser)]

@@ -16,7 +16,7 @@ use cairn_lang::{Block, Runbook, Step};
 
 use crate::capabilities::{Grants, Targets};
 use crate::error::{Error, Result};
-use crate::events::{Event, EventSink, Fanout, Mode, Phase, RunResult};
+use crate::events::{Event, EventSink, Fanout, Mode, RunResult};
 use crate::project::Workspace;
 use crate::redact::Redactor;
 use crate::runtime::LoadedPlugin;
@@ -251,15 +251,6 @@ pub fn run(ws: &Workspace, rb: &Runbook, opts: &RunOptions, sink: Arc<dyn EventS
 /// Targets, exported for the CLI's `show`.
 pub fn targets_of(ws: &Workspace) -> Targets {
     ws.targets()
-}
-
-pub(crate) fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Main => "steps",
-        Phase::OnFailure => "on-failure",
-        Phase::Finally => "finally",
-        Phase::Verify => "verify",
-    }
 }
 
 /// A step's plugin as `cairn show` reports it.

@@ -9,6 +9,4 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use cairn::plugin::types::{
-    ActionInfo, Capability, Context, Description, Effect, Mode as WitMode, PluginError,
-};
+pub use self::cairn::plugin::types::{ActionInfo, Capability, Effect, Mode as WitMode};
