@@ -13,9 +13,10 @@ use crate::error::{Error, Result};
 use crate::runtime::{Catalog, Runtime};
 
 /// The stock runbooks built into the binary: name and text.
-pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[
-    ("disk-triage", include_str!("../../runbooks/disk-triage.kdl")),
-];
+pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[(
+    "disk-triage",
+    include_str!("../../runbooks/disk-triage.kdl"),
+)];
 
 pub struct Workspace {
     pub project: Project,
@@ -41,7 +42,10 @@ impl Workspace {
         let start = match dir {
             Some(d) => {
                 if !d.is_dir() {
-                    return Err(Error::Usage(format!("`{}` is not a directory", d.display())));
+                    return Err(Error::Usage(format!(
+                        "`{}` is not a directory",
+                        d.display()
+                    )));
                 }
                 d.to_path_buf()
             }
@@ -51,7 +55,10 @@ impl Workspace {
         let found = if dir.is_some() {
             start.join("cairn.kdl").is_file().then(|| start.clone())
         } else {
-            start.ancestors().find(|a| a.join("cairn.kdl").is_file()).map(Path::to_path_buf)
+            start
+                .ancestors()
+                .find(|a| a.join("cairn.kdl").is_file())
+                .map(Path::to_path_buf)
         };
         let (project, has_file) = match found {
             Some(root) => (cairn_lang::load_project(&root)?, true),
@@ -59,7 +66,11 @@ impl Workspace {
         };
         let state_dir = project.root.join(".cairn");
         let runtime = Runtime::new(Some(state_dir.join("cache")))?;
-        let dirs = project.plugin_dirs.iter().map(|d| project.root.join(d)).collect();
+        let dirs = project
+            .plugin_dirs
+            .iter()
+            .map(|d| project.root.join(d))
+            .collect();
         let catalog = Catalog::new(Arc::new(runtime), dirs);
         let secrets = Arc::new(SecretStore::new(project.secrets.clone(), &project.root));
         Ok(Self {
@@ -117,7 +128,12 @@ impl Workspace {
         let all = self.runbooks();
         let mut names = Vec::new();
         for (r, rb) in all {
-            let stem = r.path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let stem = r
+                .path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             match rb {
                 Ok(rb) if rb.name == name => return Ok(rb),
                 Ok(rb) => names.push(rb.name),
@@ -132,14 +148,20 @@ impl Workspace {
             .max_by(|a, b| strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name)))
             .map(|n| format!(" (did you mean `{n}`?)"))
             .unwrap_or_default();
-        Err(Error::Usage(format!("no runbook named `{name}`{hint}; `cairn list` shows them")))
+        Err(Error::Usage(format!(
+            "no runbook named `{name}`{hint}; `cairn list` shows them"
+        )))
     }
 
     /// Validates a runbook completely: language rules, plugins, actions,
     /// targets, references; secrets when `check_secrets`.
     pub fn validate(&self, rb: &Runbook, check_secrets: bool) -> Result<()> {
         let names = if check_secrets && !self.project.secrets.is_empty() {
-            Some(self.secrets.names().map_err(|e| Error::Usage(format!("secrets: {e}")))?)
+            Some(
+                self.secrets
+                    .names()
+                    .map_err(|e| Error::Usage(format!("secrets: {e}")))?,
+            )
         } else if check_secrets {
             Some(Default::default())
         } else {

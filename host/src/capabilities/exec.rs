@@ -28,11 +28,20 @@ pub struct Finished {
 /// Runs a process to completion or until `deadline`, capturing at most
 /// `cap` bytes of each output stream (the rest is read and discarded so the
 /// process never blocks on a full pipe).
-pub fn run_process(mut cmd: std::process::Command, stdin: Option<Vec<u8>>, deadline: Instant, cap: usize) -> std::io::Result<Finished> {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+pub fn run_process(
+    mut cmd: std::process::Command,
+    stdin: Option<Vec<u8>>,
+    deadline: Instant,
+    cap: usize,
+) -> std::io::Result<Finished> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0);
     let mut child = cmd.spawn()?;
     let pid = child.id();
     if let (Some(mut w), Some(data)) = (child.stdin.take(), stdin) {
@@ -60,13 +69,18 @@ pub fn run_process(mut cmd: std::process::Command, stdin: Option<Vec<u8>>, deadl
     // rest of the output, then go on without it.
     let grace = Instant::now() + Duration::from_secs(2);
     let join = |rx: Option<mpsc::Receiver<(Vec<u8>, bool)>>| {
-        rx.and_then(|rx| rx.recv_timeout(grace.saturating_duration_since(Instant::now())).ok())
-            .unwrap_or_default()
+        rx.and_then(|rx| {
+            rx.recv_timeout(grace.saturating_duration_since(Instant::now()))
+                .ok()
+        })
+        .unwrap_or_default()
     };
     let (stdout, t1) = join(out);
     let (stderr, t2) = join(err);
     Ok(Finished {
-        status: status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        status: status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
         stdout,
         stderr,
         timed_out,
@@ -162,15 +176,26 @@ impl StepState {
         let timeout = cmd.timeout_ms.map(Duration::from_millis);
         let deadline = Instant::now() + self.cx.remaining(timeout);
         let started = Instant::now();
-        let result = run_process(command_for(&target, &inv), cmd.stdin.clone(), deadline, self.cx.limits.max_exec_capture);
+        let result = run_process(
+            command_for(&target, &inv),
+            cmd.stdin.clone(),
+            deadline,
+            self.cx.limits.max_exec_capture,
+        );
         let elapsed = started.elapsed();
         let finished = match result {
             Ok(f) => f,
             Err(e) => {
                 let msg = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("exec: program `{}` not found on `{target_name}`", inv.program)
+                    format!(
+                        "exec: program `{}` not found on `{target_name}`",
+                        inv.program
+                    )
                 } else {
-                    format!("exec: cannot start `{}` on `{target_name}`: {e}", inv.program)
+                    format!(
+                        "exec: cannot start `{}` on `{target_name}`: {e}",
+                        inv.program
+                    )
                 };
                 return Err(msg);
             }

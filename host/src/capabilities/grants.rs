@@ -79,7 +79,12 @@ impl Grants {
 
     /// Whether `value` is allowed for `capability`, where `matches` compares
     /// one granted value with the requested one.
-    pub fn allows(&self, capability: &str, value: &str, matches: impl Fn(&str, &str) -> bool) -> bool {
+    pub fn allows(
+        &self,
+        capability: &str,
+        value: &str,
+        matches: impl Fn(&str, &str) -> bool,
+    ) -> bool {
         match self.caps.get(capability) {
             None => false,
             Some(Allow::All) => true,
@@ -93,14 +98,21 @@ pub fn program_matches(granted: &str, program: &str) -> bool {
     if granted == program {
         return true;
     }
-    !granted.contains('/') && std::path::Path::new(program).file_name().is_some_and(|n| n == granted)
+    !granted.contains('/')
+        && std::path::Path::new(program)
+            .file_name()
+            .is_some_and(|n| n == granted)
 }
 
 /// `http`: a granted host matches `host` or `host:port` of the URL, and
 /// `*.example.com` matches its subdomains.
 pub fn host_matches(granted: &str, host_port: &str) -> bool {
     let host = host_port.rsplit_once(':').map_or(host_port, |(h, p)| {
-        if p.chars().all(|c| c.is_ascii_digit()) { h } else { host_port }
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host_port
+        }
     });
     if granted == host_port || granted == host {
         return true;
@@ -133,7 +145,11 @@ mod tests {
         let declared = [cap("exec", &["pg_dump", "psql"])];
         let grant = Grant {
             plugin: "backup".into(),
-            capabilities: [("exec".to_string(), vec!["psql".to_string(), "rm".to_string()])].into(),
+            capabilities: [(
+                "exec".to_string(),
+                vec!["psql".to_string(), "rm".to_string()],
+            )]
+            .into(),
             span: (0, 0).into(),
         };
         let g = Grants::effective(&declared, Some(&grant), true);

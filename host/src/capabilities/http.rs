@@ -39,7 +39,8 @@ impl wit::Host for StepState {
 
 impl StepState {
     fn http(&mut self, req: Request) -> Result<Response, String> {
-        let url = reqwest::Url::parse(&req.url).map_err(|e| format!("http: invalid url `{}`: {e}", req.url))?;
+        let url = reqwest::Url::parse(&req.url)
+            .map_err(|e| format!("http: invalid url `{}`: {e}", req.url))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("http: scheme `{}` is not supported", url.scheme()));
         }
@@ -52,7 +53,8 @@ impl StepState {
             return Err(self.cx.denied("http", &host_port));
         }
         let method = req.method.to_ascii_uppercase();
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("http: invalid method `{}`", req.method))?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("http: invalid method `{}`", req.method))?;
         let write = !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
         let mut headers = Vec::with_capacity(req.headers.len());
         for h in &req.headers {
@@ -87,7 +89,9 @@ impl StepState {
             });
         }
         let timeout = self.cx.remaining(req.timeout_ms.map(Duration::from_millis));
-        let mut rb = client(req.follow_redirects).request(method, url.clone()).timeout(timeout);
+        let mut rb = client(req.follow_redirects)
+            .request(method, url.clone())
+            .timeout(timeout);
         for (k, v) in headers {
             rb = rb.header(k, v);
         }
@@ -95,17 +99,25 @@ impl StepState {
             rb = rb.body(body);
         }
         let started = Instant::now();
-        let result = rb.send().and_then(|resp| {
+        let result = rb.send().map(|resp| {
             let status = resp.status().as_u16();
             let headers: Vec<(String, String)> = resp
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             let mut body = Vec::new();
             use std::io::Read;
-            resp.take(MAX_BODY as u64).read_to_end(&mut body).map_err(|_| ()).ok();
-            Ok((status, headers, body))
+            resp.take(MAX_BODY as u64)
+                .read_to_end(&mut body)
+                .map_err(|_| ())
+                .ok();
+            (status, headers, body)
         });
         detail["duration_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
         match result {
@@ -143,7 +155,11 @@ impl StepState {
                 } else {
                     root_cause(&e)
                 };
-                Err(format!("http: {} {}: {why}", req.method.to_ascii_uppercase(), req.url))
+                Err(format!(
+                    "http: {} {}: {why}",
+                    req.method.to_ascii_uppercase(),
+                    req.url
+                ))
             }
         }
     }

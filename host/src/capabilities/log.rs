@@ -8,7 +8,12 @@ use super::StepState;
 const MAX_MESSAGE: usize = 16 << 10;
 
 impl wit::Host for StepState {
-    fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+    fn log(
+        &mut self,
+        level: Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
         let cx = &mut self.cx;
         cx.log_events += 1;
         if cx.log_events > cx.limits.max_log_events {

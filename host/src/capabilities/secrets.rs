@@ -57,18 +57,19 @@ fn load(sources: &[SecretSource], root: &Path) -> anyhow::Result<BTreeMap<String
         match source {
             SecretSource::Env { prefix } => {
                 for (k, v) in std::env::vars() {
-                    if let Some(rest) = k.strip_prefix(prefix.as_str()) {
-                        if !rest.is_empty() {
-                            out.insert(rest.to_ascii_lowercase(), v);
-                        }
+                    if let Some(rest) = k.strip_prefix(prefix.as_str())
+                        && !rest.is_empty()
+                    {
+                        out.insert(rest.to_ascii_lowercase(), v);
                     }
                 }
             }
             SecretSource::File { path } => {
                 let p = root.join(path);
-                let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read secrets file `{path}`"))?;
-                let map: BTreeMap<String, serde_json::Value> =
-                    serde_json::from_str(&text).with_context(|| format!("secrets file `{path}` is not a JSON object"))?;
+                let text = std::fs::read_to_string(&p)
+                    .with_context(|| format!("cannot read secrets file `{path}`"))?;
+                let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)
+                    .with_context(|| format!("secrets file `{path}` is not a JSON object"))?;
                 for (k, v) in map {
                     let v = match v {
                         serde_json::Value::String(s) => s,
@@ -128,7 +129,10 @@ impl wit::HostSecret for StepState {
         Ok(self.table.get(&handle)?.name.clone())
     }
 
-    fn reveal(&mut self, handle: Resource<SecretHandle>) -> wasmtime::Result<Result<String, String>> {
+    fn reveal(
+        &mut self,
+        handle: Resource<SecretHandle>,
+    ) -> wasmtime::Result<Result<String, String>> {
         Ok(self.secret_value(&handle))
     }
 

@@ -132,8 +132,7 @@ fn remote_script(inv: &Invocation) -> String {
 /// POSIX shell quoting: bare when safe, single quotes otherwise.
 pub fn quote(s: &str) -> String {
     let safe = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
     if safe {
         s.to_string()
@@ -162,6 +161,9 @@ mod tests {
             env: vec![("A".into(), "x y".into())],
             cwd: Some("/tmp".into()),
         };
-        assert_eq!(remote_script(&inv), "cd /tmp && exec env 'A=x y' git -C '/srv/my site'");
+        assert_eq!(
+            remote_script(&inv),
+            "cd /tmp && exec env 'A=x y' git -C '/srv/my site'"
+        );
     }
 }

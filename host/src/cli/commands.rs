@@ -52,7 +52,13 @@ fn print_json(v: &Value) {
 fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {
@@ -71,19 +77,45 @@ fn table(rows: &[Vec<String>]) -> String {
 }
 
 fn list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
-    let mut rows = vec![vec!["NAME".into(), "VERSION".into(), "SOURCE".into(), "DESCRIPTION".into()]];
+    let mut rows = vec![vec![
+        "NAME".into(),
+        "VERSION".into(),
+        "SOURCE".into(),
+        "DESCRIPTION".into(),
+    ]];
     let mut docs = Vec::new();
     for (r, rb) in ws.runbooks() {
-        let source = if r.stock { "stock".to_string() } else { rel(ws, &r.path) };
+        let source = if r.stock {
+            "stock".to_string()
+        } else {
+            rel(ws, &r.path)
+        };
         match rb {
             Ok(rb) => {
                 docs.push(json!({"name": rb.name, "version": rb.version, "description": rb.description, "source": source, "valid": true}));
-                rows.push(vec![rb.name, rb.version.to_string(), source, rb.description.unwrap_or_default()]);
+                rows.push(vec![
+                    rb.name,
+                    rb.version.to_string(),
+                    source,
+                    rb.description.unwrap_or_default(),
+                ]);
             }
             Err(d) => {
-                let stem = r.path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
-                docs.push(json!({"name": stem, "source": source, "valid": false, "errors": d.len()}));
-                rows.push(vec![stem, "?".into(), source, format!("invalid: {} error(s), see `cairn validate`", d.len())]);
+                let stem = r
+                    .path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("?")
+                    .to_string();
+                docs.push(
+                    json!({"name": stem, "source": source, "valid": false, "errors": d.len()}),
+                );
+                rows.push(vec![
+                    stem,
+                    "?".into(),
+                    source,
+                    format!("invalid: {} error(s), see `cairn validate`", d.len()),
+                ]);
             }
         }
     }
@@ -96,7 +128,10 @@ fn list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
 }
 
 fn rel(ws: &Workspace, p: &std::path::Path) -> String {
-    p.strip_prefix(&ws.project.root).unwrap_or(p).display().to_string()
+    p.strip_prefix(&ws.project.root)
+        .unwrap_or(p)
+        .display()
+        .to_string()
 }
 
 fn show(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
@@ -128,7 +163,9 @@ fn show(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
         })
         .collect();
     if json_out {
-        print_json(&json!({"name": rb.name, "version": rb.version, "description": rb.description, "file": rb.file.name, "sha256": rb.sha256, "params": params, "steps": steps}));
+        print_json(
+            &json!({"name": rb.name, "version": rb.version, "description": rb.description, "file": rb.file.name, "sha256": rb.sha256, "params": params, "steps": steps}),
+        );
         return Ok(ExitCode::Success);
     }
     println!("{} v{} ({})", rb.name, rb.version, rb.file.name);
@@ -140,9 +177,17 @@ fn show(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
         println!("  (none)");
     }
     for p in &rb.params {
-        let default = p.default.as_ref().map(|d| format!(" default={d}")).unwrap_or_default();
+        let default = p
+            .default
+            .as_ref()
+            .map(|d| format!(" default={d}"))
+            .unwrap_or_default();
         let req = if p.required { " required" } else { "" };
-        let help = p.help.as_ref().map(|h| format!("  — {h}")).unwrap_or_default();
+        let help = p
+            .help
+            .as_ref()
+            .map(|h| format!("  — {h}"))
+            .unwrap_or_default();
         println!("  {} ({:?}){default}{req}{help}", p.name, p.ty);
     }
     println!("\nsteps:");
@@ -150,9 +195,16 @@ fn show(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
     for s in &steps {
         rows.push(vec![
             format!("  {}", s["id"].as_str().unwrap_or_default()),
-            format!("{}@{}", s["plugin"].as_str().unwrap_or_default(), s["version"].as_str().unwrap_or_default()),
+            format!(
+                "{}@{}",
+                s["plugin"].as_str().unwrap_or_default(),
+                s["version"].as_str().unwrap_or_default()
+            ),
             s["action"].as_str().unwrap_or_default().to_string(),
-            s["target"].as_str().map(|t| format!("on {t}")).unwrap_or_default(),
+            s["target"]
+                .as_str()
+                .map(|t| format!("on {t}"))
+                .unwrap_or_default(),
             s["grants"].as_str().unwrap_or_default().to_string(),
         ]);
     }
@@ -164,13 +216,24 @@ fn validate(ws: &Workspace, names: &[String], json_out: bool, style: Style) -> R
     let mut results = Vec::new();
     if names.is_empty() {
         for (r, rb) in ws.runbooks() {
-            let label = if r.stock { format!("stock/{}", r.path.file_name().and_then(|n| n.to_str()).unwrap_or("")) } else { rel(ws, &r.path) };
-            let res = rb.map_err(Error::from).and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
+            let label = if r.stock {
+                format!(
+                    "stock/{}",
+                    r.path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+                )
+            } else {
+                rel(ws, &r.path)
+            };
+            let res = rb
+                .map_err(Error::from)
+                .and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
             results.push((label, res));
         }
     } else {
         for n in names {
-            let res = ws.runbook(n).and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
+            let res = ws
+                .runbook(n)
+                .and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
             results.push((n.clone(), res));
         }
     }
@@ -201,9 +264,17 @@ fn validate(ws: &Workspace, names: &[String], json_out: bool, style: Style) -> R
     if json_out {
         print_json(&Value::Array(docs));
     } else if !style.quiet {
-        println!("{} of {} runbooks valid", results.len() - failed, results.len());
+        println!(
+            "{} of {} runbooks valid",
+            results.len() - failed,
+            results.len()
+        );
     }
-    Ok(if failed > 0 { ExitCode::Invalid } else { ExitCode::Success })
+    Ok(if failed > 0 {
+        ExitCode::Invalid
+    } else {
+        ExitCode::Success
+    })
 }
 
 struct TtyConfirm;
@@ -237,7 +308,16 @@ fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run(ws: &Workspace, name: &str, params: &[String], yes: bool, mode: Mode, offline: bool, json_out: bool, style: Style) -> Result<ExitCode> {
+fn run(
+    ws: &Workspace,
+    name: &str,
+    params: &[String],
+    yes: bool,
+    mode: Mode,
+    offline: bool,
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
     let rb = ws.runbook(name)?;
     let redactor = Arc::new(Redactor::new());
     let sink: Arc<dyn EventSink> = if json_out {
@@ -274,7 +354,14 @@ fn history_cmd(ws: &Workspace, name: Option<&str>, json_out: bool) -> Result<Exi
         print_json(&serde_json::to_value(&runs).unwrap_or_default());
         return Ok(ExitCode::Success);
     }
-    let mut rows = vec![vec!["RUN".into(), "RUNBOOK".into(), "MODE".into(), "RESULT".into(), "STARTED".into(), "DURATION".into()]];
+    let mut rows = vec![vec![
+        "RUN".into(),
+        "RUNBOOK".into(),
+        "MODE".into(),
+        "RESULT".into(),
+        "STARTED".into(),
+        "DURATION".into(),
+    ]];
     for r in runs {
         rows.push(vec![
             r.id,
@@ -282,7 +369,9 @@ fn history_cmd(ws: &Workspace, name: Option<&str>, json_out: bool) -> Result<Exi
             r.mode,
             r.result,
             r.started,
-            r.duration_ms.map(|d| crate::runtime::humanize(std::time::Duration::from_secs_f64(d / 1000.0))).unwrap_or_else(|| "-".into()),
+            r.duration_ms
+                .map(|d| crate::runtime::humanize(std::time::Duration::from_secs_f64(d / 1000.0)))
+                .unwrap_or_else(|| "-".into()),
         ]);
     }
     print!("{}", table(&rows));
@@ -299,7 +388,12 @@ fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCod
         return Ok(ExitCode::Success);
     }
     for e in &events {
-        let ts = e["ts"].as_str().unwrap_or("").get(11..23).unwrap_or("").to_string();
+        let ts = e["ts"]
+            .as_str()
+            .unwrap_or("")
+            .get(11..23)
+            .unwrap_or("")
+            .to_string();
         let line = match e["event"].as_str().unwrap_or("") {
             "run-started" => format!(
                 "{} {}@{} ({}) run {} sha256 {} params {}",
@@ -317,24 +411,42 @@ fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCod
                 e["step"].as_str().unwrap_or(""),
                 e["plugin"].as_str().unwrap_or(""),
                 e["action"].as_str().unwrap_or(""),
-                e["target"].as_str().map(|t| format!(" on {t}")).unwrap_or_default(),
+                e["target"]
+                    .as_str()
+                    .map(|t| format!(" on {t}"))
+                    .unwrap_or_default(),
                 e["attempt"]
             ),
             "capability" => format!(
                 "    {} {}{}",
                 e["capability"].as_str().unwrap_or(""),
-                if e["planned"] == true { "(planned) " } else { "" },
+                if e["planned"] == true {
+                    "(planned) "
+                } else {
+                    ""
+                },
                 e["summary"].as_str().unwrap_or("")
             ),
-            "log" => format!("    {} {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")),
+            "log" => format!(
+                "    {} {}",
+                e["level"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            ),
             "step-finished" => format!(
                 "  {} {} {} {:.0}ms{}{}",
                 style.dim("end"),
                 e["step"].as_str().unwrap_or(""),
                 e["status"].as_str().unwrap_or(""),
                 e["duration_ms"].as_f64().unwrap_or(0.0),
-                e["error"].as_str().map(|m| format!(": {m}")).unwrap_or_default(),
-                if e["outputs"].as_object().is_some_and(|o| !o.is_empty()) { format!(" outputs {}", e["outputs"]) } else { String::new() }
+                e["error"]
+                    .as_str()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default(),
+                if e["outputs"].as_object().is_some_and(|o| !o.is_empty()) {
+                    format!(" outputs {}", e["outputs"])
+                } else {
+                    String::new()
+                }
             ),
             "warning" => format!("  warning: {}", e["message"].as_str().unwrap_or("")),
             "run-finished" => format!(
@@ -342,7 +454,10 @@ fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCod
                 style.bold("end"),
                 e["result"].as_str().unwrap_or(""),
                 e["duration_ms"].as_f64().unwrap_or(0.0),
-                e["error"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+                e["error"]
+                    .as_str()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
             ),
             other => format!("  {other}: {e}"),
         };
@@ -352,7 +467,12 @@ fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCod
 }
 
 fn plugin_list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
-    let mut rows = vec![vec!["NAME".into(), "VERSION".into(), "SOURCE".into(), "ACTIONS".into()]];
+    let mut rows = vec![vec![
+        "NAME".into(),
+        "VERSION".into(),
+        "SOURCE".into(),
+        "ACTIONS".into(),
+    ]];
     let mut docs = Vec::new();
     let mut plugins = Vec::new();
     for p in ws.catalog.project_plugins() {
@@ -369,13 +489,23 @@ fn plugin_list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
         }
     }
     for p in plugins {
-        let actions: Vec<String> = p.description.actions.iter().map(|a| a.name.clone()).collect();
+        let actions: Vec<String> = p
+            .description
+            .actions
+            .iter()
+            .map(|a| a.name.clone())
+            .collect();
         let source = match &p.source {
             crate::runtime::PluginSource::Stock(_) => "stock".to_string(),
             crate::runtime::PluginSource::File(f) => rel(ws, f),
         };
         docs.push(json!({"name": p.name, "version": p.version.to_string(), "source": source, "actions": actions, "digest": p.digest}));
-        rows.push(vec![p.name.clone(), p.version.to_string(), source, actions.join(", ")]);
+        rows.push(vec![
+            p.name.clone(),
+            p.version.to_string(),
+            source,
+            actions.join(", "),
+        ]);
     }
     if json_out {
         print_json(&Value::Array(docs));
@@ -389,15 +519,24 @@ fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode
     let p = ws.catalog.resolve(name, None).map_err(Error::Usage)?;
     let d = &p.description;
     let grant = ws.project.grants.iter().find(|g| g.plugin == p.name);
-    let grants = crate::capabilities::Grants::effective(&d.capabilities, grant, p.source.is_stock());
-    let granted: serde_json::Map<String, Value> = grants.iter().map(|(k, v)| (k.clone(), json!(v.values()))).collect();
-    let declared: serde_json::Map<String, Value> = d.capabilities.iter().map(|c| (c.name.clone(), json!(c.values))).collect();
+    let grants =
+        crate::capabilities::Grants::effective(&d.capabilities, grant, p.source.is_stock());
+    let granted: serde_json::Map<String, Value> = grants
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v.values())))
+        .collect();
+    let declared: serde_json::Map<String, Value> = d
+        .capabilities
+        .iter()
+        .map(|c| (c.name.clone(), json!(c.values)))
+        .collect();
     let actions: Vec<Value> = d
         .actions
         .iter()
         .map(|a| json!({"name": a.name, "summary": a.summary, "effect": if a.effect == crate::runtime::Effect::Write {"write"} else {"read"}}))
         .collect();
-    let schema: Value = serde_json::from_str(&d.args_schema).unwrap_or(Value::String(d.args_schema.clone()));
+    let schema: Value =
+        serde_json::from_str(&d.args_schema).unwrap_or(Value::String(d.args_schema.clone()));
     let doc = json!({
         "name": p.name, "version": p.version.to_string(), "summary": d.summary, "source": p.source.to_string(),
         "sha256": p.digest, "default_action": d.default_action, "actions": actions,
@@ -412,8 +551,16 @@ fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode
     println!("sha256:  {}", p.digest);
     println!("actions:");
     for a in &d.actions {
-        let def = if d.default_action.as_deref() == Some(a.name.as_str()) { " (default)" } else { "" };
-        let eff = if a.effect == crate::runtime::Effect::Write { "write" } else { "read" };
+        let def = if d.default_action.as_deref() == Some(a.name.as_str()) {
+            " (default)"
+        } else {
+            ""
+        };
+        let eff = if a.effect == crate::runtime::Effect::Write {
+            "write"
+        } else {
+            "read"
+        };
         println!("  {}{def} [{eff}] {}", a.name, a.summary);
     }
     println!("capabilities declared:");
@@ -423,7 +570,14 @@ fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode
     if d.capabilities.is_empty() {
         println!("  (none)");
     }
-    println!("capabilities granted{}:", if grant.is_some() { " (narrowed by cairn.kdl)" } else { "" });
+    println!(
+        "capabilities granted{}:",
+        if grant.is_some() {
+            " (narrowed by cairn.kdl)"
+        } else {
+            ""
+        }
+    );
     let mut any = false;
     for (k, v) in grants.iter() {
         any = true;
@@ -433,7 +587,10 @@ fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode
         println!("  (none)");
     }
     if !d.args_schema.is_empty() {
-        println!("arguments (JSON Schema):\n{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+        println!(
+            "arguments (JSON Schema):\n{}",
+            serde_json::to_string_pretty(&schema).unwrap_or_default()
+        );
     }
     Ok(ExitCode::Success)
 }

@@ -12,7 +12,12 @@ use crate::error::Error;
 use output::Style;
 
 #[derive(Debug, Parser)]
-#[command(name = "cairn", version, about = "Runbooks for the people who keep web sites up", propagate_version = true)]
+#[command(
+    name = "cairn",
+    version,
+    about = "Runbooks for the people who keep web sites up",
+    propagate_version = true
+)]
 pub struct Cli {
     /// Work on the project in DIR instead of the nearest `cairn.kdl` upward.
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -91,7 +96,10 @@ impl Cli {
         let color = match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal(),
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
         };
         Style {
             color,
@@ -132,7 +140,8 @@ fn init_tracing(verbose: u8) {
         1 => "warn,cairn=info",
         _ => "info,cairn=debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -101,7 +101,11 @@ impl EventSink for Human {
                     Mode::DryRun => "dry-run (nothing will be changed)",
                     Mode::Rehearsal => "rehearsal",
                 };
-                self.print(format!("{} {runbook} v{version} · {what} · {}", s.bold("▶"), s.dim(run_id)));
+                self.print(format!(
+                    "{} {runbook} v{version} · {what} · {}",
+                    s.bold("▶"),
+                    s.dim(run_id)
+                ));
             }
             Event::StepStarted { step, attempt, .. } => {
                 if s.verbose > 0 && !s.quiet {
@@ -109,21 +113,34 @@ impl EventSink for Human {
                 }
             }
             Event::Capability {
-                planned, summary, effect, capability, ..
+                planned,
+                summary,
+                effect,
+                capability,
+                ..
             } => {
                 if s.quiet {
                     return;
                 }
                 let dry = *self.mode.lock().expect("mode") == Mode::DryRun;
                 if *planned {
-                    let verb = if capability == "confirm" { "" } else { "would " };
+                    let verb = if capability == "confirm" {
+                        ""
+                    } else {
+                        "would "
+                    };
                     let what = if capability == "exec" { "run: " } else { "" };
                     self.print(format!("      {} {verb}{what}{summary}", s.yellow("⋯")));
                 } else if dry || s.verbose > 0 {
                     self.print(s.dim(&format!("      {effect}: {summary}")));
                 }
             }
-            Event::Log { level, message, step, .. } => {
+            Event::Log {
+                level,
+                message,
+                step,
+                ..
+            } => {
                 if s.quiet {
                     return;
                 }
@@ -139,7 +156,10 @@ impl EventSink for Human {
                         "error" => s.red("error"),
                         other => s.dim(other),
                     };
-                    self.print(format!("      {tag} {}", s.dim(&format!("[{step}]")) + " " + message));
+                    self.print(format!(
+                        "      {tag} {}",
+                        s.dim(&format!("[{step}]")) + " " + message
+                    ));
                 }
             }
             Event::StepFinished {
@@ -156,8 +176,16 @@ impl EventSink for Human {
                 }
                 let line = match status {
                     StepStatus::Ok => {
-                        let tries = if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
-                        format!("  {} {step}{tries} {}", s.green("✓"), s.dim(&ms(*duration_ms)))
+                        let tries = if *attempts > 1 {
+                            format!(" after {attempts} attempts")
+                        } else {
+                            String::new()
+                        };
+                        format!(
+                            "  {} {step}{tries} {}",
+                            s.green("✓"),
+                            s.dim(&ms(*duration_ms))
+                        )
                     }
                     StepStatus::Skipped => format!(
                         "  {} {step} {}",
@@ -165,7 +193,11 @@ impl EventSink for Human {
                         s.dim(&format!("skipped: {}", reason.as_deref().unwrap_or("")))
                     ),
                     StepStatus::Failed | StepStatus::FailedContinued => {
-                        let cont = if *status == StepStatus::FailedContinued { " (continue-on-error)" } else { "" };
+                        let cont = if *status == StepStatus::FailedContinued {
+                            " (continue-on-error)"
+                        } else {
+                            ""
+                        };
                         format!(
                             "  {} {step} {}{cont}: {}",
                             s.red("✗"),
@@ -182,7 +214,10 @@ impl EventSink for Human {
                 }
             }
             Event::RunFinished {
-                result, duration_ms, run_id, ..
+                result,
+                duration_ms,
+                run_id,
+                ..
             } => {
                 if s.quiet && *result == RunResult::Success {
                     return;
@@ -192,7 +227,11 @@ impl EventSink for Human {
                     RunResult::Failed => s.red("failed"),
                     RunResult::Refused => s.red("refused"),
                 };
-                self.print(format!("{} {verdict} in {} · journal: cairn log {run_id}", s.bold("■"), ms(*duration_ms)));
+                self.print(format!(
+                    "{} {verdict} in {} · journal: cairn log {run_id}",
+                    s.bold("■"),
+                    ms(*duration_ms)
+                ));
             }
         }
     }

@@ -26,7 +26,11 @@ pub fn list(runs_dir: &Path) -> Vec<RunRecord> {
     let Ok(rd) = std::fs::read_dir(runs_dir) else {
         return Vec::new();
     };
-    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs.iter().filter_map(|d| read(d)).collect()
 }
@@ -45,7 +49,9 @@ pub fn read(run_dir: &Path) -> Option<RunRecord> {
     let events = events(run_dir).ok()?;
     let start = events.iter().find(|e| e["event"] == "run-started")?;
     let end = events.iter().rev().find(|e| e["event"] == "run-finished");
-    let alive = start["pid"].as_u64().is_some_and(|p| crate::sys::pid_alive(p as u32));
+    let alive = start["pid"]
+        .as_u64()
+        .is_some_and(|p| crate::sys::pid_alive(p as u32));
     Some(RunRecord {
         id: start["run_id"].as_str()?.to_string(),
         runbook: start["runbook"].as_str().unwrap_or_default().to_string(),

@@ -19,7 +19,10 @@ impl Journal {
     pub fn create(run_dir: &Path, redactor: Arc<Redactor>) -> std::io::Result<Self> {
         std::fs::create_dir_all(run_dir)?;
         let path = run_dir.join("journal.jsonl");
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
         Ok(Self {
             path,
             file: Mutex::new(file),
@@ -38,7 +41,9 @@ pub fn line(event: &Event, redactor: &Redactor) -> String {
     if let Some(obj) = value.as_object_mut() {
         obj.insert(
             "ts".into(),
-            serde_json::Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            serde_json::Value::String(
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ),
         );
     }
     let mut text = redactor.redact(&value.to_string());

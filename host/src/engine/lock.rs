@@ -29,12 +29,20 @@ pub enum LockError {
 impl RunLock {
     /// Takes the lock, or fails fast naming the holder. A lock left by a
     /// dead process is taken over; `on_stale` is told about it.
-    pub fn acquire(dir: &Path, me: &Holder, on_stale: impl FnOnce(&Holder)) -> Result<Self, LockError> {
+    pub fn acquire(
+        dir: &Path,
+        me: &Holder,
+        on_stale: impl FnOnce(&Holder),
+    ) -> Result<Self, LockError> {
         std::fs::create_dir_all(dir).map_err(LockError::Io)?;
         let path = dir.join("lock");
         let body = serde_json::to_vec(me).expect("lock json");
         for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(mut f) => {
                     f.write_all(&body).map_err(LockError::Io)?;
                     return Ok(Self { path });
@@ -67,10 +75,16 @@ impl RunLock {
     }
 
     fn acquire_after_stale(path: &Path, body: &[u8]) -> Result<Self, LockError> {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
             Ok(mut f) => {
                 f.write_all(body).map_err(LockError::Io)?;
-                Ok(Self { path: path.to_path_buf() })
+                Ok(Self {
+                    path: path.to_path_buf(),
+                })
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match read_holder(path) {
                 Some(h) => Err(LockError::Held(h)),
@@ -110,15 +124,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A live holder: this test's parent process.
         let parent = std::os::unix::process::parent_id();
-        std::fs::write(dir.path().join("lock"), serde_json::to_vec(&holder(parent)).unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join("lock"),
+            serde_json::to_vec(&holder(parent)).unwrap(),
+        )
+        .unwrap();
         match RunLock::acquire(dir.path(), &holder(std::process::id()), |_| {}) {
             Err(LockError::Held(h)) => assert_eq!(h.run_id, format!("run-{parent}")),
             other => panic!("expected Held, got {other:?}"),
         }
         // A dead holder: a pid far beyond pid_max.
-        std::fs::write(dir.path().join("lock"), serde_json::to_vec(&holder(99_999_999)).unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join("lock"),
+            serde_json::to_vec(&holder(99_999_999)).unwrap(),
+        )
+        .unwrap();
         let mut warned = false;
-        let lock = RunLock::acquire(dir.path(), &holder(std::process::id()), |_| warned = true).unwrap();
+        let lock =
+            RunLock::acquire(dir.path(), &holder(std::process::id()), |_| warned = true).unwrap();
         assert!(warned);
         drop(lock);
         assert!(!dir.path().join("lock").exists());

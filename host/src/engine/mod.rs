@@ -120,7 +120,14 @@ pub(crate) fn resolve_plugins(ws: &Workspace, rb: &Runbook) -> Result<HashMap<St
             )));
         }
         let grants = Grants::effective(declared, grant, stock);
-        out.insert(step.id.clone(), Resolved { plugin, action, grants });
+        out.insert(
+            step.id.clone(),
+            Resolved {
+                plugin,
+                action,
+                grants,
+            },
+        );
     }
     Ok(out)
 }
@@ -134,7 +141,12 @@ fn new_run_id() -> String {
 
 /// Runs a runbook: validates it completely, takes the project lock (not in a
 /// dry-run), journals every event, and returns how it ended.
-pub fn run(ws: &Workspace, rb: &Runbook, opts: &RunOptions, sink: Arc<dyn EventSink>) -> Result<RunReport> {
+pub fn run(
+    ws: &Workspace,
+    rb: &Runbook,
+    opts: &RunOptions,
+    sink: Arc<dyn EventSink>,
+) -> Result<RunReport> {
     let params = cairn_lang::bind_params(rb, &opts.params)?;
     ws.validate(rb, true)?;
     let plugins = resolve_plugins(ws, rb)?;
@@ -179,7 +191,9 @@ pub fn run(ws: &Workspace, rb: &Runbook, opts: &RunOptions, sink: Arc<dyn EventS
                 )));
             }
             Err(lock::LockError::Io(e)) => {
-                return Err(Error::Other(anyhow::anyhow!("cannot take the project lock: {e}")));
+                return Err(Error::Other(anyhow::anyhow!(
+                    "cannot take the project lock: {e}"
+                )));
             }
         }
     };

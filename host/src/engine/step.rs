@@ -24,6 +24,15 @@ pub struct Failure {
     pub refused: bool,
 }
 
+/// How a step ended, as journaled.
+struct End {
+    status: StepStatus,
+    outputs: Value,
+    attempts: u32,
+    error: Option<String>,
+    reason: Option<String>,
+}
+
 pub(crate) struct Executor<'a> {
     pub ws: &'a Workspace,
     pub rb: &'a Runbook,
@@ -42,25 +51,31 @@ impl Executor<'_> {
     pub fn run_all(&self) -> Result<(), Failure> {
         let main = self.run_blocks(&self.rb.steps, Phase::Main, true);
         let mut outcome = main.clone();
-        if main.is_err() && !self.rb.on_failure.is_empty() {
-            if let Err(f) = self.run_blocks(&self.rb.on_failure, Phase::OnFailure, true) {
-                self.sink.emit(&Event::Warning {
-                    message: format!("on-failure did not complete: {}", f.message),
-                });
-            }
+        if main.is_err()
+            && !self.rb.on_failure.is_empty()
+            && let Err(f) = self.run_blocks(&self.rb.on_failure, Phase::OnFailure, true)
+        {
+            self.sink.emit(&Event::Warning {
+                message: format!("on-failure did not complete: {}", f.message),
+            });
         }
         // Every finally step runs, even after one of them fails.
-        if let Err(f) = self.run_blocks(&self.rb.finally, Phase::Finally, false) {
-            if outcome.is_ok() {
-                outcome = Err(f);
-            }
+        if let Err(f) = self.run_blocks(&self.rb.finally, Phase::Finally, false)
+            && outcome.is_ok()
+        {
+            outcome = Err(f);
         }
         outcome
     }
 
     /// Runs blocks in order. With `stop_on_failure` the first failure ends
     /// the list; otherwise every block runs and the first failure is returned.
-    pub fn run_blocks(&self, blocks: &[Block], phase: Phase, stop_on_failure: bool) -> Result<(), Failure> {
+    pub fn run_blocks(
+        &self,
+        blocks: &[Block],
+        phase: Phase,
+        stop_on_failure: bool,
+    ) -> Result<(), Failure> {
         let mut first: Option<Failure> = None;
         for block in blocks {
             let r = match block {
@@ -79,7 +94,10 @@ impl Executor<'_> {
 
     fn run_parallel(&self, steps: &[Step], phase: Phase) -> Result<(), Failure> {
         let results: Vec<Result<(), Failure>> = std::thread::scope(|s| {
-            let handles: Vec<_> = steps.iter().map(|st| s.spawn(move || self.run_step(st, phase))).collect();
+            let handles: Vec<_> = steps
+                .iter()
+                .map(|st| s.spawn(move || self.run_step(st, phase)))
+                .collect();
             handles
                 .into_iter()
                 .map(|h| {
@@ -107,37 +125,52 @@ impl Executor<'_> {
         }
     }
 
-    fn finish(&self, step: &Step, phase: Phase, status: StepStatus, outputs: Value, started: Instant, attempts: u32, error: Option<String>, reason: Option<String>) {
+    fn finish(&self, step: &Step, phase: Phase, started: Instant, end: End) {
         self.done.lock().expect("steps").insert(
             step.id.clone(),
             StepDone {
-                status,
-                outputs: outputs.clone(),
+                status: end.status,
+                outputs: end.outputs.clone(),
             },
         );
         self.sink.emit(&Event::StepFinished {
             step: step.id.clone(),
             phase,
-            status,
-            reason,
-            outputs,
+            status: end.status,
+            reason: end.reason,
+            outputs: end.outputs,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            attempts,
-            error,
+            attempts: end.attempts,
+            error: end.error,
         });
     }
 
     fn run_step(&self, step: &Step, phase: Phase) -> Result<(), Failure> {
         let started = Instant::now();
         let resolved = &self.plugins[&step.id];
-        let target = step.target.as_ref().map_or("local", |t| t.value.as_str()).to_string();
+        let target = step
+            .target
+            .as_ref()
+            .map_or("local", |t| t.value.as_str())
+            .to_string();
         let fail = |message: String, attempts: u32, refused: bool| {
             let status = if step.continue_on_error && !refused {
                 StepStatus::FailedContinued
             } else {
                 StepStatus::Failed
             };
-            self.finish(step, phase, status, json!({}), started, attempts, Some(message.clone()), None);
+            self.finish(
+                step,
+                phase,
+                started,
+                End {
+                    status,
+                    outputs: json!({}),
+                    attempts,
+                    error: Some(message.clone()),
+                    reason: None,
+                },
+            );
             if status == StepStatus::FailedContinued {
                 Ok(())
             } else {
@@ -151,11 +184,22 @@ impl Executor<'_> {
         // Snapshot of what earlier steps left; parallel siblings do not see each other.
         let done = self.done.lock().expect("steps").clone();
         let scopes = self.scopes(&done, &target);
-        if let Some(when) = &step.when {
-            if !cairn_lang::eval_when(&when.value, &scopes) {
-                self.finish(step, phase, StepStatus::Skipped, json!({}), started, 0, None, Some("`when` is false".into()));
-                return Ok(());
-            }
+        if let Some(when) = &step.when
+            && !cairn_lang::eval_when(&when.value, &scopes)
+        {
+            self.finish(
+                step,
+                phase,
+                started,
+                End {
+                    status: StepStatus::Skipped,
+                    outputs: json!({}),
+                    attempts: 0,
+                    error: None,
+                    reason: Some("`when` is false".into()),
+                },
+            );
+            return Ok(());
         }
         let args = match cairn_lang::render_args(&step.args, &scopes) {
             Ok(a) => a,
@@ -215,17 +259,42 @@ impl Executor<'_> {
                 fatal: None,
             };
             let runtime = self.ws.catalog.runtime();
-            match runtime.run(&resolved.plugin, cx, &limits, &ctx, &resolved.action, &args_text) {
+            match runtime.run(
+                &resolved.plugin,
+                cx,
+                &limits,
+                &ctx,
+                &resolved.action,
+                &args_text,
+            ) {
                 Ok(out) => {
                     let outputs = match serde_json::from_str::<Value>(&out) {
                         Ok(v @ Value::Object(_)) => v,
                         Ok(Value::Null) => json!({}),
                         Ok(other) => json!({ "value": other }),
                         Err(e) => {
-                            return fail(format!("plugin `{}` returned outputs that are not JSON: {e}", resolved.plugin.name), attempt, false);
+                            return fail(
+                                format!(
+                                    "plugin `{}` returned outputs that are not JSON: {e}",
+                                    resolved.plugin.name
+                                ),
+                                attempt,
+                                false,
+                            );
                         }
                     };
-                    self.finish(step, phase, StepStatus::Ok, outputs, started, attempt, None, None);
+                    self.finish(
+                        step,
+                        phase,
+                        started,
+                        End {
+                            status: StepStatus::Ok,
+                            outputs,
+                            attempts: attempt,
+                            error: None,
+                            reason: None,
+                        },
+                    );
                     return Ok(());
                 }
                 Err(e) => {

@@ -9,7 +9,12 @@ use anyhow::anyhow;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-pub fn load_or_compile(engine: &Engine, dir: Option<&Path>, digest: &str, bytes: &[u8]) -> anyhow::Result<Component> {
+pub fn load_or_compile(
+    engine: &Engine,
+    dir: Option<&Path>,
+    digest: &str,
+    bytes: &[u8],
+) -> anyhow::Result<Component> {
     let Some(dir) = dir else {
         return Component::new(engine, bytes).map_err(|e| anyhow!("{e:?}"));
     };
@@ -23,10 +28,14 @@ pub fn load_or_compile(engine: &Engine, dir: Option<&Path>, digest: &str, bytes:
         // checks its header before use. A file that fails to load is replaced.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(c) => return Ok(c),
-            Err(e) => tracing::warn!(path = %path.display(), "discarding unreadable compiled component: {e}"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "discarding unreadable compiled component: {e}")
+            }
         }
     }
-    let compiled = engine.precompile_component(bytes).map_err(|e| anyhow!("{e:?}"))?;
+    let compiled = engine
+        .precompile_component(bytes)
+        .map_err(|e| anyhow!("{e:?}"))?;
     if let Err(e) = write_atomically(dir, &path, &compiled) {
         tracing::warn!(path = %path.display(), "cannot cache compiled component: {e}");
     }
@@ -36,7 +45,11 @@ pub fn load_or_compile(engine: &Engine, dir: Option<&Path>, digest: &str, bytes:
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), path.file_name().and_then(|n| n.to_str()).unwrap_or("c")));
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("c")
+    ));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

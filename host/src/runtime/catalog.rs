@@ -77,7 +77,8 @@ impl Catalog {
             files
                 .into_iter()
                 .map(|p| {
-                    let bytes = std::fs::read(&p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+                    let bytes = std::fs::read(&p)
+                        .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
                     self.runtime
                         .load(&bytes, PluginSource::File(p.clone()))
                         .map_err(|e| format!("{e:#}"))
@@ -96,14 +97,21 @@ impl Catalog {
             .load(bytes, PluginSource::Stock(name.to_string()))
             .map_err(|e| format!("{e:#}"));
         if let Ok(p) = &loaded {
-            self.stock.lock().expect("stock map").insert(name.to_string(), p.clone());
+            self.stock
+                .lock()
+                .expect("stock map")
+                .insert(name.to_string(), p.clone());
         }
         Some(loaded)
     }
 
     /// The newest plugin named `name` that matches `req`: project plugins
     /// first, then the stock set.
-    pub fn resolve(&self, name: &str, req: Option<&semver::VersionReq>) -> Result<Arc<LoadedPlugin>, String> {
+    pub fn resolve(
+        &self,
+        name: &str,
+        req: Option<&semver::VersionReq>,
+    ) -> Result<Arc<LoadedPlugin>, String> {
         let mut seen = Vec::new();
         let mut best: Option<Arc<LoadedPlugin>> = None;
         for p in self.project_plugins().iter().flatten() {
@@ -111,7 +119,9 @@ impl Catalog {
                 continue;
             }
             seen.push(p.version.to_string());
-            if req.is_none_or(|r| r.matches(&p.version)) && best.as_ref().is_none_or(|b| p.version > b.version) {
+            if req.is_none_or(|r| r.matches(&p.version))
+                && best.as_ref().is_none_or(|b| p.version > b.version)
+            {
                 best = Some(p.clone());
             }
         }
@@ -147,12 +157,21 @@ impl Catalog {
 }
 
 impl cairn_lang::PluginCatalog for Catalog {
-    fn find(&self, name: &str, req: Option<&semver::VersionReq>) -> Result<cairn_lang::PluginInfo, String> {
+    fn find(
+        &self,
+        name: &str,
+        req: Option<&semver::VersionReq>,
+    ) -> Result<cairn_lang::PluginInfo, String> {
         let p = self.resolve(name, req)?;
         Ok(cairn_lang::PluginInfo {
             name: p.name.clone(),
             version: p.version.clone(),
-            actions: p.description.actions.iter().map(|a| a.name.clone()).collect(),
+            actions: p
+                .description
+                .actions
+                .iter()
+                .map(|a| a.name.clone())
+                .collect(),
             default_action: p.description.default_action.clone(),
         })
     }

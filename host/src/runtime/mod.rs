@@ -63,7 +63,7 @@ pub fn humanize(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 && ms < 120_000 {
+    } else if ms.is_multiple_of(1000) && ms < 120_000 {
         format!("{}s", ms / 1000)
     } else if ms < 120_000 {
         format!("{:.1}s", d.as_secs_f64())
@@ -110,18 +110,23 @@ impl Runtime {
         if let Some(p) = self.loaded.lock().expect("plugin map").get(&digest) {
             return Ok(p.clone());
         }
-        let component = cache::load_or_compile(&self.engine, self.cache_dir.as_deref(), &digest, bytes)
-            .with_context(|| format!("cannot compile plugin {source}"))?;
+        let component =
+            cache::load_or_compile(&self.engine, self.cache_dir.as_deref(), &digest, bytes)
+                .with_context(|| format!("cannot compile plugin {source}"))?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("plugin {source} needs imports cairn does not provide: {e}"))?;
-        let pre = bindings::PluginPre::new(pre).map_err(|e| anyhow!("plugin {source} is not a cairn plugin: {e}"))?;
+        let pre = bindings::PluginPre::new(pre)
+            .map_err(|e| anyhow!("plugin {source} is not a cairn plugin: {e}"))?;
         let description = self
             .describe(&pre, &source)
             .map_err(|e| anyhow!("plugin {source}: `describe` failed: {e}"))?;
         let version = semver::Version::parse(&description.version).map_err(|e| {
-            anyhow!("plugin {source} reports version `{}`, which is not semver: {e}", description.version)
+            anyhow!(
+                "plugin {source} reports version `{}`, which is not semver: {e}",
+                description.version
+            )
         })?;
         let plugin = Arc::new(LoadedPlugin {
             name: description.name.clone(),
@@ -131,11 +136,18 @@ impl Runtime {
             description,
             pre,
         });
-        self.loaded.lock().expect("plugin map").insert(digest, plugin.clone());
+        self.loaded
+            .lock()
+            .expect("plugin map")
+            .insert(digest, plugin.clone());
         Ok(plugin)
     }
 
-    fn describe(&self, pre: &bindings::PluginPre<StepState>, source: &PluginSource) -> Result<Description, CallError> {
+    fn describe(
+        &self,
+        pre: &bindings::PluginPre<StepState>,
+        source: &PluginSource,
+    ) -> Result<Description, CallError> {
         let cx = CapCtx::describe_only(source.to_string());
         let mut store = self.store(cx, &Limits::describe());
         let deadline = Duration::from_secs(5);
@@ -199,7 +211,12 @@ impl Runtime {
 }
 
 /// Turns a wasmtime error into a message an operator can act on.
-fn classify_trap(plugin: &str, err: wasmtime::Error, store: &Store<StepState>, timeout: Duration) -> CallError {
+fn classify_trap(
+    plugin: &str,
+    err: wasmtime::Error,
+    store: &Store<StepState>,
+    timeout: Duration,
+) -> CallError {
     let trap = err.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return CallError::Timeout {

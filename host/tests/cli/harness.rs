@@ -7,6 +7,12 @@ pub struct Project {
     dir: tempfile::TempDir,
 }
 
+impl Default for Project {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Project {
     /// A project with a minimal `cairn.kdl`.
     pub fn new() -> Self {
@@ -14,7 +20,10 @@ impl Project {
     }
 
     pub fn with_config(config: &str) -> Self {
-        let dir = tempfile::Builder::new().prefix("cairn-test-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("cairn-test-")
+            .tempdir()
+            .expect("tempdir");
         std::fs::write(dir.path().join("cairn.kdl"), config).expect("write cairn.kdl");
         std::fs::create_dir_all(dir.path().join("runbooks")).expect("runbooks dir");
         Self { dir }
@@ -44,7 +53,9 @@ impl Project {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
-        c.current_dir(self.path()).env("NO_COLOR", "1").env_remove("CAIRN_LOG");
+        c.current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CAIRN_LOG");
         c
     }
 
@@ -70,10 +81,17 @@ impl Project {
     /// The events of the newest run's journal.
     pub fn last_journal(&self) -> Vec<serde_json::Value> {
         let runs = self.join(".cairn/runs");
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs).expect("runs dir").flatten().map(|e| e.path()).collect();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
+            .expect("runs dir")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         dirs.sort();
-        let text = std::fs::read_to_string(dirs.last().expect("a run").join("journal.jsonl")).expect("journal");
-        text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
+        let text = std::fs::read_to_string(dirs.last().expect("a run").join("journal.jsonl"))
+            .expect("journal");
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
     }
 }
 
@@ -114,17 +132,29 @@ impl Run {
     }
 
     pub fn stdout_has(&self, needle: &str) -> &Self {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{}", self.context());
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{}",
+            self.context()
+        );
         self
     }
 
     pub fn stderr_has(&self, needle: &str) -> &Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{}", self.context());
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.context()
+        );
         self
     }
 
     pub fn stdout_lacks(&self, needle: &str) -> &Self {
-        assert!(!self.stdout.contains(needle), "stdout has {needle:?}\n{}", self.context());
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}\n{}",
+            self.context()
+        );
         self
     }
 }
