@@ -57,6 +57,18 @@ pub enum Event {
         cairn: String,
         pid: u32,
     },
+    /// `cairn resume` continues this run; the listed steps are not run again.
+    RunResumed {
+        run_id: String,
+        started: String,
+        pid: u32,
+        reused: Vec<String>,
+    },
+    /// A step a resumed run had finished: its recorded outputs are reused.
+    StepReused {
+        step: String,
+        status: StepStatus,
+    },
     StepStarted {
         step: String,
         phase: Phase,

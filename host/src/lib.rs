@@ -11,6 +11,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod lockfile;
 pub mod project;
 pub mod redact;
 pub mod runtime;

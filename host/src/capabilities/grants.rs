@@ -93,12 +93,18 @@ impl Grants {
     }
 }
 
-/// `exec`: a granted program matches by exact path or by its file name.
+/// `exec`: a granted program matches by exact path or by its file name;
+/// a path that climbs with `..` only by exact path (`../../tmp/x/echo` is not
+/// the `echo` that was granted).
 pub fn program_matches(granted: &str, program: &str) -> bool {
     if granted == program {
         return true;
     }
-    !granted.contains('/')
+    let climbs = std::path::Path::new(program)
+        .components()
+        .any(|c| c == std::path::Component::ParentDir);
+    !climbs
+        && !granted.contains('/')
         && std::path::Path::new(program)
             .file_name()
             .is_some_and(|n| n == granted)
@@ -156,6 +162,18 @@ mod tests {
         assert!(g.allows("exec", "/usr/bin/psql", program_matches));
         assert!(!g.allows("exec", "pg_dump", program_matches));
         assert!(!g.allows("exec", "rm", program_matches));
+    }
+
+    #[test]
+    fn programs_match_by_path_or_name_but_never_through_dot_dot() {
+        assert!(program_matches("echo", "echo"));
+        assert!(program_matches("echo", "/bin/echo"));
+        assert!(program_matches("/bin/echo", "/bin/echo"));
+        assert!(!program_matches("echo", "../../bin/echo"));
+        assert!(!program_matches("echo", "/usr/../tmp/echo"));
+        assert!(program_matches("../bin/echo", "../bin/echo"));
+        assert!(!program_matches("/bin/echo", "echo"));
+        assert!(!program_matches("echo", "touch"));
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! `http`: requests to granted hosts. GET and HEAD are reads.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::StepState;
-use super::grants::host_matches;
+use super::grants::{Allow, host_matches};
 use crate::events::Event;
 use crate::runtime::bindings::cairn::plugin::http::{self as wit, HeaderValue, Request, Response};
 
 const MAX_BODY: usize = 8 << 20;
+
+const MAX_REDIRECTS: usize = 10;
 
 fn client(follow: bool) -> &'static reqwest::blocking::Client {
     static FOLLOW: OnceLock<reqwest::blocking::Client> = OnceLock::new();
@@ -18,17 +21,62 @@ fn client(follow: bool) -> &'static reqwest::blocking::Client {
     let cell = if follow { &FOLLOW } else { &NO_FOLLOW };
     cell.get_or_init(|| {
         let policy = if follow {
-            reqwest::redirect::Policy::limited(10)
+            reqwest::redirect::Policy::limited(MAX_REDIRECTS)
         } else {
             reqwest::redirect::Policy::none()
         };
-        reqwest::blocking::Client::builder()
-            .redirect(policy)
-            .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
-            .timeout(None)
-            .build()
-            .expect("http client")
+        build_client(policy)
     })
+}
+
+fn build_client(policy: reqwest::redirect::Policy) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(policy)
+        .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+        .timeout(None)
+        .build()
+        .expect("http client")
+}
+
+/// A client that follows redirects only to hosts in `granted` (a plugin's
+/// `http` grant), one per plugin and grant, so a granted host cannot send a
+/// plugin on to one that is not.
+fn granted_client(plugin: &str, granted: &[String]) -> reqwest::blocking::Client {
+    type Key = (String, Vec<String>);
+    static CLIENTS: Mutex<BTreeMap<Key, reqwest::blocking::Client>> = Mutex::new(BTreeMap::new());
+    let key = (plugin.to_string(), granted.to_vec());
+    let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+    clients
+        .entry(key)
+        .or_insert_with(|| {
+            let plugin = plugin.to_string();
+            let granted = granted.to_vec();
+            build_client(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    return attempt.error("too many redirects");
+                }
+                let host_port = host_port(attempt.url());
+                if granted.iter().any(|g| host_matches(g, &host_port)) {
+                    attempt.follow()
+                } else {
+                    let why = format!(
+                        "redirected to `{host_port}`, which is not permitted for plugin `{plugin}` \
+                         (grant it in cairn.kdl: `grant plugin={plugin} {{ http \"{host_port}\" }}`)"
+                    );
+                    attempt.error(why)
+                }
+            }))
+        })
+        .clone()
+}
+
+/// `host` or `host:port` of a URL, as grants name them.
+fn host_port(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
 }
 
 impl wit::Host for StepState {
@@ -44,11 +92,7 @@ impl StepState {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("http: scheme `{}` is not supported", url.scheme()));
         }
-        let host = url.host_str().unwrap_or_default();
-        let host_port = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_string(),
-        };
+        let host_port = host_port(&url);
         if !self.cx.grants.allows("http", &host_port, host_matches) {
             return Err(self.cx.denied("http", &host_port));
         }
@@ -89,9 +133,15 @@ impl StepState {
             });
         }
         let timeout = self.cx.remaining(req.timeout_ms.map(Duration::from_millis));
-        let mut rb = client(req.follow_redirects)
-            .request(method, url.clone())
-            .timeout(timeout);
+        // Redirects are followed only to granted hosts.
+        let client = match self.cx.grants.get("http") {
+            Some(Allow::Only(granted)) if req.follow_redirects => granted_client(
+                &self.cx.plugin,
+                &granted.iter().cloned().collect::<Vec<_>>(),
+            ),
+            _ => client(req.follow_redirects).clone(),
+        };
+        let mut rb = client.request(method, url.clone()).timeout(timeout);
         for (k, v) in headers {
             rb = rb.header(k, v);
         }

@@ -6,6 +6,8 @@ use crate::runtime::bindings::cairn::plugin::log::{self as wit, Level};
 use super::StepState;
 
 const MAX_MESSAGE: usize = 16 << 10;
+/// Of the last `error` message, kept to explain a trap.
+const MAX_LAST_ERROR: usize = 2 << 10;
 
 impl wit::Host for StepState {
     fn log(
@@ -14,6 +16,15 @@ impl wit::Host for StepState {
         message: String,
         fields: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
+        if matches!(level, Level::Error) {
+            // Kept (even past the log cap) to explain a trap that follows:
+            // the SDK's panic hook logs the panic message just before it.
+            let mut end = message.len().min(MAX_LAST_ERROR);
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.last_error_log = Some(message[..end].to_string());
+        }
         let cx = &mut self.cx;
         cx.log_events += 1;
         if cx.log_events > cx.limits.max_log_events {

@@ -99,6 +99,10 @@ pub struct StepState {
     pub cx: CapCtx,
     /// Resources the plugin holds now.
     pub handles: usize,
+    /// The plugin's last `error` log message, kept even past the log cap:
+    /// the SDK's panic hook logs the panic message there just before the
+    /// component traps.
+    pub last_error_log: Option<String>,
     stderr: MemoryOutputPipe,
 }
 
@@ -123,16 +127,24 @@ impl StepState {
             },
             cx,
             handles: 0,
+            last_error_log: None,
             stderr,
         }
     }
 
-    /// The last lines the plugin wrote to stderr (a panic message, usually).
+    /// The last lines the plugin wrote to stderr (a panic message, usually),
+    /// without std's hint about `RUST_BACKTRACE`, which nobody can set for a
+    /// plugin.
     pub fn stderr_tail(&self) -> String {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
         let text = text.trim();
-        let tail: Vec<&str> = text.lines().rev().take(5).collect();
+        let tail: Vec<&str> = text
+            .lines()
+            .rev()
+            .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE=1`"))
+            .take(5)
+            .collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         self.cx.redactor.redact(&tail.join(" | "))
     }

@@ -36,6 +36,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let mode = if *dry_run { Mode::DryRun } else { Mode::Apply };
             run(&ws, name, params, *yes, mode, *offline, cli.json, style)
         }
+        Command::Resume { run_id, yes } => resume(&ws, run_id, *yes, cli.json, style),
+        Command::Lock { update } => lock(&ws, *update, cli.json),
         Command::History { name } => history_cmd(&ws, name.as_deref(), cli.json),
         Command::Log { run_id } => log(&ws, run_id, cli.json, style),
         Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
@@ -319,6 +321,98 @@ fn run(
     style: Style,
 ) -> Result<ExitCode> {
     let rb = ws.runbook(name)?;
+    execute(
+        ws,
+        &rb,
+        parse_params(params)?,
+        yes,
+        mode,
+        offline,
+        None,
+        json_out,
+        style,
+    )
+}
+
+fn resume(ws: &Workspace, id: &str, yes: bool, json_out: bool, style: Style) -> Result<ExitCode> {
+    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
+    let r = engine::resume::load(&dir).map_err(Error::Refused)?;
+    let rb = ws.runbook(&r.runbook)?;
+    let params = r.params.clone();
+    let mode = r.mode;
+    execute(ws, &rb, params, yes, mode, false, Some(r), json_out, style)
+}
+
+fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
+    use crate::lockfile::{LockFile, mismatch, pin_of};
+    let root = &ws.project.root;
+    let existing = LockFile::read(root).map_err(Error::Usage)?;
+    let mut pins = std::collections::BTreeMap::new();
+    for (_, rb) in ws.runbooks() {
+        let Ok(rb) = rb else { continue };
+        for r in engine::resolve_plugins_raw(ws, &rb)?.into_values() {
+            let pin = pin_of(&r.plugin, &r.grants, root);
+            pins.insert((pin.name.clone(), pin.version.clone()), pin);
+        }
+    }
+    let mut lock = existing.clone().unwrap_or(LockFile {
+        version: 1,
+        plugins: Vec::new(),
+    });
+    let mut changed = Vec::new();
+    let mut added = Vec::new();
+    for pin in pins.into_values() {
+        match lock.find(&pin.name, &pin.version) {
+            None => {
+                added.push(format!("{} {}", pin.name, pin.version));
+                lock.upsert(pin);
+            }
+            Some(old) => {
+                if let Some(why) = mismatch(Some(old), &pin) {
+                    changed.push(why);
+                    if update {
+                        lock.upsert(pin);
+                    }
+                }
+            }
+        }
+    }
+    if !changed.is_empty() && !update {
+        return Err(Error::Refused(format!(
+            "{}; review the change, then run `cairn lock --update`",
+            changed.join("; ")
+        )));
+    }
+    if existing.as_ref() != Some(&lock) {
+        lock.write(root)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot write cairn.lock: {e}")))?;
+    }
+    if json_out {
+        print_json(&serde_json::to_value(&lock).unwrap_or_default());
+    } else {
+        for a in &added {
+            println!("pinned {a}");
+        }
+        for c in &changed {
+            println!("updated: {c}");
+        }
+        println!("cairn.lock: {} plugin(s) pinned", lock.plugins.len());
+    }
+    Ok(ExitCode::Success)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    ws: &Workspace,
+    rb: &cairn_lang::Runbook,
+    params: Vec<(String, String)>,
+    yes: bool,
+    mode: Mode,
+    offline: bool,
+    resume: Option<engine::resume::Resume>,
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
     let redactor = Arc::new(Redactor::new());
     let sink: Arc<dyn EventSink> = if json_out {
         let j = JsonLines::new();
@@ -333,11 +427,12 @@ fn run(
         mode,
         offline,
         assume_yes: yes,
-        params: parse_params(params)?,
+        params,
         confirmer: Arc::new(TtyConfirm),
         redactor,
+        resume,
     };
-    let report = engine::run(ws, &rb, &opts, sink)?;
+    let report = engine::run(ws, rb, &opts, sink)?;
     Ok(match report.result {
         RunResult::Success => ExitCode::Success,
         RunResult::Failed => ExitCode::StepFailed,

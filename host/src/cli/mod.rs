@@ -69,6 +69,20 @@ pub enum Command {
         #[arg(long, requires = "dry_run")]
         offline: bool,
     },
+    /// Continue a failed or interrupted run after its last finished step.
+    Resume {
+        #[arg(value_name = "RUN-ID")]
+        run_id: String,
+        /// Answer yes to every `confirm`.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Pin the plugins the runbooks use (digest + granted capabilities) in cairn.lock.
+    Lock {
+        /// Re-pin plugins whose digest or capabilities changed.
+        #[arg(long)]
+        update: bool,
+    },
     /// Past runs: id, runbook@version, mode, result, duration.
     History { name: Option<String> },
     /// The journal of one run, readable.

@@ -208,6 +208,25 @@ impl EventSink for Human {
                 };
                 self.print(line);
             }
+            Event::RunResumed { run_id, reused, .. } => {
+                if !s.quiet {
+                    self.print(format!(
+                        "{} resuming run {} · {} step(s) done before",
+                        s.bold("▶"),
+                        s.dim(run_id),
+                        reused.len()
+                    ));
+                }
+            }
+            Event::StepReused { step, .. } => {
+                if !s.quiet {
+                    self.print(format!(
+                        "  {} {step} {}",
+                        s.dim("↺"),
+                        s.dim("done before, outputs reused")
+                    ));
+                }
+            }
             Event::Warning { message } => {
                 if !s.quiet {
                     self.print(format!("  {} {message}", s.yellow("warning:")));

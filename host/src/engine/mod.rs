@@ -5,6 +5,7 @@ pub mod history;
 pub mod journal;
 pub mod lock;
 mod resolver;
+pub mod resume;
 mod step;
 
 use std::collections::HashMap;
@@ -53,6 +54,8 @@ pub struct RunOptions {
     pub confirmer: Arc<dyn Confirmer>,
     /// Shared with the caller's sinks, so what they print is redacted too.
     pub redactor: Arc<Redactor>,
+    /// Continue this earlier run instead of starting a new one.
+    pub resume: Option<resume::Resume>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +68,7 @@ pub struct RunReport {
 }
 
 /// A step's plugin, resolved once before the run.
-pub(crate) struct Resolved {
+pub struct Resolved {
     pub plugin: Arc<LoadedPlugin>,
     pub action: String,
     pub grants: Grants,
@@ -132,6 +135,29 @@ pub(crate) fn resolve_plugins(ws: &Workspace, rb: &Runbook) -> Result<HashMap<St
     Ok(out)
 }
 
+/// With a `cairn.lock`, every plugin the run uses must match its pin.
+fn check_lock(ws: &Workspace, plugins: &HashMap<String, Resolved>) -> Result<()> {
+    let root = &ws.project.root;
+    let Some(lock) = crate::lockfile::LockFile::read(root).map_err(Error::Usage)? else {
+        return Ok(());
+    };
+    let mut problems = std::collections::BTreeSet::new();
+    for r in plugins.values() {
+        let now = crate::lockfile::pin_of(&r.plugin, &r.grants, root);
+        if let Some(m) = crate::lockfile::mismatch(lock.find(&now.name, &now.version), &now) {
+            problems.insert(m);
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = problems.into_iter().collect();
+    Err(Error::Refused(format!(
+        "{}; review the change, then run `cairn lock --update`",
+        list.join("; ")
+    )))
+}
+
 fn new_run_id() -> String {
     let now = chrono::Utc::now();
     let nanos = now.timestamp_subsec_nanos();
@@ -150,6 +176,7 @@ pub fn run(
     let params = cairn_lang::bind_params(rb, &opts.params)?;
     ws.validate(rb, true)?;
     let plugins = resolve_plugins(ws, rb)?;
+    check_lock(ws, &plugins)?;
     let needs_confirm = all_steps(rb).iter().any(|s| s.confirm.is_some());
     if needs_confirm && opts.mode != Mode::DryRun && !opts.assume_yes && !opts.confirmer.can_ask() {
         let ids: Vec<String> = all_steps(rb)
@@ -163,7 +190,21 @@ pub fn run(
         )));
     }
 
-    let run_id = new_run_id();
+    if let Some(r) = &opts.resume {
+        if r.sha256 != rb.sha256 {
+            return Err(Error::Refused(format!(
+                "runbook `{}` changed since run `{}` (sha256 {} → {}); resuming would run another procedure",
+                rb.name,
+                r.run_id,
+                &r.sha256[..r.sha256.len().min(12)],
+                &rb.sha256[..12]
+            )));
+        }
+    }
+    let run_id = opts
+        .resume
+        .as_ref()
+        .map_or_else(new_run_id, |r| r.run_id.clone());
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let _lock = if opts.mode == Mode::DryRun {
         None
@@ -207,18 +248,29 @@ pub fn run(
     // Params as journaled: secrets are not params, but a value typed on the
     // command line may still be one; redaction covers what is known by now.
     let params_map: serde_json::Map<String, serde_json::Value> = params.into_iter().collect();
-    sink.emit(&Event::RunStarted {
-        run_id: run_id.clone(),
-        runbook: rb.name.clone(),
-        version: rb.version,
-        sha256: rb.sha256.clone(),
-        file: rb.file.name.clone(),
-        mode: opts.mode,
-        params: params_map.clone(),
-        started: started_at.clone(),
-        cairn: crate::VERSION.to_string(),
-        pid: std::process::id(),
-    });
+    if let Some(r) = &opts.resume {
+        let mut reused: Vec<String> = r.done.keys().cloned().collect();
+        reused.sort();
+        sink.emit(&Event::RunResumed {
+            run_id: run_id.clone(),
+            started: started_at.clone(),
+            pid: std::process::id(),
+            reused,
+        });
+    } else {
+        sink.emit(&Event::RunStarted {
+            run_id: run_id.clone(),
+            runbook: rb.name.clone(),
+            version: rb.version,
+            sha256: rb.sha256.clone(),
+            file: rb.file.name.clone(),
+            mode: opts.mode,
+            params: params_map.clone(),
+            started: started_at.clone(),
+            cairn: crate::VERSION.to_string(),
+            pid: std::process::id(),
+        });
+    }
 
     let clock = Instant::now();
     let exec = step::Executor {
@@ -228,6 +280,11 @@ pub fn run(
         params: params_map,
         plugins,
         done: Mutex::new(HashMap::new()),
+        reused: opts
+            .resume
+            .as_ref()
+            .map(|r| r.done.clone())
+            .unwrap_or_default(),
         sink: sink.clone(),
         redactor,
         targets: Arc::new(ws.targets()),
@@ -277,6 +334,11 @@ pub struct StepPlugin {
     pub grants: String,
     pub source: String,
     pub digest: String,
+}
+
+/// Every step's plugin and effective grants, by step id.
+pub fn resolve_plugins_raw(ws: &Workspace, rb: &Runbook) -> Result<HashMap<String, Resolved>> {
+    resolve_plugins(ws, rb)
 }
 
 pub fn resolve_plugins_public(ws: &Workspace, rb: &Runbook) -> Result<HashMap<String, StepPlugin>> {

@@ -40,6 +40,8 @@ pub(crate) struct Executor<'a> {
     pub params: serde_json::Map<String, Value>,
     pub plugins: HashMap<String, Resolved>,
     pub done: Mutex<HashMap<String, StepDone>>,
+    /// Steps a resumed run already finished: not run again.
+    pub reused: HashMap<String, StepDone>,
     pub sink: Arc<dyn EventSink>,
     pub redactor: Arc<Redactor>,
     pub targets: Arc<Targets>,
@@ -146,6 +148,19 @@ impl Executor<'_> {
     }
 
     fn run_step(&self, step: &Step, phase: Phase) -> Result<(), Failure> {
+        if phase == Phase::Main {
+            if let Some(d) = self.reused.get(&step.id) {
+                self.done
+                    .lock()
+                    .expect("steps")
+                    .insert(step.id.clone(), d.clone());
+                self.sink.emit(&Event::StepReused {
+                    step: step.id.clone(),
+                    status: d.status,
+                });
+                return Ok(());
+            }
+        }
         let started = Instant::now();
         let resolved = &self.plugins[&step.id];
         let target = step

@@ -83,6 +83,13 @@ impl Catalog {
                         .load(&bytes, PluginSource::File(p.clone()))
                         .map_err(|e| format!("{e:#}"))
                 })
+                // Said once, whatever the command: a runbook that uses the
+                // plugin only learns that its name is unknown.
+                .inspect(|r| {
+                    if let Err(e) = r {
+                        tracing::warn!("{e}; the file is ignored");
+                    }
+                })
                 .collect()
         })
     }

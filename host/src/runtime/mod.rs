@@ -57,6 +57,13 @@ pub enum CallError {
     /// The plugin trapped (panic, out of memory, stack overflow, ...).
     #[error("plugin `{plugin}` crashed: {reason}")]
     Trap { plugin: String, reason: String },
+    /// The plugin returned outputs larger than the limit; they are dropped.
+    #[error("plugin `{plugin}` returned {size} bytes of outputs, over the limit of {limit} bytes")]
+    OutputTooLarge {
+        plugin: String,
+        size: usize,
+        limit: usize,
+    },
 }
 
 pub fn humanize(d: Duration) -> String {
@@ -151,7 +158,11 @@ impl Runtime {
         let cx = CapCtx::describe_only(source.to_string());
         let mut store = self.store(cx, &Limits::describe());
         let deadline = Duration::from_secs(5);
-        let name = source.to_string();
+        // Quoted by the error messages, so not by `PluginSource`'s Display.
+        let name = match source {
+            PluginSource::Stock(name) => name.clone(),
+            PluginSource::File(path) => path.display().to_string(),
+        };
         let result = pre
             .instantiate(&mut store)
             .and_then(|p| p.call_describe(&mut store));
@@ -186,13 +197,10 @@ impl Runtime {
         match result {
             Ok(Ok(out)) => {
                 if out.len() > limits.max_output {
-                    return Err(CallError::Trap {
+                    return Err(CallError::OutputTooLarge {
                         plugin: plugin.name.clone(),
-                        reason: format!(
-                            "its outputs are {} bytes, over the limit of {} bytes",
-                            out.len(),
-                            limits.max_output
-                        ),
+                        size: out.len(),
+                        limit: limits.max_output,
                     });
                 }
                 Ok(out)
@@ -231,6 +239,14 @@ fn classify_trap(
         };
     }
     let stderr = store.data().stderr_tail();
+    if trap == Some(Trap::UnreachableCodeReached) && !stderr.contains("memory allocation") {
+        if let Some(reason) = panic_message(store.data(), &stderr) {
+            return CallError::Trap {
+                plugin: plugin.to_string(),
+                reason,
+            };
+        }
+    }
     let mut reason = match trap {
         Some(Trap::StackOverflow) => "stack overflow".to_string(),
         Some(Trap::UnreachableCodeReached) if stderr.contains("memory allocation") => {
@@ -250,6 +266,28 @@ fn classify_trap(
         plugin: plugin.to_string(),
         reason,
     }
+}
+
+/// A Rust panic's location and message, the cause of an `unreachable`
+/// trap: from the SDK's panic hook (an `error` log, `plugin panicked at
+/// FILE:LINE:COL:\nMESSAGE`) or from std's default hook on stderr (outside
+/// `run`, where the SDK installs no hook).
+fn panic_message(state: &StepState, stderr: &str) -> Option<String> {
+    let text = match &state.last_error_log {
+        Some(log) if log.starts_with("plugin panicked at ") => {
+            state.cx.redactor.redact(&log["plugin ".len()..])
+        }
+        _ => {
+            let at = stderr.find("panicked at ")?;
+            stderr[at..].replace(" | ", "\n")
+        }
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Some(lines.join(" "))
 }
 
 fn spawn_ticker(engine: Engine, alive: Weak<()>) {
