@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::StepState;
 use super::grants::program_matches;
-use super::target::{Invocation, command_for};
+use super::target::{Invocation, command_until};
 use crate::events::Event;
 use crate::runtime::bindings::cairn::plugin::exec::{self as wit, Command, Completed, EnvValue};
 use crate::runtime::bindings::cairn::plugin::types::Effect;
@@ -177,7 +177,7 @@ impl StepState {
         let deadline = Instant::now() + self.cx.remaining(timeout);
         let started = Instant::now();
         let result = run_process(
-            command_for(&target, &inv),
+            command_until(&target, &inv, deadline),
             cmd.stdin.clone(),
             deadline,
             self.cx.limits.max_exec_capture,

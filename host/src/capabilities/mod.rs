@@ -2,12 +2,16 @@
 //! plugin wants passes. Each module implements one WIT interface and
 //! enforces grants, dry-run, redaction, journaling and deadlines.
 
+pub mod dns;
 pub mod exec;
 pub mod grants;
 pub mod http;
 pub mod log;
 pub mod secrets;
+pub mod socket;
+pub mod storage;
 pub mod target;
+pub mod transfer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,6 +47,8 @@ pub struct CapCtx {
     pub log_events: usize,
     /// Set when a host call ends the plugin on purpose (a trap with a reason).
     pub fatal: Option<String>,
+    /// The project's storages (`storage` and `transfer`).
+    pub storages: Arc<storage::Storages>,
 }
 
 impl CapCtx {
@@ -63,6 +69,7 @@ impl CapCtx {
             limits: Limits::describe(),
             log_events: 0,
             fatal: None,
+            storages: Arc::new(storage::Storages::default()),
         }
     }
 

@@ -71,6 +71,27 @@ impl Human {
     }
 }
 
+/// Lines of a step's output shown under it; the journal keeps all of it.
+const SHOWN_LINES: usize = 20;
+
+impl Human {
+    fn print_block(&self, text: &str) {
+        let lines: Vec<&str> = text.lines().collect();
+        for l in lines.iter().take(SHOWN_LINES) {
+            self.print(format!("      {}", self.style.dim(l)));
+        }
+        if lines.len() > SHOWN_LINES {
+            self.print(format!(
+                "      {}",
+                self.style.dim(&format!(
+                    "… {} more lines (cairn log shows them)",
+                    lines.len() - SHOWN_LINES
+                ))
+            ));
+        }
+    }
+}
+
 fn ms(d: f64) -> String {
     if d < 1.0 {
         format!("{:.0}µs", d * 1000.0)
@@ -169,6 +190,7 @@ impl EventSink for Human {
                 duration_ms,
                 attempts,
                 error,
+                outputs,
                 ..
             } => {
                 if s.quiet && *status != StepStatus::Failed {
@@ -207,6 +229,13 @@ impl EventSink for Human {
                     }
                 };
                 self.print(line);
+                // What a command printed is what the operator came for.
+                if *status == StepStatus::Ok
+                    && !s.quiet
+                    && let Some(text) = outputs.get("stdout").and_then(|v| v.as_str())
+                {
+                    self.print_block(text);
+                }
             }
             Event::RunResumed { run_id, reused, .. } => {
                 if !s.quiet {

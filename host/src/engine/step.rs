@@ -272,6 +272,9 @@ impl Executor<'_> {
                 limits: limits.clone(),
                 log_events: 0,
                 fatal: None,
+                storages: Arc::new(crate::capabilities::storage::Storages::from_project(
+                    &self.ws.project,
+                )),
             };
             let runtime = self.ws.catalog.runtime();
             match runtime.run(

@@ -1,0 +1,536 @@
+//! `s3` storages through aws-sdk-s3, on a small tokio runtime owned by this
+//! module (the engine runs steps on plain threads and blocks on it).
+//! Credentials come from the environment (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); nothing is looked up on
+//! the network for them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use tokio::task::JoinSet;
+
+use super::{LIST_CAP, ObjectMeta, ObjectWriter};
+
+/// Size of each part of a multipart upload, and the most a single PUT
+/// carries: a transfer holds at most `1 + MAX_IN_FLIGHT` of them.
+pub const PART_SIZE: usize = 8 << 20;
+const MAX_IN_FLIGHT: usize = 2;
+
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("cairn-s3")
+            .enable_all()
+            .build()
+            .expect("tokio runtime for s3")
+    })
+}
+
+/// Runs `fut` on the storage runtime until `deadline`.
+fn block<T>(deadline: Instant, fut: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    let deadline = tokio::time::Instant::from_std(deadline);
+    rt().block_on(async move {
+        match tokio::time::timeout_at(deadline, fut).await {
+            Ok(r) => r,
+            Err(_) => Err("timed out (the step's deadline)".to_string()),
+        }
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    pub name: String,
+    pub bucket: String,
+    /// `prefix=` with a trailing `/` (or empty).
+    pub prefix: String,
+    client: Client,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    region: String,
+    endpoint: Option<String>,
+    path_style: bool,
+    credentials: (String, String, Option<String>),
+}
+
+impl S3Store {
+    pub fn new(
+        name: &str,
+        bucket: &str,
+        region: Option<&str>,
+        endpoint: Option<&str>,
+        prefix: Option<&str>,
+        path_style: bool,
+    ) -> Result<Self, String> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
+        else {
+            return Err(format!(
+                "storage `{name}`: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ));
+        };
+        let key = ClientKey {
+            region: region
+                .map(str::to_string)
+                .or_else(|| env("AWS_REGION"))
+                .or_else(|| env("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
+            endpoint: endpoint
+                .map(str::to_string)
+                .or_else(|| env("AWS_ENDPOINT_URL_S3"))
+                .or_else(|| env("AWS_ENDPOINT_URL")),
+            path_style,
+            credentials: (id, secret, env("AWS_SESSION_TOKEN")),
+        };
+        static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, Client>>> = OnceLock::new();
+        let mut clients = CLIENTS.get_or_init(Default::default).lock().expect("clients");
+        let client = clients
+            .entry(key.clone())
+            .or_insert_with(|| {
+                let (id, secret, token) = key.credentials.clone();
+                let mut b = aws_sdk_s3::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new(key.region.clone()))
+                    .credentials_provider(Credentials::new(id, secret, token, None, "environment"))
+                    .force_path_style(key.path_style)
+                    // S3-compatible servers do not all take the newer
+                    // flexible checksums; cairn hashes what it moves itself.
+                    .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                    .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+                if let Some(ep) = &key.endpoint {
+                    b = b.endpoint_url(ep);
+                }
+                // The http client needs a runtime to be built in.
+                let _guard = rt().enter();
+                Client::from_conf(b.build())
+            })
+            .clone();
+        let prefix = match prefix.map(|p| p.trim_matches('/')) {
+            None | Some("") => String::new(),
+            Some(p) => format!("{p}/"),
+        };
+        Ok(Self {
+            name: name.into(),
+            bucket: bucket.into(),
+            prefix,
+            client,
+        })
+    }
+
+    pub fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn fail<E>(&self, what: &str, key: &str, e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let why = match e {
+            SdkError::ServiceError(se) => {
+                let err = se.err();
+                let status = se.raw().status().as_u16();
+                match (err.code(), err.message()) {
+                    (Some(c), Some(m)) => format!("{c}: {m} (HTTP {status})"),
+                    (Some(c), None) => format!("{c} (HTTP {status})"),
+                    _ => format!("HTTP {status}"),
+                }
+            }
+            SdkError::TimeoutError(_) => "timed out".into(),
+            SdkError::DispatchFailure(_) => {
+                format!("cannot connect: {}", root_cause(e))
+            }
+            other => DisplayErrorContext(other).to_string(),
+        };
+        format!(
+            "storage `{}`: cannot {what} s3://{}/{}: {why}",
+            self.name,
+            self.bucket,
+            self.full_key(key)
+        )
+    }
+
+    pub fn list(&self, prefix: &str, deadline: Instant) -> Result<Vec<ObjectMeta>, String> {
+        block(deadline, async {
+            let mut out = Vec::new();
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(self.full_key(prefix))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| self.fail("list", prefix, &e))?;
+                for o in page.contents() {
+                    let Some(key) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
+                        continue;
+                    };
+                    out.push(ObjectMeta {
+                        key: key.to_string(),
+                        size: o.size().unwrap_or(0).max(0) as u64,
+                        last_modified_ms: o.last_modified().and_then(|t| t.to_millis().ok()).map(|m| m.max(0) as u64),
+                        etag: o.e_tag().map(str::to_string),
+                    });
+                }
+                if out.len() > LIST_CAP {
+                    return Err(format!(
+                        "storage `{}`: more than {LIST_CAP} objects under `{prefix}`; list a longer prefix",
+                        self.name
+                    ));
+                }
+            }
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(out)
+        })
+    }
+
+    pub fn head(&self, key: &str, deadline: Instant) -> Result<Option<ObjectMeta>, String> {
+        block(deadline, async {
+            let r = self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(self.full_key(key))
+                .send()
+                .await;
+            match r {
+                Ok(h) => Ok(Some(ObjectMeta {
+                    key: key.to_string(),
+                    size: h.content_length().unwrap_or(0).max(0) as u64,
+                    last_modified_ms: h.last_modified().and_then(|t| t.to_millis().ok()).map(|m| m.max(0) as u64),
+                    etag: h.e_tag().map(str::to_string),
+                })),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+                Err(e) => Err(self.fail("read", key, &e)),
+            }
+        })
+    }
+
+    async fn get_stream(&self, key: &str) -> Result<(ByteStream, u64), String> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let len = o.content_length().unwrap_or(0).max(0) as u64;
+                Ok((o.body, len))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                Err(format!("storage `{}`: no object `{key}`", self.name))
+            }
+            Err(e) => Err(self.fail("read", key, &e)),
+        }
+    }
+
+    pub fn get(&self, key: &str, cap: u64, deadline: Instant) -> Result<Vec<u8>, String> {
+        block(deadline, async {
+            let (mut body, len) = self.get_stream(key).await?;
+            if len > cap {
+                return Err(super::dir::too_big(&self.name, key, len, cap));
+            }
+            let mut out = Vec::with_capacity(len as usize);
+            while let Some(chunk) = body
+                .try_next()
+                .await
+                .map_err(|e| format!("storage `{}`: reading `{key}`: {e}", self.name))?
+            {
+                out.extend_from_slice(&chunk);
+                if out.len() as u64 > cap {
+                    return Err(super::dir::too_big(&self.name, key, out.len() as u64, cap));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn put(&self, key: &str, data: Vec<u8>, deadline: Instant) -> Result<Option<String>, String> {
+        block(deadline, async {
+            let r = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.full_key(key))
+                .body(ByteStream::from(data))
+                .send()
+                .await
+                .map_err(|e| self.fail("write", key, &e))?;
+            Ok(r.e_tag().map(str::to_string))
+        })
+    }
+
+    pub fn delete(&self, key: &str, deadline: Instant) -> Result<(), String> {
+        block(deadline, async {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(self.full_key(key))
+                .send()
+                .await
+                .map_err(|e| self.fail("delete", key, &e))?;
+            Ok(())
+        })
+    }
+
+    /// The object as a stream: a task on the runtime pulls the body and
+    /// hands chunks over a small bounded channel.
+    pub fn reader(&self, key: &str, deadline: Instant) -> Result<Box<dyn Read + Send>, String> {
+        let (mut body, _) = block(deadline, self.get_stream(key))?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(8);
+        let what = format!("storage `{}`: reading `{key}`", self.name);
+        let until = tokio::time::Instant::from_std(deadline);
+        rt().spawn(async move {
+            let pump = async {
+                loop {
+                    match body.try_next().await {
+                        Ok(Some(chunk)) => {
+                            if tx.send(Ok(chunk.to_vec())).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = tx.send(Err(format!("{what}: {e}"))).await;
+                            return;
+                        }
+                    }
+                }
+            };
+            if tokio::time::timeout_at(until, pump).await.is_err() {
+                let _ = tx
+                    .send(Err(format!("{what}: timed out (the step's deadline)")))
+                    .await;
+            }
+        });
+        Ok(Box::new(ChannelReader {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        }))
+    }
+
+    /// A writer that buffers up to one part: small objects are one PUT,
+    /// larger ones a multipart upload (aborted unless committed).
+    pub fn writer(&self, key: &str, deadline: Instant) -> Result<Box<dyn ObjectWriter>, String> {
+        Ok(Box::new(S3Writer {
+            store: self.clone(),
+            key: key.to_string(),
+            deadline,
+            buf: Vec::with_capacity(PART_SIZE),
+            upload_id: None,
+            next_part: 1,
+            parts: Vec::new(),
+            in_flight: JoinSet::new(),
+            done: false,
+        }))
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(chunk)) => {
+                    self.cur = chunk;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => return Err(io::Error::other(e)),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+struct S3Writer {
+    store: S3Store,
+    key: String,
+    deadline: Instant,
+    buf: Vec<u8>,
+    upload_id: Option<String>,
+    next_part: i32,
+    parts: Vec<CompletedPart>,
+    in_flight: JoinSet<Result<CompletedPart, String>>,
+    done: bool,
+}
+
+impl S3Writer {
+    /// Sends the buffer as the next part, waiting first when enough parts
+    /// are on their way.
+    fn send_part(&mut self) -> Result<(), String> {
+        let s = &self.store;
+        let full = s.full_key(&self.key);
+        if self.upload_id.is_none() {
+            let r = block(self.deadline, async {
+                s.client
+                    .create_multipart_upload()
+                    .bucket(&s.bucket)
+                    .key(&full)
+                    .send()
+                    .await
+                    .map_err(|e| s.fail("write", &self.key, &e))
+            })?;
+            self.upload_id = Some(
+                r.upload_id()
+                    .ok_or_else(|| format!("storage `{}`: the server gave no upload id", s.name))?
+                    .to_string(),
+            );
+        }
+        while self.in_flight.len() >= MAX_IN_FLIGHT {
+            self.wait_one()?;
+        }
+        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(PART_SIZE));
+        let number = self.next_part;
+        self.next_part += 1;
+        let req = s
+            .client
+            .upload_part()
+            .bucket(&s.bucket)
+            .key(&full)
+            .upload_id(self.upload_id.clone().unwrap_or_default())
+            .part_number(number)
+            .body(ByteStream::from(data));
+        let store = s.clone();
+        let key = self.key.clone();
+        let until = tokio::time::Instant::from_std(self.deadline);
+        self.in_flight.spawn_on(
+            async move {
+                match tokio::time::timeout_at(until, req.send()).await {
+                    Err(_) => Err(format!(
+                        "storage `{}`: uploading `{key}`: timed out (the step's deadline)",
+                        store.name
+                    )),
+                    Ok(Err(e)) => Err(store.fail("write", &key, &e)),
+                    Ok(Ok(r)) => Ok(CompletedPart::builder()
+                        .set_e_tag(r.e_tag().map(str::to_string))
+                        .part_number(number)
+                        .build()),
+                }
+            },
+            rt().handle(),
+        );
+        Ok(())
+    }
+
+    fn wait_one(&mut self) -> Result<(), String> {
+        let r = rt().block_on(self.in_flight.join_next());
+        match r {
+            None => Ok(()),
+            Some(Ok(Ok(part))) => {
+                self.parts.push(part);
+                Ok(())
+            }
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(e)) => Err(format!("storage `{}`: an upload task failed: {e}", self.store.name)),
+        }
+    }
+}
+
+impl Write for S3Writer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = PART_SIZE - self.buf.len();
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == PART_SIZE {
+            self.send_part().map_err(io::Error::other)?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectWriter for S3Writer {
+    fn commit(mut self: Box<Self>) -> Result<(), String> {
+        if self.upload_id.is_none() {
+            let data = std::mem::take(&mut self.buf);
+            self.store.put(&self.key, data, self.deadline)?;
+            self.done = true;
+            return Ok(());
+        }
+        if !self.buf.is_empty() {
+            self.send_part()?;
+        }
+        while !self.in_flight.is_empty() {
+            self.wait_one()?;
+        }
+        let mut parts = std::mem::take(&mut self.parts);
+        parts.sort_by_key(|p| p.part_number());
+        let s = self.store.clone();
+        let id = self.upload_id.clone().unwrap_or_default();
+        let key = self.key.clone();
+        block(self.deadline, async {
+            s.client
+                .complete_multipart_upload()
+                .bucket(&s.bucket)
+                .key(s.full_key(&key))
+                .upload_id(id)
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .send()
+                .await
+                .map_err(|e| s.fail("write", &key, &e))
+        })?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for S3Writer {
+    /// An upload that did not complete is aborted, so no object appears and
+    /// the server frees the parts.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.in_flight.abort_all();
+        if let Some(id) = self.upload_id.take() {
+            let s = &self.store;
+            let deadline = Instant::now() + std::time::Duration::from_secs(30);
+            let _ = block(deadline, async {
+                s.client
+                    .abort_multipart_upload()
+                    .bucket(&s.bucket)
+                    .key(s.full_key(&self.key))
+                    .upload_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| s.fail("abort", &self.key, &e))
+            });
+        }
+    }
+}

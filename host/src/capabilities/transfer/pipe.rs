@@ -1,0 +1,374 @@
+//! The moving parts of a transfer: processes at either end, a watchdog for
+//! the deadline, and the chain of stages bytes flow through (transforms,
+//! then the sink) with fixed buffers.
+
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::capabilities::storage::ObjectWriter;
+use crate::capabilities::storage::dir::TempFile;
+
+/// The size of the buffer the pump reads into.
+pub const CHUNK: usize = 256 << 10;
+/// How much of a command's stderr (and stdout, for a sink) is kept for an
+/// error message.
+const TAIL: usize = 4 << 10;
+
+/// Kills the registered process groups when the deadline passes.
+pub struct Watchdog {
+    stop: Option<mpsc::Sender<()>>,
+    fired: Arc<AtomicBool>,
+    pids: Arc<Mutex<Vec<u32>>>,
+}
+
+impl Watchdog {
+    pub fn new(deadline: Instant) -> Self {
+        let (tx, rx) = mpsc::channel::<()>();
+        let fired = Arc::new(AtomicBool::new(false));
+        let pids = Arc::new(Mutex::new(Vec::<u32>::new()));
+        let (f, p) = (fired.clone(), pids.clone());
+        std::thread::spawn(move || {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(wait) {
+                f.store(true, Ordering::SeqCst);
+                for pid in p.lock().expect("pids").iter() {
+                    crate::sys::kill_process_group(*pid);
+                }
+            }
+        });
+        Self {
+            stop: Some(tx),
+            fired,
+            pids,
+        }
+    }
+
+    pub fn watch(&self, pid: u32) {
+        self.pids.lock().expect("pids").push(pid);
+        if self.fired() {
+            crate::sys::kill_process_group(pid);
+        }
+    }
+
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.take();
+    }
+}
+
+/// A command at one end of a transfer, in its own process group. Dropped
+/// before it was waited for, it is killed with its whole group.
+pub struct Proc {
+    child: Child,
+    pid: u32,
+    pub what: String,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    waited: bool,
+}
+
+impl Proc {
+    /// Starts `cmd` with its stdout piped (a source) or its stdin piped (a
+    /// sink); the other streams are kept as tails for error messages.
+    pub fn spawn(
+        mut cmd: std::process::Command,
+        what: String,
+        sink: bool,
+        watchdog: &Watchdog,
+    ) -> io::Result<(Self, Option<ChildStdout>, Option<ChildStdin>)> {
+        cmd.stdin(if sink { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd.spawn()?;
+        let pid = child.id();
+        watchdog.watch(pid);
+        let stderr = child.stderr.take().map(tail_reader);
+        let (out, stdout) = if sink {
+            (None, child.stdout.take().map(tail_reader))
+        } else {
+            (child.stdout.take(), None)
+        };
+        let stdin = child.stdin.take();
+        Ok((
+            Self {
+                child,
+                pid,
+                what,
+                stderr,
+                stdout,
+                waited: false,
+            },
+            out,
+            stdin,
+        ))
+    }
+
+    /// Waits for the command; a non-zero exit is an error quoting the end of
+    /// its stderr (or stdout).
+    pub fn wait(mut self, watchdog: &Watchdog, elapsed: Duration) -> Result<(), String> {
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| format!("transfer: waiting for `{}`: {e}", self.what))?;
+        self.waited = true;
+        if watchdog.fired() {
+            return Err(format!(
+                "transfer: `{}` did not finish in {} and was killed",
+                self.what,
+                crate::runtime::humanize(elapsed)
+            ));
+        }
+        if status.success() {
+            return Ok(());
+        }
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        let mut tail = join_tail(self.stderr.take());
+        if tail.is_empty() {
+            tail = join_tail(self.stdout.take());
+        }
+        let tail = if tail.is_empty() {
+            String::new()
+        } else {
+            format!(": {tail}")
+        };
+        Err(format!(
+            "transfer: `{}` exited with status {code}{tail}",
+            self.what
+        ))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if !self.waited {
+            crate::sys::kill_process_group(self.pid);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads a stream to its end, keeping the last `TAIL` bytes.
+fn tail_reader(mut r: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut keep = Vec::new();
+        let mut chunk = [0u8; 8 << 10];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    keep.extend_from_slice(&chunk[..n]);
+                    if keep.len() > 2 * TAIL {
+                        keep.drain(..keep.len() - TAIL);
+                    }
+                }
+            }
+        }
+        if keep.len() > TAIL {
+            keep.drain(..keep.len() - TAIL);
+        }
+        keep
+    })
+}
+
+/// The tail a reader thread kept, as one line (a daemonised grandchild
+/// holding the pipe open is not waited for past two seconds).
+fn join_tail(h: Option<JoinHandle<Vec<u8>>>) -> String {
+    let Some(h) = h else { return String::new() };
+    let until = Instant::now() + Duration::from_secs(2);
+    while !h.is_finished() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if !h.is_finished() {
+        return String::new();
+    }
+    let bytes = h.join().unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.trim().lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+/// A step of the chain: it takes bytes and passes them on; `finish` flushes
+/// what it holds into the next stage and finishes that one, down to the
+/// sink, which commits.
+pub trait Stage: Write {
+    fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+/// What the chain ends in.
+pub enum Terminal {
+    File(TempFile),
+    Object(Box<dyn ObjectWriter>),
+    Stdin(ChildStdin),
+    Discard,
+}
+
+/// The last stage: counts what reaches the sink.
+pub struct SinkStage {
+    pub out: Terminal,
+    pub count: Rc<Cell<u64>>,
+}
+
+impl Write for SinkStage {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = match &mut self.out {
+            Terminal::File(f) => f.write(buf)?,
+            Terminal::Object(o) => o.write(buf)?,
+            Terminal::Stdin(s) => s.write(buf)?,
+            Terminal::Discard => buf.len(),
+        };
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.out {
+            Terminal::File(f) => f.flush(),
+            Terminal::Object(o) => o.flush(),
+            Terminal::Stdin(s) => s.flush(),
+            Terminal::Discard => Ok(()),
+        }
+    }
+}
+
+impl Stage for SinkStage {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        match self.out {
+            Terminal::File(f) => f.commit(),
+            Terminal::Object(o) => o.commit().map_err(io::Error::other),
+            // Closing stdin tells the command the data is complete.
+            Terminal::Stdin(s) => {
+                drop(s);
+                Ok(())
+            }
+            Terminal::Discard => Ok(()),
+        }
+    }
+}
+
+pub struct ZstdStage(pub zstd::stream::write::Encoder<'static, Box<dyn Stage>>);
+pub struct UnzstdStage(pub zstd::stream::write::Decoder<'static, Box<dyn Stage>>);
+pub struct GzipStage(pub flate2::write::GzEncoder<Box<dyn Stage>>);
+pub struct GunzipStage(pub flate2::write::GzDecoder<Box<dyn Stage>>);
+
+pub struct ShaStage {
+    pub next: Box<dyn Stage>,
+    pub hasher: Sha256,
+    pub digest: Rc<Cell<Option<[u8; 32]>>>,
+}
+
+macro_rules! delegate_write {
+    ($t:ty, $($f:tt)+) => {
+        impl Write for $t {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.$($f)+.write(buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.$($f)+.flush()
+            }
+        }
+    };
+}
+
+delegate_write!(ZstdStage, 0);
+delegate_write!(UnzstdStage, 0);
+delegate_write!(GzipStage, 0);
+delegate_write!(GunzipStage, 0);
+
+impl Stage for ZstdStage {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        self.0.finish()?.finish()
+    }
+}
+
+impl Stage for UnzstdStage {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        self.0
+            .finish()
+            .map_err(|e| io::Error::other(format!("zstd data ends early or is corrupt: {e}")))?
+            .finish()
+    }
+}
+
+impl Stage for GzipStage {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        self.0.finish()?.finish()
+    }
+}
+
+impl Stage for GunzipStage {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        self.0
+            .finish()
+            .map_err(|e| io::Error::other(format!("gzip data ends early or is corrupt: {e}")))?
+            .finish()
+    }
+}
+
+impl Write for ShaStage {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.next.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.next.flush()
+    }
+}
+
+impl Stage for ShaStage {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        let this = *self;
+        this.digest.set(Some(this.hasher.finalize().into()));
+        this.next.finish()
+    }
+}
+
+/// Where a failure happened, so the message can name the right end.
+pub enum PumpError {
+    Source(io::Error),
+    Sink(io::Error),
+    Deadline,
+}
+
+/// Moves bytes from `src` into `chain` until the source ends; returns the
+/// bytes read.
+pub fn pump(
+    src: &mut dyn Read,
+    chain: &mut dyn Stage,
+    deadline: Instant,
+    watchdog: &Watchdog,
+) -> Result<u64, PumpError> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        if Instant::now() >= deadline || watchdog.fired() {
+            return Err(PumpError::Deadline);
+        }
+        let n = match src.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PumpError::Source(e)),
+        };
+        total += n as u64;
+        chain.write_all(&buf[..n]).map_err(PumpError::Sink)?;
+    }
+}
