@@ -18,6 +18,16 @@
 //! `CAIRN_PLUGINS_PREBUILT=DIR` skips the build and takes the components
 //! from DIR (`NAME.wasm` or `LIB_NAME.wasm`), for machines without the
 //! wasm32-wasip2 target.
+//!
+//! It also builds the test-only plugins of `tests/plugins/` (a workspace of
+//! its own, laid out like `plugins/`: `tests/plugins/NAME/`, library NAME
+//! with `-` turned into `_`) the same way and into the same target
+//! directory, copies each component to `$OUT_DIR/test-plugins/NAME.wasm` and
+//! sets `CAIRN_TEST_PLUGINS` to that directory for the integration tests
+//! (`env!("CAIRN_TEST_PLUGINS")`). They are never embedded. With
+//! `CAIRN_PLUGINS_PREBUILT` set, or without `tests/plugins/` (a packaged
+//! crate), they are not built: the directory is left empty and the tests
+//! that need them say so and pass.
 
 use std::env;
 use std::fs;
@@ -26,6 +36,8 @@ use std::process::{Command, exit};
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 const PREBUILT_VAR: &str = "CAIRN_PLUGINS_PREBUILT";
+/// The workspace of test-only plugins, relative to the repository root.
+const TEST_PLUGINS: &str = "tests/plugins";
 
 /// Variables the outer cargo sets (or the user set for the outer build) that
 /// would change or break the nested build: flags and wrappers meant for the
@@ -64,16 +76,35 @@ fn main() {
         .expect("host/ has a parent")
         .to_path_buf();
     let plugins_dir = root.join("plugins");
+    let test_plugins_dir = root.join(TEST_PLUGINS);
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
 
     let names = plugin_names(&plugins_dir);
-    watch(&root, &names);
+    let test_names = if test_plugins_dir.join("Cargo.toml").is_file() {
+        plugin_names(&test_plugins_dir)
+    } else {
+        Vec::new()
+    };
+    watch(&root, &names, &test_names);
 
-    let wasm_dir = match env::var_os(PREBUILT_VAR) {
+    let prebuilt = env::var_os(PREBUILT_VAR);
+    let wasm_dir = match &prebuilt {
         Some(dir) => PathBuf::from(dir),
-        None => build_plugins(&plugins_dir, &out_dir),
+        None => build_plugins(&plugins_dir, &root, &out_dir),
     };
     embed(&wasm_dir, &names, &out_dir);
+
+    let test_dest = out_dir.join("test-plugins");
+    fs::create_dir_all(&test_dest)
+        .unwrap_or_else(|e| fail(&format!("cannot create `{}`: {e}", test_dest.display())));
+    if prebuilt.is_none() && !test_names.is_empty() {
+        let wasm_dir = build_plugins(&test_plugins_dir, &root, &out_dir);
+        for name in &test_names {
+            let bytes = read_component(&wasm_dir, name);
+            write_if_changed(&test_dest.join(format!("{name}.wasm")), &bytes);
+        }
+    }
+    println!("cargo:rustc-env=CAIRN_TEST_PLUGINS={}", test_dest.display());
 }
 
 /// The plugin crates: directories of `plugins/` holding a `Cargo.toml`.
@@ -92,10 +123,10 @@ fn plugin_names(plugins_dir: &Path) -> Vec<String> {
     names
 }
 
-/// Reruns when a plugin, the SDK or the WIT changes. Directories are scanned
-/// whole by cargo, so `plugins/` itself is not listed (its `target/` would
-/// count).
-fn watch(root: &Path, names: &[String]) {
+/// Reruns when a plugin (stock or test), the SDK or the WIT changes.
+/// Directories are scanned whole by cargo, so `plugins/` and `tests/plugins/`
+/// themselves are not listed (their `target/` would count).
+fn watch(root: &Path, names: &[String], test_names: &[String]) {
     let mut paths = vec![
         root.join("Cargo.toml"),
         root.join("wit"),
@@ -108,15 +139,26 @@ fn watch(root: &Path, names: &[String]) {
         paths.push(root.join("plugins").join(name).join("Cargo.toml"));
         paths.push(root.join("plugins").join(name).join("src"));
     }
+    // Listed even when absent, so creating the workspace triggers a rerun.
+    let tests = root.join(TEST_PLUGINS);
+    paths.push(tests.join("Cargo.toml"));
+    if !test_names.is_empty() {
+        paths.push(tests.join("Cargo.lock"));
+    }
+    for name in test_names {
+        paths.push(tests.join(name).join("Cargo.toml"));
+        paths.push(tests.join(name).join("src"));
+    }
     for path in paths {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     println!("cargo:rerun-if-env-changed={PREBUILT_VAR}");
 }
 
-/// Builds the plugins workspace; returns the directory holding the `.wasm`
-/// files.
-fn build_plugins(plugins_dir: &Path, out_dir: &Path) -> PathBuf {
+/// Builds a plugins workspace (`plugins/` or `tests/plugins/`, both into the
+/// same target directory with the same flags, so shared dependencies build
+/// once); returns the directory holding the `.wasm` files.
+fn build_plugins(plugins_dir: &Path, root: &Path, out_dir: &Path) -> PathBuf {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     check_target_installed(Path::new(&rustc));
 
@@ -145,20 +187,30 @@ fn build_plugins(plugins_dir: &Path, out_dir: &Path) -> PathBuf {
     cmd.env("RUSTC", &rustc);
     // Components built from the same sources are the same bytes wherever the
     // checkout and the cargo home are (paths end up in panic locations).
-    let mut flags = vec![remap(plugins_dir.parent().unwrap_or(plugins_dir), "/cairn")];
+    let mut flags = vec![remap(root, "/cairn")];
     if let Some(cargo_home) = cargo_home() {
         flags.push(remap(&cargo_home, "/cargo"));
     }
     cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
 
     eprintln!("running: {cmd:?}");
+    let rel = plugins_dir
+        .strip_prefix(root)
+        .unwrap_or(plugins_dir)
+        .display()
+        .to_string();
+    let what = if rel == "plugins" {
+        "the stock plugins"
+    } else {
+        "the test plugins"
+    };
     let status = cmd
         .status()
-        .unwrap_or_else(|e| fail(&format!("cannot run cargo to build the stock plugins: {e}")));
+        .unwrap_or_else(|e| fail(&format!("cannot run cargo to build {what}: {e}")));
     if !status.success() {
         fail(&format!(
-            "building the stock plugins failed ({status}); the cargo output is above. \
-             Reproduce with `cargo build --release --target {WASM_TARGET} --manifest-path plugins/Cargo.toml`"
+            "building {what} failed ({status}); the cargo output is above. \
+             Reproduce with `cargo build --release --target {WASM_TARGET} --manifest-path {rel}/Cargo.toml`"
         ));
     }
     target_dir.join(WASM_TARGET).join("release")
@@ -218,22 +270,7 @@ fn embed(wasm_dir: &Path, names: &[String], out_dir: &Path) {
          pub static STOCK_PLUGINS: &[(&str, &[u8])] = &[\n",
     );
     for name in names {
-        let candidates = [
-            wasm_dir.join(format!("{name}.wasm")),
-            wasm_dir.join(format!("{}.wasm", name.replace('-', "_"))),
-        ];
-        let Some(bytes) = candidates.iter().find_map(|p| fs::read(p).ok()) else {
-            fail(&format!(
-                "no component for plugin `{name}`: looked for `{}`; is its library named `{}`?",
-                candidates[1].display(),
-                name.replace('-', "_")
-            ));
-        };
-        if !is_component(&bytes) {
-            fail(&format!(
-                "`{name}.wasm` is not a WebAssembly component (a core module?); build it for `{WASM_TARGET}`"
-            ));
-        }
+        let bytes = read_component(wasm_dir, name);
         write_if_changed(&dest.join(format!("{name}.wasm")), &bytes);
         code.push_str(&format!(
             "    ({name:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/plugins/{name}.wasm\"))),\n"
@@ -241,6 +278,28 @@ fn embed(wasm_dir: &Path, names: &[String], out_dir: &Path) {
     }
     code.push_str("];\n");
     write_if_changed(&out_dir.join("stock_plugins.rs"), code.as_bytes());
+}
+
+/// The component of plugin `name` in `wasm_dir` (`NAME.wasm` or
+/// `LIB_NAME.wasm`).
+fn read_component(wasm_dir: &Path, name: &str) -> Vec<u8> {
+    let candidates = [
+        wasm_dir.join(format!("{name}.wasm")),
+        wasm_dir.join(format!("{}.wasm", name.replace('-', "_"))),
+    ];
+    let Some(bytes) = candidates.iter().find_map(|p| fs::read(p).ok()) else {
+        fail(&format!(
+            "no component for plugin `{name}`: looked for `{}`; is its library named `{}`?",
+            candidates[1].display(),
+            name.replace('-', "_")
+        ));
+    };
+    if !is_component(&bytes) {
+        fail(&format!(
+            "`{name}.wasm` is not a WebAssembly component (a core module?); build it for `{WASM_TARGET}`"
+        ));
+    }
+    bytes
 }
 
 /// The preamble of a component: `\0asm`, version 0x0d, layer 1.
