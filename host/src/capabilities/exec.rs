@@ -51,19 +51,20 @@ pub fn run_process(
     }
     let out = child.stdout.take().map(|r| reader(r, cap));
     let err = child.stderr.take().map(|r| reader(r, cap));
+    // A waiter thread wakes us the moment the process exits; the deadline
+    // is a timeout on that wake-up.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
     let mut timed_out = false;
-    let mut nap = Duration::from_micros(100);
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if Instant::now() >= deadline {
+    let status = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(status) => status?,
+        Err(_) => {
             timed_out = true;
             crate::sys::kill_process_group(pid);
-            break child.wait()?;
+            rx.recv().map_err(|_| std::io::Error::other("lost the process"))??
         }
-        std::thread::sleep(nap.min(deadline.saturating_duration_since(Instant::now())));
-        nap = (nap * 2).min(Duration::from_millis(20));
     };
     // A daemonised grandchild may keep the pipes open: wait a little for the
     // rest of the output, then go on without it.

@@ -58,8 +58,5 @@ impl EventSink for Journal {
         if let Err(e) = f.write_all(text.as_bytes()).and_then(|_| f.flush()) {
             tracing::error!("cannot write the journal {}: {e}", self.path.display());
         }
-        if matches!(event, Event::RunFinished { .. }) {
-            let _ = f.sync_data();
-        }
     }
 }
