@@ -28,8 +28,14 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
         .stdout_has("dry-run")
         .stdout_has("would run: touch")
         .stdout_has("would run: rm -f");
-    assert!(!p.join("created").exists(), "a dry-run must not create the file");
-    assert!(p.join("keep-me").exists(), "a dry-run must not remove the file");
+    assert!(
+        !p.join("created").exists(),
+        "a dry-run must not create the file"
+    );
+    assert!(
+        p.join("keep-me").exists(),
+        "a dry-run must not remove the file"
+    );
     // Reads are performed, so the plan reflects reality.
     assert!(p.join("probe-ran").exists(), "read steps run in a dry-run");
     let events = p.last_journal();
@@ -45,7 +51,8 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
 fn offline_dry_run_performs_not_even_reads() {
     let p = Project::new();
     p.runbook("touchy", TOUCH);
-    p.cairn(&["run", "touchy", "--dry-run", "--offline"]).success();
+    p.cairn(&["run", "touchy", "--dry-run", "--offline"])
+        .success();
     assert!(!p.join("probe-ran").exists());
     assert!(!p.join("created").exists());
 }
@@ -78,7 +85,9 @@ runbook post version=1 {{
             server.url()
         ),
     );
-    p.cairn(&["run", "post", "--dry-run"]).success().stdout_has("would POST");
+    p.cairn(&["run", "post", "--dry-run"])
+        .success()
+        .stdout_has("would POST");
     assert_eq!(server.hits(), 0);
     p.cairn(&["run", "post"]).success();
     assert_eq!(server.hits(), 1);

@@ -27,8 +27,13 @@ runbook chain version=2 {
 }
 "#,
     );
-    p.cairn(&["run", "chain", "-p", "greeting=bonjour"]).success().stdout_has("✓ three");
-    assert_eq!(std::fs::read_to_string(p.join("out.txt")).unwrap(), "bonjour world");
+    p.cairn(&["run", "chain", "-p", "greeting=bonjour"])
+        .success()
+        .stdout_has("✓ three");
+    assert_eq!(
+        std::fs::read_to_string(p.join("out.txt")).unwrap(),
+        "bonjour world"
+    );
     let events = p.last_journal();
     let three = events
         .iter()
@@ -61,7 +66,10 @@ runbook fails version=1 {
     r.code(1).stdout_has("✗ broken").stdout_has("boom");
     assert!(p.join("rolled-back").exists(), "on-failure ran");
     assert!(p.join("cleaned").exists(), "finally ran");
-    assert!(!p.join("never").exists(), "steps after the failure did not run");
+    assert!(
+        !p.join("never").exists(),
+        "steps after the failure did not run"
+    );
 }
 
 #[test]
@@ -131,7 +139,9 @@ runbook retry version=1 {
 }
 "#,
     );
-    p.cairn(&["run", "retry"]).success().stdout_has("after 3 attempts");
+    p.cairn(&["run", "retry"])
+        .success()
+        .stdout_has("after 3 attempts");
     assert_eq!(std::fs::read_to_string(p.join("n")).unwrap().trim(), "3");
     std::fs::write(p.join("n"), "-5").unwrap();
     p.cairn(&["run", "retry"]).code(1).stdout_has("✗ flaky");
@@ -152,8 +162,13 @@ runbook slow version=1 {
 "#,
     );
     let started = std::time::Instant::now();
-    p.cairn(&["run", "slow"]).code(1).stdout_has("did not finish");
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the sleep was killed");
+    p.cairn(&["run", "slow"])
+        .code(1)
+        .stdout_has("did not finish");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the sleep was killed"
+    );
     assert!(p.join("cleaned").exists());
 }
 
@@ -195,8 +210,13 @@ runbook par version=1 {
 #[test]
 fn a_missing_program_fails_the_step_with_its_name() {
     let p = Project::new();
-    p.runbook("missing", "runbook missing version=1 {\n    step x uses=exec { run no-such-program-anywhere; }\n}\n");
-    p.cairn(&["run", "missing"]).code(1).stdout_has("`no-such-program-anywhere` not found");
+    p.runbook(
+        "missing",
+        "runbook missing version=1 {\n    step x uses=exec { run no-such-program-anywhere; }\n}\n",
+    );
+    p.cairn(&["run", "missing"])
+        .code(1)
+        .stdout_has("`no-such-program-anywhere` not found");
 }
 
 #[test]

@@ -43,7 +43,11 @@ impl Server {
                 let mut body_in = vec![0u8; len];
                 let _ = std::io::Read::read_exact(&mut reader, &mut body_in);
                 let n = h.fetch_add(1, Ordering::SeqCst);
-                let code = if request_line.contains("/flaky") && n < fail_first { 503 } else { status };
+                let code = if request_line.contains("/flaky") && n < fail_first {
+                    503
+                } else {
+                    status
+                };
                 let reply = format!(
                     "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
@@ -80,10 +84,19 @@ runbook smoke version=1 {{
 fn passes_on_the_expected_status_and_body() {
     let s = Server::start(200, "{\"status\": \"ok\", \"rows\": 3}");
     let p = Project::new();
-    p.runbook("smoke", &check_runbook(&format!("{}/health/", s.url()), r#"status=200 body-contains="\"ok\"""#));
+    p.runbook(
+        "smoke",
+        &check_runbook(
+            &format!("{}/health/", s.url()),
+            r#"status=200 body-contains="\"ok\"""#,
+        ),
+    );
     p.cairn(&["run", "smoke"]).success();
     let events = p.last_journal();
-    let done = events.iter().find(|e| e["event"] == "step-finished").unwrap();
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "step-finished")
+        .unwrap();
     assert_eq!(done["outputs"]["status"], 200);
     assert_eq!(s.hits(), 1);
 }
@@ -92,16 +105,27 @@ fn passes_on_the_expected_status_and_body() {
 fn fails_on_a_wrong_status_naming_both() {
     let s = Server::start(500, "oops");
     let p = Project::new();
-    p.runbook("smoke", &check_runbook(&format!("{}/health/", s.url()), "status=200"));
-    p.cairn(&["run", "smoke"]).code(1).stdout_has("200").stdout_has("500");
+    p.runbook(
+        "smoke",
+        &check_runbook(&format!("{}/health/", s.url()), "status=200"),
+    );
+    p.cairn(&["run", "smoke"])
+        .code(1)
+        .stdout_has("200")
+        .stdout_has("500");
 }
 
 #[test]
 fn fails_when_the_body_lacks_the_text() {
     let s = Server::start(200, "maintenance");
     let p = Project::new();
-    p.runbook("smoke", &check_runbook(&s.url(), r#"status=200 body-contains="ok""#));
-    p.cairn(&["run", "smoke"]).code(1).stdout_has("does not contain");
+    p.runbook(
+        "smoke",
+        &check_runbook(&s.url(), r#"status=200 body-contains="ok""#),
+    );
+    p.cairn(&["run", "smoke"])
+        .code(1)
+        .stdout_has("does not contain");
 }
 
 #[test]
@@ -123,15 +147,26 @@ runbook smoke version=1 {{
             s.url()
         ),
     );
-    p.cairn(&["run", "smoke"]).success().stdout_has("after 3 attempts");
+    p.cairn(&["run", "smoke"])
+        .success()
+        .stdout_has("after 3 attempts");
     assert_eq!(s.hits(), 3);
 }
 
 #[test]
 fn a_refused_connection_is_a_clear_failure() {
     // Bind then drop to get a port nobody listens on.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let p = Project::new();
-    p.runbook("smoke", &check_runbook(&format!("http://127.0.0.1:{port}/"), "status=200"));
-    p.cairn(&["run", "smoke"]).code(1).stdout_has("cannot connect");
+    p.runbook(
+        "smoke",
+        &check_runbook(&format!("http://127.0.0.1:{port}/"), "status=200"),
+    );
+    p.cairn(&["run", "smoke"])
+        .code(1)
+        .stdout_has("cannot connect");
 }

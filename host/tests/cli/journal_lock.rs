@@ -15,7 +15,10 @@ fn the_journal_records_every_event_in_order() {
     p.runbook("two", TWO);
     p.cairn(&["run", "two"]).success();
     let events = p.last_journal();
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.first(), Some(&"run-started"));
     assert_eq!(kinds.last(), Some(&"run-finished"));
     assert_eq!(kinds.iter().filter(|k| **k == "step-finished").count(), 2);
@@ -30,19 +33,29 @@ fn the_journal_records_every_event_in_order() {
 fn history_and_log_show_past_runs() {
     let p = Project::new();
     p.runbook("two", TWO);
-    p.runbook("bad", "runbook bad version=1 {\n    step x uses=exec { run \"false\"; }\n}\n");
+    p.runbook(
+        "bad",
+        "runbook bad version=1 {\n    step x uses=exec { run \"false\"; }\n}\n",
+    );
     p.cairn(&["run", "two"]).success();
     p.cairn(&["run", "bad"]).code(1);
     p.cairn(&["run", "two", "--dry-run"]).success();
     let h = p.cairn(&["history"]);
-    h.success().stdout_has("two@4").stdout_has("bad@1").stdout_has("failed").stdout_has("dry-run");
+    h.success()
+        .stdout_has("two@4")
+        .stdout_has("bad@1")
+        .stdout_has("failed")
+        .stdout_has("dry-run");
     let filtered = p.cairn(&["history", "bad"]);
     filtered.stdout_lacks("two@4");
     let json = p.cairn(&["--json", "history"]);
     let runs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 3);
     let id = runs[0]["id"].as_str().unwrap().to_string();
-    p.cairn(&["log", &id]).success().stdout_has("alpha").stdout_has("end success");
+    p.cairn(&["log", &id])
+        .success()
+        .stdout_has("alpha")
+        .stdout_has("end success");
     p.cairn(&["log", "no-such-run"]).code(2);
 }
 
@@ -51,18 +64,27 @@ fn a_second_run_fails_fast_naming_the_holder() {
     let p = Project::new();
     p.runbook("two", TWO);
     // A live process holds the lock.
-    let mut holder = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let mut holder = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
     let lock = serde_json::json!({"pid": holder.id(), "run_id": "20260101-000000-beef", "runbook": "deploy", "started": "2026-01-01T00:00:00Z"});
     std::fs::create_dir_all(p.join(".cairn")).unwrap();
     std::fs::write(p.join(".cairn/lock"), lock.to_string()).unwrap();
-    p.cairn(&["run", "two"]).code(3).stderr_has("20260101-000000-beef").stderr_has("deploy");
+    p.cairn(&["run", "two"])
+        .code(3)
+        .stderr_has("20260101-000000-beef")
+        .stderr_has("deploy");
     // A dry-run changes nothing and does not need the lock.
     p.cairn(&["run", "two", "--dry-run"]).success();
     holder.kill().unwrap();
     holder.wait().unwrap();
     // The holder is gone: its lock is stale and is taken over with a warning.
     p.cairn(&["run", "two"]).success().stdout_has("stale lock");
-    assert!(!p.join(".cairn/lock").exists(), "the lock is released at the end");
+    assert!(
+        !p.join(".cairn/lock").exists(),
+        "the lock is released at the end"
+    );
 }
 
 #[test]
@@ -71,7 +93,11 @@ fn json_output_is_one_event_per_line() {
     p.runbook("two", TWO);
     let r = p.cairn(&["--json", "run", "two"]);
     r.success();
-    let lines: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
     assert_eq!(lines.first().unwrap()["event"], "run-started");
     assert_eq!(lines.last().unwrap()["event"], "run-finished");
     assert_eq!(lines.last().unwrap()["result"], "success");

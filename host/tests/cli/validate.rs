@@ -20,15 +20,24 @@ fn errors_name_file_line_and_column_and_nothing_runs() {
         .stderr_has("tiemout")
         .stderr_has("timeout")
         .stderr_has("nope");
-    assert!(!p.join("ran").exists(), "nothing runs until the whole runbook validates");
+    assert!(
+        !p.join("ran").exists(),
+        "nothing runs until the whole runbook validates"
+    );
 }
 
 #[test]
 fn validate_checks_all_runbooks_and_exits_2_on_any_error() {
     let p = Project::new();
-    p.runbook("good", "runbook good version=1 {\n    step a uses=exec { run \"true\"; }\n}\n");
+    p.runbook(
+        "good",
+        "runbook good version=1 {\n    step a uses=exec { run \"true\"; }\n}\n",
+    );
     p.runbook("bad", "runbook bad version=1 {\n    step a uses=exec { run \"true\"; }\n    step a uses=exec { run \"true\"; }\n}\n");
-    p.cairn(&["validate"]).code(2).stderr_has("bad.kdl").stdout_has("good");
+    p.cairn(&["validate"])
+        .code(2)
+        .stderr_has("bad.kdl")
+        .stdout_has("good");
     p.cairn(&["validate", "good"]).success();
 }
 
@@ -45,10 +54,15 @@ fn unknown_or_ill_typed_params_are_refused_before_running() {
 "#,
     );
     p.cairn(&["run", "params"]).code(2).stderr_has("site-url");
-    p.cairn(&["run", "params", "-p", "site-url=x", "-p", "keep=many"]).code(2).stderr_has("keep");
-    p.cairn(&["run", "params", "-p", "site-url=x", "-p", "kepe=3"]).code(2).stderr_has("keep");
+    p.cairn(&["run", "params", "-p", "site-url=x", "-p", "keep=many"])
+        .code(2)
+        .stderr_has("keep");
+    p.cairn(&["run", "params", "-p", "site-url=x", "-p", "kepe=3"])
+        .code(2)
+        .stderr_has("keep");
     assert!(!p.join("ran").exists());
-    p.cairn(&["run", "params", "-p", "site-url=x", "-p", "keep=3"]).success();
+    p.cairn(&["run", "params", "-p", "site-url=x", "-p", "keep=3"])
+        .success();
     assert!(p.join("ran").exists());
 }
 
@@ -73,7 +87,9 @@ fn confirm_needs_a_terminal_or_yes() {
     );
     p.cairn(&["run", "ask"]).code(3).stderr_has("--yes");
     assert!(!p.join("done").exists());
-    p.cairn(&["run", "ask", "--dry-run"]).success().stdout_has("Really touch it?");
+    p.cairn(&["run", "ask", "--dry-run"])
+        .success()
+        .stdout_has("Really touch it?");
     assert!(!p.join("done").exists());
     p.cairn(&["run", "ask", "--yes"]).success();
     assert!(p.join("done").exists());
