@@ -102,3 +102,39 @@ fn json_output_is_one_event_per_line() {
     assert_eq!(lines.last().unwrap()["event"], "run-finished");
     assert_eq!(lines.last().unwrap()["result"], "success");
 }
+
+#[test]
+fn compiled_components_are_cached_by_digest_and_a_corrupt_entry_is_replaced() {
+    let p = Project::new();
+    p.runbook("two", TWO);
+    p.cairn(&["run", "two"]).success();
+    let cache = p.join(".cairn/cache");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one compiled component (exec): {entries:?}"
+    );
+    let name = entries[0]
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        name.split('-').next().unwrap().len(),
+        64,
+        "named by sha256: {name}"
+    );
+    std::fs::write(&entries[0], b"garbage").unwrap();
+    p.cairn(&["run", "two"]).success();
+    assert!(
+        std::fs::metadata(&entries[0]).unwrap().len() > 1000,
+        "recompiled and rewritten"
+    );
+}
