@@ -239,13 +239,14 @@ fn classify_trap(
         };
     }
     let stderr = store.data().stderr_tail();
-    if trap == Some(Trap::UnreachableCodeReached) && !stderr.contains("memory allocation") {
-        if let Some(reason) = panic_message(store.data(), &stderr) {
-            return CallError::Trap {
-                plugin: plugin.to_string(),
-                reason,
-            };
-        }
+    if trap == Some(Trap::UnreachableCodeReached)
+        && !stderr.contains("memory allocation")
+        && let Some(reason) = panic_message(store.data(), &stderr)
+    {
+        return CallError::Trap {
+            plugin: plugin.to_string(),
+            reason,
+        };
     }
     let mut reason = match trap {
         Some(Trap::StackOverflow) => "stack overflow".to_string(),

@@ -5,6 +5,7 @@ mod harness;
 mod commands;
 mod dry_run;
 mod engine;
+mod hostile;
 mod http_check;
 mod journal_lock;
 mod validate;

@@ -21,19 +21,55 @@ pub struct Hostile;
 
 const ACTIONS: &[(&str, &str)] = &[
     ("spin", "Loop forever (the step timeout must interrupt it)"),
-    ("alloc", "Allocate without bound (the memory cap must stop it)"),
-    ("recurse", "Recurse without bound (the stack limit must stop it)"),
-    ("log-flood", "Log `count` lines, a million by default (capped by the host)"),
-    ("big-output", "Return `megabytes` MB of outputs, 50 by default (over the output cap)"),
-    ("read-file", "Read `paths` with std::fs (no preopens: must fail); report what happened"),
-    ("socket", "Connect to 127.0.0.1:`port` with std::net (no network: must fail)"),
-    ("env", "Report std::env::vars(), args and the working directory (must be empty)"),
-    ("exec", "Run `program` with `args` through the host (refused unless granted)"),
-    ("http", "GET `url` through the host (refused unless its host is granted)"),
-    ("leak-secret", "Reveal secret `name`, then leak it `via` outputs, error, panic or abort"),
-    ("handles", "Take handles to secret `name` in a loop and never drop them"),
+    (
+        "alloc",
+        "Allocate without bound (the memory cap must stop it)",
+    ),
+    (
+        "recurse",
+        "Recurse without bound (the stack limit must stop it)",
+    ),
+    (
+        "log-flood",
+        "Log `count` lines, a million by default (capped by the host)",
+    ),
+    (
+        "big-output",
+        "Return `megabytes` MB of outputs, 50 by default (over the output cap)",
+    ),
+    (
+        "read-file",
+        "Read `paths` with std::fs (no preopens: must fail); report what happened",
+    ),
+    (
+        "socket",
+        "Connect to 127.0.0.1:`port` with std::net (no network: must fail)",
+    ),
+    (
+        "env",
+        "Report std::env::vars(), args and the working directory (must be empty)",
+    ),
+    (
+        "exec",
+        "Run `program` with `args` through the host (refused unless granted)",
+    ),
+    (
+        "http",
+        "GET `url` through the host (refused unless its host is granted)",
+    ),
+    (
+        "leak-secret",
+        "Reveal secret `name`, then leak it `via` outputs, error, panic or abort",
+    ),
+    (
+        "handles",
+        "Take handles to secret `name` in a loop and never drop them",
+    ),
     ("panic", "Panic with `message`"),
-    ("stdout-flood", "Print `megabytes` MB to stdout, 10 by default"),
+    (
+        "stdout-flood",
+        "Print `megabytes` MB to stdout, 10 by default",
+    ),
 ];
 
 impl Plugin for Hostile {
@@ -73,7 +109,12 @@ impl Plugin for Hostile {
             "handles" => handles(host, args.decode()?),
             "panic" => {
                 let a: PanicArgs = args.decode()?;
-                panic!("{}", a.message.as_deref().unwrap_or("hostile panicked on purpose"));
+                panic!(
+                    "{}",
+                    a.message
+                        .as_deref()
+                        .unwrap_or("hostile panicked on purpose")
+                );
             }
             "stdout-flood" => stdout_flood(args.decode()?),
             other => Err(PluginError::unknown_action(other)),
@@ -160,7 +201,11 @@ struct CountArgs {
 fn log_flood(host: &dyn Host, a: CountArgs) -> Result<Outputs, PluginError> {
     let count = a.count.unwrap_or(1_000_000);
     for i in 0..count {
-        host.log(Level::Info, &format!("flood line {i}"), &[("i", &i.to_string())]);
+        host.log(
+            Level::Info,
+            &format!("flood line {i}"),
+            &[("i", &i.to_string())],
+        );
     }
     Ok(Outputs::new().set("sent", count))
 }
@@ -261,9 +306,7 @@ fn socket(a: SocketArgs) -> Result<Outputs, PluginError> {
             use std::io::Write;
             let mut stream = stream;
             let _ = stream.write_all(b"hostile was here\n");
-            Ok(Outputs::new()
-                .set("connected", addr)
-                .set("lookup", lookup))
+            Ok(Outputs::new().set("connected", addr).set("lookup", lookup))
         }
         Err(e) => Err(PluginError::new(format!(
             "connect to {addr} failed: {e} (lookup of `localhost` {lookup})"
@@ -348,7 +391,10 @@ fn leak_secret(host: &dyn Host, a: LeakArgs) -> Result<Outputs, PluginError> {
             eprintln!("leaking {value} before an abort");
             std::process::abort();
         }
-        other => Err(PluginError::arg("via", format!("unknown way to leak `{other}`"))),
+        other => Err(PluginError::arg(
+            "via",
+            format!("unknown way to leak `{other}`"),
+        )),
     }
 }
 
