@@ -1,6 +1,7 @@
 //! The host's capabilities as a plugin sees them: the [`Host`] trait and the
 //! plain Rust types it takes and returns, mirroring the WIT imports `log`,
-//! `secrets`, `exec` and `http`.
+//! `secrets`, `exec` and `http` (the types of `socket` and `dns` are in
+//! [`crate::net`]).
 //!
 //! In a component, [`Plugin::run`](crate::Plugin::run) receives the real host
 //! (calls cross the WIT boundary); in unit tests it receives a
@@ -12,6 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::bindings::cairn::plugin::secrets as wit;
+use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
 use crate::{Effect, HostError};
 
 /// What a plugin can ask of the host. Every call goes through the host's one
@@ -36,6 +38,29 @@ pub trait Host {
 
     /// Reads a secret's value; from then on the host redacts it everywhere.
     fn reveal(&self, secret: &Secret) -> Result<String, HostError>;
+
+    /// Sends a request on a granted unix or tcp socket and reads the reply.
+    /// In a dry-run a `write` request is not sent: the reply has `planned`
+    /// set and no data.
+    ///
+    /// Hosts written before the `socket` capability answer with an error.
+    fn socket(&self, request: &SocketRequest) -> Result<SocketReply, HostError> {
+        Err(HostError::new(format!(
+            "socket: `{}`: this host has no socket capability",
+            request.address
+        )))
+    }
+
+    /// Looks a name up at a granted resolver. Lookups are reads; an answer
+    /// with any response code (NXDOMAIN included) is `Ok`.
+    ///
+    /// Hosts written before the `dns` capability answer with an error.
+    fn dns(&self, query: &DnsQuery) -> Result<DnsAnswer, HostError> {
+        Err(HostError::new(format!(
+            "dns: `{}`: this host has no dns capability",
+            query.name
+        )))
+    }
 
     fn debug(&self, message: &str) {
         self.log(Level::Debug, message, &[]);

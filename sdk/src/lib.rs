@@ -57,6 +57,7 @@ mod error;
 pub mod host;
 mod lenient;
 pub mod mock;
+pub mod net;
 mod outputs;
 mod types;
 mod wit_host;
@@ -68,6 +69,7 @@ pub mod bindings;
 pub use args::{Args, Duration};
 pub use error::{HostError, PluginError};
 pub use host::{Command, Completed, Host, Level, MaybeSecret, Request, Response, Secret};
+pub use net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
 pub use outputs::Outputs;
 pub use types::{ActionInfo, Capability, Context, Description, Effect, Mode};
 
@@ -80,6 +82,7 @@ pub mod prelude {
         Args, Command, Completed, Context, Description, Duration, Effect, Host, Level, MaybeSecret,
         Mode, Outputs, Plugin, PluginError, Request, Response, Secret,
     };
+    pub use crate::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
     pub use serde::{Deserialize, Serialize};
 }
 

@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::host::{Completed, Host, Level, Request, Response, Secret};
+use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
 use crate::{Command, Context, Effect, HostError, Outputs, Plugin, PluginError};
 
 type Handler<I, O> = Box<dyn FnMut(&I) -> Result<O, HostError>>;
@@ -34,6 +35,8 @@ pub enum Call {
     Secret(String),
     /// `secret.reveal()` of the named secret.
     Reveal(String),
+    Socket(SocketRequest),
+    Dns(DnsQuery),
 }
 
 /// A scripted host. Responses are taken first from the queue filled by
@@ -50,6 +53,10 @@ pub struct MockHost {
     exec_handler: RefCell<Option<Handler<Command, Completed>>>,
     http_queue: RefCell<VecDeque<Result<Response, HostError>>>,
     http_handler: RefCell<Option<Handler<Request, Response>>>,
+    socket_queue: RefCell<VecDeque<Result<SocketReply, HostError>>>,
+    socket_handler: RefCell<Option<Handler<SocketRequest, SocketReply>>>,
+    dns_queue: RefCell<VecDeque<Result<DnsAnswer, HostError>>>,
+    dns_handler: RefCell<Option<Handler<DnsQuery, DnsAnswer>>>,
     calls: RefCell<Vec<Call>>,
 }
 
@@ -116,6 +123,52 @@ impl MockHost {
         self
     }
 
+    /// Queues the reply to the next `socket` call.
+    pub fn socket_returns(self, reply: SocketReply) -> Self {
+        self.socket_queue.borrow_mut().push_back(Ok(reply));
+        self
+    }
+
+    /// Queues a host error for the next `socket` call.
+    pub fn socket_fails(self, message: impl Into<String>) -> Self {
+        self.socket_queue
+            .borrow_mut()
+            .push_back(Err(HostError::new(message)));
+        self
+    }
+
+    /// Answers `socket` calls once the queue is empty.
+    pub fn on_socket(
+        self,
+        handler: impl FnMut(&SocketRequest) -> Result<SocketReply, HostError> + 'static,
+    ) -> Self {
+        *self.socket_handler.borrow_mut() = Some(Box::new(handler));
+        self
+    }
+
+    /// Queues the answer to the next `dns` call.
+    pub fn dns_returns(self, answer: DnsAnswer) -> Self {
+        self.dns_queue.borrow_mut().push_back(Ok(answer));
+        self
+    }
+
+    /// Queues a host error for the next `dns` call (a timeout, a refusal...).
+    pub fn dns_fails(self, message: impl Into<String>) -> Self {
+        self.dns_queue
+            .borrow_mut()
+            .push_back(Err(HostError::new(message)));
+        self
+    }
+
+    /// Answers `dns` calls once the queue is empty.
+    pub fn on_dns(
+        self,
+        handler: impl FnMut(&DnsQuery) -> Result<DnsAnswer, HostError> + 'static,
+    ) -> Self {
+        *self.dns_handler.borrow_mut() = Some(Box::new(handler));
+        self
+    }
+
     /// Runs an action of plugin `P` the way the component export does:
     /// arguments as JSON text in, outputs as JSON text out.
     pub fn invoke<P: Plugin>(
@@ -151,6 +204,28 @@ impl MockHost {
             .into_iter()
             .filter_map(|c| match c {
                 Call::Http(req) => Some(req),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `socket` requests, in order.
+    pub fn socket_requests(&self) -> Vec<SocketRequest> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Socket(req) => Some(req),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `dns` lookups, in order.
+    pub fn dns_queries(&self) -> Vec<DnsQuery> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Dns(q) => Some(q),
                 _ => None,
             })
             .collect()
@@ -237,6 +312,23 @@ impl Host for MockHost {
             .cloned()
             .ok_or_else(|| HostError::new(format!("secret `{}` is not defined", secret.name())))
     }
+
+    fn socket(&self, request: &SocketRequest) -> Result<SocketReply, HostError> {
+        self.record(Call::Socket(request.clone()));
+        if self.dry_run && request.effect == Effect::Write {
+            return Ok(SocketReply::planned());
+        }
+        answer(&self.socket_queue, &self.socket_handler, request, || {
+            format!("socket `{}`", request.address)
+        })
+    }
+
+    fn dns(&self, query: &DnsQuery) -> Result<DnsAnswer, HostError> {
+        self.record(Call::Dns(query.clone()));
+        answer(&self.dns_queue, &self.dns_handler, query, || {
+            format!("dns `{}` {}", query.name, query.record_type)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +387,44 @@ mod tests {
                 Call::Reveal("db_password".into()),
                 Call::Secret("nope".into())
             ]
+        );
+    }
+
+    #[test]
+    fn sockets_and_dns_are_scripted_and_recorded() {
+        use crate::net::{DnsRecord, ReplyEnd};
+        let host = MockHost::new()
+            .dry_run()
+            .socket_returns(SocketReply::eof("1\n"))
+            .on_dns(|q| {
+                Ok(DnsAnswer::records(vec![DnsRecord::new(
+                    format!("{}.", q.name),
+                    "A",
+                    60,
+                    "192.0.2.1",
+                )]))
+            });
+        let sock = "/run/haproxy.sock";
+        let drain = host
+            .socket(&SocketRequest::new(sock, "set server be/s1 state drain\n"))
+            .unwrap();
+        assert!(drain.planned, "a write is planned in a dry-run");
+        let show = host
+            .socket(&SocketRequest::new(sock, "show servers state\n").effect(Effect::Read))
+            .unwrap();
+        assert_eq!((show.text().as_ref(), show.end), ("1\n", ReplyEnd::Eof));
+        let a = host
+            .dns(&DnsQuery::new("www.example.com", "A", "127.0.0.1:53"))
+            .unwrap();
+        assert_eq!(a.values("A"), ["192.0.2.1"]);
+        assert_eq!(host.socket_requests().len(), 2);
+        assert_eq!(host.dns_queries()[0].name, "www.example.com");
+        let e = MockHost::new()
+            .socket(&SocketRequest::new(sock, "x").effect(Effect::Read))
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "mock host: no response scripted for socket `/run/haproxy.sock`"
         );
     }
 

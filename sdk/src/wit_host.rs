@@ -5,8 +5,10 @@
 //! On targets other than wasm32 this compiles (so plugins build natively for
 //! their unit tests) but every import traps: tests use the mock host.
 
+use crate::bindings::cairn::plugin::{dns, socket};
 use crate::bindings::cairn::plugin::{exec, http, log, secrets, types};
 use crate::host::{Completed, Host, Level, MaybeSecret, Request, Response, Secret};
+use crate::net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
 use crate::{Command, Context, Effect, HostError, Mode, Plugin, PluginError};
 
 /// The real host, reached through the component's imports.
@@ -93,6 +95,53 @@ impl Host for WitHost {
 
     fn reveal(&self, secret: &Secret) -> Result<String, HostError> {
         secret.wit_handle()?.reveal().map_err(HostError::new)
+    }
+
+    fn socket(&self, request: &SocketRequest) -> Result<SocketReply, HostError> {
+        let req = socket::Request {
+            address: request.address.clone(),
+            data: request.data.clone(),
+            terminator: request.terminator.clone(),
+            max_bytes: request.max_bytes,
+            half_close: request.half_close,
+            timeout_ms: request.timeout.map(millis),
+            effect: effect_to_wit(request.effect),
+        };
+        let reply = socket::send(&req).map_err(HostError::new)?;
+        Ok(SocketReply {
+            data: reply.data,
+            end: match reply.end {
+                socket::ReplyEnd::Eof => ReplyEnd::Eof,
+                socket::ReplyEnd::Terminator => ReplyEnd::Terminator,
+                socket::ReplyEnd::Limit => ReplyEnd::Limit,
+                socket::ReplyEnd::Timeout => ReplyEnd::Timeout,
+            },
+            planned: reply.planned,
+        })
+    }
+
+    fn dns(&self, query: &DnsQuery) -> Result<DnsAnswer, HostError> {
+        let q = dns::Query {
+            name: query.name.clone(),
+            record_type: query.record_type.clone(),
+            resolver: query.resolver.clone(),
+            tcp: query.tcp,
+            timeout_ms: query.timeout.map(millis),
+        };
+        let a = dns::lookup(&q).map_err(HostError::new)?;
+        let record = |r: dns::DnsRecord| DnsRecord {
+            name: r.name,
+            record_type: r.record_type,
+            ttl: r.ttl,
+            data: r.data,
+        };
+        Ok(DnsAnswer {
+            rcode: a.rcode,
+            authoritative: a.authoritative,
+            answers: a.answers.into_iter().map(record).collect(),
+            authority: a.authority.into_iter().map(record).collect(),
+            planned: a.planned,
+        })
     }
 }
 

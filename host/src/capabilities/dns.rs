@@ -372,9 +372,9 @@ impl StepState {
                     "{what}: no answer in {} ({proto})",
                     crate::runtime::humanize(budget)
                 ),
-                Failure::Refused => format!(
-                    "{what}: refused ({proto} port {port} is closed; no DNS server there?)"
-                ),
+                Failure::Refused => {
+                    format!("{what}: refused ({proto} port {port} is closed; no DNS server there?)")
+                }
                 Failure::Other(e) => format!("{what}: {e}"),
             }
         })
@@ -496,7 +496,10 @@ mod tests {
 
     #[test]
     fn a_closed_port_is_refused() {
-        let closed = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let closed = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let name = Name::from_utf8("www.example.test.").unwrap();
         let e = ask(closed, &name, RecordType::A, false, soon(3)).unwrap_err();
         assert_eq!(e, Failure::Refused);

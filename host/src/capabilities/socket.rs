@@ -277,11 +277,7 @@ impl StepState {
         }
         let write = req.effect == Effect::Write;
         let effect = if write { "write" } else { "read" };
-        let summary = format!(
-            "send to socket {}: {}",
-            req.address,
-            first_line(&req.data)
-        );
+        let summary = format!("send to socket {}: {}", req.address, first_line(&req.data));
         let mut detail = json!({
             "address": req.address,
             "kind": match address { Address::Unix(_) => "unix", Address::Tcp(_) => "tcp" },
@@ -306,7 +302,8 @@ impl StepState {
             .max_bytes
             .map_or(MAX_REPLY, |m| usize::try_from(m).unwrap_or(MAX_REPLY))
             .min(MAX_REPLY);
-        let deadline = Instant::now() + self.cx.remaining(req.timeout_ms.map(Duration::from_millis));
+        let deadline =
+            Instant::now() + self.cx.remaining(req.timeout_ms.map(Duration::from_millis));
         let started = Instant::now();
         let result = exchange(
             &address,
@@ -411,15 +408,14 @@ mod tests {
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { break };
-                let mut line = Vec::new();
-                let mut b = [0u8; 1];
-                while conn.read(&mut b).unwrap_or(0) == 1 && b[0] != b'\n' {
-                    line.push(b[0]);
-                }
-                let _ = conn.write_all(reply);
-                if keep_open {
-                    std::thread::sleep(Duration::from_secs(5));
-                }
+                std::thread::spawn(move || {
+                    let mut b = [0u8; 1];
+                    while conn.read(&mut b).unwrap_or(0) == 1 && b[0] != b'\n' {}
+                    let _ = conn.write_all(reply);
+                    if keep_open {
+                        std::thread::sleep(Duration::from_secs(5));
+                    }
+                });
             }
         });
         let addr = Address::Unix(path.to_string_lossy().into_owned());
@@ -434,14 +430,20 @@ mod tests {
     fn reads_until_eof() {
         let (_d, addr) = serve(b"1\napp1 2\n\n", false);
         let (data, end) = exchange(&addr, b"show\n", None, MAX_REPLY, false, soon()).unwrap();
-        assert_eq!((data.as_slice(), end), (&b"1\napp1 2\n\n"[..], ReplyEnd::Eof));
+        assert_eq!(
+            (data.as_slice(), end),
+            (&b"1\napp1 2\n\n"[..], ReplyEnd::Eof)
+        );
     }
 
     #[test]
     fn stops_at_the_terminator_the_cap_or_the_deadline() {
         let (_d, addr) = serve(b"hello\n> more", true);
         let (data, end) = exchange(&addr, b"x\n", Some(b"\n> "), MAX_REPLY, false, soon()).unwrap();
-        assert_eq!((data.as_slice(), end), (&b"hello\n> "[..], ReplyEnd::Terminator));
+        assert_eq!(
+            (data.as_slice(), end),
+            (&b"hello\n> "[..], ReplyEnd::Terminator)
+        );
         let (data, end) = exchange(&addr, b"x\n", None, 3, false, soon()).unwrap();
         assert_eq!((data.as_slice(), end), (&b"hel"[..], ReplyEnd::Limit));
         let started = Instant::now();
@@ -454,7 +456,10 @@ mod tests {
             Instant::now() + Duration::from_millis(300),
         )
         .unwrap();
-        assert_eq!((data.as_slice(), end), (&b"hello\n> more"[..], ReplyEnd::Timeout));
+        assert_eq!(
+            (data.as_slice(), end),
+            (&b"hello\n> more"[..], ReplyEnd::Timeout)
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 

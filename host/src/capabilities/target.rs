@@ -318,12 +318,8 @@ impl Mux {
             c.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            let _ = super::exec::run_process(
-                c,
-                None,
-                Instant::now() + Duration::from_secs(5),
-                4 << 10,
-            );
+            let _ =
+                super::exec::run_process(c, None, Instant::now() + Duration::from_secs(5), 4 << 10);
         }
         self.masters.clear();
         let _ = std::fs::remove_dir_all(&dir);
@@ -443,6 +439,74 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    fn args(c: &Command) -> Vec<String> {
+        c.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn ssh_options_of_the_target_come_before_cairns_own() {
+        let options = vec![
+            "IdentityFile=/k".to_string(),
+            "ConnectTimeout=3".to_string(),
+        ];
+        let t = SshTarget {
+            destination: "deploy@db1",
+            port: Some(2222),
+            options: &options,
+        };
+        let a = args(&t.command(Sharing::Client(Path::new("/tmp/c/0"))));
+        let pos = |s: &str| {
+            a.iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("{s} in {a:?}"))
+        };
+        assert_eq!(a[..2], ["-o", "BatchMode=yes"]);
+        assert_eq!(a[pos("-p") + 1], "2222");
+        // ssh keeps the first value of an option: the target's win.
+        assert!(pos("ConnectTimeout=3") < pos("ConnectTimeout=20"));
+        assert!(pos("IdentityFile=/k") < pos("ControlMaster=auto"));
+        assert!(a.contains(&"ControlPath=/tmp/c/0".to_string()));
+        assert_eq!(a.last().unwrap(), "deploy@db1");
+
+        let open = args(&t.command(Sharing::OpenMaster(Path::new("/tmp/c/0"))));
+        assert!(open.contains(&"ControlMaster=yes".to_string()));
+        assert_eq!(open[open.len() - 3..], ["-f", "-N", "deploy@db1"]);
+
+        let plain = args(&t.command(Sharing::None));
+        assert!(!plain.iter().any(|x| x.starts_with("Control")));
+    }
+
+    #[test]
+    fn targets_that_multiplex_themselves_are_left_alone() {
+        let options = vec!["ControlPath ~/.ssh/cm-%C".to_string()];
+        let t = SshTarget {
+            destination: "db1",
+            port: None,
+            options: &options,
+        };
+        assert!(t.multiplexes_itself());
+        assert_eq!(t.shared_connection(Instant::now()), None);
+        let options = vec!["controlmaster=no".to_string()];
+        assert!(
+            SshTarget {
+                destination: "db1",
+                port: None,
+                options: &options
+            }
+            .multiplexes_itself()
+        );
+        assert!(
+            !SshTarget {
+                destination: "db1",
+                port: None,
+                options: &[]
+            }
+            .multiplexes_itself()
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod engine;
 mod hostile;
 mod http_check;
 mod journal_lock;
+mod targets;
 mod validate;
 
 pub use harness::{Project, Run};
