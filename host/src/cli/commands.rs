@@ -570,12 +570,8 @@ fn plugin_list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
     ]];
     let mut docs = Vec::new();
     let mut plugins = Vec::new();
-    for p in ws.catalog.project_plugins() {
-        match p {
-            Ok(p) => plugins.push(p.clone()),
-            Err(e) => eprintln!("warning: {e}"),
-        }
-    }
+    // The catalog already warned about each file it could not load.
+    plugins.extend(ws.catalog.project_plugins().iter().flatten().cloned());
     for (name, _) in crate::runtime::catalog::stock_plugins() {
         match ws.catalog.stock(name) {
             Some(Ok(p)) => plugins.push(p),

@@ -145,12 +145,17 @@ impl EventSink for Human {
                 }
                 let dry = *self.mode.lock().expect("mode") == Mode::DryRun;
                 if *planned {
-                    let verb = if capability == "confirm" {
+                    // `storage` summaries say it themselves: `object … would be written`.
+                    let verb = if matches!(capability.as_str(), "confirm" | "storage") {
                         ""
                     } else {
                         "would "
                     };
-                    let what = if capability == "exec" { "run: " } else { "" };
+                    let what = match capability.as_str() {
+                        "exec" => "run: ",
+                        "transfer" => "transfer: ",
+                        _ => "",
+                    };
                     self.print(format!("      {} {verb}{what}{summary}", s.yellow("⋯")));
                 } else if dry || s.verbose > 0 {
                     self.print(s.dim(&format!("      {effect}: {summary}")));
