@@ -14,7 +14,14 @@ use std::time::Duration;
 
 use crate::bindings::cairn::plugin::secrets as wit;
 use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
+use crate::store::{ObjectInfo, Transfer, Transferred, Written};
 use crate::{Effect, HostError};
+
+fn no_storage(storage: &str) -> HostError {
+    HostError::new(format!(
+        "storage: `{storage}`: this host has no storage capability"
+    ))
+}
 
 /// What a plugin can ask of the host. Every call goes through the host's one
 /// choke point: grants, dry-run, redaction, journaling and timeouts are
@@ -38,6 +45,53 @@ pub trait Host {
 
     /// Reads a secret's value; from then on the host redacts it everywhere.
     fn reveal(&self, secret: &Secret) -> Result<String, HostError>;
+
+    /// Objects in the storage `storage` whose keys start with `prefix` (a
+    /// string prefix: `backups/db-` matches `backups/db-1.zst`), by key.
+    ///
+    /// Hosts written before the `storage` capability answer with an error.
+    fn storage_list(&self, storage: &str, prefix: &str) -> Result<Vec<ObjectInfo>, HostError> {
+        let _ = prefix;
+        Err(no_storage(storage))
+    }
+
+    /// An object's metadata, or `None` when it does not exist.
+    fn storage_head(&self, storage: &str, key: &str) -> Result<Option<ObjectInfo>, HostError> {
+        let _ = key;
+        Err(no_storage(storage))
+    }
+
+    /// A small object's bytes (8 MiB at most; bulk data goes through
+    /// [`Host::transfer`]).
+    fn storage_get(&self, storage: &str, key: &str) -> Result<Vec<u8>, HostError> {
+        let _ = key;
+        Err(no_storage(storage))
+    }
+
+    /// Writes a small object whole (8 MiB at most). In a dry-run it is not
+    /// written and the result has `planned` set.
+    fn storage_put(&self, storage: &str, key: &str, data: &[u8]) -> Result<Written, HostError> {
+        let _ = (key, data);
+        Err(no_storage(storage))
+    }
+
+    /// Deletes an object (a missing one is no error). In a dry-run it is not
+    /// deleted and the result has `planned` set.
+    fn storage_delete(&self, storage: &str, key: &str) -> Result<Written, HostError> {
+        let _ = key;
+        Err(no_storage(storage))
+    }
+
+    /// Runs a streaming pipeline on the host (source → transforms → sink):
+    /// the bytes never pass through the plugin. In a dry-run a write
+    /// transfer is not run and the result has `planned` set.
+    ///
+    /// Hosts written before the `transfer` capability answer with an error.
+    fn transfer(&self, transfer: &Transfer) -> Result<Transferred, HostError> {
+        Err(HostError::new(format!(
+            "transfer: `{transfer}`: this host has no transfer capability"
+        )))
+    }
 
     /// Sends a request on a granted unix or tcp socket and reads the reply.
     /// In a dry-run a `write` request is not sent: the reply has `planned`

@@ -59,8 +59,10 @@ mod lenient;
 pub mod mock;
 pub mod net;
 mod outputs;
+pub mod store;
 mod types;
 mod wit_host;
+mod wit_store;
 
 #[doc(hidden)]
 #[allow(unsafe_code, missing_docs, clippy::all)]
@@ -71,6 +73,7 @@ pub use error::{HostError, PluginError};
 pub use host::{Command, Completed, Host, Level, MaybeSecret, Request, Response, Secret};
 pub use net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
 pub use outputs::Outputs;
+pub use store::{ObjectInfo, ObjectRef, Sink, Source, Transfer, Transferred, Transform, Written};
 pub use types::{ActionInfo, Capability, Context, Description, Effect, Mode};
 
 /// What a plugin file usually needs: `use cairn_sdk::prelude::*;`.
@@ -83,6 +86,7 @@ pub mod prelude {
         Mode, Outputs, Plugin, PluginError, Request, Response, Secret,
     };
     pub use crate::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
+    pub use crate::{ObjectInfo, Sink, Source, Transfer, Transferred, Transform, Written};
     pub use serde::{Deserialize, Serialize};
 }
 

@@ -19,6 +19,10 @@ use crate::host::{Completed, Host, Level, Request, Response, Secret};
 use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
 use crate::{Command, Context, Effect, HostError, Outputs, Plugin, PluginError};
 
+mod store;
+
+pub use store::StorageOp;
+
 type Handler<I, O> = Box<dyn FnMut(&I) -> Result<O, HostError>>;
 
 /// One call a plugin made, in order.
@@ -35,6 +39,14 @@ pub enum Call {
     Secret(String),
     /// `secret.reveal()` of the named secret.
     Reveal(String),
+    /// A `storage` call; for `list` the key is the prefix.
+    Storage {
+        op: StorageOp,
+        storage: String,
+        key: String,
+    },
+    /// A `transfer` (boxed: it is large).
+    Transfer(Box<crate::store::Transfer>),
     Socket(SocketRequest),
     Dns(DnsQuery),
 }
@@ -58,6 +70,7 @@ pub struct MockHost {
     dns_queue: RefCell<VecDeque<Result<DnsAnswer, HostError>>>,
     dns_handler: RefCell<Option<Handler<DnsQuery, DnsAnswer>>>,
     calls: RefCell<Vec<Call>>,
+    store: store::MockStore,
 }
 
 impl MockHost {
@@ -265,6 +278,43 @@ fn answer<I, O>(
 }
 
 impl Host for MockHost {
+    fn storage_list(
+        &self,
+        storage: &str,
+        prefix: &str,
+    ) -> Result<Vec<crate::ObjectInfo>, HostError> {
+        self.mock_list(storage, prefix)
+    }
+
+    fn storage_head(
+        &self,
+        storage: &str,
+        key: &str,
+    ) -> Result<Option<crate::ObjectInfo>, HostError> {
+        self.mock_head(storage, key)
+    }
+
+    fn storage_get(&self, storage: &str, key: &str) -> Result<Vec<u8>, HostError> {
+        self.mock_get(storage, key)
+    }
+
+    fn storage_put(
+        &self,
+        storage: &str,
+        key: &str,
+        data: &[u8],
+    ) -> Result<crate::Written, HostError> {
+        self.mock_put(storage, key, data)
+    }
+
+    fn storage_delete(&self, storage: &str, key: &str) -> Result<crate::Written, HostError> {
+        self.mock_delete(storage, key)
+    }
+
+    fn transfer(&self, transfer: &crate::Transfer) -> Result<crate::Transferred, HostError> {
+        self.mock_transfer(transfer)
+    }
+
     fn log(&self, level: Level, message: &str, fields: &[(&str, &str)]) {
         self.record(Call::Log {
             level,

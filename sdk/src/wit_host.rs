@@ -9,6 +9,7 @@ use crate::bindings::cairn::plugin::{dns, socket};
 use crate::bindings::cairn::plugin::{exec, http, log, secrets, types};
 use crate::host::{Completed, Host, Level, MaybeSecret, Request, Response, Secret};
 use crate::net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
+use crate::store::{ObjectInfo, Transfer, Transferred, Written};
 use crate::{Command, Context, Effect, HostError, Mode, Plugin, PluginError};
 
 /// The real host, reached through the component's imports.
@@ -95,6 +96,30 @@ impl Host for WitHost {
 
     fn reveal(&self, secret: &Secret) -> Result<String, HostError> {
         secret.wit_handle()?.reveal().map_err(HostError::new)
+    }
+
+    fn storage_list(&self, storage: &str, prefix: &str) -> Result<Vec<ObjectInfo>, HostError> {
+        crate::wit_store::list(storage, prefix)
+    }
+
+    fn storage_head(&self, storage: &str, key: &str) -> Result<Option<ObjectInfo>, HostError> {
+        crate::wit_store::head(storage, key)
+    }
+
+    fn storage_get(&self, storage: &str, key: &str) -> Result<Vec<u8>, HostError> {
+        crate::wit_store::get(storage, key)
+    }
+
+    fn storage_put(&self, storage: &str, key: &str, data: &[u8]) -> Result<Written, HostError> {
+        crate::wit_store::put(storage, key, data)
+    }
+
+    fn storage_delete(&self, storage: &str, key: &str) -> Result<Written, HostError> {
+        crate::wit_store::delete(storage, key)
+    }
+
+    fn transfer(&self, transfer: &Transfer) -> Result<Transferred, HostError> {
+        crate::wit_store::run(transfer)
     }
 
     fn socket(&self, request: &SocketRequest) -> Result<SocketReply, HostError> {

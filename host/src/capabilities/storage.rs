@@ -193,7 +193,12 @@ pub fn check_prefix(prefix: &str) -> Result<(), String> {
 
 fn check_path(key: &str, prefix: bool) -> Result<(), String> {
     let what = if prefix { "prefix" } else { "key" };
-    let refuse = |why: &str| Err(format!("storage: {what} `{}` is refused: {why}", key.escape_debug()));
+    let refuse = |why: &str| {
+        Err(format!(
+            "storage: {what} `{}` is refused: {why}",
+            key.escape_debug()
+        ))
+    };
     if key.is_empty() {
         return refuse("it is empty");
     }
@@ -242,7 +247,13 @@ impl StepState {
         Ok(())
     }
 
-    fn storage_event(&self, write: bool, planned: bool, summary: String, detail: serde_json::Value) {
+    fn storage_event(
+        &self,
+        write: bool,
+        planned: bool,
+        summary: String,
+        detail: serde_json::Value,
+    ) {
         self.cx.emit(Event::Capability {
             step: self.cx.step.clone(),
             capability: "storage".into(),
@@ -307,13 +318,22 @@ impl StepState {
         } else {
             ("deleted", "deleted")
         };
-        let size = bytes.map(|n| format!(" ({n} bytes)")).unwrap_or_default();
+        let size = match bytes {
+            Some(1) => " (1 byte)".to_string(),
+            Some(n) => format!(" ({n} bytes)"),
+            None => String::new(),
+        };
         let mut detail = json!({ "op": op, "storage": storage, "key": key, "url": url });
         if let Some(n) = bytes {
             detail["bytes"] = json!(n);
         }
         if self.cx.plans(true) {
-            self.storage_event(true, true, format!("object {url} would be {verb}{size}"), detail);
+            self.storage_event(
+                true,
+                true,
+                format!("object {url} would be {verb}{size}"),
+                detail,
+            );
             return Ok(Written { url, planned: true });
         }
         let started = Instant::now();
@@ -331,7 +351,10 @@ impl StepState {
             }
         };
         self.storage_event(true, false, summary, detail);
-        r.map(|()| Written { url, planned: false })
+        r.map(|()| Written {
+            url,
+            planned: false,
+        })
     }
 }
 
@@ -398,9 +421,7 @@ impl wit::Host for StepState {
             )));
         }
         let n = data.len();
-        Ok(self.storage_write("put", &storage, &key, Some(n), |s, d| {
-            s.put(&key, data, d)
-        }))
+        Ok(self.storage_write("put", &storage, &key, Some(n), |s, d| s.put(&key, data, d)))
     }
 
     fn delete(
@@ -408,9 +429,7 @@ impl wit::Host for StepState {
         storage: String,
         key: String,
     ) -> wasmtime::Result<Result<Written, String>> {
-        Ok(self.storage_write("delete", &storage, &key, None, |s, d| {
-            s.delete(&key, d)
-        }))
+        Ok(self.storage_write("delete", &storage, &key, None, |s, d| s.delete(&key, d)))
     }
 }
 
@@ -499,7 +518,12 @@ mod tests {
                 path_style: false,
             },
         );
-        map.insert("local".to_string(), StorageKind::Dir { path: ".cairn/objects".into() });
+        map.insert(
+            "local".to_string(),
+            StorageKind::Dir {
+                path: ".cairn/objects".into(),
+            },
+        );
         let s = Storages::new(Path::new("/p"), map);
         assert_eq!(s.url("offsite", "db.zst"), "s3://b/site/db.zst");
         assert_eq!(s.url("local", "db.zst"), "dir://local/db.zst");

@@ -49,7 +49,11 @@ impl CommandEnd {
 enum End {
     Command(CommandEnd),
     File(PathBuf),
-    Object { storage: String, key: String, url: String },
+    Object {
+        storage: String,
+        key: String,
+        url: String,
+    },
     Discard,
 }
 
@@ -155,7 +159,11 @@ impl StepState {
             format!("transfer: the path `{path}` is refused: it climbs out with `..`")
         })?;
         let shown = full.to_string_lossy().into_owned();
-        if !self.cx.grants.allows("files", &shown, dir_matches(self.cx.storages.root())) {
+        if !self
+            .cx
+            .grants
+            .allows("files", &shown, dir_matches(self.cx.storages.root()))
+        {
             return Err(self.cx.denied("files", &shown));
         }
         Ok(full)
@@ -205,8 +213,7 @@ impl StepState {
         let mut parts = vec![source.display()];
         parts.extend(p.transforms.iter().map(transform_display));
         let summary = format!("{} → {}", parts.join(" | "), sink.display());
-        let write = !matches!(sink, End::Discard)
-            || matches!(&source, End::Command(c) if c.write);
+        let write = !matches!(sink, End::Discard) || matches!(&source, End::Command(c) if c.write);
         let effect = if write { "write" } else { "read" };
         let mut detail = json!({
             "source": source.display(),
@@ -230,7 +237,15 @@ impl StepState {
                 planned: true,
             });
         }
-        let deadline = Instant::now() + self.cx.remaining(p.timeout_ms.map(Duration::from_millis));
+        // The shortest of the transfer's timeout and its commands'.
+        let command_timeouts = [&p.source_command_timeout(), &p.sink_command_timeout()];
+        let timeout = command_timeouts
+            .into_iter()
+            .flatten()
+            .chain(p.timeout_ms.as_ref())
+            .min()
+            .map(|ms| Duration::from_millis(*ms));
+        let deadline = Instant::now() + self.cx.remaining(timeout);
         let started = Instant::now();
         let r = self.perform(source, &p.transforms, sink, deadline);
         let elapsed = started.elapsed();
@@ -298,9 +313,10 @@ impl StepState {
                 src_proc = Some(proc_);
                 Box::new(out.expect("piped stdout"))
             }
-            End::File(p) => Box::new(std::fs::File::open(&p).map_err(|e| {
-                format!("transfer: cannot read `{}`: {e}", p.display())
-            })?),
+            End::File(p) => Box::new(
+                std::fs::File::open(&p)
+                    .map_err(|e| format!("transfer: cannot read `{}`: {e}", p.display()))?,
+            ),
             End::Object { storage, key, .. } => storages.open(&storage)?.reader(&key, deadline)?,
             End::Discard => unreachable!("discard is a sink"),
         };
@@ -317,13 +333,13 @@ impl StepState {
             }
             End::File(p) => {
                 if let Some(dir) = p.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        format!("transfer: cannot create `{}`: {e}", dir.display())
-                    })?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("transfer: cannot create `{}`: {e}", dir.display()))?;
                 }
-                Terminal::File(TempFile::create(&p).map_err(|e| {
-                    format!("transfer: cannot write `{}`: {e}", p.display())
-                })?)
+                Terminal::File(
+                    TempFile::create(&p)
+                        .map_err(|e| format!("transfer: cannot write `{}`: {e}", p.display()))?,
+                )
             }
             End::Object { storage, key, .. } => {
                 Terminal::Object(storages.open(&storage)?.writer(&key, deadline)?)
@@ -407,6 +423,22 @@ impl StepState {
         }
         let sha = digest.get().map(hex::encode);
         Ok((bytes_in, count.get(), sha))
+    }
+}
+
+impl Pipeline {
+    fn source_command_timeout(&self) -> Option<u64> {
+        match &self.source {
+            Source::Command(c) => c.timeout_ms,
+            _ => None,
+        }
+    }
+
+    fn sink_command_timeout(&self) -> Option<u64> {
+        match &self.sink {
+            Sink::Command(c) => c.timeout_ms,
+            _ => None,
+        }
     }
 }
 

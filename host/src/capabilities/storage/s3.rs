@@ -21,10 +21,18 @@ use tokio::task::JoinSet;
 
 use super::{LIST_CAP, ObjectMeta, ObjectWriter};
 
-/// Size of each part of a multipart upload, and the most a single PUT
-/// carries: a transfer holds at most `1 + MAX_IN_FLIGHT` of them.
+/// Size of the first parts of a multipart upload, and the most a single
+/// PUT carries. An upload holds at most `1 + MAX_IN_FLIGHT` parts in memory:
+/// one filling while the other is on its way.
 pub const PART_SIZE: usize = 8 << 20;
-const MAX_IN_FLIGHT: usize = 2;
+const MAX_IN_FLIGHT: usize = 1;
+
+/// The size of part `n` (from 1): 8 MiB for the first thousand parts, then
+/// 8 MiB more every thousand, so S3's limit of 10,000 parts allows objects
+/// of about 430 GiB while an upload of a few GiB holds 16 MiB.
+fn part_size(n: i32) -> usize {
+    PART_SIZE * (1 + (n.max(1) as usize - 1) / 1000)
+}
 
 fn rt() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -47,6 +55,16 @@ fn block<T>(deadline: Instant, fut: impl Future<Output = Result<T, String>>) -> 
             Err(_) => Err("timed out (the step's deadline)".to_string()),
         }
     })
+}
+
+#[cfg(test)]
+#[test]
+fn parts_grow_to_fit_the_part_limit() {
+    assert_eq!(part_size(1), 8 << 20);
+    assert_eq!(part_size(1000), 8 << 20);
+    assert_eq!(part_size(1001), 16 << 20);
+    let total: usize = (1..=10_000).map(part_size).sum();
+    assert!(total > 400 << 30, "{total}");
 }
 
 #[derive(Debug, Clone)]
@@ -96,7 +114,10 @@ impl S3Store {
             credentials: (id, secret, env("AWS_SESSION_TOKEN")),
         };
         static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, Client>>> = OnceLock::new();
-        let mut clients = CLIENTS.get_or_init(Default::default).lock().expect("clients");
+        let mut clients = CLIENTS
+            .get_or_init(Default::default)
+            .lock()
+            .expect("clients");
         let client = clients
             .entry(key.clone())
             .or_insert_with(|| {
@@ -134,7 +155,12 @@ impl S3Store {
         format!("{}{key}", self.prefix)
     }
 
-    fn fail<E>(&self, what: &str, key: &str, e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String
+    fn fail<E>(
+        &self,
+        what: &str,
+        key: &str,
+        e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> String
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
@@ -181,7 +207,10 @@ impl S3Store {
                     out.push(ObjectMeta {
                         key: key.to_string(),
                         size: o.size().unwrap_or(0).max(0) as u64,
-                        last_modified_ms: o.last_modified().and_then(|t| t.to_millis().ok()).map(|m| m.max(0) as u64),
+                        last_modified_ms: o
+                            .last_modified()
+                            .and_then(|t| t.to_millis().ok())
+                            .map(|m| m.max(0) as u64),
                         etag: o.e_tag().map(str::to_string),
                     });
                 }
@@ -210,7 +239,10 @@ impl S3Store {
                 Ok(h) => Ok(Some(ObjectMeta {
                     key: key.to_string(),
                     size: h.content_length().unwrap_or(0).max(0) as u64,
-                    last_modified_ms: h.last_modified().and_then(|t| t.to_millis().ok()).map(|m| m.max(0) as u64),
+                    last_modified_ms: h
+                        .last_modified()
+                        .and_then(|t| t.to_millis().ok())
+                        .map(|m| m.max(0) as u64),
                     etag: h.e_tag().map(str::to_string),
                 })),
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
@@ -260,7 +292,12 @@ impl S3Store {
         })
     }
 
-    pub fn put(&self, key: &str, data: Vec<u8>, deadline: Instant) -> Result<Option<String>, String> {
+    pub fn put(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<Option<String>, String> {
         block(deadline, async {
             let r = self
                 .client
@@ -391,7 +428,7 @@ impl S3Writer {
     /// Sends the buffer as the next part, waiting first when enough parts
     /// are on their way.
     fn send_part(&mut self) -> Result<(), String> {
-        let s = &self.store;
+        let s = self.store.clone();
         let full = s.full_key(&self.key);
         if self.upload_id.is_none() {
             let r = block(self.deadline, async {
@@ -412,7 +449,10 @@ impl S3Writer {
         while self.in_flight.len() >= MAX_IN_FLIGHT {
             self.wait_one()?;
         }
-        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(PART_SIZE));
+        let data = std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(part_size(self.next_part + 1)),
+        );
         let number = self.next_part;
         self.next_part += 1;
         let req = s
@@ -423,7 +463,7 @@ impl S3Writer {
             .upload_id(self.upload_id.clone().unwrap_or_default())
             .part_number(number)
             .body(ByteStream::from(data));
-        let store = s.clone();
+        let store = s;
         let key = self.key.clone();
         let until = tokio::time::Instant::from_std(self.deadline);
         self.in_flight.spawn_on(
@@ -454,17 +494,20 @@ impl S3Writer {
                 Ok(())
             }
             Some(Ok(Err(e))) => Err(e),
-            Some(Err(e)) => Err(format!("storage `{}`: an upload task failed: {e}", self.store.name)),
+            Some(Err(e)) => Err(format!(
+                "storage `{}`: an upload task failed: {e}",
+                self.store.name
+            )),
         }
     }
 }
 
 impl Write for S3Writer {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = PART_SIZE - self.buf.len();
-        let n = data.len().min(room);
+        let size = part_size(self.next_part);
+        let n = data.len().min(size - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == PART_SIZE {
+        if self.buf.len() == size {
             self.send_part().map_err(io::Error::other)?;
         }
         Ok(n)
@@ -500,7 +543,11 @@ impl ObjectWriter for S3Writer {
                 .bucket(&s.bucket)
                 .key(s.full_key(&key))
                 .upload_id(id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
                 .send()
                 .await
                 .map_err(|e| s.fail("write", &key, &e))
