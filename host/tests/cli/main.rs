@@ -8,6 +8,7 @@ mod engine;
 mod hostile;
 mod http_check;
 mod journal_lock;
+mod lock_resume;
 mod storage;
 mod targets;
 mod validate;
