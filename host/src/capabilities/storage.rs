@@ -435,6 +435,7 @@ impl wit::Host for StepState {
 
 #[cfg(test)]
 mod tests {
+    use super::dir::TempFile;
     use super::*;
 
     #[test]
@@ -493,6 +494,17 @@ mod tests {
         assert!(e.contains("symbolic link"), "{e}");
         assert!(!tmp.path().join("x").exists());
         assert!(st.get("out/objects/z.txt", 100).is_err());
+        // A commit that cannot rename (a directory has the name) leaves
+        // no temporary behind.
+        std::fs::create_dir_all(tmp.path().join("objects/dir/sub")).unwrap();
+        let mut w = TempFile::create(&tmp.path().join("objects/dir")).unwrap();
+        w.write_all(b"x").unwrap();
+        assert!(w.commit().is_err());
+        let names: Vec<_> = std::fs::read_dir(tmp.path().join("objects"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("cairn-tmp")), "{names:?}");
         // An uncommitted writer leaves nothing.
         let mut w = st.writer("half").unwrap();
         w.write_all(b"partial").unwrap();

@@ -588,6 +588,14 @@ fn big_round_trip(s: &Store, storage: &str) {
         .unwrap();
     assert_eq!(ev["detail"]["bytes_out"], BIG);
     assert!(ev["detail"]["bytes_per_second"].as_f64().unwrap() > 0.0);
+    s.run(
+        "clean",
+        &format!(
+            r#"step d uses=store-probe action=delete {{ storage {storage}; key "big/data.zst"; }}"#
+        ),
+        &[],
+    )
+    .success();
     // What the transfer adds to cairn's footprint is bounded (buffers, not
     // the data): far below the size moved.
     if base_rss > 0 {
@@ -599,6 +607,29 @@ fn big_round_trip(s: &Store, storage: &str) {
             );
         }
     }
+}
+
+#[test]
+fn a_transfer_past_the_deadline_is_killed_and_leaves_nothing() {
+    let Some(s) = Store::new(None, "local") else {
+        return;
+    };
+    let started = Instant::now();
+    s.run(
+        "slow",
+        r#"step t uses=store-probe action=transfer timeout="2s" {
+            from-command sh "-c" "head -c 100000 /dev/zero; sleep 60"
+            to-object storage=local key="slow/never"
+        }"#,
+        &[],
+    )
+    .code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(walk(&s.p.join(".cairn/objects")).is_empty());
 }
 
 #[test]

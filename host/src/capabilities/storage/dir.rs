@@ -238,9 +238,14 @@ impl TempFile {
 
     pub fn commit(mut self) -> io::Result<()> {
         let file = self.file.take().expect("open until committed");
-        file.sync_all()?;
+        let done = file
+            .sync_all()
+            .and_then(|()| fs::rename(&self.tmp, &self.dest));
         drop(file);
-        fs::rename(&self.tmp, &self.dest)?;
+        if let Err(e) = done {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(e);
+        }
         if let Some(dir) = self.dest.parent()
             && let Ok(d) = File::open(dir)
         {
