@@ -36,6 +36,20 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let mode = if *dry_run { Mode::DryRun } else { Mode::Apply };
             run(&ws, name, params, *yes, mode, *offline, cli.json, style)
         }
+        Command::Rehearse { name, params, yes } => {
+            let rb = ws.runbook(name)?;
+            execute(
+                &ws,
+                &rb,
+                parse_params(params)?,
+                *yes,
+                Mode::Rehearsal,
+                false,
+                None,
+                cli.json,
+                style,
+            )
+        }
         Command::Resume { run_id, yes } => resume(&ws, run_id, *yes, cli.json, style),
         Command::Lock { update } => lock(&ws, *update, cli.json),
         Command::History { name } => history_cmd(&ws, name.as_deref(), cli.json),
@@ -433,6 +447,22 @@ fn execute(
         resume,
     };
     let report = engine::run(ws, rb, &opts, sink)?;
+    if let Some((path, passed)) = &report.report
+        && !json_out
+    {
+        let md = path.with_file_name("report.md");
+        let verdict = if *passed {
+            style.green("every check passed")
+        } else {
+            style.red("checks failed")
+        };
+        println!("rehearsal report ({verdict}): {}", md.display());
+        if !style.quiet
+            && let Ok(text) = std::fs::read_to_string(&md)
+        {
+            println!("\n{text}");
+        }
+    }
     Ok(match report.result {
         RunResult::Success => ExitCode::Success,
         RunResult::Failed => ExitCode::StepFailed,

@@ -69,6 +69,16 @@ pub enum Command {
         #[arg(long, requires = "dry_run")]
         offline: bool,
     },
+    /// Real run against the rehearsal overrides, then verify, then report.
+    Rehearse {
+        name: String,
+        /// Set a parameter: -p key=value (repeatable); wins over the rehearsal's own.
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Answer yes to every `confirm`.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Continue a failed or interrupted run after its last finished step.
     Resume {
         #[arg(value_name = "RUN-ID")]

@@ -4,6 +4,7 @@
 pub mod history;
 pub mod journal;
 pub mod lock;
+mod report;
 mod resolver;
 pub mod resume;
 mod step;
@@ -65,6 +66,8 @@ pub struct RunReport {
     pub error: Option<String>,
     pub dir: PathBuf,
     pub duration_ms: f64,
+    /// A rehearsal's `report.json`, and whether every check passed.
+    pub report: Option<(PathBuf, bool)>,
 }
 
 /// A step's plugin, resolved once before the run.
@@ -173,7 +176,21 @@ pub fn run(
     opts: &RunOptions,
     sink: Arc<dyn EventSink>,
 ) -> Result<RunReport> {
-    let params = cairn_lang::bind_params(rb, &opts.params)?;
+    // A rehearsal's own param values first; `-p` on the command line wins.
+    let mut overrides = Vec::new();
+    if opts.mode == Mode::Rehearsal {
+        let Some(r) = &rb.rehearsal else {
+            return Err(Error::Usage(format!(
+                "runbook `{}` has no `rehearsal` block; add one with the scratch targets and `verify` steps",
+                rb.name
+            )));
+        };
+        for (k, v) in &r.params {
+            overrides.push((k.clone(), resume::as_override(&v.value)));
+        }
+    }
+    overrides.extend(opts.params.iter().cloned());
+    let params = cairn_lang::bind_params(rb, &overrides)?;
     ws.validate(rb, true)?;
     let plugins = resolve_plugins(ws, rb)?;
     check_lock(ws, &plugins)?;
@@ -243,7 +260,12 @@ pub fn run(
     let redactor = opts.redactor.clone();
     let journal = journal::Journal::create(&dir, redactor.clone())
         .map_err(|e| Error::Other(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
-    let sink: Arc<dyn EventSink> = Arc::new(Fanout(vec![Arc::new(journal), sink]));
+    let collector = Arc::new(report::Collector::default());
+    let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(journal), sink];
+    if opts.mode == Mode::Rehearsal {
+        sinks.push(collector.clone());
+    }
+    let sink: Arc<dyn EventSink> = Arc::new(Fanout(sinks));
 
     // Params as journaled: secrets are not params, but a value typed on the
     // command line may still be one; redaction covers what is known by now.
@@ -272,6 +294,14 @@ pub fn run(
         });
     }
 
+    let mut targets = ws.targets();
+    if opts.mode == Mode::Rehearsal
+        && let Some(r) = &rb.rehearsal
+    {
+        for (name, t) in &r.targets {
+            targets.insert(name.clone(), t.kind.clone());
+        }
+    }
     let clock = Instant::now();
     let exec = step::Executor {
         ws,
@@ -287,16 +317,17 @@ pub fn run(
             .unwrap_or_default(),
         sink: sink.clone(),
         redactor,
-        targets: Arc::new(ws.targets()),
+        targets: Arc::new(targets),
         info: RunInfo {
             id: run_id.clone(),
-            started: started_at,
+            started: started_at.clone(),
             mode: opts.mode.as_str(),
             runbook: rb.name.clone(),
             project: ws.project.name.clone(),
             root: ws.project.root.display().to_string(),
         },
     };
+    let started_report = started_at;
     let outcome = exec.run_all();
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
     let (result, error) = match outcome {
@@ -310,12 +341,21 @@ pub fn run(
         duration_ms,
         error: error.clone(),
     });
+    let report = if opts.mode == Mode::Rehearsal {
+        let r = report::build(&collector, &started_report);
+        let path = report::write(&dir, &r, &opts.redactor)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot write the rehearsal report: {e}")))?;
+        Some((path, r["passed"] == true))
+    } else {
+        None
+    };
     Ok(RunReport {
         run_id,
         result,
         error,
         dir,
         duration_ms,
+        report,
     })
 }
 

@@ -23,7 +23,7 @@ pub struct Resume {
     pub done: HashMap<String, StepDone>,
 }
 
-fn as_override(v: &Value) -> String {
+pub(crate) fn as_override(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Array(items) => items

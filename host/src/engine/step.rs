@@ -53,6 +53,17 @@ impl Executor<'_> {
     pub fn run_all(&self) -> Result<(), Failure> {
         let main = self.run_blocks(&self.rb.steps, Phase::Main, true);
         let mut outcome = main.clone();
+        // A rehearsal checks what the main steps restored: every check runs.
+        if main.is_ok()
+            && self.opts.mode == Mode::Rehearsal
+            && let Some(r) = &self.rb.rehearsal
+            && let Err(f) = self.run_blocks(&r.verify, Phase::Verify, false)
+        {
+            outcome = Err(Failure {
+                message: format!("verification failed: {}", f.message),
+                refused: false,
+            });
+        }
         if main.is_err()
             && !self.rb.on_failure.is_empty()
             && let Err(f) = self.run_blocks(&self.rb.on_failure, Phase::OnFailure, true)

@@ -9,6 +9,7 @@ mod hostile;
 mod http_check;
 mod journal_lock;
 mod lock_resume;
+mod rehearse;
 mod storage;
 mod targets;
 mod validate;
