@@ -63,7 +63,8 @@ pub fn run_process(
         Err(_) => {
             timed_out = true;
             crate::sys::kill_process_group(pid);
-            rx.recv().map_err(|_| std::io::Error::other("lost the process"))??
+            rx.recv()
+                .map_err(|_| std::io::Error::other("lost the process"))??
         }
     };
     // A daemonised grandchild may keep the pipes open: wait a little for the
