@@ -161,11 +161,17 @@ fn check_lock(ws: &Workspace, plugins: &HashMap<String, Resolved>) -> Result<()>
     )))
 }
 
+/// `YYYYMMDD-HHMMSS-mmmxx`: UTC time to the millisecond, so ids sort by
+/// start time, and 8 bits that tell apart runs started in the same millisecond.
 fn new_run_id() -> String {
     let now = chrono::Utc::now();
     let nanos = now.timestamp_subsec_nanos();
-    let salt = (nanos ^ std::process::id().rotate_left(16)) & 0xffff;
-    format!("{}-{salt:04x}", now.format("%Y%m%d-%H%M%S"))
+    let salt = (nanos ^ std::process::id().rotate_left(8) ^ (nanos >> 12)) & 0xff;
+    format!(
+        "{}-{:03}{salt:02x}",
+        now.format("%Y%m%d-%H%M%S"),
+        now.timestamp_subsec_millis()
+    )
 }
 
 /// Runs a runbook: validates it completely, takes the project lock (not in a
