@@ -116,15 +116,18 @@ pub struct StepState {
 impl StepState {
     pub fn new(cx: CapCtx, limits: &Limits) -> Self {
         let stderr = MemoryOutputPipe::new(64 << 10);
-        // No preopened directories, no environment, no arguments, no network:
-        // the builder denies sockets and name lookups unless asked.
-        let wasi = WasiCtxBuilder::new()
+        // No environment, no arguments, no network (the builder denies
+        // sockets and name lookups unless asked), and no directory but those
+        // a `files` grant names.
+        let mut builder = WasiCtxBuilder::new();
+        builder
             .stdout(MemoryOutputPipe::new(64 << 10))
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        preopen_granted_dirs(&mut builder, &cx);
+        let wasi = builder.build();
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -158,6 +161,31 @@ impl StepState {
 
     pub fn memory_limit_hit(&self) -> bool {
         self.limits.hit
+    }
+}
+
+/// Each directory a `files` grant names (not `*`) becomes a WASI preopen
+/// under the name written in the grant; read-only in a dry-run, so a plugin
+/// cannot change a file behind the host's back.
+fn preopen_granted_dirs(builder: &mut WasiCtxBuilder, cx: &CapCtx) {
+    use wasmtime_wasi::FsPerms;
+    let Some(Allow::Only(dirs)) = cx.grants.get("files") else {
+        return;
+    };
+    let read_only = cx.mode == Mode::DryRun || cx.offline;
+    let perms = if read_only {
+        FsPerms::ReadOnly
+    } else {
+        FsPerms::ReadWrite
+    };
+    for dir in dirs {
+        let host = cx.storages.root().join(dir);
+        if !host.is_dir() {
+            continue;
+        }
+        if let Err(e) = builder.preopened_dir(&host, dir, perms) {
+            tracing::warn!(dir = %dir, "cannot preopen a granted directory: {e}");
+        }
     }
 }
 

@@ -2,9 +2,11 @@
 
 mod harness;
 
+mod backup;
 mod commands;
 mod dry_run;
 mod engine;
+mod files;
 mod hostile;
 mod http_check;
 mod journal_lock;
