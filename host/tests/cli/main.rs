@@ -2,7 +2,6 @@
 
 mod harness;
 
-mod backup;
 mod commands;
 mod dry_run;
 mod engine;
