@@ -90,6 +90,12 @@ pub enum Event {
         summary: String,
         detail: Value,
     },
+    /// A long transfer's bytes so far (shown on a terminal, not journaled).
+    Progress {
+        step: String,
+        bytes: u64,
+        elapsed_ms: f64,
+    },
     Log {
         step: String,
         plugin: String,

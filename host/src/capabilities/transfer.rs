@@ -389,7 +389,15 @@ impl StepState {
             }
             format!("transfer: {e}")
         };
-        let bytes_in = match pipe::pump(&mut src, chain.as_mut(), deadline, &watchdog) {
+        let mut report = |bytes: u64| {
+            self.cx.emit(Event::Progress {
+                step: self.cx.step.clone(),
+                bytes,
+                elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            })
+        };
+        let bytes_in = match pipe::pump(&mut src, chain.as_mut(), deadline, &watchdog, &mut report)
+        {
             Ok(n) => n,
             Err(PumpError::Deadline) => return Err(timed_out()),
             Err(PumpError::Source(e)) => {

@@ -44,6 +44,10 @@ pub struct Human {
     style: Style,
     redactor: Mutex<Option<Arc<Redactor>>>,
     mode: Mutex<Mode>,
+    /// Progress lines are drawn in place, on a terminal only.
+    tty: bool,
+    /// A progress line is on screen and must be cleared before the next line.
+    progress_shown: std::sync::atomic::AtomicBool,
 }
 
 impl Human {
@@ -52,6 +56,8 @@ impl Human {
             style,
             redactor: Mutex::new(None),
             mode: Mutex::new(Mode::Apply),
+            tty: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            progress_shown: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -66,8 +72,52 @@ impl Human {
             None => line,
         };
         let mut out = std::io::stdout().lock();
+        if self
+            .progress_shown
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let _ = write!(out, "\r\x1b[2K");
+        }
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
+    }
+
+    /// Redraws the progress line of a long transfer in place.
+    fn progress(&self, step: &str, bytes: u64, elapsed_ms: f64) {
+        if !self.tty || self.style.quiet {
+            return;
+        }
+        let rate = if elapsed_ms > 0.0 {
+            bytes as f64 / (elapsed_ms / 1000.0)
+        } else {
+            0.0
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = write!(
+            out,
+            "\r\x1b[2K      {} {step}: {} · {}/s",
+            self.style.yellow("⋯"),
+            human_bytes(bytes as f64),
+            human_bytes(rate)
+        );
+        let _ = out.flush();
+        self.progress_shown
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn human_bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < UNITS.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
     }
 }
 
@@ -261,6 +311,11 @@ impl EventSink for Human {
                     ));
                 }
             }
+            Event::Progress {
+                step,
+                bytes,
+                elapsed_ms,
+            } => self.progress(step, *bytes, *elapsed_ms),
             Event::Warning { message } => {
                 if !s.quiet {
                     self.print(format!("  {} {message}", s.yellow("warning:")));

@@ -53,6 +53,9 @@ pub fn line(event: &Event, redactor: &Redactor) -> String {
 
 impl EventSink for Journal {
     fn emit(&self, event: &Event) {
+        if matches!(event, Event::Progress { .. }) {
+            return;
+        }
         let text = line(event, &self.redactor);
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = f.write_all(text.as_bytes()).and_then(|_| f.flush()) {

@@ -350,15 +350,24 @@ pub enum PumpError {
 
 /// Moves bytes from `src` into `chain` until the source ends; returns the
 /// bytes read.
+/// How often a long transfer reports the bytes it has moved.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub fn pump(
     src: &mut dyn Read,
     chain: &mut dyn Stage,
     deadline: Instant,
     watchdog: &Watchdog,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<u64, PumpError> {
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
+    let mut next_report = Instant::now() + PROGRESS_EVERY;
     loop {
+        if Instant::now() >= next_report {
+            progress(total);
+            next_report = Instant::now() + PROGRESS_EVERY;
+        }
         if Instant::now() >= deadline || watchdog.fired() {
             return Err(PumpError::Deadline);
         }
