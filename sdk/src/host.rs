@@ -1,7 +1,7 @@
 //! The host's capabilities as a plugin sees them: the [`Host`] trait and the
 //! plain Rust types it takes and returns, mirroring the WIT imports `log`,
 //! `secrets`, `exec` and `http` (the types of `socket` and `dns` are in
-//! [`crate::net`]).
+//! [`crate::net`], those of `docker` in [`crate::docker`]).
 //!
 //! In a component, [`Plugin::run`](crate::Plugin::run) receives the real host
 //! (calls cross the WIT boundary); in unit tests it receives a
@@ -13,9 +13,16 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::bindings::cairn::plugin::secrets as wit;
+use crate::docker::{ContainerChange, ContainerInfo, DockerExec};
 use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
 use crate::store::{ObjectInfo, Transfer, Transferred, Written};
 use crate::{Effect, HostError};
+
+fn no_docker(engine: &str) -> HostError {
+    HostError::new(format!(
+        "docker: `{engine}`: this host has no docker capability"
+    ))
+}
 
 fn no_storage(storage: &str) -> HostError {
     HostError::new(format!(
@@ -114,6 +121,56 @@ pub trait Host {
             "dns: `{}`: this host has no dns capability",
             query.name
         )))
+    }
+
+    /// A container on a granted engine (`""`: the default engine), by name
+    /// or id. A read.
+    ///
+    /// Hosts written before the `docker` capability answer with an error.
+    fn docker_inspect(&self, engine: &str, container: &str) -> Result<ContainerInfo, HostError> {
+        let _ = container;
+        Err(no_docker(engine))
+    }
+
+    /// Every container of the engine, running or not, by name. A read.
+    fn docker_list(&self, engine: &str) -> Result<Vec<ContainerInfo>, HostError> {
+        Err(no_docker(engine))
+    }
+
+    /// Restarts a container: stops it (killing it after `timeout`, the
+    /// container's own stop timeout when `None`) and starts it. A write: in
+    /// a dry-run it is not done and the result has `planned` set.
+    fn docker_restart(
+        &self,
+        engine: &str,
+        container: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ContainerChange, HostError> {
+        let _ = (container, timeout);
+        Err(no_docker(engine))
+    }
+
+    /// Stops a container (killing it after `timeout`). A write.
+    fn docker_stop(
+        &self,
+        engine: &str,
+        container: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ContainerChange, HostError> {
+        let _ = (container, timeout);
+        Err(no_docker(engine))
+    }
+
+    /// Starts a container; a running one is left as it is. A write.
+    fn docker_start(&self, engine: &str, container: &str) -> Result<ContainerChange, HostError> {
+        let _ = container;
+        Err(no_docker(engine))
+    }
+
+    /// Runs a command in a running container. In a dry-run a `write`
+    /// command is not run: the result has `planned` set and no output.
+    fn docker_exec(&self, exec: &DockerExec) -> Result<Completed, HostError> {
+        Err(no_docker(&exec.engine))
     }
 
     fn debug(&self, message: &str) {

@@ -53,6 +53,7 @@
 //! through a whole plugin.
 
 pub mod args;
+pub mod docker;
 mod error;
 pub mod host;
 mod lenient;
@@ -69,6 +70,7 @@ mod wit_store;
 pub mod bindings;
 
 pub use args::{Args, Duration};
+pub use docker::{ContainerChange, ContainerInfo, DockerExec};
 pub use error::{HostError, PluginError};
 pub use host::{Command, Completed, Host, Level, MaybeSecret, Request, Response, Secret};
 pub use net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
@@ -85,6 +87,7 @@ pub mod prelude {
         Args, Command, Completed, Context, Description, Duration, Effect, Host, Level, MaybeSecret,
         Mode, Outputs, Plugin, PluginError, Request, Response, Secret,
     };
+    pub use crate::{ContainerChange, ContainerInfo, DockerExec};
     pub use crate::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
     pub use crate::{ObjectInfo, Sink, Source, Transfer, Transferred, Transform, Written};
     pub use serde::{Deserialize, Serialize};

@@ -15,6 +15,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::docker::{ContainerChange, ContainerInfo, DockerCall, DockerExec};
 use crate::host::{Completed, Host, Level, Request, Response, Secret};
 use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
 use crate::{Command, Context, Effect, HostError, Outputs, Plugin, PluginError};
@@ -49,6 +50,7 @@ pub enum Call {
     Transfer(Box<crate::store::Transfer>),
     Socket(SocketRequest),
     Dns(DnsQuery),
+    Docker(DockerCall),
 }
 
 /// A scripted host. Responses are taken first from the queue filled by
@@ -69,6 +71,10 @@ pub struct MockHost {
     socket_handler: RefCell<Option<Handler<SocketRequest, SocketReply>>>,
     dns_queue: RefCell<VecDeque<Result<DnsAnswer, HostError>>>,
     dns_handler: RefCell<Option<Handler<DnsQuery, DnsAnswer>>>,
+    /// The containers `docker_*` calls see, by name (on every engine).
+    containers: RefCell<BTreeMap<String, ContainerInfo>>,
+    docker_exec_queue: RefCell<VecDeque<Result<Completed, HostError>>>,
+    docker_exec_handler: RefCell<Option<Handler<DockerExec, Completed>>>,
     calls: RefCell<Vec<Call>>,
     store: store::MockStore,
 }
@@ -180,6 +186,94 @@ impl MockHost {
     ) -> Self {
         *self.dns_handler.borrow_mut() = Some(Box::new(handler));
         self
+    }
+
+    /// A container the `docker_*` calls find (by its name or id, on any
+    /// engine). Restart and start make it running, stop makes it exited;
+    /// in [`MockHost::dry_run`] mode they change nothing.
+    pub fn with_container(self, container: ContainerInfo) -> Self {
+        self.containers
+            .borrow_mut()
+            .insert(container.name.clone(), container);
+        self
+    }
+
+    /// The container `name` as the mock host has it now.
+    pub fn container(&self, name: &str) -> Option<ContainerInfo> {
+        self.containers.borrow().get(name).cloned()
+    }
+
+    /// Queues the result of the next `docker_exec` call.
+    pub fn docker_exec_returns(self, completed: Completed) -> Self {
+        self.docker_exec_queue.borrow_mut().push_back(Ok(completed));
+        self
+    }
+
+    /// Queues a host error for the next `docker_exec` call.
+    pub fn docker_exec_fails(self, message: impl Into<String>) -> Self {
+        self.docker_exec_queue
+            .borrow_mut()
+            .push_back(Err(HostError::new(message)));
+        self
+    }
+
+    /// Answers `docker_exec` calls once the queue is empty.
+    pub fn on_docker_exec(
+        self,
+        handler: impl FnMut(&DockerExec) -> Result<Completed, HostError> + 'static,
+    ) -> Self {
+        *self.docker_exec_handler.borrow_mut() = Some(Box::new(handler));
+        self
+    }
+
+    /// The `docker` calls, in order.
+    pub fn docker_calls(&self) -> Vec<DockerCall> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Docker(d) => Some(d),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn find_container(&self, engine: &str, container: &str) -> Result<String, HostError> {
+        self.containers
+            .borrow()
+            .values()
+            .find(|c| c.name == container || (!c.id.is_empty() && c.id.starts_with(container)))
+            .map(|c| c.name.clone())
+            .ok_or_else(|| {
+                let engine = if engine.is_empty() {
+                    "the default engine"
+                } else {
+                    engine
+                };
+                HostError::new(format!("docker: no container `{container}` on {engine}"))
+            })
+    }
+
+    fn change_container(
+        &self,
+        engine: &str,
+        container: &str,
+        running: bool,
+    ) -> Result<ContainerChange, HostError> {
+        let name = self.find_container(engine, container)?;
+        let mut all = self.containers.borrow_mut();
+        let c = all.get_mut(&name).expect("found");
+        if !self.dry_run {
+            if running && !c.running {
+                c.started_at = format!("{}+{}", c.started_at, c.restart_count + 1);
+            }
+            c.running = running;
+            c.state = if running { "running" } else { "exited" }.into();
+            c.exit_code = if running { None } else { Some(0) };
+        }
+        Ok(ContainerChange {
+            container: c.clone(),
+            planned: self.dry_run,
+        })
     }
 
     /// Runs an action of plugin `P` the way the component export does:
@@ -373,6 +467,84 @@ impl Host for MockHost {
         })
     }
 
+    fn docker_inspect(&self, engine: &str, container: &str) -> Result<ContainerInfo, HostError> {
+        self.record(Call::Docker(DockerCall::Inspect {
+            engine: engine.into(),
+            container: container.into(),
+        }));
+        let name = self.find_container(engine, container)?;
+        Ok(self.containers.borrow()[&name].clone())
+    }
+
+    fn docker_list(&self, engine: &str) -> Result<Vec<ContainerInfo>, HostError> {
+        self.record(Call::Docker(DockerCall::List {
+            engine: engine.into(),
+        }));
+        Ok(self.containers.borrow().values().cloned().collect())
+    }
+
+    fn docker_restart(
+        &self,
+        engine: &str,
+        container: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ContainerChange, HostError> {
+        self.record(Call::Docker(DockerCall::Restart {
+            engine: engine.into(),
+            container: container.into(),
+            timeout_s: timeout.map(|t| t.as_secs() as u32),
+        }));
+        if !self.dry_run {
+            // A restart starts it anew even when it was running.
+            let name = self.find_container(engine, container)?;
+            if let Some(c) = self.containers.borrow_mut().get_mut(&name) {
+                c.running = false;
+            }
+        }
+        self.change_container(engine, container, true)
+    }
+
+    fn docker_stop(
+        &self,
+        engine: &str,
+        container: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ContainerChange, HostError> {
+        self.record(Call::Docker(DockerCall::Stop {
+            engine: engine.into(),
+            container: container.into(),
+            timeout_s: timeout.map(|t| t.as_secs() as u32),
+        }));
+        self.change_container(engine, container, false)
+    }
+
+    fn docker_start(&self, engine: &str, container: &str) -> Result<ContainerChange, HostError> {
+        self.record(Call::Docker(DockerCall::Start {
+            engine: engine.into(),
+            container: container.into(),
+        }));
+        self.change_container(engine, container, true)
+    }
+
+    fn docker_exec(&self, exec: &DockerExec) -> Result<Completed, HostError> {
+        self.record(Call::Docker(DockerCall::Exec(exec.clone())));
+        if self.dry_run && exec.effect == Effect::Write {
+            return Ok(Completed::planned());
+        }
+        answer(
+            &self.docker_exec_queue,
+            &self.docker_exec_handler,
+            exec,
+            || {
+                format!(
+                    "docker exec `{}` in `{}`",
+                    exec.cmd.join(" "),
+                    exec.container
+                )
+            },
+        )
+    }
+
     fn dns(&self, query: &DnsQuery) -> Result<DnsAnswer, HostError> {
         self.record(Call::Dns(query.clone()));
         answer(&self.dns_queue, &self.dns_handler, query, || {
@@ -476,6 +648,29 @@ mod tests {
             e.message,
             "mock host: no response scripted for socket `/run/haproxy.sock`"
         );
+    }
+
+    #[test]
+    fn containers_change_unless_dry_run() {
+        let box_ = ContainerInfo::running("web", "nginx:1");
+        let host = MockHost::new().with_container(box_.clone());
+        let stopped = host.docker_stop("", "web", None).unwrap();
+        assert!(!stopped.planned && !stopped.container.running);
+        let started = host.docker_restart("", "web", None).unwrap();
+        assert!(started.container.running);
+        assert_ne!(started.container.started_at, box_.started_at);
+        let e = host.docker_inspect("", "db").unwrap_err();
+        assert_eq!(e.message, "docker: no container `db` on the default engine");
+
+        let dry = MockHost::new().dry_run().with_container(box_.clone());
+        let planned = dry.docker_restart("", "web", None).unwrap();
+        assert!(planned.planned);
+        assert_eq!(dry.container("web").unwrap(), box_);
+        let run = dry
+            .docker_exec(&DockerExec::new("", "web", ["nginx", "-s", "reload"]))
+            .unwrap();
+        assert!(run.planned);
+        assert_eq!(dry.docker_calls().len(), 2);
     }
 
     #[test]

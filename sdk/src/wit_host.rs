@@ -5,8 +5,9 @@
 //! On targets other than wasm32 this compiles (so plugins build natively for
 //! their unit tests) but every import traps: tests use the mock host.
 
-use crate::bindings::cairn::plugin::{dns, socket};
+use crate::bindings::cairn::plugin::{dns, docker, socket};
 use crate::bindings::cairn::plugin::{exec, http, log, secrets, types};
+use crate::docker::{ContainerChange, ContainerInfo, DockerExec};
 use crate::host::{Completed, Host, Level, MaybeSecret, Request, Response, Secret};
 use crate::net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
 use crate::store::{ObjectInfo, Transfer, Transferred, Written};
@@ -145,6 +146,77 @@ impl Host for WitHost {
         })
     }
 
+    fn docker_inspect(&self, engine: &str, container: &str) -> Result<ContainerInfo, HostError> {
+        docker::inspect(engine, container)
+            .map(container_from_wit)
+            .map_err(HostError::new)
+    }
+
+    fn docker_list(&self, engine: &str) -> Result<Vec<ContainerInfo>, HostError> {
+        docker::list(engine)
+            .map(|l| l.into_iter().map(container_from_wit).collect())
+            .map_err(HostError::new)
+    }
+
+    fn docker_restart(
+        &self,
+        engine: &str,
+        container: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ContainerChange, HostError> {
+        docker::restart(engine, container, seconds(timeout))
+            .map(change_from_wit)
+            .map_err(HostError::new)
+    }
+
+    fn docker_stop(
+        &self,
+        engine: &str,
+        container: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ContainerChange, HostError> {
+        docker::stop(engine, container, seconds(timeout))
+            .map(change_from_wit)
+            .map_err(HostError::new)
+    }
+
+    fn docker_start(&self, engine: &str, container: &str) -> Result<ContainerChange, HostError> {
+        docker::start(engine, container)
+            .map(change_from_wit)
+            .map_err(HostError::new)
+    }
+
+    fn docker_exec(&self, e: &DockerExec) -> Result<Completed, HostError> {
+        let env = e
+            .env
+            .iter()
+            .map(|(name, value)| {
+                Ok(exec::EnvVar {
+                    name: name.clone(),
+                    value: match value {
+                        MaybeSecret::Plain(s) => exec::EnvValue::Plain(s.clone()),
+                        MaybeSecret::Secret(s) => exec::EnvValue::Secret(s.wit_handle()?),
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, HostError>>()?;
+        let done = docker::exec(
+            &e.engine,
+            &e.container,
+            &e.cmd,
+            &env,
+            e.cwd.as_deref(),
+            effect_to_wit(e.effect),
+        )
+        .map_err(HostError::new)?;
+        Ok(Completed {
+            status: done.status,
+            stdout: done.stdout,
+            stderr: done.stderr,
+            planned: done.planned,
+        })
+    }
+
     fn dns(&self, query: &DnsQuery) -> Result<DnsAnswer, HostError> {
         let q = dns::Query {
             name: query.name.clone(),
@@ -168,6 +240,35 @@ impl Host for WitHost {
             planned: a.planned,
         })
     }
+}
+
+fn container_from_wit(c: docker::ContainerInfo) -> ContainerInfo {
+    ContainerInfo {
+        id: c.id,
+        name: c.name,
+        image: c.image,
+        state: c.state,
+        running: c.running,
+        restart_count: c.restart_count,
+        started_at: c.started_at,
+        exit_code: c.exit_code,
+        health: c.health,
+    }
+}
+
+fn change_from_wit(c: docker::Changed) -> ContainerChange {
+    ContainerChange {
+        container: container_from_wit(c.container),
+        planned: c.planned,
+    }
+}
+
+/// Whole seconds, rounded up (a stop timeout of 1.5 s waits 2 s).
+fn seconds(d: Option<std::time::Duration>) -> Option<u32> {
+    d.map(|d| {
+        let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        u32::try_from(s).unwrap_or(u32::MAX)
+    })
 }
 
 fn millis(d: std::time::Duration) -> u64 {

@@ -3,6 +3,7 @@
 //! enforces grants, dry-run, redaction, journaling and deadlines.
 
 pub mod dns;
+pub mod docker;
 pub mod exec;
 pub mod grants;
 pub mod http;

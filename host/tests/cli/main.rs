@@ -3,6 +3,7 @@
 mod harness;
 
 mod commands;
+mod docker;
 mod dry_run;
 mod engine;
 mod files;

@@ -1,0 +1,776 @@
+//! `docker`: containers on a granted engine, through the engine's API
+//! (bollard) on a small tokio runtime owned by this module; the engine runs
+//! steps on plain threads and blocks on it. `inspect` and `list` read;
+//! `restart`, `stop` and `start` write (recorded, not performed, in a
+//! dry-run); `exec` follows the effect the plugin gives it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::errors::Error as ApiError;
+use bollard::exec::StartExecResults;
+use bollard::models::{ContainerInspectResponse, ExecConfig};
+use bollard::query_parameters::{
+    ListContainersOptions, RestartContainerOptions, StartContainerOptions, StopContainerOptions,
+};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::StepState;
+use crate::events::Event;
+use crate::runtime::bindings::cairn::plugin::docker::{
+    self as wit, Changed, Completed, ContainerInfo, EnvVar,
+};
+use crate::runtime::bindings::cairn::plugin::exec::EnvValue;
+use crate::runtime::bindings::cairn::plugin::types::Effect;
+
+/// The engine of a call that names none and finds no `DOCKER_HOST`.
+pub const DEFAULT_ENGINE: &str = "unix:///var/run/docker.sock";
+
+/// Where an engine listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// An absolute socket path.
+    Unix(String),
+    /// `host:port`, spoken to in plain http.
+    Tcp(String),
+}
+
+impl Engine {
+    /// `unix:///PATH` (or a bare absolute path) or `tcp://HOST:PORT`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("docker: engine `{s}` is neither `unix:///PATH` nor `tcp://HOST:PORT`");
+        if let Some(path) = s
+            .strip_prefix("unix://")
+            .or(s.starts_with('/').then_some(s))
+        {
+            if !path.starts_with('/') || path.contains('\0') {
+                return Err(bad());
+            }
+            return Ok(Engine::Unix(path.to_string()));
+        }
+        if let Some(rest) = s.strip_prefix("tcp://") {
+            let hp = rest.strip_suffix('/').unwrap_or(rest);
+            let ok = hp.rsplit_once(':').is_some_and(|(h, p)| {
+                !h.is_empty()
+                    && !h.contains(['/', '@', '?', '#'])
+                    && p.parse::<u16>().is_ok_and(|p| p != 0)
+            });
+            return if ok {
+                Ok(Engine::Tcp(hp.to_string()))
+            } else {
+                Err(bad())
+            };
+        }
+        Err(bad())
+    }
+
+    /// The engine a call means: its own, else `DOCKER_HOST` of cairn's
+    /// environment, else the default socket.
+    pub fn resolve(requested: &str) -> Result<Self, String> {
+        if !requested.is_empty() {
+            return Self::parse(requested);
+        }
+        match std::env::var("DOCKER_HOST") {
+            Ok(h) if !h.is_empty() => {
+                Self::parse(&h).map_err(|e| format!("{e} (from DOCKER_HOST)"))
+            }
+            _ => Self::parse(DEFAULT_ENGINE),
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Unix(p) => write!(f, "unix://{p}"),
+            Engine::Tcp(hp) => write!(f, "tcp://{hp}"),
+        }
+    }
+}
+
+/// A granted value matches the engine a call resolves to, written either
+/// way (`unix:///run/docker.sock` or `/run/docker.sock`); `*` any.
+pub fn engine_matches(granted: &str, engine: &str) -> bool {
+    granted == engine || Engine::parse(granted).is_ok_and(|g| g.to_string() == engine)
+}
+
+/// Container names and ids as docker makes them; anything else (a `/`, a
+/// `..`) could reach another API path and is refused.
+pub fn check_container(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if first_ok
+        && name.len() <= 255
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "docker: `{name}` is not a container name or id (letters, digits, `_`, `.`, `-`)"
+        ))
+    }
+}
+
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("cairn-docker")
+            .enable_all()
+            .build()
+            .expect("tokio runtime for docker")
+    })
+}
+
+/// Why a call failed, before it is phrased for the plugin.
+#[derive(Debug)]
+enum Failure {
+    Timeout,
+    Api(ApiError),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
+    }
+}
+
+/// Runs `fut` on the docker runtime until `deadline`.
+fn block<T>(
+    deadline: Instant,
+    fut: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let until = tokio::time::Instant::from_std(deadline);
+    rt().block_on(async move {
+        match tokio::time::timeout_at(until, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Timeout),
+        }
+    })
+}
+
+/// A client of `engine`, its API version agreed with the engine on first
+/// use (an engine older than bollard's version gets its own). Clients are
+/// kept for the process; one that could not agree is not.
+async fn client(engine: &Engine) -> Result<Docker, Failure> {
+    static CLIENTS: OnceLock<Mutex<HashMap<String, Docker>>> = OnceLock::new();
+    let key = engine.to_string();
+    let clients = CLIENTS.get_or_init(Default::default);
+    if let Some(d) = clients.lock().expect("docker clients").get(&key) {
+        return Ok(d.clone());
+    }
+    let d = match engine {
+        Engine::Unix(path) => Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)?,
+        Engine::Tcp(hp) => {
+            Docker::connect_with_http(&format!("tcp://{hp}"), 120, bollard::API_DEFAULT_VERSION)?
+        }
+    };
+    let d = d.negotiate_version().await?;
+    clients
+        .lock()
+        .expect("docker clients")
+        .insert(key, d.clone());
+    Ok(d)
+}
+
+/// The plugin's view of an inspected container.
+fn info(r: ContainerInspectResponse) -> ContainerInfo {
+    let state = r.state.unwrap_or_default();
+    let running = state.running.unwrap_or(false);
+    let started_at = state
+        .started_at
+        .filter(|s| !s.starts_with("0001-01-01"))
+        .unwrap_or_default();
+    ContainerInfo {
+        id: r.id.unwrap_or_default(),
+        name: r
+            .name
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        image: r
+            .config
+            .and_then(|c| c.image)
+            .or(r.image)
+            .unwrap_or_default(),
+        state: state
+            .status
+            .map_or_else(|| "unknown".into(), |s| s.to_string()),
+        running,
+        restart_count: r
+            .restart_count
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        started_at,
+        exit_code: if running { None } else { state.exit_code },
+        health: state
+            .health
+            .and_then(|h| h.status)
+            .map(|s| s.to_string())
+            .filter(|s| !s.is_empty() && s != "none"),
+    }
+}
+
+/// What a call returns in `--offline`, where not even a read is made.
+fn unknown(container: &str) -> ContainerInfo {
+    ContainerInfo {
+        id: String::new(),
+        name: container.to_string(),
+        image: String::new(),
+        state: "unknown".into(),
+        running: false,
+        restart_count: 0,
+        started_at: String::new(),
+        exit_code: None,
+        health: None,
+    }
+}
+
+async fn inspect(d: &Docker, container: &str) -> Result<ContainerInfo, Failure> {
+    Ok(info(d.inspect_container(container, None).await?))
+}
+
+/// The operations of the interface, for journals and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Inspect,
+    List,
+    Restart,
+    Stop,
+    Start,
+    Exec,
+}
+
+impl Op {
+    fn verb(self) -> &'static str {
+        match self {
+            Op::Inspect => "inspect",
+            Op::List => "list",
+            Op::Restart => "restart",
+            Op::Stop => "stop",
+            Op::Start => "start",
+            Op::Exec => "exec",
+        }
+    }
+}
+
+/// An error of the engine in an operator's words.
+fn phrase(
+    op: Op,
+    engine: &Engine,
+    container: Option<&str>,
+    f: Failure,
+    waited: Duration,
+) -> String {
+    let what = match container {
+        Some(c) => format!("{} container `{c}` on {engine}", op.verb()),
+        None => format!("list containers on {engine}"),
+    };
+    match f {
+        Failure::Timeout => format!(
+            "docker: {what}: no answer before the step's deadline ({})",
+            crate::runtime::humanize(waited)
+        ),
+        Failure::Api(ApiError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        }) if container.is_some_and(|c| message.contains(c))
+            || message.contains("No such container") =>
+        {
+            format!(
+                "docker: no container `{}` on {engine}",
+                container.unwrap_or_default()
+            )
+        }
+        Failure::Api(ApiError::DockerResponseServerError {
+            status_code,
+            message,
+        }) => format!("docker: {what}: {} (status {status_code})", message.trim()),
+        Failure::Api(ApiError::SocketNotFoundError(_)) => {
+            format!("docker: {what}: cannot connect: no such socket")
+        }
+        Failure::Api(ApiError::RequestTimeoutError) => format!(
+            "docker: {what}: no answer before the step's deadline ({})",
+            crate::runtime::humanize(waited)
+        ),
+        Failure::Api(e) => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            let text = match text.find(" (os error") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            };
+            if text.contains("Connection refused") || text.contains("connect") {
+                format!("docker: {what}: cannot connect: {text}")
+            } else {
+                format!("docker: {what}: {text}")
+            }
+        }
+    }
+}
+
+impl wit::Host for StepState {
+    fn inspect(
+        &mut self,
+        engine: String,
+        container: String,
+    ) -> wasmtime::Result<Result<ContainerInfo, String>> {
+        Ok(self.docker_inspect(&engine, &container))
+    }
+
+    fn list(&mut self, engine: String) -> wasmtime::Result<Result<Vec<ContainerInfo>, String>> {
+        Ok(self.docker_list(&engine))
+    }
+
+    fn restart(
+        &mut self,
+        engine: String,
+        container: String,
+        timeout_s: Option<u32>,
+    ) -> wasmtime::Result<Result<Changed, String>> {
+        Ok(self.docker_change(Op::Restart, &engine, &container, timeout_s))
+    }
+
+    fn stop(
+        &mut self,
+        engine: String,
+        container: String,
+        timeout_s: Option<u32>,
+    ) -> wasmtime::Result<Result<Changed, String>> {
+        Ok(self.docker_change(Op::Stop, &engine, &container, timeout_s))
+    }
+
+    fn start(
+        &mut self,
+        engine: String,
+        container: String,
+    ) -> wasmtime::Result<Result<Changed, String>> {
+        Ok(self.docker_change(Op::Start, &engine, &container, None))
+    }
+
+    fn exec(
+        &mut self,
+        engine: String,
+        container: String,
+        cmd: Vec<String>,
+        env: Vec<EnvVar>,
+        cwd: Option<String>,
+        effect: Effect,
+    ) -> wasmtime::Result<Result<Completed, String>> {
+        Ok(self.docker_exec(&engine, &container, cmd, env, cwd, effect))
+    }
+}
+
+impl StepState {
+    /// The engine a call means, if it is granted.
+    fn docker_engine(&self, requested: &str) -> Result<Engine, String> {
+        let engine = Engine::resolve(requested)?;
+        let name = engine.to_string();
+        if !self.cx.grants.allows("docker", &name, engine_matches) {
+            return Err(self.cx.denied("docker", &name));
+        }
+        Ok(engine)
+    }
+
+    fn docker_event(
+        &self,
+        effect: &str,
+        planned: bool,
+        summary: String,
+        detail: serde_json::Value,
+    ) {
+        self.cx.emit(Event::Capability {
+            step: self.cx.step.clone(),
+            capability: "docker".into(),
+            effect: effect.into(),
+            planned,
+            summary,
+            detail,
+        });
+    }
+
+    fn docker_inspect(&mut self, engine: &str, container: &str) -> Result<ContainerInfo, String> {
+        let engine = self.docker_engine(engine)?;
+        check_container(container)?;
+        let summary = format!("inspect container {container} on {engine}");
+        let mut detail =
+            json!({ "op": "inspect", "engine": engine.to_string(), "container": container });
+        if self.cx.plans(false) {
+            self.docker_event("read", true, summary, detail);
+            return Ok(unknown(container));
+        }
+        let started = Instant::now();
+        let deadline = Instant::now() + self.cx.remaining(None);
+        let result = block(deadline, async {
+            let d = client(&engine).await?;
+            inspect(&d, container).await
+        });
+        let result =
+            result.map_err(|f| phrase(Op::Inspect, &engine, Some(container), f, started.elapsed()));
+        detail["duration_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+        match &result {
+            Ok(i) => {
+                detail["state"] = json!(i.state);
+                detail["started_at"] = json!(i.started_at);
+            }
+            Err(e) => detail["error"] = json!(e),
+        }
+        self.docker_event("read", false, summary, detail);
+        result
+    }
+
+    fn docker_list(&mut self, engine: &str) -> Result<Vec<ContainerInfo>, String> {
+        let engine = self.docker_engine(engine)?;
+        let summary = format!("list containers on {engine}");
+        let mut detail = json!({ "op": "list", "engine": engine.to_string() });
+        if self.cx.plans(false) {
+            self.docker_event("read", true, summary, detail);
+            return Ok(Vec::new());
+        }
+        let started = Instant::now();
+        let deadline = Instant::now() + self.cx.remaining(None);
+        let result = block(deadline, async {
+            let d = client(&engine).await?;
+            let all = d
+                .list_containers(Some(ListContainersOptions {
+                    all: true,
+                    ..Default::default()
+                }))
+                .await?;
+            let mut out = Vec::with_capacity(all.len());
+            for c in all {
+                let Some(id) = c.id else { continue };
+                match d.inspect_container(&id, None).await {
+                    Ok(r) => out.push(info(r)),
+                    // Removed since it was listed.
+                    Err(ApiError::DockerResponseServerError {
+                        status_code: 404, ..
+                    }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        });
+        let result = result.map_err(|f| phrase(Op::List, &engine, None, f, started.elapsed()));
+        detail["duration_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+        match &result {
+            Ok(l) => detail["containers"] = json!(l.len()),
+            Err(e) => detail["error"] = json!(e),
+        }
+        self.docker_event("read", false, summary, detail);
+        result
+    }
+
+    /// `restart`, `stop` or `start`, then the container as it is after.
+    fn docker_change(
+        &mut self,
+        op: Op,
+        engine: &str,
+        container: &str,
+        timeout_s: Option<u32>,
+    ) -> Result<Changed, String> {
+        let engine = self.docker_engine(engine)?;
+        check_container(container)?;
+        let summary = format!("{} container {container} on {engine}", op.verb());
+        let mut detail = json!({
+            "op": op.verb(),
+            "engine": engine.to_string(),
+            "container": container,
+            "timeout_s": timeout_s,
+        });
+        let started = Instant::now();
+        let deadline = Instant::now() + self.cx.remaining(None);
+        if self.cx.plans(true) {
+            self.docker_event("write", true, summary, detail);
+            // The plan shows the container as it is (a read), unless
+            // `--offline`.
+            if self.cx.offline {
+                return Ok(Changed {
+                    container: unknown(container),
+                    planned: true,
+                });
+            }
+            let now = block(deadline, async {
+                let d = client(&engine).await?;
+                inspect(&d, container).await
+            })
+            .map_err(|f| phrase(Op::Inspect, &engine, Some(container), f, started.elapsed()))?;
+            return Ok(Changed {
+                container: now,
+                planned: true,
+            });
+        }
+        let t = timeout_s.map(|t| i32::try_from(t).unwrap_or(i32::MAX));
+        let result = block(deadline, async {
+            let d = client(&engine).await?;
+            // The request itself may take the whole stop timeout: bollard's
+            // own timeout must not cut it short (the deadline does).
+            let d = d.with_timeout(
+                deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+            );
+            match op {
+                Op::Restart => {
+                    d.restart_container(
+                        container,
+                        Some(RestartContainerOptions { t, signal: None }),
+                    )
+                    .await?
+                }
+                Op::Stop => {
+                    d.stop_container(container, Some(StopContainerOptions { t, signal: None }))
+                        .await?
+                }
+                _ => {
+                    d.start_container(container, None::<StartContainerOptions>)
+                        .await?
+                }
+            }
+            inspect(&d, container).await
+        });
+        let result = result.map_err(|f| phrase(op, &engine, Some(container), f, started.elapsed()));
+        detail["duration_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+        match &result {
+            Ok(i) => {
+                detail["state"] = json!(i.state);
+                detail["started_at"] = json!(i.started_at);
+            }
+            Err(e) => detail["error"] = json!(e),
+        }
+        self.docker_event("write", false, summary, detail);
+        result.map(|container| Changed {
+            container,
+            planned: false,
+        })
+    }
+
+    fn docker_exec(
+        &mut self,
+        engine: &str,
+        container: &str,
+        cmd: Vec<String>,
+        env: Vec<EnvVar>,
+        cwd: Option<String>,
+        effect: Effect,
+    ) -> Result<Completed, String> {
+        let engine = self.docker_engine(engine)?;
+        check_container(container)?;
+        let Some(program) = cmd.first().cloned() else {
+            return Err(format!(
+                "docker: exec in container `{container}` on {engine}: no command"
+            ));
+        };
+        let mut vars = Vec::with_capacity(env.len());
+        for var in &env {
+            if var.name.is_empty() || var.name.contains('=') {
+                return Err(format!(
+                    "docker: `{}` is not an environment variable name",
+                    var.name
+                ));
+            }
+            let value = match &var.value {
+                EnvValue::Plain(v) => v.clone(),
+                EnvValue::Secret(h) => self.secret_value(h)?,
+            };
+            vars.push(format!("{}={value}", var.name));
+        }
+        let inv = super::target::Invocation {
+            program: program.clone(),
+            args: cmd[1..].to_vec(),
+            env: env
+                .iter()
+                .map(|v| (v.name.clone(), String::new()))
+                .collect(),
+            cwd: cwd.clone(),
+        };
+        let write = effect == Effect::Write;
+        let effect_name = if write { "write" } else { "read" };
+        let summary = format!("run {} in container {container} on {engine}", inv.display());
+        let mut detail = json!({
+            "op": "exec",
+            "engine": engine.to_string(),
+            "container": container,
+            "program": program,
+            "args": inv.args,
+            "cwd": cwd,
+            "env": inv.env.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        });
+        if self.cx.plans(write) {
+            self.docker_event(effect_name, true, summary, detail);
+            return Ok(Completed {
+                status: 0,
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                planned: true,
+            });
+        }
+        let cap = self.cx.limits.max_exec_capture;
+        let started = Instant::now();
+        let deadline = Instant::now() + self.cx.remaining(None);
+        let result = block(deadline, async {
+            let d = client(&engine).await?;
+            let d = d.with_timeout(
+                deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+            );
+            let created = d
+                .create_exec(
+                    container,
+                    ExecConfig {
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        cmd: Some(cmd),
+                        env: Some(vars),
+                        working_dir: cwd,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            if let StartExecResults::Attached { mut output, .. } =
+                d.start_exec(&created.id, None).await?
+            {
+                while let Some(item) = output.next().await {
+                    let (buf, bytes) = match item? {
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            (&mut stdout, message)
+                        }
+                        LogOutput::StdErr { message } => (&mut stderr, message),
+                        LogOutput::StdIn { .. } => continue,
+                    };
+                    let room = cap.saturating_sub(buf.len());
+                    buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
+            }
+            let done = d.inspect_exec(&created.id).await?;
+            let status = done
+                .exit_code
+                .map_or(-1, |c| i32::try_from(c).unwrap_or(-1));
+            Ok((status, stdout, stderr))
+        });
+        let elapsed = started.elapsed();
+        let result = result.map_err(|f| match f {
+            Failure::Timeout => format!(
+                "docker: `{program}` in container `{container}` on {engine} did not finish in {} (it may still run there: the engine cannot kill an exec)",
+                crate::runtime::humanize(elapsed)
+            ),
+            f => phrase(Op::Exec, &engine, Some(container), f, elapsed),
+        });
+        detail["duration_ms"] = json!(elapsed.as_secs_f64() * 1000.0);
+        match &result {
+            Ok((status, _, _)) => detail["status"] = json!(status),
+            Err(e) => detail["error"] = json!(e),
+        }
+        self.docker_event(effect_name, false, summary, detail);
+        let (status, stdout, stderr) = result?;
+        Ok(Completed {
+            status,
+            stdout,
+            stderr,
+            planned: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_parse_and_print_canonically() {
+        assert_eq!(
+            Engine::parse("unix:///run/docker.sock"),
+            Ok(Engine::Unix("/run/docker.sock".into()))
+        );
+        assert_eq!(
+            Engine::parse("/run/docker.sock").unwrap().to_string(),
+            "unix:///run/docker.sock"
+        );
+        assert_eq!(
+            Engine::parse("tcp://127.0.0.1:2375/").unwrap().to_string(),
+            "tcp://127.0.0.1:2375"
+        );
+        for bad in [
+            "unix://run/docker.sock",
+            "tcp://127.0.0.1",
+            "tcp://:2375",
+            "tcp://h:0",
+            "tcp://a/b:1",
+            "ssh://me@host",
+            "docker.sock",
+            "",
+        ] {
+            assert!(Engine::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grants_match_either_spelling() {
+        assert!(engine_matches("unix:///run/d.sock", "unix:///run/d.sock"));
+        assert!(engine_matches("/run/d.sock", "unix:///run/d.sock"));
+        assert!(engine_matches(
+            "tcp://127.0.0.1:2375/",
+            "tcp://127.0.0.1:2375"
+        ));
+        assert!(!engine_matches("unix:///run/e.sock", "unix:///run/d.sock"));
+        assert!(!engine_matches(
+            "tcp://127.0.0.1:2376",
+            "tcp://127.0.0.1:2375"
+        ));
+    }
+
+    #[test]
+    fn container_names_cannot_reach_other_paths() {
+        assert!(check_container("cairn-lab-box").is_ok());
+        assert!(check_container("7a85eb99d125").is_ok());
+        assert!(check_container("web_1.x").is_ok());
+        for bad in ["", "../images/json", "a/b", "-x", "a b", "a?b", ".x"] {
+            assert!(check_container(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_missing_socket_is_a_clear_error() {
+        let engine = Engine::parse("unix:///nonexistent/cairn-docker.sock").unwrap();
+        let started = Instant::now();
+        let f = block(Instant::now() + Duration::from_secs(5), async {
+            let d = client(&engine).await?;
+            inspect(&d, "x").await
+        })
+        .unwrap_err();
+        assert_eq!(
+            phrase(Op::Inspect, &engine, Some("x"), f, started.elapsed()),
+            "docker: inspect container `x` on unix:///nonexistent/cairn-docker.sock: cannot connect: no such socket"
+        );
+    }
+
+    #[test]
+    fn a_silent_engine_ends_at_the_deadline() {
+        // A listener that accepts and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in listener.incoming().flatten() {
+                held.push(c);
+            }
+        });
+        let engine = Engine::parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        let started = Instant::now();
+        let f = block(Instant::now() + Duration::from_millis(300), async {
+            let d = client(&engine).await?;
+            inspect(&d, "x").await
+        })
+        .unwrap_err();
+        assert!(matches!(f, Failure::Timeout), "{f:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+}
