@@ -13,10 +13,18 @@ use crate::error::{Error, Result};
 use crate::runtime::{Catalog, Runtime};
 
 /// The stock runbooks built into the binary: name and text.
-pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[(
-    "disk-triage",
-    include_str!("../../runbooks/disk-triage.kdl"),
-)];
+pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[
+    (
+        "disk-triage",
+        include_str!("../../runbooks/disk-triage.kdl"),
+    ),
+    ("backup", include_str!("../../runbooks/backup.kdl")),
+    ("restore", include_str!("../../runbooks/restore.kdl")),
+    (
+        "dr-rehearsal",
+        include_str!("../../runbooks/dr-rehearsal.kdl"),
+    ),
+];
 
 pub struct Workspace {
     pub project: Project,

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod backup;
 mod commands;
 mod docker;
 mod dry_run;

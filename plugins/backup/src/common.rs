@@ -1,0 +1,486 @@
+//! What `backup` and `restore` share: archive keys, manifests, the latest
+//! backup of a kind and name, the checksum check, libpq URLs without their
+//! password, RFC 3339 times. The `restore` crate includes this file.
+
+use cairn_sdk::prelude::*;
+
+/// The kinds of archive, with the extension of their objects.
+pub const KINDS: &[(&str, &str)] = &[
+    ("postgres", ".dump.zst"),
+    ("sqlite", ".sqlite.zst"),
+    ("files", ".tar.zst"),
+];
+
+pub const MANIFEST_SUFFIX: &str = ".manifest.json";
+
+pub fn extension(kind: &str) -> Result<&'static str, PluginError> {
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, e)| *e)
+        .ok_or_else(|| {
+            PluginError::arg(
+                "kind",
+                format!("unknown kind `{kind}` (postgres, sqlite or files)"),
+            )
+        })
+}
+
+/// The manifest stored next to each archive as `KEY.manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Manifest {
+    pub format: u32,
+    pub kind: String,
+    pub name: String,
+    pub key: String,
+    /// What was backed up: the database (URL without its password), the
+    /// SQLite file, the directory.
+    pub source: String,
+    /// Bytes of the stored (compressed) object.
+    pub size: u64,
+    /// Bytes before compression.
+    pub raw_size: u64,
+    /// sha256 of the stored (compressed) object, hex.
+    pub sha256: String,
+    pub compression: String,
+    /// When the backup started, RFC 3339 (UTC).
+    pub created: String,
+    pub plugin: String,
+    pub plugin_version: String,
+    pub runbook: String,
+    pub run_id: String,
+    pub step: String,
+}
+
+/// `PREFIX/KIND/NAME-`: the string prefix of every archive of one source.
+pub fn series_prefix(prefix: &str, kind: &str, name: &str) -> String {
+    format!("{}{kind}/{name}-", normalize_prefix(prefix))
+}
+
+/// `backups` and `backups/` both mean `backups/`; `""` is the storage's root.
+pub fn normalize_prefix(prefix: &str) -> String {
+    let p = prefix.trim_matches('/');
+    if p.is_empty() {
+        String::new()
+    } else {
+        format!("{p}/")
+    }
+}
+
+/// A name usable in a key: letters, digits, `.`, `_`, `-`; the rest become `_`.
+pub fn key_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('.').to_string();
+    if s.is_empty() { "backup".into() } else { s }
+}
+
+/// The archives (not manifests) of a series, oldest first (the timestamp in
+/// the key sorts).
+pub fn archives(
+    host: &dyn Host,
+    storage: &str,
+    prefix: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Vec<ObjectInfo>, PluginError> {
+    let ext = extension(kind)?;
+    let series = series_prefix(prefix, kind, name);
+    let mut found: Vec<ObjectInfo> = host
+        .storage_list(storage, &series)?
+        .into_iter()
+        .filter(|o| {
+            o.key.len() >= series.len() + ext.len()
+                && o.key.ends_with(ext)
+                && is_stamp(&o.key[series.len()..o.key.len() - ext.len()])
+        })
+        .collect();
+    // By time, then by the `-N` of backups made within one second.
+    let order = |k: &str| {
+        let s = &k[series.len()..k.len() - ext.len()];
+        let n: u64 = s[16..]
+            .strip_prefix('-')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        (s[..16].to_string(), n)
+    };
+    found.sort_by_key(|o| order(&o.key));
+    Ok(found)
+}
+
+/// `YYYYMMDDTHHMMSSZ`, optionally followed by `-N`.
+fn is_stamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 16
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'Z'
+        && (b.len() == 16
+            || (b[16] == b'-' && b.len() > 17 && b[17..].iter().all(u8::is_ascii_digit)))
+}
+
+pub fn manifest_key(key: &str) -> String {
+    format!("{key}{MANIFEST_SUFFIX}")
+}
+
+/// Reads and decodes an archive's manifest; an error naming the key when it
+/// is missing or unreadable.
+pub fn read_manifest(host: &dyn Host, storage: &str, key: &str) -> Result<Manifest, PluginError> {
+    let mkey = manifest_key(key);
+    if host.storage_head(storage, &mkey)?.is_none() {
+        return Err(PluginError::new(format!(
+            "backup `{key}` in storage `{storage}` has no manifest `{mkey}`: its checksum cannot be checked"
+        )));
+    }
+    let bytes = host.storage_get(storage, &mkey)?;
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        PluginError::new(format!(
+            "manifest `{mkey}` in storage `{storage}` is not valid: {e}"
+        ))
+    })?;
+    if m.key != key {
+        return Err(PluginError::new(format!(
+            "manifest `{mkey}` describes `{}`, not `{key}`",
+            m.key
+        )));
+    }
+    Ok(m)
+}
+
+/// The archive to use: `key` when given, else the newest of the series.
+pub fn pick(
+    host: &dyn Host,
+    storage: &str,
+    prefix: &str,
+    kind: &str,
+    name: Option<&str>,
+    key: Option<&str>,
+) -> Result<(String, Manifest), PluginError> {
+    let key = match (key, name) {
+        (Some(k), _) if !k.is_empty() => k.to_string(),
+        (_, Some(n)) => {
+            let n = key_name(n);
+            let all = archives(host, storage, prefix, kind, &n)?;
+            match all.last() {
+                Some(o) => o.key.clone(),
+                None => {
+                    return Err(PluginError::new(format!(
+                        "no {kind} backup of `{n}` in storage `{storage}` (looked under `{}`)",
+                        series_prefix(prefix, kind, &n)
+                    )));
+                }
+            }
+        }
+        _ => {
+            return Err(PluginError::arg(
+                "name",
+                "give `name` (the latest backup) or `key`",
+            ));
+        }
+    };
+    let m = read_manifest(host, storage, &key)?;
+    if m.kind != kind {
+        return Err(PluginError::new(format!(
+            "backup `{key}` is a {} backup, not {kind}",
+            m.kind
+        )));
+    }
+    Ok((key, m))
+}
+
+/// Streams the stored object through sha256 and zstd decompression into
+/// nothing, and compares size and digest with the manifest. A read: it runs
+/// in a dry-run too. Nothing is touched when it fails.
+pub fn check_archive(
+    host: &dyn Host,
+    storage: &str,
+    key: &str,
+    m: &Manifest,
+) -> Result<Transferred, PluginError> {
+    let head = host
+        .storage_head(storage, key)?
+        .ok_or_else(|| PluginError::new(format!("backup `{key}` is not in storage `{storage}`")))?;
+    if head.size != m.size {
+        return Err(PluginError::new(format!(
+            "backup `{key}` is refused: it is {} bytes, its manifest says {} (truncated or replaced?); nothing was restored",
+            head.size, m.size
+        )));
+    }
+    let t = Transfer::new(Source::object(storage, key)).sha256();
+    let t = if m.compression == "zstd" {
+        t.unzstd()
+    } else {
+        t
+    };
+    let done = host.transfer(&t).map_err(|e| {
+        PluginError::new(format!(
+            "backup `{key}` is refused: it cannot be read back ({e}); nothing was restored"
+        ))
+    })?;
+    if done.planned {
+        return Ok(done);
+    }
+    match &done.sha256 {
+        Some(h) if h.eq_ignore_ascii_case(&m.sha256) => Ok(done),
+        Some(h) => Err(PluginError::new(format!(
+            "backup `{key}` is refused: its sha256 is {h}, its manifest says {}; nothing was restored",
+            m.sha256
+        ))),
+        None => Err(PluginError::new(format!(
+            "backup `{key}`: the host returned no sha256"
+        ))),
+    }
+}
+
+/// A libpq connection string split into what may be shown and the password:
+/// `postgresql://u:pw@h/db` → (`postgresql://u@h/db`, `Some("pw")`). Other
+/// forms (`dbname=site host=...`, a plain database name) are kept as they are.
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let Some(scheme_end) = url.find("://") else {
+        return (url.to_string(), None);
+    };
+    let rest = &url[scheme_end + 3..];
+    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..auth_end];
+    let Some(at) = authority.rfind('@') else {
+        return (url.to_string(), None);
+    };
+    let userinfo = &authority[..at];
+    let Some(colon) = userinfo.find(':') else {
+        return (url.to_string(), None);
+    };
+    let password = percent_decode(&userinfo[colon + 1..]);
+    let shown = format!(
+        "{}{}{}",
+        &url[..scheme_end + 3],
+        &userinfo[..colon],
+        &rest[at..]
+    );
+    (shown, Some(password))
+}
+
+/// The database a connection string names: the URL's path, `dbname=`, or the
+/// string itself when it is a bare name.
+pub fn database_of(url: &str) -> Option<String> {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let path = rest.find('/').map(|i| &rest[i + 1..])?;
+        let db = path.split('?').next().unwrap_or("");
+        return (!db.is_empty()).then(|| percent_decode(db));
+    }
+    if url.contains('=') {
+        return url
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("dbname="))
+            .map(|s| s.trim_matches('\'').to_string());
+    }
+    (!url.is_empty()).then(|| url.to_string())
+}
+
+/// The same connection string with another database.
+pub fn with_database(url: &str, db: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
+        return format!(
+            "{}{authority}/{}{query}",
+            &url[..scheme_end + 3],
+            percent_encode(db)
+        );
+    }
+    if url.contains('=') {
+        let mut parts: Vec<String> = url
+            .split_whitespace()
+            .filter(|kv| !kv.starts_with("dbname="))
+            .map(str::to_string)
+            .collect();
+        parts.push(format!("dbname={db}"));
+        return parts.join(" ");
+    }
+    db.to_string()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(Ok(v)) =
+            (b[i] == b'%' && i + 2 < b.len()).then(|| u8::from_str_radix(&s[i + 1..i + 3], 16))
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~') {
+                (c as char).to_string()
+            } else {
+                format!("%{c:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A command against PostgreSQL: the connection string without its
+/// password in `--dbname`, the password in `PGPASSWORD` (never in the
+/// command line, so never in logs or the journal), or a secret by handle.
+pub fn pg_command(
+    host: &dyn Host,
+    program: &str,
+    url: &str,
+    password_secret: Option<&str>,
+) -> Result<(Command, String), PluginError> {
+    let (shown, password) = split_password(url);
+    let mut cmd = Command::new(program).arg(format!("--dbname={shown}"));
+    if let Some(name) = password_secret.filter(|n| !n.is_empty()) {
+        let s = host
+            .secret(name)
+            .map_err(|e| PluginError::arg("password-secret", e))?;
+        cmd = cmd.env("PGPASSWORD", s);
+    } else if let Some(pw) = password {
+        cmd = cmd.env("PGPASSWORD", pw);
+    }
+    Ok((cmd, shown))
+}
+
+/// Seconds since the Unix epoch, from the WASI clock.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// (year, month, day, hour, minute, second) in UTC.
+fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+/// `2026-11-22T03:00:00Z`
+pub fn rfc3339(secs: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// `20261122T030000Z`
+pub fn stamp(secs: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+/// Quotes a PostgreSQL identifier.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a PostgreSQL string literal.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The end of a command's stderr (or stdout), for error messages.
+pub fn tail(done: &Completed) -> String {
+    let text = if done.stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+        done.stderr_text()
+    } else {
+        done.stdout_text()
+    };
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(10)..].join("\n  ")
+}
+
+/// Runs a command and fails with its status and stderr unless it exits 0.
+pub fn run_ok(host: &dyn Host, cmd: &Command, what: &str) -> Result<Completed, PluginError> {
+    let done = host.exec(cmd)?;
+    if !done.planned && done.status != 0 {
+        return Err(PluginError::new(format!(
+            "{what}: `{}` exited with status {}\n  {}",
+            cmd.program,
+            done.status,
+            tail(&done)
+        )));
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod common_tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password() {
+        let (shown, pw) =
+            split_password("postgresql://cairn:p%40ss@127.0.0.1:55432/site?sslmode=disable");
+        assert_eq!(
+            shown,
+            "postgresql://cairn@127.0.0.1:55432/site?sslmode=disable"
+        );
+        assert_eq!(pw.as_deref(), Some("p@ss"));
+        assert_eq!(split_password("postgresql://cairn@h/site").1, None);
+        assert_eq!(split_password("site").0, "site");
+        assert_eq!(
+            database_of("postgresql://u:p@h:1/site?x=1").as_deref(),
+            Some("site")
+        );
+        assert_eq!(database_of("host=h dbname=site").as_deref(), Some("site"));
+        assert_eq!(
+            with_database("postgresql://u:p@h:1/site?x=1", "postgres"),
+            "postgresql://u:p@h:1/postgres?x=1"
+        );
+        assert_eq!(
+            with_database("postgresql://u@h", "db"),
+            "postgresql://u@h/db"
+        );
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_316_400), "2026-11-22T03:00:00Z");
+        assert_eq!(stamp(951_782_400), "20000229T000000Z");
+        assert!(is_stamp("20261122T030000Z"));
+        assert!(!is_stamp("latest"));
+    }
+}

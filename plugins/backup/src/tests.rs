@@ -1,0 +1,287 @@
+use super::*;
+use cairn_sdk::MaybeSecret;
+use cairn_sdk::mock::MockHost;
+use std::time::Duration as StdDuration;
+
+fn done(sha: &str) -> Transferred {
+    Transferred {
+        bytes_in: 1000,
+        bytes_out: 300,
+        sha256: Some(sha.into()),
+        duration: StdDuration::from_millis(5),
+        planned: false,
+    }
+}
+
+#[test]
+fn describe_names_the_plugin_and_its_actions() {
+    let d = Backup::describe();
+    assert_eq!(d.name, "backup");
+    for a in ["postgres", "sqlite", "files", "prune", "verify"] {
+        assert!(d.find_action(a).is_some(), "{a}");
+    }
+}
+
+#[test]
+fn postgres_streams_pg_dump_into_the_storage_and_writes_a_manifest() {
+    let host = MockHost::new().transfer_returns(done("ab12"));
+    let ctx = Context::for_test().with_target("db");
+    let out = host
+        .invoke::<Backup>(
+            &ctx,
+            "postgres",
+            json!({ "url": "postgresql://cairn:s3cret@127.0.0.1:55432/site", "storage": "offsite" }),
+        )
+        .unwrap();
+    let t = &host.transfers()[0];
+    let Source::Command(cmd) = &t.source else {
+        panic!("{t:?}")
+    };
+    assert_eq!(cmd.program, "pg_dump");
+    assert!(
+        cmd.args
+            .contains(&"--dbname=postgresql://cairn@127.0.0.1:55432/site".to_string())
+    );
+    assert!(
+        !format!("{:?}", cmd.args).contains("s3cret"),
+        "no password in argv"
+    );
+    assert_eq!(
+        cmd.env,
+        [("PGPASSWORD".to_string(), MaybeSecret::from("s3cret"))]
+    );
+    assert_eq!(cmd.target.as_deref(), Some("db"));
+    assert_eq!(t.transforms, [Transform::Zstd(3), Transform::Sha256]);
+    let key = out["key"].as_str().unwrap();
+    assert!(
+        key.starts_with("backups/postgres/site-") && key.ends_with("Z.dump.zst"),
+        "{key}"
+    );
+    assert_eq!(t.sink, Sink::object("offsite", key));
+    let m: Manifest = serde_json::from_slice(
+        &host
+            .object("offsite", &format!("{key}.manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (m.kind.as_str(), m.sha256.as_str(), m.size, m.raw_size),
+        ("postgres", "ab12", 300, 1000)
+    );
+    assert_eq!(m.source, "postgresql://cairn@127.0.0.1:55432/site");
+    assert_eq!(out["backup-created"], out["created"]);
+    assert_eq!(out["sha256"], "ab12");
+}
+
+#[test]
+fn unknown_arguments_are_refused() {
+    let host = MockHost::new();
+    let e = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "files",
+            json!({ "dir": "/x", "storage": "s", "dirr": 1 }),
+        )
+        .unwrap_err();
+    assert!(e.message.contains("unknown argument"), "{e:?}");
+}
+
+#[test]
+fn files_and_sqlite_stream_a_command() {
+    let host = MockHost::new().on_transfer(|_| Ok(done("cd34")));
+    let out = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "files",
+            json!({ "dir": "/srv/site/media/", "storage": "local", "prefix": "" }),
+        )
+        .unwrap();
+    assert!(out["key"].as_str().unwrap().starts_with("files/media-"));
+    let out = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "sqlite",
+            json!({ "path": "data/site.sqlite3", "storage": "local" }),
+        )
+        .unwrap();
+    assert!(
+        out["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("backups/sqlite/site-")
+    );
+    let t = &host.transfers()[1];
+    let Source::Command(cmd) = &t.source else {
+        panic!()
+    };
+    assert_eq!((cmd.program.as_str(), cmd.effect), ("sh", Effect::Read));
+    assert_eq!(cmd.args.last().unwrap(), "data/site.sqlite3");
+}
+
+#[test]
+fn a_dry_run_plans_the_archive_and_its_manifest() {
+    let host = MockHost::new().dry_run();
+    let out = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "files",
+            json!({ "dir": "/m", "storage": "local" }),
+        )
+        .unwrap();
+    assert_eq!(out["planned"], true);
+    assert!(host.keys("local").is_empty());
+}
+
+fn seeded(n: usize) -> MockHost {
+    let mut host = MockHost::new();
+    for i in 0..n {
+        let key = format!("backups/postgres/site-2026110{i}T000000Z.dump.zst");
+        host =
+            host.with_object("s", &key, "x")
+                .with_object("s", format!("{key}.manifest.json"), "{}");
+    }
+    host.with_object("s", "backups/postgres/site-other.txt", "")
+}
+
+#[test]
+fn prune_keeps_the_newest() {
+    let host = seeded(5);
+    let out = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "prune",
+            json!({ "storage": "s", "kind": "postgres", "name": "site", "keep": 2 }),
+        )
+        .unwrap();
+    assert_eq!(out["deleted-count"], 3);
+    let keys = host.keys("s");
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert!(keys.contains(&"backups/postgres/site-20261104T000000Z.dump.zst".to_string()));
+    assert!(
+        !keys
+            .contains(&"backups/postgres/site-20261100T000000Z.dump.zst.manifest.json".to_string())
+    );
+
+    let e = seeded(1)
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "prune",
+            json!({ "storage": "s", "kind": "postgres", "name": "site", "keep": 0 }),
+        )
+        .unwrap_err();
+    assert!(e.message.contains("only copy"));
+    let one = seeded(1);
+    let out = one
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "prune",
+            json!({ "storage": "s", "kind": "postgres", "name": "site", "keep": 1 }),
+        )
+        .unwrap();
+    assert_eq!(out["deleted-count"], 0);
+}
+
+#[test]
+fn backups_within_one_second_do_not_replace_each_other() {
+    let host = MockHost::new().on_transfer(|_| Ok(done("ab")));
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let out = host
+            .invoke::<Backup>(
+                &Context::for_test(),
+                "files",
+                json!({ "dir": "/m", "storage": "s" }),
+            )
+            .unwrap();
+        let key = out["key"].as_str().unwrap().to_string();
+        host.storage_put("s", &key, b"x").unwrap();
+        keys.push(key);
+    }
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let listed: Vec<String> = archives(&host, "s", "backups/", "files", "m")
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(listed, keys, "oldest first");
+}
+
+#[test]
+fn prune_in_a_dry_run_deletes_nothing() {
+    let host = seeded(3).dry_run();
+    let out = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "prune",
+            json!({ "storage": "s", "kind": "postgres", "name": "site", "keep": 1 }),
+        )
+        .unwrap();
+    assert_eq!(
+        (out["deleted-count"].as_u64(), out["planned"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(host.keys("s").len(), 7);
+}
+
+fn manifest_for(key: &str, sha: &str, size: u64) -> String {
+    serde_json::to_string(&Manifest {
+        format: 1,
+        kind: "postgres".into(),
+        name: "site".into(),
+        key: key.into(),
+        source: "site".into(),
+        size,
+        raw_size: 10,
+        sha256: sha.into(),
+        compression: "zstd".into(),
+        created: "2026-11-20T03:00:00Z".into(),
+        plugin: "backup".into(),
+        plugin_version: "0.1.0".into(),
+        runbook: "backup".into(),
+        run_id: "r".into(),
+        step: "db".into(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn verify_checks_the_checksum_first() {
+    let key = "backups/postgres/site-20261120T030000Z.dump.zst";
+    let host = MockHost::new()
+        .with_object("s", key, "xxx")
+        .with_object(
+            "s",
+            format!("{key}.manifest.json"),
+            manifest_for(key, "good", 3),
+        )
+        .transfer_returns(done("bad"));
+    let e = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "verify",
+            json!({ "storage": "s", "kind": "postgres", "name": "site" }),
+        )
+        .unwrap_err();
+    assert!(e.message.contains("its sha256 is bad"), "{e:?}");
+    assert_eq!(host.transfers().len(), 1, "nothing after a failed check");
+
+    let host = MockHost::new()
+        .with_object("s", key, "xxx")
+        .with_object(
+            "s",
+            format!("{key}.manifest.json"),
+            manifest_for(key, "good", 3),
+        )
+        .on_transfer(|_| Ok(done("good")));
+    let out = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "verify",
+            json!({ "storage": "s", "kind": "postgres", "name": "site" }),
+        )
+        .unwrap();
+    assert_eq!(out["backup-created"], "2026-11-20T03:00:00Z");
+    let t = &host.transfers()[1];
+    assert!(matches!(&t.sink, Sink::Command(c) if c.program == "pg_restore"));
+}

@@ -1,0 +1,770 @@
+//! The stock `restore` plugin: finds the latest (or a named) backup made by
+//! `backup` in a storage, checks its sha256 against its manifest before
+//! touching anything, and restores it: PostgreSQL with `pg_restore` into a
+//! named or scratch database, a SQLite file, a directory.
+//!
+//! ```kdl
+//! step restore uses=restore action=postgres target=db timeout="1h" {
+//!     storage offsite
+//!     name site                 // the series: latest backups/postgres/site-*
+//!     url "postgresql://postgres@127.0.0.1/site_scratch"
+//!     jobs 4
+//! }
+//! step drop-old uses=restore action=drop-kept target=db when="{{ steps.restore.outputs.kept }}" {
+//!     url "postgresql://postgres@127.0.0.1/postgres"
+//!     database "{{ steps.restore.outputs.kept }}"
+//! }
+//! ```
+//!
+//! A database or directory that is not empty is refused unless `replace
+//! #true`; then the old one is kept under another name
+//! (`NAME_before_RUNID`, `DIR.before-RUNID`) and dropping it is the separate
+//! action `drop-kept`. Outputs: `key`, `sha256`, `size`, `backup-created`
+//! (the backup's time, RFC 3339), and per action `database`, `created`,
+//! `kept`, `path`, `dir`, `planned`.
+
+use cairn_sdk::prelude::*;
+use serde_json::json;
+
+#[allow(dead_code)]
+#[path = "../../backup/src/common.rs"]
+mod common;
+use common::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Which {
+    storage: String,
+    #[serde(default = "default_prefix")]
+    prefix: String,
+    /// The series name: the latest of `PREFIX/KIND/NAME-*` is used.
+    name: Option<String>,
+    /// One archive by its key.
+    key: Option<String>,
+    timeout: Option<Duration>,
+}
+
+fn default_prefix() -> String {
+    "backups/".into()
+}
+
+const WHICH_KEYS: &[&str] = &["storage", "prefix", "name", "key", "timeout"];
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PostgresArgs {
+    /// The database to restore into, as a libpq URL (or name).
+    url: String,
+    /// Another database name than the URL's.
+    database: Option<String>,
+    /// Where to create, rename and inspect databases: a URL of a
+    /// maintenance database; the URL with database `postgres` by default.
+    admin_url: Option<String>,
+    password_secret: Option<String>,
+    admin_password_secret: Option<String>,
+    #[serde(default = "one")]
+    jobs: u32,
+    #[serde(default)]
+    replace: bool,
+    /// Owner of a database this action creates.
+    owner: Option<String>,
+    /// Where a parallel restore (`jobs` > 1) keeps the archive meanwhile, on
+    /// the target.
+    #[serde(default = "default_tmp")]
+    tmp_dir: String,
+    #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
+    pg_restore_args: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_tmp() -> String {
+    "/tmp".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct SqliteArgs {
+    path: String,
+    #[serde(default)]
+    replace: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct FilesArgs {
+    dir: String,
+    #[serde(default)]
+    replace: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct DropArgs {
+    /// A maintenance database's URL (the database named here is dropped,
+    /// not the URL's).
+    url: String,
+    /// The database to drop; empty means nothing to do.
+    database: String,
+    password_secret: Option<String>,
+}
+
+/// An identifier made of a name and the run id: `site_before_20261122_030000_12345`.
+fn kept_name(db: &str, run_id: &str) -> String {
+    let rid: String = run_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let suffix = format!("_before_{rid}");
+    let room = 63usize.saturating_sub(suffix.len());
+    let mut base = db.to_string();
+    while base.len() > room {
+        base.pop();
+    }
+    format!("{base}{suffix}")
+}
+
+fn check_keys(args: &Args, own: &[&str]) -> Result<(), PluginError> {
+    for k in args.as_map().keys() {
+        if !own.contains(&k.as_str()) && !WHICH_KEYS.contains(&k.as_str()) {
+            let mut all: Vec<&str> = own.iter().chain(WHICH_KEYS).copied().collect();
+            all.sort();
+            return Err(PluginError::arg(
+                k.clone(),
+                format!("unknown argument (expected one of: {})", all.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub struct Restore;
+
+impl Plugin for Restore {
+    fn describe() -> Description {
+        Description::new(
+            "restore",
+            env!("CARGO_PKG_VERSION"),
+            "Restore a backup made by `backup`: latest lookup, sha256 check first, PostgreSQL (pg_restore -j), SQLite, files",
+        )
+        .action(
+            "postgres",
+            "pg_restore the latest (or a named) backup into a named or scratch database",
+            Effect::Write,
+        )
+        .action("sqlite", "restore a SQLite database file", Effect::Write)
+        .action("files", "unpack a files backup into a directory", Effect::Write)
+        .action(
+            "latest",
+            "find the latest backup of a kind and name (key, created, sha256)",
+            Effect::Read,
+        )
+        .action(
+            "check",
+            "check a backup's sha256 and size against its manifest",
+            Effect::Read,
+        )
+        .action(
+            "compare",
+            "row counts of every table of two PostgreSQL databases (a restored one and its source); fails when they differ",
+            Effect::Read,
+        )
+        .action(
+            "drop-kept",
+            "drop a database kept by `replace` (NAME_before_RUNID)",
+            Effect::Write,
+        )
+        .action(
+            "drop-scratch",
+            "drop a database this plugin created (rehearsal cleanup)",
+            Effect::Write,
+        )
+        .capability("exec", ["psql", "pg_restore", "sh", "tar"])
+        .capability("storage", ["*"])
+        .capability("transfer", ["*"])
+        .capability("secrets", ["*"])
+        .args_schema(schema())
+    }
+
+    fn run(
+        host: &dyn Host,
+        ctx: &Context,
+        action: &str,
+        args: Args,
+    ) -> Result<Outputs, PluginError> {
+        match action {
+            "postgres" => {
+                check_keys(
+                    &args,
+                    &[
+                        "url",
+                        "database",
+                        "admin-url",
+                        "password-secret",
+                        "admin-password-secret",
+                        "jobs",
+                        "replace",
+                        "owner",
+                        "tmp-dir",
+                        "pg-restore-args",
+                    ],
+                )?;
+                postgres(host, ctx, args.decode()?, args.decode()?)
+            }
+            "sqlite" => {
+                check_keys(&args, &["path", "replace"])?;
+                sqlite(host, ctx, args.decode()?, args.decode()?)
+            }
+            "files" => {
+                check_keys(&args, &["dir", "replace"])?;
+                files(host, ctx, args.decode()?, args.decode()?)
+            }
+            "latest" | "check" => {
+                check_keys(&args, &["kind"])?;
+                let kind = args
+                    .get("kind")
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| PluginError::arg("kind", "needs postgres, sqlite or files"))?
+                    .to_string();
+                let w: Which = args.decode()?;
+                let (key, m) = find(host, &w, &kind)?;
+                if action == "check" {
+                    check_archive(host, &w.storage, &key, &m)?;
+                }
+                Ok(found(key, &m).set("checked", action == "check"))
+            }
+            "compare" => compare(host, args.decode()?),
+            "drop-kept" => drop(host, args.decode()?, true),
+            "drop-scratch" => drop(host, args.decode()?, false),
+            other => Err(PluginError::unknown_action(other)),
+        }
+    }
+}
+
+cairn_sdk::export_plugin!(Restore);
+
+fn find(host: &dyn Host, w: &Which, kind: &str) -> Result<(String, Manifest), PluginError> {
+    if w.storage.is_empty() {
+        return Err(PluginError::arg("storage", "needs a storage name"));
+    }
+    pick(
+        host,
+        &w.storage,
+        &w.prefix,
+        kind,
+        w.name.as_deref(),
+        w.key.as_deref(),
+    )
+}
+
+fn found(key: String, m: &Manifest) -> Outputs {
+    Outputs::new()
+        .set("key", key)
+        .set("sha256", m.sha256.clone())
+        .set("size", m.size)
+        .set("raw-size", m.raw_size)
+        .set("source", m.source.clone())
+        .set("backup-created", m.created.clone())
+}
+
+/// Finds the backup and checks it; nothing is touched before this passes.
+fn checked(host: &dyn Host, w: &Which, kind: &str) -> Result<(String, Manifest), PluginError> {
+    let (key, m) = find(host, w, kind)?;
+    check_archive(host, &w.storage, &key, &m)?;
+    host.info(&format!(
+        "backup {key} ({} bytes, made {}) matches its manifest's sha256",
+        m.size, m.created
+    ));
+    Ok((key, m))
+}
+
+fn psql(
+    host: &dyn Host,
+    url: &str,
+    secret: Option<&str>,
+    target: &Option<String>,
+    sql: &str,
+    effect: Effect,
+) -> Result<Completed, PluginError> {
+    let (cmd, shown) = pg_command(host, "psql", url, secret)?;
+    let mut cmd = cmd
+        .args([
+            "--no-password",
+            "--no-psqlrc",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tA",
+            "-c",
+            sql,
+        ])
+        .effect(effect);
+    cmd.target = target.clone();
+    run_ok(host, &cmd, &format!("psql on {shown}"))
+}
+
+fn postgres(
+    host: &dyn Host,
+    ctx: &Context,
+    a: PostgresArgs,
+    w: Which,
+) -> Result<Outputs, PluginError> {
+    let db = a
+        .database
+        .clone()
+        .filter(|d| !d.is_empty())
+        .or_else(|| database_of(&a.url))
+        .ok_or_else(|| PluginError::arg("url", "names no database (give `database`)"))?;
+    let url = with_database(&a.url, &db);
+    let a = PostgresArgs {
+        admin_url: a.admin_url.filter(|s| !s.is_empty()),
+        owner: a.owner.filter(|s| !s.is_empty()),
+        password_secret: a.password_secret.filter(|s| !s.is_empty()),
+        admin_password_secret: a.admin_password_secret.filter(|s| !s.is_empty()),
+        ..a
+    };
+    let admin = a
+        .admin_url
+        .clone()
+        .unwrap_or_else(|| with_database(&a.url, "postgres"));
+    let admin_secret = a
+        .admin_password_secret
+        .as_deref()
+        .or(if a.admin_url.is_none() {
+            a.password_secret.as_deref()
+        } else {
+            None
+        });
+    if !(1..=64).contains(&a.jobs) {
+        return Err(PluginError::arg("jobs", "1 to 64"));
+    }
+    let target = ctx.target.clone();
+
+    let (key, m) = checked(host, &w, "postgres")?;
+
+    // What is there now (reads, performed in a dry-run too).
+    let exists = psql(
+        host,
+        &admin,
+        admin_secret,
+        &target,
+        &format!("select 1 from pg_database where datname = {}", literal(&db)),
+        Effect::Read,
+    )?;
+    let exists = exists.stdout_text().trim() == "1";
+    let mut kept = String::new();
+    let mut create = !exists;
+    if exists {
+        let count = psql(
+            host,
+            &url,
+            a.password_secret.as_deref(),
+            &target,
+            "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' \
+             and c.relkind in ('r', 'v', 'm', 'S', 'f', 'p')",
+            Effect::Read,
+        )?;
+        let count: u64 = count.stdout_text().trim().parse().unwrap_or(0);
+        if count > 0 {
+            if !a.replace {
+                return Err(PluginError::new(format!(
+                    "database `{db}` is not empty ({count} tables, views or sequences): refused without `replace #true` (which keeps it as `{}`); nothing was restored",
+                    kept_name(&db, &ctx.run_id)
+                )));
+            }
+            kept = kept_name(&db, &ctx.run_id);
+            psql(
+                host,
+                &admin,
+                admin_secret,
+                &target,
+                &format!(
+                    "select pg_terminate_backend(pid) from pg_stat_activity where datname = {} and pid <> pg_backend_pid()",
+                    literal(&db)
+                ),
+                Effect::Write,
+            )?;
+            psql(
+                host,
+                &admin,
+                admin_secret,
+                &target,
+                &format!("alter database {} rename to {}", ident(&db), ident(&kept)),
+                Effect::Write,
+            )?;
+            host.warn(&format!(
+                "database `{db}` kept as `{kept}` (drop it with action drop-kept)"
+            ));
+            create = true;
+        }
+    }
+    if create {
+        let owner = a
+            .owner
+            .as_ref()
+            .map(|o| format!(" owner {}", ident(o)))
+            .unwrap_or_default();
+        psql(
+            host,
+            &admin,
+            admin_secret,
+            &target,
+            &format!("create database {}{owner}", ident(&db)),
+            Effect::Write,
+        )?;
+        psql(
+            host,
+            &admin,
+            admin_secret,
+            &target,
+            &format!(
+                "comment on database {} is {}",
+                ident(&db),
+                literal(&format!("cairn restore {} of {key}", ctx.run_id))
+            ),
+            Effect::Write,
+        )?;
+    }
+
+    let (restore, _) = pg_command(host, "pg_restore", &url, a.password_secret.as_deref())?;
+    let mut restore = restore
+        .args([
+            "--no-password",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+        ])
+        .args(a.pg_restore_args.iter().cloned());
+    if let Some(o) = &a.owner {
+        // Objects belong to the database's owner, not to the restoring role.
+        restore = restore.arg(format!("--role={o}"));
+    }
+    restore.target = target.clone();
+    let timeout = w.timeout.map(Into::into);
+    let planned;
+    if a.jobs == 1 {
+        let mut t = Transfer::new(Source::object(&w.storage, &key))
+            .unzstd()
+            .to(Sink::command(restore));
+        t.timeout = timeout;
+        planned = host.transfer(&t)?.planned;
+    } else {
+        // pg_restore -j reads a file, not a pipe.
+        let file = format!(
+            "{}/cairn-restore-{}-{}.dump",
+            a.tmp_dir.trim_end_matches('/'),
+            key_name(&ctx.run_id),
+            key_name(&ctx.step_id)
+        );
+        let mut save = Command::new("sh").args(["-c", "umask 077 && cat > \"$1\"", "sh", &file]);
+        save.target = target.clone();
+        let mut t = Transfer::new(Source::object(&w.storage, &key))
+            .unzstd()
+            .to(Sink::command(save));
+        t.timeout = timeout;
+        let result = host.transfer(&t).map_err(PluginError::from).and_then(|d| {
+            let cmd = restore.clone().arg(format!("--jobs={}", a.jobs)).arg(&file);
+            run_ok(host, &cmd, "pg_restore").map(|_| d.planned)
+        });
+        let mut rm = Command::new("sh").args(["-c", "rm -f \"$1\"", "sh", &file]);
+        rm.target = target.clone();
+        let _ = host.exec(&rm);
+        planned = result?;
+    }
+    Ok(found(key, &m)
+        .set("database", db)
+        .set("created", create)
+        .set("kept", kept)
+        .set("planned", planned))
+}
+
+fn drop(host: &dyn Host, a: DropArgs, kept_only: bool) -> Result<Outputs, PluginError> {
+    if a.database.is_empty() {
+        return Ok(Outputs::new().set("dropped", "").set("planned", false));
+    }
+    if kept_only && !a.database.contains("_before_") {
+        return Err(PluginError::arg(
+            "database",
+            format!(
+                "`{}` is not a database kept by a restore (NAME_before_RUNID)",
+                a.database
+            ),
+        ));
+    }
+    if database_of(&a.url).as_deref() == Some(a.database.as_str()) {
+        return Err(PluginError::arg(
+            "url",
+            "connect to another database than the one to drop (e.g. postgres)",
+        ));
+    }
+    let comment = psql(
+        host,
+        &a.url,
+        a.password_secret.as_deref(),
+        &None,
+        &format!(
+            "select 'exists:' || coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = {}",
+            literal(&a.database)
+        ),
+        Effect::Read,
+    )?;
+    let comment = comment.stdout_text().trim().to_string();
+    let Some(comment) = comment.strip_prefix("exists:") else {
+        host.info(&format!(
+            "database `{}` does not exist: nothing to drop",
+            a.database
+        ));
+        return Ok(Outputs::new().set("dropped", "").set("planned", false));
+    };
+    if !kept_only && !comment.starts_with("cairn restore ") {
+        return Err(PluginError::new(format!(
+            "database `{}` was not created by a restore (no `cairn restore` comment): not dropped",
+            a.database
+        )));
+    }
+    psql(
+        host,
+        &a.url,
+        a.password_secret.as_deref(),
+        &None,
+        &format!(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = {} and pid <> pg_backend_pid()",
+            literal(&a.database)
+        ),
+        Effect::Write,
+    )?;
+    let done = psql(
+        host,
+        &a.url,
+        a.password_secret.as_deref(),
+        &None,
+        &format!("drop database if exists {}", ident(&a.database)),
+        Effect::Write,
+    )?;
+    Ok(Outputs::new()
+        .set("dropped", a.database)
+        .set("planned", done.planned))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CompareArgs {
+    /// The restored database.
+    url: String,
+    /// Another database than the URL's.
+    database: Option<String>,
+    /// The database it was restored from.
+    source_url: String,
+    password_secret: Option<String>,
+    source_password_secret: Option<String>,
+}
+
+/// `psql` reads this on stdin: one `select 'schema.table', count(*)` per
+/// table, run by `\gexec`.
+const COUNT_ROWS: &str = "select format('select %L || '' '' || count(*) from %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname) \
+from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' \
+order by n.nspname, c.relname \\gexec\n";
+
+fn row_counts(
+    host: &dyn Host,
+    url: &str,
+    secret: Option<&str>,
+) -> Result<(String, std::collections::BTreeMap<String, u64>), PluginError> {
+    let (cmd, shown) = pg_command(host, "psql", url, secret.filter(|s| !s.is_empty()))?;
+    let cmd = cmd
+        .args([
+            "--no-password",
+            "--no-psqlrc",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tA",
+            "-f",
+            "-",
+        ])
+        .stdin(COUNT_ROWS)
+        .effect(Effect::Read);
+    let done = run_ok(host, &cmd, &format!("counting rows in {shown}"))?;
+    let mut counts = std::collections::BTreeMap::new();
+    for line in done.stdout_text().lines() {
+        if let Some((table, Ok(n))) = line.trim().rsplit_once(' ').map(|(t, n)| (t, n.parse())) {
+            counts.insert(table.to_string(), n);
+        }
+    }
+    Ok((shown, counts))
+}
+
+fn compare(host: &dyn Host, a: CompareArgs) -> Result<Outputs, PluginError> {
+    let url = match a.database.as_deref() {
+        Some(db) if !db.is_empty() => with_database(&a.url, db),
+        _ => a.url.clone(),
+    };
+    let (restored_at, restored) = row_counts(host, &url, a.password_secret.as_deref())?;
+    let (source_at, source) = row_counts(host, &a.source_url, a.source_password_secret.as_deref())?;
+    let mut differ = Vec::new();
+    for table in source.keys().chain(restored.keys()) {
+        let (s, r) = (source.get(table), restored.get(table));
+        if s != r
+            && !differ
+                .iter()
+                .any(|d: &String| d.starts_with(&format!("{table}:")))
+        {
+            let show = |v: Option<&u64>| v.map_or("missing".to_string(), u64::to_string);
+            differ.push(format!(
+                "{table}: {} in the source, {} restored",
+                show(s),
+                show(r)
+            ));
+        }
+    }
+    if source.is_empty() {
+        return Err(PluginError::new(format!(
+            "{source_at} has no tables to compare"
+        )));
+    }
+    if !differ.is_empty() {
+        return Err(PluginError::new(format!(
+            "{restored_at} differs from {source_at}:\n  {}",
+            differ.join("\n  ")
+        )));
+    }
+    let rows: u64 = restored.values().sum();
+    let summary = format!("{} tables, {rows} rows, as in the source", restored.len());
+    host.info(&summary);
+    Ok(Outputs::new()
+        .set("summary", summary.clone())
+        .set("stdout", summary)
+        .set("tables", restored.len())
+        .set("rows", rows)
+        .set("counts", json!(restored)))
+}
+
+/// Refuses a non-empty destination without `replace`; with it, moves the
+/// old one aside as `PATH.before-RUNID`. Returns that name, or "".
+fn make_room(
+    host: &dyn Host,
+    ctx: &Context,
+    path: &str,
+    replace: bool,
+    what: &str,
+    siblings: &[&str],
+) -> Result<String, PluginError> {
+    let test = if what == "directory" {
+        r#"[ -e "$1" ] && { [ ! -d "$1" ] || [ -n "$(ls -A "$1")" ]; }"#
+    } else {
+        r#"[ -e "$1" ]"#
+    };
+    let mut probe = Command::new("sh")
+        .args(["-c", test, "sh", path])
+        .effect(Effect::Read);
+    probe.target = ctx.target.clone();
+    let done = host.exec(&probe)?;
+    if done.status != 0 {
+        return Ok(String::new());
+    }
+    let kept = format!(
+        "{}.before-{}",
+        path.trim_end_matches('/'),
+        key_name(&ctx.run_id)
+    );
+    if !replace {
+        return Err(PluginError::new(format!(
+            "{what} `{path}` is not empty: refused without `replace #true` (which keeps it as `{kept}`); nothing was restored"
+        )));
+    }
+    let mut script = String::from(r#"set -e; mv "$1" "$2""#);
+    for s in siblings {
+        script.push_str(&format!(
+            r#"; if [ -e "$1{s}" ]; then mv "$1{s}" "$2{s}"; fi"#
+        ));
+    }
+    let mut mv = Command::new("sh").args(["-c", &script, "sh", path.trim_end_matches('/'), &kept]);
+    mv.target = ctx.target.clone();
+    run_ok(host, &mv, &format!("keeping {path}"))?;
+    host.warn(&format!("{what} `{path}` kept as `{kept}`"));
+    Ok(kept)
+}
+
+fn sqlite(host: &dyn Host, ctx: &Context, a: SqliteArgs, w: Which) -> Result<Outputs, PluginError> {
+    if a.path.trim().is_empty() {
+        return Err(PluginError::arg("path", "needs the SQLite file to write"));
+    }
+    let (key, m) = checked(host, &w, "sqlite")?;
+    let kept = make_room(
+        host,
+        ctx,
+        &a.path,
+        a.replace,
+        "file",
+        &["-wal", "-shm", "-journal"],
+    )?;
+    let mut write = Command::new("sh").args([
+        "-c",
+        r#"set -e; mkdir -p "$(dirname "$1")"; cat > "$1.cairn-tmp"; mv "$1.cairn-tmp" "$1""#,
+        "sh",
+        &a.path,
+    ]);
+    write.target = ctx.target.clone();
+    let mut t = Transfer::new(Source::object(&w.storage, &key))
+        .unzstd()
+        .to(Sink::command(write));
+    t.timeout = w.timeout.map(Into::into);
+    let done = host.transfer(&t)?;
+    Ok(found(key, &m)
+        .set("path", a.path)
+        .set("kept", kept)
+        .set("bytes", done.bytes_out)
+        .set("planned", done.planned))
+}
+
+fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, w: Which) -> Result<Outputs, PluginError> {
+    if a.dir.trim().is_empty() {
+        return Err(PluginError::arg(
+            "dir",
+            "needs the directory to restore into",
+        ));
+    }
+    let (key, m) = checked(host, &w, "files")?;
+    let kept = make_room(host, ctx, &a.dir, a.replace, "directory", &[])?;
+    let mut unpack = Command::new("sh").args([
+        "-c",
+        r#"mkdir -p "$1" && exec tar -C "$1" -xf -"#,
+        "sh",
+        &a.dir,
+    ]);
+    unpack.target = ctx.target.clone();
+    let mut t = Transfer::new(Source::object(&w.storage, &key))
+        .unzstd()
+        .to(Sink::command(unpack));
+    t.timeout = w.timeout.map(Into::into);
+    let done = host.transfer(&t)?;
+    Ok(found(key, &m)
+        .set("dir", a.dir)
+        .set("kept", kept)
+        .set("bytes", done.bytes_out)
+        .set("planned", done.planned))
+}
+
+fn schema() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "description": "which backup: storage, prefix (backups/), name (the latest of the series) or key; postgres: url, database, admin-url, password-secret, jobs, replace, owner; sqlite: path, replace; files: dir, replace; latest/check: kind; drop-kept/drop-scratch: url, database",
+        "properties": {
+            "storage": { "type": "string" },
+            "prefix": { "type": "string", "default": "backups/" },
+            "name": { "type": "string" },
+            "key": { "type": "string" },
+            "kind": { "enum": ["postgres", "sqlite", "files"] },
+            "url": { "type": "string" },
+            "database": { "type": "string" },
+            "jobs": { "type": "integer", "minimum": 1, "default": 1 },
+            "replace": { "type": "boolean", "default": false },
+            "timeout": { "type": "string" }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;
