@@ -440,3 +440,49 @@ runbook box version=1 {{
         lab.host
     ));
 }
+
+#[test]
+fn stop_then_start_and_a_slow_exec_ends_at_the_step_deadline() {
+    let Some(lab) = lab() else { return };
+    let scratch = lab.scratch("stop");
+    let Some(p) = project(
+        &lab.host,
+        &format!(
+            r#"
+runbook box version=1 {{
+    step stop uses=docker-probe action=stop {{ engine {host}; container {c}; timeout "2s"; }}
+    step start uses=docker-probe action=start {{ engine {host}; container {c}; }}
+    step slow uses=docker-probe action=exec timeout="2s" {{
+        engine {host}
+        container {c}
+        run sleep "30"
+        effect read
+    }}
+}}
+"#,
+            host = kdl(&lab.host),
+            c = kdl(&scratch.name)
+        ),
+    ) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    cairn(&p, &["run", "box"], None).code(1).has(&format!(
+        "docker: `sleep` in container `{}` on {} did not finish in",
+        scratch.name, lab.host
+    ));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "the deadline ended the exec: {:?}",
+        started.elapsed()
+    );
+    let stop = outputs(&p, "stop");
+    assert_eq!(
+        (stop["running"].clone(), stop["state"].clone()),
+        (Value::Bool(false), Value::from("exited"))
+    );
+    assert_eq!(stop["exit-code"], 0, "the container's trap exits 0 on TERM");
+    let start = outputs(&p, "start");
+    assert_eq!(start["running"], true);
+    assert_eq!(lab.started_at(&scratch.name).1, true);
+}
