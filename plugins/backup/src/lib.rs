@@ -214,20 +214,24 @@ fn postgres(
     store(host, ctx, c, "postgres", &name, &shown, cmd)
 }
 
-/// The copy is made by SQLite's online backup API into a temporary file
-/// next to nothing else (mktemp), streamed out, and removed: with the
-/// `sqlite3` program when the target has it, else with Python's `sqlite3`
-/// module. Writers may go on meanwhile; the copy is one consistent state.
+/// The copy is one read transaction of SQLite, so it is one consistent
+/// state while writers go on: `VACUUM INTO` with the `sqlite3` program when
+/// the target has it, else Python's `sqlite3` module (the backup API in one
+/// step). Not `.backup` of the sqlite3 shell: it copies in steps and starts
+/// over after each write of another connection, forever under a steady
+/// writer. The copy goes to a fresh temporary directory, is streamed out,
+/// and removed.
 const SQLITE_SCRIPT: &str = r#"set -e
 test -f "$1" || { echo "no SQLite database at $1" >&2; exit 1; }
-t=$(mktemp "${TMPDIR:-/tmp}/cairn-sqlite.XXXXXXXX")
-trap 'rm -f "$t"' EXIT INT TERM
+d=$(mktemp -d "${TMPDIR:-/tmp}/cairn-sqlite.XXXXXXXX")
+trap 'rm -rf "$d"' EXIT INT TERM
+t="$d/copy.db"
 if command -v sqlite3 >/dev/null 2>&1; then
-  sqlite3 "$1" ".timeout 10000" ".backup '$t'" >&2
+  sqlite3 "$1" ".timeout 10000" "VACUUM INTO '$t'" >&2
 elif command -v python3 >/dev/null 2>&1; then
   python3 -c 'import sqlite3,sys
 s=sqlite3.connect(sys.argv[1], timeout=10); d=sqlite3.connect(sys.argv[2])
-s.backup(d); d.close(); s.close()' "$1" "$t" >&2
+s.backup(d, pages=-1); d.close(); s.close()' "$1" "$t" >&2
 else
   echo "neither sqlite3 nor python3 on this target: cannot copy $1 consistently" >&2; exit 127
 fi
