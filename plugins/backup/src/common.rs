@@ -13,6 +13,22 @@ pub const KINDS: &[(&str, &str)] = &[
 
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 
+/// Refuses an argument that is neither the action's own nor one every
+/// action takes, listing the ones it knows.
+pub fn check_known_keys(args: &Args, own: &[&str], shared: &[&str]) -> Result<(), PluginError> {
+    for k in args.as_map().keys() {
+        if !own.contains(&k.as_str()) && !shared.contains(&k.as_str()) {
+            let mut all: Vec<&str> = own.iter().chain(shared).copied().collect();
+            all.sort();
+            return Err(PluginError::arg(
+                k.clone(),
+                format!("unknown argument (expected one of: {})", all.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn extension(kind: &str) -> Result<&'static str, PluginError> {
     KINDS
         .iter()

@@ -104,17 +104,7 @@ struct VerifyArgs {
 const COMMON_KEYS: &[&str] = &["storage", "prefix", "name", "level", "timeout"];
 
 fn check_keys(args: &Args, own: &[&str]) -> Result<(), PluginError> {
-    for k in args.as_map().keys() {
-        if !own.contains(&k.as_str()) && !COMMON_KEYS.contains(&k.as_str()) {
-            let mut all: Vec<&str> = own.iter().chain(COMMON_KEYS).copied().collect();
-            all.sort();
-            return Err(PluginError::arg(
-                k.clone(),
-                format!("unknown argument (expected one of: {})", all.join(", ")),
-            ));
-        }
-    }
-    Ok(())
+    check_known_keys(args, own, COMMON_KEYS)
 }
 
 pub struct Backup;

@@ -127,17 +127,7 @@ fn kept_name(db: &str, run_id: &str) -> String {
 }
 
 fn check_keys(args: &Args, own: &[&str]) -> Result<(), PluginError> {
-    for k in args.as_map().keys() {
-        if !own.contains(&k.as_str()) && !WHICH_KEYS.contains(&k.as_str()) {
-            let mut all: Vec<&str> = own.iter().chain(WHICH_KEYS).copied().collect();
-            all.sort();
-            return Err(PluginError::arg(
-                k.clone(),
-                format!("unknown argument (expected one of: {})", all.join(", ")),
-            ));
-        }
-    }
-    Ok(())
+    check_known_keys(args, own, WHICH_KEYS)
 }
 
 pub struct Restore;
