@@ -27,29 +27,7 @@ impl Host for WitHost {
     }
 
     fn exec(&self, command: &Command) -> Result<Completed, HostError> {
-        let env = command
-            .env
-            .iter()
-            .map(|(name, value)| {
-                Ok(exec::EnvVar {
-                    name: name.clone(),
-                    value: match value {
-                        MaybeSecret::Plain(s) => exec::EnvValue::Plain(s.clone()),
-                        MaybeSecret::Secret(s) => exec::EnvValue::Secret(s.wit_handle()?),
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>, HostError>>()?;
-        let cmd = exec::Command {
-            program: command.program.clone(),
-            args: command.args.clone(),
-            env,
-            cwd: command.cwd.clone(),
-            stdin: command.stdin.clone(),
-            timeout_ms: command.timeout.map(millis),
-            effect: effect_to_wit(command.effect),
-            target: command.target.clone(),
-        };
+        let cmd = crate::wit_store::command(command)?;
         let done = exec::run(&cmd).map_err(HostError::new)?;
         Ok(Completed {
             status: done.status,
@@ -271,7 +249,7 @@ fn seconds(d: Option<std::time::Duration>) -> Option<u32> {
     })
 }
 
-fn millis(d: std::time::Duration) -> u64 {
+pub(crate) fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -285,7 +263,7 @@ fn level_to_wit(level: Level) -> log::Level {
     }
 }
 
-fn effect_to_wit(effect: Effect) -> types::Effect {
+pub(crate) fn effect_to_wit(effect: Effect) -> types::Effect {
     match effect {
         Effect::Read => types::Effect::Read,
         Effect::Write => types::Effect::Write,

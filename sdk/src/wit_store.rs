@@ -1,12 +1,13 @@
 //! The `storage` and `transfer` imports, converted to and from the plain
 //! types of [`crate::store`]. [`crate::wit_host::WitHost`] calls these.
 
-use crate::bindings::cairn::plugin::{exec, storage, transfer, types};
+use crate::bindings::cairn::plugin::{exec, storage, transfer};
 use crate::host::MaybeSecret;
 use crate::store::{
     ObjectInfo, ObjectRef, Sink, Source, Transfer, Transferred, Transform, Written,
 };
-use crate::{Command, Effect, HostError};
+use crate::wit_host::{effect_to_wit, millis};
+use crate::{Command, HostError};
 
 fn info(o: storage::ObjectInfo) -> ObjectInfo {
     ObjectInfo {
@@ -47,13 +48,9 @@ pub fn delete(s: &str, key: &str) -> Result<Written, HostError> {
     storage::delete(s, key).map(written).map_err(HostError::new)
 }
 
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// `exec.command` for a command end of a transfer; secrets stay handles
-/// borrowed from `command`.
-fn command(c: &Command) -> Result<exec::Command<'_>, HostError> {
+/// `exec.command` for an `exec` call or a command end of a transfer;
+/// secrets stay handles borrowed from `command`.
+pub(crate) fn command(c: &Command) -> Result<exec::Command<'_>, HostError> {
     let env = c
         .env
         .iter()
@@ -74,10 +71,7 @@ fn command(c: &Command) -> Result<exec::Command<'_>, HostError> {
         cwd: c.cwd.clone(),
         stdin: c.stdin.clone(),
         timeout_ms: c.timeout.map(millis),
-        effect: match c.effect {
-            Effect::Read => types::Effect::Read,
-            Effect::Write => types::Effect::Write,
-        },
+        effect: effect_to_wit(c.effect),
         target: c.target.clone(),
     })
 }
