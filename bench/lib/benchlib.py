@@ -3,8 +3,8 @@
 Each benchmark measures cairn and its baseline interleaved in the same run
 (round after round, the order rotated every round), after warm-up rounds
 that are thrown away, and reports medians. Wall time is time.perf_counter
-around the child; CPU time is the child's user + system time from
-getrusage(RUSAGE_CHILDREN), which includes the processes it waited for.
+around the child; CPU time (user + system) and peak RSS come from the
+child's own rusage (wait4), which includes the processes it waited for.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +133,8 @@ def machine() -> str:
 class Sample:
     wall: float  # seconds
     cpu: float  # seconds, user + system of the child and what it waited for
+    # KiB: the largest resident set of the child or of any process it waited for
+    maxrss: int = 0
 
 
 @dataclass
@@ -150,29 +152,36 @@ class Contender:
     def once(self) -> Sample:
         if self.setup:
             self.setup()
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        p = subprocess.run(
-            self.cmd,
-            cwd=self.cwd,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        t1 = time.perf_counter()
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if p.returncode != 0:
-            err = p.stderr.decode(errors="replace")[-2000:]
-            raise SystemExit(f"{self.name}: `{' '.join(self.cmd)}` exited {p.returncode}\n{err}")
-        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        return Sample(t1 - t0, cpu)
+        with tempfile.TemporaryFile() as err:
+            t0 = time.perf_counter()
+            p = subprocess.Popen(
+                self.cmd,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+            # wait4: this child's own rusage (with what it waited for), so
+            # the peak RSS is of this run, not of every run so far.
+            _, status, ru = os.wait4(p.pid, 0)
+            t1 = time.perf_counter()
+            p.returncode = os.waitstatus_to_exitcode(status)
+            if p.returncode != 0:
+                err.seek(0)
+                text = err.read().decode(errors="replace")[-2000:]
+                raise SystemExit(f"{self.name}: `{' '.join(self.cmd)}` exited {p.returncode}\n{text}")
+        return Sample(t1 - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
 
     def wall(self) -> float:
         return statistics.median(s.wall for s in self.samples)
 
     def cpu(self) -> float:
         return statistics.median(s.cpu for s in self.samples)
+
+    def maxrss_mb(self) -> float:
+        """The highest peak RSS of any run, in MB (10^6 bytes)."""
+        return max(s.maxrss for s in self.samples) * 1024 / 1e6
 
 
 def interleaved(contenders: list[Contender], rounds: int, warmup: int) -> None:
@@ -209,7 +218,8 @@ def table(contenders: list[Contender]) -> None:
 
 
 def result(name: str, baseline: str, cairn: str, ratio: float) -> None:
-    print(f"RESULT {name} baseline={baseline} cairn={cairn} ratio={ratio:.1f}", flush=True)
+    r = f"{ratio:.2f}" if ratio < 10 else f"{ratio:.1f}"
+    print(f"RESULT {name} baseline={baseline} cairn={cairn} ratio={r}", flush=True)
 
 
 def rmtree(p: Path) -> None:

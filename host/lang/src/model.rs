@@ -95,7 +95,19 @@ pub enum StorageKind {
         endpoint: Option<String>,
         prefix: Option<String>,
         path_style: bool,
+        /// Names of the project's secrets holding the credentials; the
+        /// environment's `AWS_*` variables when none.
+        credentials: Option<S3Credentials>,
     },
+}
+
+/// `access-key=NAME secret-key=NAME [session-token=NAME]` on an `s3`
+/// storage: each value names a secret of the project, never the key itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+    pub session_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,9 @@ use crate::decode::{
     self, check_arg_count, check_no_children, check_props, children, name, name_span,
 };
 use crate::diagnostics::{Diagnostics, Report};
-use crate::model::{Grant, Project, SecretSource, Storage, StorageKind, Target, TargetKind};
+use crate::model::{
+    Grant, Project, S3Credentials, SecretSource, Storage, StorageKind, Target, TargetKind,
+};
 use crate::reference::is_name;
 use crate::source;
 use crate::target::{bad_name, decode_target};
@@ -191,7 +193,16 @@ fn decode_storage(r: &mut Report, node: &KdlNode) -> Option<Storage> {
                 r,
                 kind,
                 &here,
-                &["bucket", "region", "endpoint", "prefix", "path-style"],
+                &[
+                    "bucket",
+                    "region",
+                    "endpoint",
+                    "prefix",
+                    "path-style",
+                    "access-key",
+                    "secret-key",
+                    "session-token",
+                ],
             );
             check_arg_count(r, kind, &here, 0, "`s3 bucket=NAME region=REGION`");
             let bucket = decode::prop_str(r, kind, "bucket", &here);
@@ -204,6 +215,7 @@ fn decode_storage(r: &mut Report, node: &KdlNode) -> Option<Storage> {
                 endpoint: decode::prop_str(r, kind, "endpoint", &here).map(|s| s.value),
                 prefix: decode::prop_str(r, kind, "prefix", &here).map(|s| s.value),
                 path_style: decode::prop_bool(r, kind, "path-style", &here).unwrap_or(false),
+                credentials: decode_s3_credentials(r, kind, &here),
                 bucket: bucket?.value,
             }
         }
@@ -217,6 +229,54 @@ fn decode_storage(r: &mut Report, node: &KdlNode) -> Option<Storage> {
         kind,
         span: n.span,
     })
+}
+
+/// `access-key=` and `secret-key=` name secrets, both or neither;
+/// `session-token=` only with them.
+fn decode_s3_credentials(r: &mut Report, kind: &KdlNode, here: &str) -> Option<S3Credentials> {
+    let access = decode::prop_str(r, kind, "access-key", here);
+    let secret = decode::prop_str(r, kind, "secret-key", here);
+    let token = decode::prop_str(r, kind, "session-token", here);
+    let hint = "write `access-key=NAME secret-key=NAME`, each the name of a secret \
+                of the project (see `secrets`), or neither to use AWS_ACCESS_KEY_ID \
+                and AWS_SECRET_ACCESS_KEY from the environment";
+    match (access, secret) {
+        (Some(a), Some(s)) => Some(S3Credentials {
+            access_key: a.value,
+            secret_key: s.value,
+            session_token: token.map(|t| t.value),
+        }),
+        (None, None) => {
+            if let Some(t) = token {
+                r.error(
+                    t.span,
+                    format!("{here}: `session-token=` needs `access-key=` and `secret-key=`"),
+                )
+                .hint(hint);
+            }
+            None
+        }
+        // Both written, one of them not a string: that is reported already.
+        (Some(_), None) | (None, Some(_))
+            if decode::prop(kind, "access-key").is_some()
+                && decode::prop(kind, "secret-key").is_some() =>
+        {
+            None
+        }
+        (Some(one), None) | (None, Some(one)) => {
+            let missing = if decode::prop(kind, "access-key").is_none() {
+                "access-key"
+            } else {
+                "secret-key"
+            };
+            r.error(
+                one.span,
+                format!("{here} names one credential secret without `{missing}=`"),
+            )
+            .hint(hint);
+            None
+        }
+    }
 }
 
 fn decode_secrets(r: &mut Report, node: &KdlNode) -> Vec<SecretSource> {

@@ -11,11 +11,14 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cairn_lang::{Project, StorageKind};
+use std::sync::Arc;
+
+use cairn_lang::{Project, S3Credentials, StorageKind};
 use serde_json::json;
 
-use super::StepState;
+use super::{SecretStore, StepState};
 use crate::events::Event;
+use crate::redact::Redactor;
 use crate::runtime::bindings::cairn::plugin::storage::{self as wit, ObjectInfo, Written};
 use dir::DirStore;
 use s3::S3Store;
@@ -48,6 +51,9 @@ pub trait ObjectWriter: Write {
 pub struct Storages {
     root: PathBuf,
     map: BTreeMap<String, StorageKind>,
+    /// Where `access-key=`/`secret-key=` of an `s3` storage are looked up;
+    /// the values read are registered with the redactor.
+    secrets: Option<(Arc<SecretStore>, Arc<Redactor>)>,
 }
 
 impl Storages {
@@ -55,6 +61,7 @@ impl Storages {
         Self {
             root: root.to_path_buf(),
             map,
+            secrets: None,
         }
     }
 
@@ -66,6 +73,47 @@ impl Storages {
                 .map(|(k, s)| (k.clone(), s.kind.clone()))
                 .collect(),
         )
+    }
+
+    /// Lets `s3` storages take their credentials from the project's secrets.
+    pub fn with_secrets(mut self, secrets: Arc<SecretStore>, redactor: Arc<Redactor>) -> Self {
+        self.secrets = Some((secrets, redactor));
+        self
+    }
+
+    /// The credentials of an `s3` storage named by `credentials`, read from
+    /// the project's secrets and masked from then on.
+    fn s3_credentials(
+        &self,
+        storage: &str,
+        c: &S3Credentials,
+    ) -> Result<(String, String, Option<String>), String> {
+        let Some((secrets, redactor)) = &self.secrets else {
+            return Err(format!(
+                "storage `{storage}`: its credentials name secrets, and this run has no secrets"
+            ));
+        };
+        let read = |what: &str, name: &str| -> Result<String, String> {
+            let value = secrets
+                .get(name)
+                .map_err(|e| format!("storage `{storage}`: {e}"))?
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "storage `{storage}`: `{what}={name}` names no secret of the project \
+                         (check the `secrets` sources in cairn.kdl)"
+                    )
+                })?;
+            redactor.add(&value);
+            Ok(value)
+        };
+        let id = read("access-key", &c.access_key)?;
+        let secret = read("secret-key", &c.secret_key)?;
+        let token = match &c.session_token {
+            Some(t) => Some(read("session-token", t)?),
+            None => None,
+        };
+        Ok((id, secret, token))
     }
 
     pub fn root(&self) -> &Path {
@@ -92,14 +140,22 @@ impl Storages {
                 endpoint,
                 prefix,
                 path_style,
-            }) => Ok(Store::S3(S3Store::new(
-                name,
-                bucket,
-                region.as_deref(),
-                endpoint.as_deref(),
-                prefix.as_deref(),
-                *path_style,
-            )?)),
+                credentials,
+            }) => {
+                let credentials = match credentials {
+                    Some(c) => Some(self.s3_credentials(name, c)?),
+                    None => None,
+                };
+                Ok(Store::S3(S3Store::new(
+                    name,
+                    bucket,
+                    region.as_deref(),
+                    endpoint.as_deref(),
+                    prefix.as_deref(),
+                    *path_style,
+                    credentials,
+                )?))
+            }
         }
     }
 
@@ -528,6 +584,7 @@ mod tests {
                 endpoint: None,
                 prefix: Some("site/".into()),
                 path_style: false,
+                credentials: None,
             },
         );
         map.insert(

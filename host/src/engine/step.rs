@@ -283,9 +283,10 @@ impl Executor<'_> {
                 limits: limits.clone(),
                 log_events: 0,
                 fatal: None,
-                storages: Arc::new(crate::capabilities::storage::Storages::from_project(
-                    &self.ws.project,
-                )),
+                storages: Arc::new(
+                    crate::capabilities::storage::Storages::from_project(&self.ws.project)
+                        .with_secrets(self.ws.secrets.clone(), self.redactor.clone()),
+                ),
             };
             let runtime = self.ws.catalog.runtime();
             match runtime.run(

@@ -103,7 +103,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn new(args: &[&str], out: Output) -> Self {
+    pub fn new(args: &[&str], out: Output) -> Self {
         Self {
             args: args.join(" "),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

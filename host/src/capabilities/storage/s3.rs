@@ -1,8 +1,9 @@
 //! `s3` storages through aws-sdk-s3, on a small tokio runtime owned by this
 //! module (the engine runs steps on plain threads and blocks on it).
-//! Credentials come from the environment (`AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); nothing is looked up on
-//! the network for them.
+//! Credentials come from the project's secrets when the storage names them
+//! (`access-key=`, `secret-key=`, `session-token=`), else from the
+//! environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_SESSION_TOKEN`); nothing is looked up on the network for them.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -92,13 +93,21 @@ impl S3Store {
         endpoint: Option<&str>,
         prefix: Option<&str>,
         path_style: bool,
+        from_secrets: Option<(String, String, Option<String>)>,
     ) -> Result<Self, String> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
-        else {
-            return Err(format!(
-                "storage `{name}`: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-            ));
+        let credentials = match from_secrets {
+            Some(c) => c,
+            None => match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                (Some(id), Some(secret)) => (id, secret, env("AWS_SESSION_TOKEN")),
+                _ => {
+                    return Err(format!(
+                        "storage `{name}`: no credentials: set AWS_ACCESS_KEY_ID and \
+                         AWS_SECRET_ACCESS_KEY, or name the project's secrets with \
+                         `access-key=` and `secret-key=` on the storage"
+                    ));
+                }
+            },
         };
         let key = ClientKey {
             region: region
@@ -111,7 +120,7 @@ impl S3Store {
                 .or_else(|| env("AWS_ENDPOINT_URL_S3"))
                 .or_else(|| env("AWS_ENDPOINT_URL")),
             path_style,
-            credentials: (id, secret, env("AWS_SESSION_TOKEN")),
+            credentials,
         };
         static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, Client>>> = OnceLock::new();
         let mut clients = CLIENTS
@@ -125,7 +134,7 @@ impl S3Store {
                 let mut b = aws_sdk_s3::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(key.region.clone()))
-                    .credentials_provider(Credentials::new(id, secret, token, None, "environment"))
+                    .credentials_provider(Credentials::new(id, secret, token, None, "cairn"))
                     .force_path_style(key.path_style)
                     // S3-compatible servers do not all take the newer
                     // flexible checksums; cairn hashes what it moves itself.
