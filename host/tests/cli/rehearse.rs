@@ -122,6 +122,31 @@ fn a_failed_check_fails_the_rehearsal_and_the_report_says_which() {
     );
 }
 
+/// A check whose `when` is false does not apply: it is reported as
+/// skipped and fails nothing (the stock dr-rehearsal's `files-match`
+/// without media).
+#[test]
+fn a_check_skipped_by_its_when_fails_nothing() {
+    let p = Project::new();
+    p.runbook(
+        "skips",
+        "runbook skips version=1 {\n    param media default=\"\"\n    step a uses=exec { run \"true\"; }\n    rehearsal {\n        verify {\n            step data uses=exec { run \"true\"; }\n            step files uses=exec when=\"{{ params.media }}\" { run \"false\"; }\n        }\n    }\n}\n",
+    );
+    p.cairn(&["rehearse", "skips"])
+        .success()
+        .stdout_has("every check passed");
+    let r = report(&p);
+    assert_eq!(r["passed"], true, "{r:#}");
+    let files = &r["checks"][1];
+    assert_eq!(files["id"], "files");
+    assert_eq!(files["status"], "skipped");
+    assert_eq!(files["passed"], serde_json::Value::Null);
+    // Applied, the same check fails the rehearsal.
+    p.cairn(&["rehearse", "skips", "-p", "media=yes"])
+        .code(1)
+        .stdout_has("checks failed");
+}
+
 #[test]
 fn a_runbook_without_a_rehearsal_block_cannot_be_rehearsed() {
     let p = Project::new();
