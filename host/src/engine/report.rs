@@ -101,9 +101,15 @@ pub fn build(collector: &Collector, started: &str) -> Value {
                     }
                 }
                 if *phase == Phase::Verify {
+                    // A check whose `when` is false does not apply (no
+                    // media to compare, say): neither passed nor failed.
+                    let passed = match status {
+                        StepStatus::Skipped => Value::Null,
+                        s => json!(*s == StepStatus::Ok),
+                    };
                     checks.push(json!({
                         "id": step,
-                        "passed": *status == StepStatus::Ok,
+                        "passed": passed,
                         "status": status_str(*status),
                         "error": error,
                         "outputs": outputs,
@@ -126,7 +132,7 @@ pub fn build(collector: &Collector, started: &str) -> Value {
         (Some(s), Some(e)) => Some(e.duration_since(s).as_secs_f64() * 1000.0),
         _ => None,
     };
-    let passed = result["result"] == "success" && checks.iter().all(|c| c["passed"] == true);
+    let passed = result["result"] == "success" && checks.iter().all(|c| c["passed"] != false);
     let mut report = head;
     report["started"] = json!(started);
     report["finished"] =
@@ -201,7 +207,11 @@ pub fn markdown(r: &Value) -> String {
         md.push_str("| (none ran) | | |\n");
     }
     for c in checks {
-        let ok = if c["passed"] == true { "pass" } else { "FAIL" };
+        let ok = match c["passed"].as_bool() {
+            Some(true) => "pass",
+            Some(false) => "FAIL",
+            None => "skipped",
+        };
         let detail = c["error"]
             .as_str()
             .map(str::to_string)

@@ -10,15 +10,15 @@ use serde_json::Value;
 
 use crate::Project;
 
-struct Lab {
-    primary: String,
-    new_admin: String,
-    media: String,
-    s3: Option<(String, String)>,
+pub(crate) struct Lab {
+    pub(crate) primary: String,
+    pub(crate) new_admin: String,
+    pub(crate) media: String,
+    pub(crate) s3: Option<(String, String)>,
 }
 
 /// The lab's settings; `None` (skip) without it, a panic under `CI=true`.
-fn lab() -> Option<Lab> {
+pub(crate) fn lab() -> Option<Lab> {
     let get = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
     match (
         get("CAIRN_LAB_PG_PRIMARY"),
@@ -49,7 +49,7 @@ fn lab() -> Option<Lab> {
 }
 
 /// A name no other test run uses.
-fn unique(what: &str) -> String {
+pub(crate) fn unique(what: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -58,12 +58,12 @@ fn unique(what: &str) -> String {
 }
 
 /// The same URL with another database.
-fn with_db(url: &str, db: &str) -> String {
+pub(crate) fn with_db(url: &str, db: &str) -> String {
     let (base, _) = url.rsplit_once('/').unwrap();
     format!("{base}/{db}")
 }
 
-fn psql(url: &str, sql: &str) -> String {
+pub(crate) fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args(["--no-psqlrc", "-tA", "-d", url, "-c", sql])
         .output()
@@ -76,7 +76,7 @@ fn psql(url: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn databases(admin: &str) -> Vec<String> {
+pub(crate) fn databases(admin: &str) -> Vec<String> {
     psql(admin, "select datname from pg_database order by 1")
         .lines()
         .map(str::to_string)
@@ -84,7 +84,7 @@ fn databases(admin: &str) -> Vec<String> {
 }
 
 /// Row counts of every table, `schema.table n` per line.
-fn row_counts(url: &str) -> String {
+pub(crate) fn row_counts(url: &str) -> String {
     let tables = psql(
         url,
         "select quote_ident(schemaname) || '.' || quote_ident(tablename) from pg_tables \
@@ -98,9 +98,9 @@ fn row_counts(url: &str) -> String {
 }
 
 /// Drops the scratch databases a test made, whatever happens.
-struct Scratch<'a> {
-    admin: &'a str,
-    names: Vec<String>,
+pub(crate) struct Scratch<'a> {
+    pub(crate) admin: &'a str,
+    pub(crate) names: Vec<String>,
 }
 
 impl Drop for Scratch<'_> {
@@ -118,7 +118,7 @@ impl Drop for Scratch<'_> {
     }
 }
 
-fn project(lab: &Lab) -> Project {
+pub(crate) fn project(lab: &Lab) -> Project {
     let s3 = match &lab.s3 {
         Some((ep, bucket)) => {
             let prefix = unique("s3");
@@ -171,7 +171,7 @@ fn s3_keys(lab: &Lab, p: &Project) -> Vec<String> {
 }
 
 /// The outputs of `step` in the newest run.
-fn outputs(p: &Project, step: &str) -> Value {
+pub(crate) fn outputs(p: &Project, step: &str) -> Value {
     p.last_journal()
         .into_iter()
         .find(|e| e["event"] == "step-finished" && e["step"] == step)
@@ -196,7 +196,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Every file of a tree, by relative path, with its bytes.
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files_under(dir)
         .into_iter()
         .map(|f| {
@@ -305,7 +305,7 @@ fn backup_to_dir(p: &Project, lab: &Lab) -> PathBuf {
     p.join(&format!(".cairn/objects/{key}"))
 }
 
-fn restore_into(p: &Project, lab: &Lab, db: &str, extra: &[&str]) -> crate::Run {
+pub(crate) fn restore_into(p: &Project, lab: &Lab, db: &str, extra: &[&str]) -> crate::Run {
     let server = format!("server-url={}", lab.new_admin);
     let database = format!("database={db}");
     let mut args = vec!["run", "restore", "-p", &server, "-p", &database];

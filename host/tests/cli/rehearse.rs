@@ -122,6 +122,31 @@ fn a_failed_check_fails_the_rehearsal_and_the_report_says_which() {
     );
 }
 
+/// A check whose `when` is false does not apply: it is reported as
+/// skipped and fails nothing (the stock dr-rehearsal's `files-match`
+/// without media).
+#[test]
+fn a_check_skipped_by_its_when_fails_nothing() {
+    let p = Project::new();
+    p.runbook(
+        "skips",
+        "runbook skips version=1 {\n    param media default=\"\"\n    step a uses=exec { run \"true\"; }\n    rehearsal {\n        verify {\n            step data uses=exec { run \"true\"; }\n            step files uses=exec when=\"{{ params.media }}\" { run \"false\"; }\n        }\n    }\n}\n",
+    );
+    p.cairn(&["rehearse", "skips"])
+        .success()
+        .stdout_has("every check passed");
+    let r = report(&p);
+    assert_eq!(r["passed"], true, "{r:#}");
+    let files = &r["checks"][1];
+    assert_eq!(files["id"], "files");
+    assert_eq!(files["status"], "skipped");
+    assert_eq!(files["passed"], serde_json::Value::Null);
+    // Applied, the same check fails the rehearsal.
+    p.cairn(&["rehearse", "skips", "-p", "media=yes"])
+        .code(1)
+        .stdout_has("checks failed");
+}
+
 #[test]
 fn a_runbook_without_a_rehearsal_block_cannot_be_rehearsed() {
     let p = Project::new();
@@ -132,4 +157,208 @@ fn a_runbook_without_a_rehearsal_block_cannot_be_rehearsed() {
     p.cairn(&["rehearse", "plain"])
         .code(2)
         .stderr_has("no `rehearsal` block");
+}
+
+/// The example project runbook `examples/site-rehearsal`: the stock
+/// dr-rehearsal plus the lab's fixture site, started with gunicorn against
+/// the restored scratch database, whose `/health/` must report as many
+/// notes as the live database holds.
+const SITE_REHEARSAL: &str =
+    include_str!("../../../examples/site-rehearsal/runbooks/dr-rehearsal.kdl");
+
+/// What the site rehearsal needs of the lab: its databases, media, the
+/// fixture site's code and the venv's gunicorn.
+struct SiteLab {
+    lab: crate::backup::Lab,
+    site_dir: String,
+    gunicorn: String,
+}
+
+fn site_lab() -> Option<SiteLab> {
+    let lab = crate::backup::lab()?;
+    let get = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    match (get("CAIRN_LAB_SITE_DIR"), get("CAIRN_LAB_VENV")) {
+        (Some(site_dir), Some(venv)) => Some(SiteLab {
+            lab,
+            site_dir,
+            gunicorn: format!("{venv}/bin/gunicorn"),
+        }),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but the lab's site is not set up: eval \"$(tests/lab/up)\"")
+        }
+        _ => {
+            eprintln!("skipped: no lab site (eval \"$(tests/lab/up)\" to run this test)");
+            None
+        }
+    }
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Backs the lab up into the project's `local` storage, then rehearses
+/// the site runbook with `extra` params; the run and its report.
+fn rehearse_site(
+    p: &Project,
+    s: &SiteLab,
+    db: &str,
+    port: u16,
+    extra: &[String],
+) -> (crate::Run, serde_json::Value) {
+    p.cairn(&[
+        "run",
+        "backup",
+        "-p",
+        &format!("database-url={}", s.lab.primary),
+        "-p",
+        &format!("media-dir={}", s.lab.media),
+    ])
+    .success();
+    p.runbook("dr-rehearsal", SITE_REHEARSAL);
+    let mut args: Vec<String> = [
+        "rehearse",
+        "dr-rehearsal",
+        "-p",
+        &format!("source-url={}", s.lab.primary),
+        "-p",
+        &format!("server-url={}", s.lab.new_admin),
+        "-p",
+        &format!("database={db}"),
+        "-p",
+        "owner=cairn",
+        "-p",
+        &format!("media-dir={}", s.lab.media),
+        "-p",
+        &format!("restore-dir={}", p.join("scratch-media").display()),
+        "-p",
+        &format!("site-dir={}", s.site_dir),
+        "-p",
+        &format!("gunicorn={}", s.gunicorn),
+        "-p",
+        &format!("site-port={port}"),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend_from_slice(extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = p.cairn(&args);
+    (run, report(p))
+}
+
+fn check<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check `{id}`: {r:#}"))
+}
+
+/// Nothing answers on the port, the pid file is gone, the scratch
+/// database was dropped.
+fn site_cleaned_up(p: &Project, s: &SiteLab, db: &str, port: u16) {
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the rehearsal site still listens on {port}"
+    );
+    assert!(!p.join(".cairn/rehearsal-site.pid").exists());
+    assert!(
+        !crate::backup::databases(&s.lab.new_admin).contains(&db.to_string()),
+        "scratch database dropped"
+    );
+}
+
+#[test]
+fn a_rehearsal_starts_the_site_on_the_restored_database_and_checks_its_health() {
+    let Some(s) = site_lab() else { return };
+    let p = Project::new();
+    let db = crate::backup::unique("site_rehearsal");
+    let _scratch = crate::backup::Scratch {
+        admin: &s.lab.new_admin,
+        names: vec![db.clone()],
+    };
+    let port = free_port();
+    let (run, r) = rehearse_site(&p, &s, &db, port, &[]);
+    run.success().stdout_has("every check passed");
+    assert_eq!(r["passed"], true, "{r:#}");
+    let ids: Vec<&str> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["rows-match", "files-match", "live-rows", "site-health"]
+    );
+    let live = crate::backup::psql(&s.lab.primary, "select count(*) from notes_note");
+    assert_eq!(check(&r, "live-rows")["outputs"]["stdout"], live.as_str());
+    let health = check(&r, "site-health");
+    assert_eq!(health["passed"], true, "{health:#}");
+    assert_eq!(health["outputs"]["status"], 200);
+    let body = health["outputs"]["body"].as_str().unwrap();
+    assert!(
+        body.contains("\"db\": \"ok\"") && body.contains(&format!("\"notes\": {live}}}")),
+        "{body}"
+    );
+    // Starting the site is part of the measured recovery.
+    assert!(
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["id"] == "site-start" && st["phase"] == "main" && st["status"] == "ok"),
+        "{r:#}"
+    );
+    site_cleaned_up(&p, &s, &db, port);
+}
+
+/// The same check fails when the site is pointed at an empty database: it
+/// looks at what the site serves, not at the restore's word.
+#[test]
+fn the_site_health_check_fails_on_an_empty_database() {
+    let Some(s) = site_lab() else { return };
+    let p = Project::new();
+    let db = crate::backup::unique("site_rehearsal_neg");
+    let empty = crate::backup::unique("site_empty");
+    let _scratch = crate::backup::Scratch {
+        admin: &s.lab.new_admin,
+        names: vec![db.clone(), empty.clone()],
+    };
+    crate::backup::psql(&s.lab.new_admin, &format!("create database \"{empty}\""));
+    let port = free_port();
+    let (run, r) = rehearse_site(
+        &p,
+        &s,
+        &db,
+        port,
+        &[
+            "-p".into(),
+            format!(
+                "site-database-url={}",
+                crate::backup::with_db(&s.lab.new_admin, &empty)
+            ),
+        ],
+    );
+    run.code(1).stdout_has("checks failed");
+    assert_eq!(r["passed"], false, "{r:#}");
+    assert_eq!(
+        check(&r, "rows-match")["passed"],
+        true,
+        "the restore is fine"
+    );
+    let health = check(&r, "site-health");
+    assert_eq!(health["passed"], false, "{health:#}");
+    assert!(
+        health["error"].as_str().unwrap().contains("500"),
+        "{health:#}"
+    );
+    site_cleaned_up(&p, &s, &db, port);
 }

@@ -22,6 +22,10 @@
 //! action `drop-kept`. Outputs: `key`, `sha256`, `size`, `backup-created`
 //! (the backup's time, RFC 3339), and per action `database`, `created`,
 //! `kept`, `path`, `dir`, `planned`.
+//!
+//! Archives made before cairn (`key` ending in `.sql`, `.sql.gz` or
+//! `.tar.lrz`) have no manifest: they are checked as far as their format
+//! allows and loaded with `psql` in one transaction (see `legacy.rs`).
 
 use cairn_sdk::prelude::*;
 use serde_json::json;
@@ -29,7 +33,9 @@ use serde_json::json;
 #[allow(dead_code)]
 #[path = "../../backup/src/common.rs"]
 mod common;
+mod legacy;
 use common::*;
+use legacy::Format;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -39,9 +45,17 @@ struct Which {
     prefix: String,
     /// The series name: the latest of `PREFIX/KIND/NAME-*` is used.
     name: Option<String>,
-    /// One archive by its key.
+    /// One archive by its key; a key ending in `.sql`, `.sql.gz` or
+    /// `.tar.lrz` is an archive made before cairn (see `legacy`).
     key: Option<String>,
     timeout: Option<Duration>,
+}
+
+impl Which {
+    /// The legacy format of the archive named by `key`, if it is one.
+    fn legacy(&self) -> Option<Format> {
+        self.key.as_deref().and_then(Format::of)
+    }
 }
 
 fn default_prefix() -> String {
@@ -74,6 +88,8 @@ struct PostgresArgs {
     tmp_dir: String,
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
     pg_restore_args: Vec<String>,
+    /// A legacy `.tar.lrz` holding several `.sql` files: the one to restore.
+    member: Option<String>,
 }
 
 fn one() -> u32 {
@@ -98,6 +114,9 @@ struct FilesArgs {
     dir: String,
     #[serde(default)]
     replace: bool,
+    /// Where a legacy `.tar.lrz` is decompressed meanwhile, on the target.
+    #[serde(default = "default_tmp")]
+    tmp_dir: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,15 +156,19 @@ impl Plugin for Restore {
         Description::new(
             "restore",
             env!("CARGO_PKG_VERSION"),
-            "Restore a backup made by `backup`: latest lookup, sha256 check first, PostgreSQL (pg_restore -j), SQLite, files",
+            "Restore a backup made by `backup` (latest lookup, sha256 check first; PostgreSQL with pg_restore -j, SQLite, files) or a plain SQL dump made before cairn (.sql, .sql.gz, .tar.lrz; checked, then psql)",
         )
         .action(
             "postgres",
-            "pg_restore the latest (or a named) backup into a named or scratch database",
+            "pg_restore the latest (or a named) backup, or psql a legacy .sql/.sql.gz/.tar.lrz dump, into a named or scratch database",
             Effect::Write,
         )
         .action("sqlite", "restore a SQLite database file", Effect::Write)
-        .action("files", "unpack a files backup into a directory", Effect::Write)
+        .action(
+            "files",
+            "unpack a files backup (or a legacy .tar.lrz) into a directory",
+            Effect::Write,
+        )
         .action(
             "latest",
             "find the latest backup of a kind and name (key, created, sha256)",
@@ -153,7 +176,7 @@ impl Plugin for Restore {
         )
         .action(
             "check",
-            "check a backup's sha256 and size against its manifest",
+            "check a backup's sha256 and size against its manifest (a legacy dump: gzip, lrzip, tar and dump-end checks)",
             Effect::Read,
         )
         .action(
@@ -171,7 +194,7 @@ impl Plugin for Restore {
             "drop a database this plugin created (rehearsal cleanup)",
             Effect::Write,
         )
-        .capability("exec", ["psql", "pg_restore", "sh", "tar"])
+        .capability("exec", ["psql", "pg_restore", "sh", "tar", "lrzip"])
         .capability("storage", ["*"])
         .capability("transfer", ["*"])
         .capability("secrets", ["*"])
@@ -199,6 +222,7 @@ impl Plugin for Restore {
                         "owner",
                         "tmp-dir",
                         "pg-restore-args",
+                        "member",
                     ],
                 )?;
                 postgres(host, ctx, args.decode()?, args.decode()?)
@@ -208,17 +232,20 @@ impl Plugin for Restore {
                 sqlite(host, ctx, args.decode()?, args.decode()?)
             }
             "files" => {
-                check_keys(&args, &["dir", "replace"])?;
+                check_keys(&args, &["dir", "replace", "tmp-dir"])?;
                 files(host, ctx, args.decode()?, args.decode()?)
             }
             "latest" | "check" => {
-                check_keys(&args, &["kind"])?;
+                check_keys(&args, &["kind", "member", "tmp-dir"])?;
+                let w: Which = args.decode()?;
+                if let Some(format) = w.legacy() {
+                    return check_legacy(host, ctx, &args, &w, format, action == "check");
+                }
                 let kind = args
                     .get("kind")
                     .and_then(|v| v.as_str())
                     .ok_or_else(|| PluginError::arg("kind", "needs postgres, sqlite or files"))?
                     .to_string();
-                let w: Which = args.decode()?;
                 let (key, m) = find(host, &w, &kind)?;
                 if action == "check" {
                     check_archive(host, &w.storage, &key, &m)?;
@@ -259,6 +286,57 @@ fn found(key: String, m: &Manifest) -> Outputs {
         .set("backup-created", m.created.clone())
 }
 
+/// `latest` and `check` of an archive made before cairn: `latest` only
+/// looks at the object; `check` runs the checks a restore runs first.
+fn check_legacy(
+    host: &dyn Host,
+    ctx: &Context,
+    args: &Args,
+    w: &Which,
+    format: Format,
+    check: bool,
+) -> Result<Outputs, PluginError> {
+    let key = w.key.as_deref().unwrap_or_default();
+    let text = |k: &str| {
+        args.get(k)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    if !check {
+        let head = host.storage_head(&w.storage, key)?.ok_or_else(|| {
+            PluginError::new(format!("backup `{key}` is not in storage `{}`", w.storage))
+        })?;
+        return Ok(Outputs::new()
+            .set("key", key)
+            .set("format", format.name())
+            .set("size", head.size)
+            .set(
+                "backup-created",
+                head.last_modified_ms
+                    .map(|ms| rfc3339(ms / 1000))
+                    .unwrap_or_default(),
+            )
+            .set("checked", false));
+    }
+    let c = legacy::check(
+        host,
+        ctx,
+        key,
+        format,
+        &legacy::Options {
+            storage: &w.storage,
+            timeout: w.timeout.map(Into::into),
+            tmp_dir: text("tmp-dir").unwrap_or("/tmp"),
+            member: text("member"),
+            need_dump: true,
+        },
+    )?;
+    legacy::cleanup(host, &c);
+    Ok(c.outputs()
+        .set("checked", !c.planned)
+        .set("planned", c.planned))
+}
+
 /// Finds the backup and checks it; nothing is touched before this passes.
 fn checked(host: &dyn Host, w: &Which, kind: &str) -> Result<(String, Manifest), PluginError> {
     let (key, m) = find(host, w, kind)?;
@@ -294,6 +372,13 @@ fn psql(
     run_ok(host, &cmd, &format!("psql on {shown}"))
 }
 
+/// The archive a `postgres` restore loads: one of cairn's, checked against
+/// its manifest, or a legacy dump, checked as its format allows.
+enum Archive {
+    Cairn(String, Manifest),
+    Legacy(legacy::Checked),
+}
+
 fn postgres(
     host: &dyn Host,
     ctx: &Context,
@@ -312,8 +397,72 @@ fn postgres(
         owner: a.owner.filter(|s| !s.is_empty()),
         password_secret: a.password_secret.filter(|s| !s.is_empty()),
         admin_password_secret: a.admin_password_secret.filter(|s| !s.is_empty()),
+        member: a.member.filter(|s| !s.is_empty()),
         ..a
     };
+    if !(1..=64).contains(&a.jobs) {
+        return Err(PluginError::arg("jobs", "1 to 64"));
+    }
+    let legacy = w.legacy();
+    if legacy.is_some() {
+        // psql replays a plain dump in one session.
+        if a.jobs != 1 {
+            return Err(PluginError::arg(
+                "jobs",
+                "a plain SQL dump is restored by psql, in one session: leave `jobs` at 1",
+            ));
+        }
+        if !a.pg_restore_args.is_empty() {
+            return Err(PluginError::arg(
+                "pg-restore-args",
+                "a plain SQL dump is restored by psql, not pg_restore",
+            ));
+        }
+    } else if a.member.is_some() {
+        return Err(PluginError::arg(
+            "member",
+            "only for a `.tar.lrz` archive made before cairn",
+        ));
+    }
+
+    // Nothing is touched before the archive passes its check.
+    let archive = match legacy {
+        Some(format) => Archive::Legacy(legacy::check(
+            host,
+            ctx,
+            w.key.as_deref().unwrap_or_default(),
+            format,
+            &legacy::Options {
+                storage: &w.storage,
+                timeout: w.timeout.map(Into::into),
+                tmp_dir: &a.tmp_dir,
+                member: a.member.as_deref(),
+                need_dump: true,
+            },
+        )?),
+        None => {
+            let (key, m) = checked(host, &w, "postgres")?;
+            Archive::Cairn(key, m)
+        }
+    };
+    let result = restore_database(host, ctx, &a, &w, &db, &url, &archive);
+    if let Archive::Legacy(c) = &archive {
+        legacy::cleanup(host, c);
+    }
+    result
+}
+
+/// Makes room for the restore (creates the database, or keeps a non-empty
+/// one aside with `replace`) and loads the archive into it.
+fn restore_database(
+    host: &dyn Host,
+    ctx: &Context,
+    a: &PostgresArgs,
+    w: &Which,
+    db: &str,
+    url: &str,
+    archive: &Archive,
+) -> Result<Outputs, PluginError> {
     let admin = a
         .admin_url
         .clone()
@@ -326,12 +475,11 @@ fn postgres(
         } else {
             None
         });
-    if !(1..=64).contains(&a.jobs) {
-        return Err(PluginError::arg("jobs", "1 to 64"));
-    }
     let target = ctx.target.clone();
-
-    let (key, m) = checked(host, &w, "postgres")?;
+    let key = match archive {
+        Archive::Cairn(key, _) => key.clone(),
+        Archive::Legacy(c) => c.key.clone(),
+    };
 
     // What is there now (reads, performed in a dry-run too).
     let exists = psql(
@@ -339,7 +487,7 @@ fn postgres(
         &admin,
         admin_secret,
         &target,
-        &format!("select 1 from pg_database where datname = {}", literal(&db)),
+        &format!("select 1 from pg_database where datname = {}", literal(db)),
         Effect::Read,
     )?;
     let exists = exists.stdout_text().trim() == "1";
@@ -348,7 +496,7 @@ fn postgres(
     if exists {
         let count = psql(
             host,
-            &url,
+            url,
             a.password_secret.as_deref(),
             &target,
             "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace \
@@ -361,10 +509,10 @@ fn postgres(
             if !a.replace {
                 return Err(PluginError::new(format!(
                     "database `{db}` is not empty ({count} tables, views or sequences): refused without `replace #true` (which keeps it as `{}`); nothing was restored",
-                    kept_name(&db, &ctx.run_id)
+                    kept_name(db, &ctx.run_id)
                 )));
             }
-            kept = kept_name(&db, &ctx.run_id);
+            kept = kept_name(db, &ctx.run_id);
             psql(
                 host,
                 &admin,
@@ -372,7 +520,7 @@ fn postgres(
                 &target,
                 &format!(
                     "select pg_terminate_backend(pid) from pg_stat_activity where datname = {} and pid <> pg_backend_pid()",
-                    literal(&db)
+                    literal(db)
                 ),
                 Effect::Write,
             )?;
@@ -381,7 +529,7 @@ fn postgres(
                 &admin,
                 admin_secret,
                 &target,
-                &format!("alter database {} rename to {}", ident(&db), ident(&kept)),
+                &format!("alter database {} rename to {}", ident(db), ident(&kept)),
                 Effect::Write,
             )?;
             host.warn(&format!(
@@ -401,7 +549,7 @@ fn postgres(
             &admin,
             admin_secret,
             &target,
-            &format!("create database {}{owner}", ident(&db)),
+            &format!("create database {}{owner}", ident(db)),
             Effect::Write,
         )?;
         psql(
@@ -411,14 +559,59 @@ fn postgres(
             &target,
             &format!(
                 "comment on database {} is {}",
-                ident(&db),
+                ident(db),
                 literal(&format!("cairn restore {} of {key}", ctx.run_id))
             ),
             Effect::Write,
         )?;
     }
 
-    let (restore, _) = pg_command(host, "pg_restore", &url, a.password_secret.as_deref())?;
+    let timeout = w.timeout.map(Into::into);
+    let (planned, outputs) = match archive {
+        Archive::Cairn(key, m) => (
+            pg_restore(host, ctx, a, w, url, key, timeout)?,
+            found(key.clone(), m),
+        ),
+        Archive::Legacy(c) => {
+            let (load, _) = pg_command(host, "psql", url, a.password_secret.as_deref())?;
+            // One transaction: a dump that fails half-way leaves nothing.
+            let mut load = load.args([
+                "--no-password",
+                "--no-psqlrc",
+                "--quiet",
+                "--single-transaction",
+                "--set=ON_ERROR_STOP=1",
+                "--output=/dev/null",
+            ]);
+            if let Some(o) = &a.owner {
+                // Objects the dump creates belong to the database's owner.
+                load = load.args(["-c", &format!("set role {}", ident(o))]);
+            }
+            let mut load = load.args(["-f", "-"]);
+            load.target = target.clone();
+            let done = legacy::load(host, c, &w.storage, load, timeout)?;
+            (done.planned || c.planned, c.outputs())
+        }
+    };
+    Ok(outputs
+        .set("database", db)
+        .set("created", create)
+        .set("kept", kept)
+        .set("planned", planned))
+}
+
+/// `pg_restore` of one of cairn's archives, from the storage through zstd;
+/// through a file on the target with `jobs` > 1. Whether it was planned.
+fn pg_restore(
+    host: &dyn Host,
+    ctx: &Context,
+    a: &PostgresArgs,
+    w: &Which,
+    url: &str,
+    key: &str,
+    timeout: Option<std::time::Duration>,
+) -> Result<bool, PluginError> {
+    let (restore, _) = pg_command(host, "pg_restore", url, a.password_secret.as_deref())?;
     let mut restore = restore
         .args([
             "--no-password",
@@ -431,43 +624,35 @@ fn postgres(
         // Objects belong to the database's owner, not to the restoring role.
         restore = restore.arg(format!("--role={o}"));
     }
-    restore.target = target.clone();
-    let timeout = w.timeout.map(Into::into);
-    let planned;
+    restore.target = ctx.target.clone();
     if a.jobs == 1 {
-        let mut t = Transfer::new(Source::object(&w.storage, &key))
+        let mut t = Transfer::new(Source::object(&w.storage, key))
             .unzstd()
             .to(Sink::command(restore));
         t.timeout = timeout;
-        planned = host.transfer(&t)?.planned;
-    } else {
-        // pg_restore -j reads a file, not a pipe.
-        let file = format!(
-            "{}/cairn-restore-{}-{}.dump",
-            a.tmp_dir.trim_end_matches('/'),
-            key_name(&ctx.run_id),
-            key_name(&ctx.step_id)
-        );
-        let mut save = Command::new("sh").args(["-c", "umask 077 && cat > \"$1\"", "sh", &file]);
-        save.target = target.clone();
-        let mut t = Transfer::new(Source::object(&w.storage, &key))
-            .unzstd()
-            .to(Sink::command(save));
-        t.timeout = timeout;
-        let result = host.transfer(&t).map_err(PluginError::from).and_then(|d| {
-            let cmd = restore.clone().arg(format!("--jobs={}", a.jobs)).arg(&file);
-            run_ok(host, &cmd, "pg_restore").map(|_| d.planned)
-        });
-        let mut rm = Command::new("sh").args(["-c", "rm -f \"$1\"", "sh", &file]);
-        rm.target = target.clone();
-        let _ = host.exec(&rm);
-        planned = result?;
+        return Ok(host.transfer(&t)?.planned);
     }
-    Ok(found(key, &m)
-        .set("database", db)
-        .set("created", create)
-        .set("kept", kept)
-        .set("planned", planned))
+    // pg_restore -j reads a file, not a pipe.
+    let file = format!(
+        "{}/cairn-restore-{}-{}.dump",
+        a.tmp_dir.trim_end_matches('/'),
+        key_name(&ctx.run_id),
+        key_name(&ctx.step_id)
+    );
+    let mut save = Command::new("sh").args(["-c", "umask 077 && cat > \"$1\"", "sh", &file]);
+    save.target = ctx.target.clone();
+    let mut t = Transfer::new(Source::object(&w.storage, key))
+        .unzstd()
+        .to(Sink::command(save));
+    t.timeout = timeout;
+    let result = host.transfer(&t).map_err(PluginError::from).and_then(|d| {
+        let cmd = restore.clone().arg(format!("--jobs={}", a.jobs)).arg(&file);
+        run_ok(host, &cmd, "pg_restore").map(|_| d.planned)
+    });
+    let mut rm = Command::new("sh").args(["-c", "rm -f \"$1\"", "sh", &file]);
+    rm.target = ctx.target.clone();
+    let _ = host.exec(&rm);
+    result
 }
 
 fn drop(host: &dyn Host, a: DropArgs, kept_only: bool) -> Result<Outputs, PluginError> {
@@ -716,6 +901,19 @@ fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, w: Which) -> Result<Outpu
             "needs the directory to restore into",
         ));
     }
+    match w.legacy() {
+        Some(Format::TarLrz) => return legacy_files(host, ctx, a, w),
+        Some(f) => {
+            return Err(PluginError::arg(
+                "key",
+                format!(
+                    "a `.{}` archive is a database dump, not files: restore it with action postgres",
+                    f.name()
+                ),
+            ));
+        }
+        None => {}
+    }
     let (key, m) = checked(host, &w, "files")?;
     let kept = make_room(host, ctx, &a.dir, a.replace, "directory", &[])?;
     let mut unpack = Command::new("sh").args([
@@ -737,15 +935,53 @@ fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, w: Which) -> Result<Outpu
         .set("planned", done.planned))
 }
 
+/// `files` from a legacy `.tar.lrz`: checked (decompressed and listed in
+/// the scratch directory), then the whole tarball, dump included, unpacked
+/// into the directory.
+fn legacy_files(
+    host: &dyn Host,
+    ctx: &Context,
+    a: FilesArgs,
+    w: Which,
+) -> Result<Outputs, PluginError> {
+    let key = w.key.clone().unwrap_or_default();
+    let c = legacy::check(
+        host,
+        ctx,
+        &key,
+        Format::TarLrz,
+        &legacy::Options {
+            storage: &w.storage,
+            timeout: w.timeout.map(Into::into),
+            tmp_dir: &a.tmp_dir,
+            member: None,
+            need_dump: false,
+        },
+    )?;
+    let result = make_room(host, ctx, &a.dir, a.replace, "directory", &[]).and_then(|kept| {
+        let done = legacy::unpack(host, &c, &a.dir)?;
+        Ok((kept, done.planned))
+    });
+    legacy::cleanup(host, &c);
+    let (kept, planned) = result?;
+    Ok(c.outputs()
+        .set("dir", a.dir)
+        .set("kept", kept)
+        .set("files", c.others.len())
+        .set("planned", planned || c.planned))
+}
+
 fn schema() -> serde_json::Value {
     json!({
         "type": "object",
-        "description": "which backup: storage, prefix (backups/), name (the latest of the series) or key; postgres: url, database, admin-url, password-secret, jobs, replace, owner; sqlite: path, replace; files: dir, replace; latest/check: kind; drop-kept/drop-scratch: url, database",
+        "description": "which backup: storage, prefix (backups/), name (the latest of the series) or key (a key ending in .sql, .sql.gz or .tar.lrz is a dump made before cairn, restored with psql); postgres: url, database, admin-url, password-secret, jobs, replace, owner, member (the dump in a .tar.lrz), tmp-dir; sqlite: path, replace; files: dir, replace, tmp-dir; latest/check: kind; drop-kept/drop-scratch: url, database",
         "properties": {
             "storage": { "type": "string" },
             "prefix": { "type": "string", "default": "backups/" },
             "name": { "type": "string" },
             "key": { "type": "string" },
+            "member": { "type": "string" },
+            "tmp-dir": { "type": "string", "default": "/tmp" },
             "kind": { "enum": ["postgres", "sqlite", "files"] },
             "url": { "type": "string" },
             "database": { "type": "string" },
