@@ -8,7 +8,10 @@
 //! - cold load: `Runtime::load` with an empty cache directory (Cranelift
 //!   compiles the component, the cache file is written, `describe` runs);
 //! - load from cache: `Runtime::load` in a fresh `Runtime` over a filled
-//!   cache directory (the compiled component is deserialized, `describe` runs).
+//!   cache directory (the compiled component is deserialized, `describe` runs);
+//! - load precompiled: `Runtime::load_stock` with an empty cache directory,
+//!   what a first run does (the component the build precompiled is
+//!   deserialized, `describe` runs).
 //!
 //! Run with `cargo bench -p cairn --bench step-start` (or `bench/step-start`).
 //! `STEP_START_SAMPLES` (default 30) samples of `STEP_START_ITERS` (default
@@ -24,7 +27,7 @@ use std::time::{Duration, Instant};
 use cairn::capabilities::{CapCtx, Grants};
 use cairn::events::Mode;
 use cairn::runtime::catalog::stock_plugins;
-use cairn::runtime::{Context, Limits, LoadedPlugin, PluginSource, Runtime, WitMode};
+use cairn::runtime::{Context, Limits, LoadedPlugin, PluginSource, Runtime, StockPlugin, WitMode};
 
 const TARGET_US: f64 = 100.0;
 
@@ -35,12 +38,15 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn stock(name: &str) -> &'static [u8] {
+fn stock_plugin(name: &str) -> &'static StockPlugin {
     stock_plugins()
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, b)| *b)
+        .find(|p| p.name == name)
         .unwrap_or_else(|| panic!("no stock plugin `{name}`"))
+}
+
+fn stock(name: &str) -> &'static [u8] {
+    stock_plugin(name).wasm
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -263,6 +269,33 @@ fn main() {
             }
         }
         show(&format!("load from cache, {name}"), &stats(v), "ms");
+    }
+    for name in ["noop", "exec"] {
+        let plugin = stock_plugin(name);
+        if plugin.precompiled.is_none() {
+            println!("load precompiled, {name}: not precompiled (a cross-compiled build)");
+            continue;
+        }
+        let mut v = Vec::new();
+        for i in 0..=samples.min(20) {
+            let dir = tempdir();
+            let rt = Runtime::new(Some(dir.path().to_path_buf())).expect("runtime");
+            let t = Instant::now();
+            let p = rt
+                .load_stock(plugin)
+                .unwrap_or_else(|e| panic!("load {name}: {e:#}"));
+            let e = us(t.elapsed());
+            drop(p);
+            let cached = std::fs::read_dir(dir.path()).map_or(0, |rd| rd.count());
+            assert_eq!(
+                cached, 0,
+                "{name}: the precompiled component did not fit; it was compiled"
+            );
+            if i > 0 {
+                v.push(e);
+            }
+        }
+        show(&format!("load precompiled, {name}"), &stats(v), "ms");
     }
 
     let x = step.median;

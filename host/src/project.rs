@@ -128,26 +128,25 @@ impl Workspace {
     }
 
     /// The runbook named `name` (its declared name, or a file path).
+    ///
+    /// The first of [`Workspace::runbooks`] that declares `name`, or whose
+    /// file is named after it and does not load (its errors are returned),
+    /// without parsing every runbook: see [`Workspace::find_runbook`]. Only
+    /// when there is none is every runbook parsed, for the names a "did you
+    /// mean" picks from.
     pub fn runbook(&self, name: &str) -> Result<Runbook> {
         let as_path = self.project.root.join(name);
         if name.ends_with(".kdl") && as_path.is_file() {
             return Ok(cairn_lang::load_runbook(&self.project, &as_path)?);
         }
-        let all = self.runbooks();
+        if let Some(found) = self.find_runbook(name) {
+            return found;
+        }
         let mut names = Vec::new();
-        for (r, rb) in all {
-            let stem = r
-                .path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_string();
+        for (r, rb) in self.runbooks() {
             match rb {
-                Ok(rb) if rb.name == name => return Ok(rb),
                 Ok(rb) => names.push(rb.name),
-                // A broken file whose name is the one asked for: report its errors.
-                Err(d) if stem == name => return Err(d.into()),
-                Err(_) => names.push(stem),
+                Err(_) => names.push(stem(&r.path)),
             }
         }
         let hint = names
@@ -159,6 +158,40 @@ impl Workspace {
         Err(Error::Usage(format!(
             "no runbook named `{name}`{hint}; `cairn list` shows them"
         )))
+    }
+
+    /// What a scan of [`Workspace::runbooks`] in order finds for `name`: the
+    /// first runbook that declares `name`, or the errors of the first file
+    /// named `NAME.kdl` that does not load. `None` when there is neither.
+    ///
+    /// It parses only the files that can be that runbook: those named
+    /// `NAME.kdl`, those whose text holds `name` (a runbook's declared name
+    /// is a KDL string, which appears verbatim in the text unless written
+    /// with an escape, so those with a `\` are parsed too), and the stock
+    /// runbook `name` (the stock runbooks declare the names they are listed
+    /// under, which a test checks). The others are read, not parsed: KDL
+    /// parsing is most of the fixed cost of a `cairn run`.
+    fn find_runbook(&self, name: &str) -> Option<Result<Runbook>> {
+        for path in cairn_lang::discover_runbooks(&self.project) {
+            let named_after = stem(&path) == name;
+            if !named_after && !may_declare(&path, name) {
+                continue;
+            }
+            match cairn_lang::load_runbook(&self.project, &path) {
+                Ok(rb) if rb.name == name => return Some(Ok(rb)),
+                Err(d) if named_after => return Some(Err(d.into())),
+                _ => {}
+            }
+        }
+        // No project runbook declares `name`, so the stock one of that name,
+        // if any, is not shadowed.
+        let (stock, text) = STOCK_RUNBOOKS.iter().find(|(n, _)| *n == name)?;
+        let path = PathBuf::from(format!("stock/{stock}.kdl"));
+        match cairn_lang::load_runbook_source(&self.project, &path, text) {
+            Ok(rb) if rb.name == name => Some(Ok(rb)),
+            Ok(_) => None,
+            Err(d) => Some(Err(d.into())),
+        }
     }
 
     /// Validates a runbook completely: language rules, plugins, actions,
@@ -183,6 +216,21 @@ impl Workspace {
         cairn_lang::validate(rb, &cx)?;
         Ok(())
     }
+}
+
+/// The file name of a runbook without `.kdl`.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Whether the runbook file at `path` may declare the name `name`: its text
+/// holds `name`, or an escape that could spell it. An unreadable file
+/// declares nothing.
+fn may_declare(path: &Path, name: &str) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| text.contains('\\') || text.contains(name))
 }
 
 /// The embedded defaults: a project rooted at `dir` with the `local` target
@@ -218,5 +266,60 @@ fn default_project(dir: &Path) -> Project {
         plugin_dirs: vec!["plugins".into()],
         grants: Vec::new(),
         runbook_dirs: vec!["runbooks".into()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Workspace::runbook` takes the stock runbook listed under NAME as the
+    /// runbook NAME without parsing the others, and no run parses a stock
+    /// runbook it does not run: each must load under its name and validate.
+    #[test]
+    fn every_stock_runbook_loads_under_its_name_and_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(Some(dir.path())).unwrap();
+        assert!(!ws.has_file);
+        for (name, _) in STOCK_RUNBOOKS {
+            let rb = ws
+                .runbook(name)
+                .unwrap_or_else(|e| panic!("stock runbook `{name}`: {e}"));
+            assert_eq!(rb.name, *name);
+            assert_eq!(rb.file.name, format!("stock/{name}.kdl"));
+            ws.validate(&rb, false)
+                .unwrap_or_else(|e| panic!("stock runbook `{name}`: {e}"));
+        }
+        let listed: Vec<String> = ws
+            .runbooks()
+            .into_iter()
+            .map(|(r, rb)| {
+                assert!(r.stock);
+                rb.expect("a stock runbook loads").name
+            })
+            .collect();
+        let names: Vec<String> = STOCK_RUNBOOKS.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(listed, names);
+    }
+
+    #[test]
+    fn a_file_that_may_declare_a_name_holds_it_or_an_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |text: &str| {
+            let p = dir.path().join("r.kdl");
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        assert!(may_declare(&file("runbook deploy version=1 {}"), "deploy"));
+        assert!(may_declare(
+            &file("runbook #\"deploy\"# version=1 {}"),
+            "deploy"
+        ));
+        assert!(may_declare(
+            &file("runbook \"dep\\u{6c}oy\" version=1 {}"),
+            "deploy"
+        ));
+        assert!(!may_declare(&file("runbook other version=1 {}"), "deploy"));
+        assert!(!may_declare(&dir.path().join("missing.kdl"), "deploy"));
     }
 }

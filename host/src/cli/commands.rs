@@ -602,7 +602,8 @@ fn plugin_list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
     let mut plugins = Vec::new();
     // The catalog already warned about each file it could not load.
     plugins.extend(ws.catalog.project_plugins().iter().flatten().cloned());
-    for (name, _) in crate::runtime::catalog::stock_plugins() {
+    for stock in crate::runtime::catalog::stock_plugins() {
+        let name = stock.name;
         match ws.catalog.stock(name) {
             Some(Ok(p)) => plugins.push(p),
             Some(Err(e)) => eprintln!("warning: stock plugin `{name}`: {e}"),

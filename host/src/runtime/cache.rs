@@ -1,13 +1,36 @@
-//! Compiled components cached on disk, keyed by the component's digest and
-//! the engine's compatibility hash, so a warm step start skips Cranelift.
+//! Compiled components: cached on disk, keyed by the component's digest and
+//! the engine's compatibility hash, so a warm step start skips Cranelift;
+//! and the stock plugins' components precompiled by the build.
+//!
+//! The one module of the runtime that deserializes native code, which is
+//! `unsafe`: each place says why its bytes are trusted.
 #![allow(unsafe_code)]
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
-use anyhow::anyhow;
-use wasmtime::Engine;
+use anyhow::{anyhow, bail};
 use wasmtime::component::Component;
+use wasmtime::{Engine, Precompiled};
+
+/// A stock plugin's component precompiled by `host/build.rs` and embedded in
+/// the binary. An error when it does not fit this engine or this machine
+/// (another wasmtime, another configuration, a CPU without a feature the
+/// building machine had): the caller then compiles the component itself.
+pub fn from_build(engine: &Engine, artefact: &'static [u8]) -> anyhow::Result<Component> {
+    if Engine::detect_precompiled(artefact) != Some(Precompiled::Component) {
+        bail!("not a precompiled component");
+    }
+    // SAFETY: the bytes are a constant of this binary: `host/build.rs`
+    // produced them with `Engine::precompile_component` from the stock
+    // plugins built from this repository's own sources, with the engine
+    // configuration of `engine_config.rs` that this engine was built from,
+    // and embedded them with `include_bytes!`; nothing outside the build can
+    // change them. wasmtime checks its version, the configuration and the
+    // CPU features they need before using them, and refuses them (an error,
+    // not undefined behaviour) when they do not fit.
+    unsafe { Component::deserialize(engine, artefact) }.map_err(|e| anyhow!("{e:#}"))
+}
 
 pub fn load_or_compile(
     engine: &Engine,

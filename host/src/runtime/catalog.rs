@@ -7,12 +7,26 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{LoadedPlugin, Runtime};
 
+/// A stock plugin as `host/build.rs` embedded it in the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct StockPlugin {
+    pub name: &'static str,
+    /// The WebAssembly component.
+    pub wasm: &'static [u8],
+    /// sha256 of `wasm`, lowercase hex, computed by the build.
+    pub sha256: &'static str,
+    /// `wasm` compiled to native code by the build, with the runtime's
+    /// engine configuration, for the building machine's CPU (`None` when
+    /// cairn was cross-compiled).
+    pub precompiled: Option<&'static [u8]>,
+}
+
 mod stock {
     include!(concat!(env!("OUT_DIR"), "/stock_plugins.rs"));
 }
 
-/// The stock plugins built into this binary, by name.
-pub fn stock_plugins() -> &'static [(&'static str, &'static [u8])] {
+/// The stock plugins built into this binary, sorted by name.
+pub fn stock_plugins() -> &'static [StockPlugin] {
     stock::STOCK_PLUGINS
 }
 
@@ -98,11 +112,8 @@ impl Catalog {
         if let Some(p) = self.stock.lock().expect("stock map").get(name) {
             return Some(Ok(p.clone()));
         }
-        let (_, bytes) = stock_plugins().iter().find(|(n, _)| *n == name)?;
-        let loaded = self
-            .runtime
-            .load(bytes, PluginSource::Stock(name.to_string()))
-            .map_err(|e| format!("{e:#}"));
+        let stock = stock_plugins().iter().find(|p| p.name == name)?;
+        let loaded = self.runtime.load_stock(stock).map_err(|e| format!("{e:#}"));
         if let Ok(p) = &loaded {
             self.stock
                 .lock()
@@ -153,7 +164,7 @@ impl Catalog {
     }
 
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = stock_plugins().iter().map(|(n, _)| n.to_string()).collect();
+        let mut names: Vec<String> = stock_plugins().iter().map(|p| p.name.to_string()).collect();
         for p in self.project_plugins().iter().flatten() {
             names.push(p.name.clone());
         }
@@ -185,5 +196,68 @@ impl cairn_lang::PluginCatalog for Catalog {
 
     fn names(&self) -> Vec<String> {
         Catalog::names(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    fn files(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(dir)
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_digests_of_the_stock_plugins_are_the_sha256_of_their_components() {
+        for p in stock_plugins() {
+            assert_eq!(p.sha256, hex::encode(Sha256::digest(p.wasm)), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn the_stock_plugins_load_from_their_precompiled_components() {
+        // On the machine that built cairn the build's artefacts fit: nothing
+        // is compiled, so nothing is written to the cache.
+        let cache = tempfile::tempdir().unwrap();
+        let runtime = Runtime::new(Some(cache.path().to_path_buf())).unwrap();
+        for p in stock_plugins() {
+            assert!(p.precompiled.is_some(), "{} was not precompiled", p.name);
+            let loaded = runtime.load_stock(p).unwrap();
+            assert_eq!(loaded.name, p.name);
+            assert_eq!(loaded.digest, p.sha256);
+        }
+        assert_eq!(files(cache.path()), Vec::<std::ffi::OsString>::new());
+    }
+
+    #[test]
+    fn a_precompiled_component_that_does_not_fit_is_compiled_instead() {
+        let noop = stock_plugins().iter().find(|p| p.name == "noop").unwrap();
+        // Not a precompiled component at all; and one that wasmtime refuses:
+        // compiled by an engine configured otherwise (no epoch interruption).
+        let other =
+            wasmtime::Engine::new(wasmtime::Config::new().wasm_component_model(true)).unwrap();
+        let foreign: &'static [u8] = Box::leak(
+            other
+                .precompile_component(noop.wasm)
+                .unwrap()
+                .into_boxed_slice(),
+        );
+        assert!(wasmtime::Engine::detect_precompiled(foreign).is_some());
+        for artefact in [&b"garbage"[..], foreign] {
+            let cache = tempfile::tempdir().unwrap();
+            let runtime = Runtime::new(Some(cache.path().to_path_buf())).unwrap();
+            let unfit = StockPlugin {
+                precompiled: Some(artefact),
+                ..*noop
+            };
+            let loaded = runtime.load_stock(&unfit).unwrap();
+            assert_eq!(loaded.name, "noop");
+            // Compiled here, then cached like any other component.
+            assert_eq!(files(cache.path()).len(), 1);
+        }
     }
 }

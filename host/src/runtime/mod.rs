@@ -4,6 +4,7 @@
 pub(crate) mod bindings;
 mod cache;
 pub mod catalog;
+mod engine_config;
 mod limits;
 
 use std::collections::HashMap;
@@ -14,11 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap};
 
 use crate::capabilities::{CapCtx, StepState};
 pub use bindings::{ActionInfo, Capability, Context, Description, Effect, PluginError, WitMode};
-pub use catalog::{Catalog, PluginSource};
+pub use catalog::{Catalog, PluginSource, StockPlugin};
 pub use limits::Limits;
 
 /// The epoch advances this often; deadlines are counted in ticks of it.
@@ -91,11 +92,7 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime whose compiled components are cached under `cache_dir`.
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.epoch_interruption(true);
-        config.max_wasm_stack(1 << 20);
-        let engine = Engine::new(&config).map_err(|e| anyhow!("{e:?}"))?;
+        let engine = Engine::new(&engine_config::engine_config()).map_err(|e| anyhow!("{e:?}"))?;
         let mut linker: Linker<StepState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow!("{e:?}"))?;
         bindings::Plugin::add_to_linker::<StepState, HasSelf<StepState>>(&mut linker, |s| s)
@@ -114,12 +111,52 @@ impl Runtime {
     /// Compiles (or loads from the cache) a component and asks it to describe itself.
     pub fn load(&self, bytes: &[u8], source: PluginSource) -> anyhow::Result<Arc<LoadedPlugin>> {
         let digest = hex::encode(Sha256::digest(bytes));
+        self.load_component(digest, bytes, None, source)
+    }
+
+    /// Loads a stock plugin: its digest is the one the build computed, and
+    /// its code the build's precompiled artefact when that fits this engine
+    /// and this machine; otherwise the component is compiled (or loaded from
+    /// the cache) like any other.
+    pub fn load_stock(&self, stock: &StockPlugin) -> anyhow::Result<Arc<LoadedPlugin>> {
+        self.load_component(
+            stock.sha256.to_string(),
+            stock.wasm,
+            stock.precompiled,
+            PluginSource::Stock(stock.name.to_string()),
+        )
+    }
+
+    fn load_component(
+        &self,
+        digest: String,
+        bytes: &[u8],
+        precompiled: Option<&'static [u8]>,
+        source: PluginSource,
+    ) -> anyhow::Result<Arc<LoadedPlugin>> {
         if let Some(p) = self.loaded.lock().expect("plugin map").get(&digest) {
             return Ok(p.clone());
         }
-        let component =
-            cache::load_or_compile(&self.engine, self.cache_dir.as_deref(), &digest, bytes)
-                .with_context(|| format!("cannot compile plugin {source}"))?;
+        let from_build = precompiled.and_then(|artefact| {
+            cache::from_build(&self.engine, artefact)
+                .inspect_err(|e| {
+                    tracing::debug!(
+                        "plugin {source}: the precompiled component built into cairn cannot be \
+                         used here ({e}); compiling it"
+                    )
+                })
+                .ok()
+        });
+        let component = match from_build {
+            Some(component) => {
+                tracing::debug!(
+                    "plugin {source}: using the precompiled component built into cairn"
+                );
+                component
+            }
+            None => cache::load_or_compile(&self.engine, self.cache_dir.as_deref(), &digest, bytes)
+                .with_context(|| format!("cannot compile plugin {source}"))?,
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)

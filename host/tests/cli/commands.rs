@@ -117,3 +117,59 @@ fn the_stock_disk_triage_runbook_runs_on_the_embedded_defaults() {
         "{files}"
     );
 }
+
+#[test]
+fn a_cold_run_uses_the_stock_plugins_precompiled_by_the_build() {
+    // A fresh project: `.cairn/cache` is empty. The stock plugins' native
+    // code comes from the build, so nothing is compiled and nothing is
+    // written to the cache; the fallback (compiling, then caching) would
+    // leave a `.cwasm` file there.
+    let p = Project::new();
+    p.runbook(
+        "both",
+        "runbook both version=1 {\n    step a uses=exec { run \"true\"; effect read; }\n    step b uses=noop\n}\n",
+    );
+    p.cairn(&["-vv", "run", "both"])
+        .success()
+        .stderr_has("plugin `exec` (stock): using the precompiled component built into cairn")
+        .stderr_has("plugin `noop` (stock): using the precompiled component built into cairn");
+    let cached: Vec<_> = std::fs::read_dir(p.join(".cairn/cache"))
+        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        cached.is_empty(),
+        "compiled components were cached: {cached:?}"
+    );
+}
+
+#[test]
+fn a_runbook_is_found_by_its_declared_name_in_the_order_of_cairn_list() {
+    let p = Project::new();
+    // `a.kdl` comes first and declares `b`: it is the runbook `b`, as
+    // before, although `b.kdl` exists and declares `b` too.
+    p.runbook(
+        "a",
+        "runbook b version=1 {\n    description \"from a.kdl\"\n    step s uses=noop\n}\n",
+    );
+    p.runbook(
+        "b",
+        "runbook b version=2 {\n    description \"from b.kdl\"\n    step s uses=noop\n}\n",
+    );
+    p.cairn(&["show", "b"]).success().stdout_has("from a.kdl");
+    // A project runbook shadows the stock one of the same name, whatever
+    // its file is called, also when the name is spelt with an escape.
+    p.file(
+        "runbooks/triage.kdl",
+        "runbook \"disk-tri\\u{61}ge\" version=9 {\n    description \"the project's own\"\n    step s uses=noop\n}\n",
+    );
+    p.cairn(&["show", "disk-triage"])
+        .success()
+        .stdout_has("the project's own");
+    // A file named after the runbook that does not load: its errors.
+    p.runbook("broken", "runbook broken {\n");
+    p.cairn(&["run", "broken"]).code(2).stderr_has("broken.kdl");
+    // Not found: a hint from every runbook's name.
+    p.cairn(&["run", "disk-triag"])
+        .code(2)
+        .stderr_has("no runbook named `disk-triag` (did you mean `disk-triage`?)");
+}

@@ -105,8 +105,20 @@ fn json_output_is_one_event_per_line() {
 
 #[test]
 fn compiled_components_are_cached_by_digest_and_a_corrupt_entry_is_replaced() {
-    let p = Project::new();
-    p.runbook("two", TWO);
+    // A project plugin (the stock `noop` component, as a file of the
+    // project's plugins/): the stock plugins themselves come precompiled
+    // and never touch the cache.
+    let p = Project::with_config("project test-site {\n    plugins { dir plugins }\n}\n");
+    let noop = cairn::runtime::catalog::stock_plugins()
+        .iter()
+        .find(|s| s.name == "noop")
+        .unwrap();
+    std::fs::create_dir_all(p.join("plugins")).unwrap();
+    std::fs::write(p.join("plugins/noop.wasm"), noop.wasm).unwrap();
+    p.runbook(
+        "two",
+        "runbook two version=1 {\n    step a uses=noop\n    step b uses=noop\n}\n",
+    );
     p.cairn(&["run", "two"]).success();
     let cache = p.join(".cairn/cache");
     let entries: Vec<_> = std::fs::read_dir(&cache)
@@ -118,7 +130,7 @@ fn compiled_components_are_cached_by_digest_and_a_corrupt_entry_is_replaced() {
     assert_eq!(
         entries.len(),
         1,
-        "one compiled component (exec): {entries:?}"
+        "one compiled component (the project's noop): {entries:?}"
     );
     let name = entries[0]
         .file_name()
