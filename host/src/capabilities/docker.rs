@@ -657,6 +657,7 @@ impl StepState {
             Ok((status, stdout, stderr))
         });
         let elapsed = started.elapsed();
+        self.mark_if_late();
         let result = result.map_err(|f| match f {
             Failure::Timeout => format!(
                 "docker: `{program}` in container `{container}` on {engine} did not finish in {} (it may still run there: the engine cannot kill an exec)",

@@ -185,6 +185,7 @@ impl StepState {
             self.cx.limits.max_exec_capture,
         );
         let elapsed = started.elapsed();
+        self.mark_if_late();
         let finished = match result {
             Ok(f) => f,
             Err(e) => {

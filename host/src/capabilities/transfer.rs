@@ -249,6 +249,7 @@ impl StepState {
         let started = Instant::now();
         let r = self.perform(source, &p.transforms, sink, deadline);
         let elapsed = started.elapsed();
+        self.mark_if_late();
         detail["duration_ms"] = json!(elapsed.as_secs_f64() * 1000.0);
         let (summary_line, result) = match r {
             Ok((bytes_in, bytes_out, sha)) => {
