@@ -2,7 +2,10 @@
 //! (bollard) on a small tokio runtime owned by this module; the engine runs
 //! steps on plain threads and blocks on it. `inspect` and `list` read;
 //! `restart`, `stop` and `start` write (recorded, not performed, in a
-//! dry-run); `exec` follows the effect the plugin gives it.
+//! dry-run); `exec` follows the effect the plugin gives it. Commands in
+//! containers (this `exec`, and those of docker targets) are in [`run`].
+
+pub mod run;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,14 +13,11 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::container::LogOutput;
 use bollard::errors::Error as ApiError;
-use bollard::exec::StartExecResults;
-use bollard::models::{ContainerInspectResponse, ExecConfig};
+use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{
     ListContainersOptions, RestartContainerOptions, StartContainerOptions, StopContainerOptions,
 };
-use futures_util::StreamExt;
 use serde_json::json;
 
 use super::StepState;
@@ -134,6 +134,8 @@ fn rt() -> &'static tokio::runtime::Runtime {
 enum Failure {
     Timeout,
     Api(ApiError),
+    /// Something else went wrong, in words.
+    Other(String),
 }
 
 impl From<ApiError> for Failure {
@@ -276,6 +278,7 @@ fn phrase(
             "docker: {what}: no answer before the step's deadline ({})",
             crate::runtime::humanize(waited)
         ),
+        Failure::Other(why) => format!("docker: {what}: {why}"),
         Failure::Api(ApiError::DockerResponseServerError {
             status_code: 404,
             message,
@@ -571,26 +574,21 @@ impl StepState {
         };
         let mut vars = Vec::with_capacity(env.len());
         for var in &env {
-            if var.name.is_empty() || var.name.contains('=') {
-                return Err(format!(
-                    "docker: `{}` is not an environment variable name",
-                    var.name
-                ));
-            }
             let value = match &var.value {
                 EnvValue::Plain(v) => v.clone(),
                 EnvValue::Secret(h) => self.secret_value(h)?,
             };
-            vars.push(format!("{}={value}", var.name));
+            vars.push((var.name.clone(), value));
         }
+        let command = run::ContainerCommand::new(engine.clone(), container, cmd, vars, cwd)?;
         let inv = super::target::Invocation {
             program: program.clone(),
-            args: cmd[1..].to_vec(),
+            args: command.cmd[1..].to_vec(),
             env: env
                 .iter()
                 .map(|v| (v.name.clone(), String::new()))
                 .collect(),
-            cwd: cwd.clone(),
+            cwd: command.cwd.clone(),
         };
         let write = effect == Effect::Write;
         let effect_name = if write { "write" } else { "read" };
@@ -601,7 +599,7 @@ impl StepState {
             "container": container,
             "program": program,
             "args": inv.args,
-            "cwd": cwd,
+            "cwd": inv.cwd,
             "env": inv.env.iter().map(|(k, _)| k).collect::<Vec<_>>(),
         });
         if self.cx.plans(write) {
@@ -616,65 +614,31 @@ impl StepState {
         let cap = self.cx.limits.max_exec_capture;
         let started = Instant::now();
         let deadline = Instant::now() + self.cx.remaining(None);
-        let result = block(deadline, async {
-            let d = client(&engine).await?;
-            let d = d.with_timeout(
-                deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
-            );
-            let created = d
-                .create_exec(
-                    container,
-                    ExecConfig {
-                        attach_stdout: Some(true),
-                        attach_stderr: Some(true),
-                        cmd: Some(cmd),
-                        env: Some(vars),
-                        working_dir: cwd,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-            if let StartExecResults::Attached { mut output, .. } =
-                d.start_exec(&created.id, None).await?
-            {
-                while let Some(item) = output.next().await {
-                    let (buf, bytes) = match item? {
-                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                            (&mut stdout, message)
-                        }
-                        LogOutput::StdErr { message } => (&mut stderr, message),
-                        LogOutput::StdIn { .. } => continue,
-                    };
-                    let room = cap.saturating_sub(buf.len());
-                    buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                }
-            }
-            let done = d.inspect_exec(&created.id).await?;
-            let status = done
-                .exit_code
-                .map_or(-1, |c| i32::try_from(c).unwrap_or(-1));
-            Ok((status, stdout, stderr))
-        });
+        let result = run::run(&command, None, deadline, cap);
         let elapsed = started.elapsed();
-        let result = result.map_err(|f| match f {
-            Failure::Timeout => format!(
-                "docker: `{program}` in container `{container}` on {engine} did not finish in {} (it may still run there: the engine cannot kill an exec)",
+        self.mark_if_late();
+        let result = result.map_err(|e| match e {
+            run::RunError::Engine(why) => why,
+            run::RunError::Deadline(Ok(())) => format!(
+                "docker: `{program}` in container `{container}` on {engine} did not finish in {} and was killed",
                 crate::runtime::humanize(elapsed)
             ),
-            f => phrase(Op::Exec, &engine, Some(container), f, elapsed),
+            run::RunError::Deadline(Err(why)) => format!(
+                "docker: `{program}` in container `{container}` on {engine} did not finish in {} and may still run there: it could not be stopped: {why}",
+                crate::runtime::humanize(elapsed)
+            ),
         });
         detail["duration_ms"] = json!(elapsed.as_secs_f64() * 1000.0);
         match &result {
-            Ok((status, _, _)) => detail["status"] = json!(status),
+            Ok(c) => detail["status"] = json!(c.status),
             Err(e) => detail["error"] = json!(e),
         }
         self.docker_event(effect_name, false, summary, detail);
-        let (status, stdout, stderr) = result?;
+        let c = result?;
         Ok(Completed {
-            status,
-            stdout,
-            stderr,
+            status: c.status,
+            stdout: c.stdout,
+            stderr: c.stderr,
             planned: false,
         })
     }

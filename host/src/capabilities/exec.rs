@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::StepState;
+use super::docker::run::{self as container, RunError};
 use super::grants::program_matches;
-use super::target::{Invocation, command_until};
+use super::target::{Invocation, Launch, launch};
 use crate::events::Event;
 use crate::runtime::bindings::cairn::plugin::exec::{self as wit, Command, Completed, EnvValue};
 use crate::runtime::bindings::cairn::plugin::types::Effect;
@@ -178,30 +179,60 @@ impl StepState {
         let timeout = cmd.timeout_ms.map(Duration::from_millis);
         let deadline = Instant::now() + self.cx.remaining(timeout);
         let started = Instant::now();
-        let result = run_process(
-            command_until(&target, &inv, deadline),
-            cmd.stdin.clone(),
-            deadline,
-            self.cx.limits.max_exec_capture,
-        );
-        let elapsed = started.elapsed();
-        let finished = match result {
-            Ok(f) => f,
-            Err(e) => {
-                let msg = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!(
-                        "exec: program `{}` not found on `{target_name}`",
-                        inv.program
-                    )
-                } else {
-                    format!(
-                        "exec: cannot start `{}` on `{target_name}`: {e}",
-                        inv.program
-                    )
-                };
-                return Err(msg);
-            }
+        let mut stop_failure = None;
+        let cannot_start = |e: &dyn std::fmt::Display| {
+            format!(
+                "exec: cannot start `{}` on `{target_name}`: {e}",
+                inv.program
+            )
         };
+        let launched = launch(&target, &inv, deadline).map_err(|e| cannot_start(&e))?;
+        let finished = match launched {
+            Launch::Process(c) => {
+                match run_process(
+                    c,
+                    cmd.stdin.clone(),
+                    deadline,
+                    self.cx.limits.max_exec_capture,
+                ) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(format!(
+                            "exec: program `{}` not found on `{target_name}`",
+                            inv.program
+                        ));
+                    }
+                    Err(e) => return Err(cannot_start(&e)),
+                }
+            }
+            Launch::Container(c) => match container::run(
+                &c,
+                cmd.stdin.clone(),
+                deadline,
+                self.cx.limits.max_exec_capture,
+            ) {
+                Ok(done) => Finished {
+                    status: done.status,
+                    stdout: done.stdout,
+                    stderr: done.stderr,
+                    timed_out: false,
+                    truncated: done.truncated,
+                },
+                Err(RunError::Engine(why)) => return Err(cannot_start(&why)),
+                Err(RunError::Deadline(stopped)) => {
+                    stop_failure = stopped.err();
+                    Finished {
+                        status: 128 + 9,
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                        timed_out: true,
+                        truncated: false,
+                    }
+                }
+            },
+        };
+        let elapsed = started.elapsed();
+        self.mark_if_late();
         detail["status"] = json!(finished.status);
         detail["duration_ms"] = json!(elapsed.as_secs_f64() * 1000.0);
         if finished.timed_out {
@@ -216,11 +247,17 @@ impl StepState {
             detail,
         });
         if finished.timed_out {
-            return Err(format!(
-                "exec: `{}` on `{target_name}` did not finish in {} and was killed",
-                inv.program,
-                crate::runtime::humanize(elapsed)
-            ));
+            let after = crate::runtime::humanize(elapsed);
+            return Err(match stop_failure {
+                None => format!(
+                    "exec: `{}` on `{target_name}` did not finish in {after} and was killed",
+                    inv.program
+                ),
+                Some(why) => format!(
+                    "exec: `{}` on `{target_name}` did not finish in {after} and may still run there: it could not be stopped: {why}",
+                    inv.program
+                ),
+            });
         }
         Ok(Completed {
             status: finished.status,

@@ -111,10 +111,28 @@ pub struct StepState {
     /// the SDK's panic hook logs the panic message there just before the
     /// component traps.
     pub last_error_log: Option<String>,
+    /// Set when a host call answered at or past the step's deadline (a
+    /// command stopped there, which takes a moment in a container): the
+    /// plugin then gets [`LATE_GRACE`], once, to pass the answer on before
+    /// the epoch interrupts it.
+    pub late_answer: bool,
+    /// Whether that grace was given.
+    pub graced: bool,
     stderr: MemoryOutputPipe,
 }
 
+/// How long a plugin may run past its deadline to report a host call that
+/// ended there.
+pub const LATE_GRACE: Duration = Duration::from_millis(500);
+
 impl StepState {
+    /// Notes a host call that answers at or past the step's deadline.
+    pub fn mark_if_late(&mut self) {
+        if Instant::now() >= self.cx.deadline {
+            self.late_answer = true;
+        }
+    }
+
     pub fn new(cx: CapCtx, limits: &Limits) -> Self {
         let stderr = MemoryOutputPipe::new(64 << 10);
         // No environment, no arguments, no network (the builder denies
@@ -139,6 +157,8 @@ impl StepState {
             cx,
             handles: 0,
             last_error_log: None,
+            late_answer: false,
+            graced: false,
             stderr,
         }
     }

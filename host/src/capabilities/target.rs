@@ -1,7 +1,8 @@
 //! Targets: where a command runs. `local` is a process on this machine,
 //! `ssh` goes through the system's OpenSSH (honouring the user's ssh config
-//! and agent), `docker` runs `docker exec` in a container (through the
-//! `docker` client, on the default engine or the target's `host=`).
+//! and agent), `docker` is an exec in a container through the engine's API
+//! (no `docker` client; the target's `host=`, else `DOCKER_HOST`, else the
+//! default socket, as for the `docker` capability).
 //!
 //! Every ssh command of a run to the same target shares one connection: the
 //! first opens a master (`ControlMaster`) whose socket lives in a short
@@ -18,6 +19,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cairn_lang::TargetKind;
+
+use super::docker::Engine;
+use super::docker::run::ContainerCommand;
 
 /// The project's targets by name; `local` always exists.
 ///
@@ -78,16 +82,23 @@ impl Invocation {
     }
 }
 
-/// Builds the process that runs `inv` on `target`. For ssh, the target's
-/// shared connection is opened first if need be, within 30 seconds.
-pub fn command_for(target: &TargetKind, inv: &Invocation) -> Command {
-    command_until(target, inv, Instant::now() + Duration::from_secs(30))
+/// How a command reaches its target.
+#[derive(Debug)]
+pub enum Launch {
+    /// A process of this machine: the command itself (`local`) or the
+    /// `ssh` client running it.
+    Process(Command),
+    /// An exec in a container, through the engine's API (`docker`).
+    Container(ContainerCommand),
 }
 
-/// [`command_for`], opening an ssh target's shared connection (if it is not
-/// open yet) only until `deadline`.
-pub fn command_until(target: &TargetKind, inv: &Invocation, deadline: Instant) -> Command {
-    match target {
+/// How `inv` runs on `target`. For ssh, the target's shared connection is
+/// opened first if need be, until `deadline`. For docker, the engine is the
+/// target's `host=`, else `DOCKER_HOST`, else the default socket; an
+/// address that is not one, or a container name that is not one, is an
+/// error.
+pub fn launch(target: &TargetKind, inv: &Invocation, deadline: Instant) -> Result<Launch, String> {
+    Ok(match target {
         TargetKind::Local => {
             let mut c = Command::new(&inv.program);
             c.args(&inv.args);
@@ -95,7 +106,7 @@ pub fn command_until(target: &TargetKind, inv: &Invocation, deadline: Instant) -
             if let Some(cwd) = &inv.cwd {
                 c.current_dir(cwd);
             }
-            c
+            Launch::Process(c)
         }
         TargetKind::Ssh {
             destination,
@@ -110,26 +121,22 @@ pub fn command_until(target: &TargetKind, inv: &Invocation, deadline: Instant) -
             let control = ssh.shared_connection(deadline);
             let mut c = ssh.command(control.as_deref().map_or(Sharing::None, Sharing::Client));
             c.arg("--").arg(remote_script(inv));
-            c
+            Launch::Process(c)
         }
         TargetKind::Docker { container, host } => {
-            let mut c = Command::new("docker");
-            if let Some(h) = host {
-                c.arg("-H").arg(h);
-            }
-            c.arg("exec").arg("-i");
-            if let Some(cwd) = &inv.cwd {
-                c.arg("-w").arg(cwd);
-            }
-            // Values travel in the docker client's environment, not its argv.
-            for (k, v) in &inv.env {
-                c.arg("-e").arg(k);
-                c.env(k, v);
-            }
-            c.arg(container).arg(&inv.program).args(&inv.args);
-            c
+            let engine = Engine::resolve(host.as_deref().unwrap_or(""))?;
+            let mut cmd = Vec::with_capacity(1 + inv.args.len());
+            cmd.push(inv.program.clone());
+            cmd.extend(inv.args.iter().cloned());
+            Launch::Container(ContainerCommand::new(
+                engine,
+                container,
+                cmd,
+                inv.env.clone(),
+                inv.cwd.clone(),
+            )?)
         }
-    }
+    })
 }
 
 /// How long an idle master outlives its last session when cairn did not
@@ -507,6 +514,44 @@ mod tests {
             }
             .multiplexes_itself()
         );
+    }
+
+    #[test]
+    fn docker_targets_run_through_the_engine_of_their_host() {
+        let inv = Invocation {
+            program: "nginx".into(),
+            args: vec!["-s".into(), "reload".into()],
+            env: vec![("A".into(), "secret value".into())],
+            cwd: Some("/etc/nginx".into()),
+        };
+        let docker = |host: &str, container: &str| TargetKind::Docker {
+            container: container.into(),
+            host: Some(host.into()),
+        };
+        let Ok(Launch::Container(c)) = launch(
+            &docker("tcp://127.0.0.1:2375", "web_1"),
+            &inv,
+            Instant::now(),
+        ) else {
+            panic!("a docker target is an exec in a container");
+        };
+        assert_eq!(c.engine.to_string(), "tcp://127.0.0.1:2375");
+        assert_eq!(c.container, "web_1");
+        assert_eq!(c.cmd, ["nginx", "-s", "reload"]);
+        assert_eq!(c.env, [("A".to_string(), "secret value".to_string())]);
+        assert_eq!(c.cwd.as_deref(), Some("/etc/nginx"));
+        let Ok(Launch::Container(c)) = launch(&docker("/run/d.sock", "web"), &inv, Instant::now())
+        else {
+            panic!("a bare socket path is an engine");
+        };
+        assert_eq!(c.engine.to_string(), "unix:///run/d.sock");
+        let err = launch(&docker("ssh://me@host", "web"), &inv, Instant::now()).unwrap_err();
+        assert!(
+            err.contains("neither `unix:///PATH` nor `tcp://HOST:PORT`"),
+            "{err}"
+        );
+        let err = launch(&docker("/run/d.sock", "../x"), &inv, Instant::now()).unwrap_err();
+        assert!(err.contains("is not a container name"), "{err}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::StepState;
 use super::grants::program_matches;
 use super::storage::check_key;
 use super::storage::dir::TempFile;
-use super::target::{Invocation, command_for};
+use super::target::{Invocation, launch};
 use crate::events::Event;
 use crate::runtime::bindings::cairn::plugin::exec::{Command, EnvValue};
 use crate::runtime::bindings::cairn::plugin::transfer::{
@@ -43,6 +43,22 @@ struct CommandEnd {
 impl CommandEnd {
     fn display(&self) -> String {
         format!("{} (on `{}`)", self.inv.display(), self.target)
+    }
+
+    /// How the command runs on its target (an ssh target's shared
+    /// connection is opened within 30 seconds if need be).
+    fn launch(&self) -> Result<super::target::Launch, String> {
+        launch(
+            &self.kind,
+            &self.inv,
+            Instant::now() + Duration::from_secs(30),
+        )
+        .map_err(|e| {
+            format!(
+                "transfer: cannot start `{}` on `{}`: {e}",
+                self.inv.program, self.target
+            )
+        })
     }
 }
 
@@ -249,6 +265,7 @@ impl StepState {
         let started = Instant::now();
         let r = self.perform(source, &p.transforms, sink, deadline);
         let elapsed = started.elapsed();
+        self.mark_if_late();
         detail["duration_ms"] = json!(elapsed.as_secs_f64() * 1000.0);
         let (summary_line, result) = match r {
             Ok((bytes_in, bytes_out, sha)) => {
@@ -307,9 +324,8 @@ impl StepState {
         let mut src: Box<dyn Read> = match source {
             End::Command(c) => {
                 let what = c.display();
-                let (proc_, out, _) =
-                    Proc::spawn(command_for(&c.kind, &c.inv), what, false, &watchdog)
-                        .map_err(|e| start_error(&c, e))?;
+                let (proc_, out, _) = Proc::spawn(c.launch()?, what, false, &watchdog)
+                    .map_err(|e| start_error(&c, e))?;
                 src_proc = Some(proc_);
                 Box::new(out.expect("piped stdout"))
             }
@@ -325,9 +341,8 @@ impl StepState {
         let out = match sink {
             End::Command(c) => {
                 let what = c.display();
-                let (proc_, _, stdin) =
-                    Proc::spawn(command_for(&c.kind, &c.inv), what, true, &watchdog)
-                        .map_err(|e| start_error(&c, e))?;
+                let (proc_, _, stdin) = Proc::spawn(c.launch()?, what, true, &watchdog)
+                    .map_err(|e| start_error(&c, e))?;
                 sink_proc = Some(proc_);
                 Terminal::Stdin(stdin.expect("piped stdin"))
             }

@@ -165,7 +165,11 @@ fn init_tracing(verbose: u8) {
         _ => "info,cairn=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // The docker engine's client logs its request bodies at debug: an
+        // exec's environment, secrets included. Never shown, whatever
+        // `CAIRN_LOG` asks.
+        .add_directive("bollard=info".parse().expect("a filter directive"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

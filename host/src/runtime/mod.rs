@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::capabilities::{CapCtx, StepState};
 pub use bindings::{ActionInfo, Capability, Context, Description, Effect, PluginError, WitMode};
@@ -212,6 +212,18 @@ impl Runtime {
         store.limiter(|s| &mut s.limits);
         let ticks = (limits.timeout.as_micros() / TICK.as_micros()).max(1) + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        // Past the deadline the plugin is interrupted, unless a host call
+        // just answered there (a command stopped at the deadline): then it
+        // gets a moment, once, to report that answer.
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if state.late_answer && !state.graced {
+                state.graced = true;
+                let grace = crate::capabilities::LATE_GRACE.as_micros() / TICK.as_micros();
+                return Ok(UpdateDeadline::Continue(u64::try_from(grace).unwrap_or(1)));
+            }
+            Ok(UpdateDeadline::Interrupt)
+        });
         store
     }
 

@@ -467,10 +467,17 @@ runbook box version=1 {{
         return;
     };
     let started = std::time::Instant::now();
-    cairn(&p, &["run", "box"], None).code(1).has(&format!(
-        "docker: `sleep` in container `{}` on {} did not finish in",
-        scratch.name, lab.host
-    ));
+    cairn(&p, &["run", "box"], None)
+        .code(1)
+        .has(&format!(
+            "docker: `sleep` in container `{}` on {} did not finish in",
+            scratch.name, lab.host
+        ))
+        .has("and was killed");
+    // Stopped, not left running in the container.
+    let ps = lab.docker(&["exec", &scratch.name, "ps", "-o", "args"]);
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(!ps.contains("sleep 30"), "{ps}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(15),
         "the deadline ended the exec: {:?}",
@@ -484,5 +491,5 @@ runbook box version=1 {{
     assert_eq!(stop["exit-code"], 0, "the container's trap exits 0 on TERM");
     let start = outputs(&p, "start");
     assert_eq!(start["running"], true);
-    assert_eq!(lab.started_at(&scratch.name).1, true);
+    assert!(lab.started_at(&scratch.name).1);
 }

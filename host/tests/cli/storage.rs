@@ -175,7 +175,7 @@ fn run_measured(p: &Project, args: &[&str]) -> (u64, Duration) {
 
 /// Waits for `pid`: its wait status and its peak resident set in bytes.
 #[allow(unsafe_code)]
-fn wait_rusage(pid: u32) -> (i32, u64) {
+pub(crate) fn wait_rusage(pid: u32) -> (i32, u64) {
     let mut status = 0;
     // SAFETY: plain syscall on our own child, with pointers to locals; the
     // zeroed rusage is a valid value of the plain C struct.

@@ -1,7 +1,8 @@
 //! Targets and network capabilities against the lab's real services
 //! (`tests/README.md`): `exec` on an ssh target (one shared connection per
-//! run) and on a docker target of a non-default engine, `socket` on the
-//! HAProxy runtime API, `dns` against PowerDNS.
+//! run); `exec` and `transfer` ends on a docker target of a non-default
+//! engine, with no `docker` client on cairn's PATH; `socket` on the HAProxy
+//! runtime API, `dns` against PowerDNS.
 //!
 //! Each test needs some `CAIRN_LAB_*` variables (`eval "$(tests/lab/up ssh
 //! docker haproxy dns)"`). Without them a test prints why and passes, except
@@ -350,17 +351,124 @@ runbook par version=1 {
 }
 
 // ------------------------------------------------------------- docker ----
+//
+// Docker targets talk to the engine's API: cairn runs here with a PATH
+// that has no `docker` client (and no `DOCKER_HOST`: the target's `host=`
+// is the lab's engine).
+
+/// The lab's engine address and container.
+fn docker_lab() -> Option<(String, String)> {
+    let v = lab(&["CAIRN_LAB_DOCKER_HOST", "CAIRN_LAB_DOCKER_CONTAINER"])?;
+    Some((v[0].clone(), v[1].clone()))
+}
+
+/// `cairn.kdl` with the target `box`, the lab's container on the lab's
+/// engine, and `extra` (grants, secrets, plugin dirs).
+fn docker_project(extra: &str) -> Option<Project> {
+    let (host, container) = docker_lab()?;
+    Some(Project::with_config(&format!(
+        "project docker-test {{\n    target box {{ docker container={} host={}; }}\n    {extra}\n}}\n",
+        kdl(&container),
+        kdl(&host)
+    )))
+}
+
+/// A directory of the project to be cairn's whole PATH: `sh` and nothing
+/// else; no `docker` client is found through it.
+fn path_without_docker(p: &Project) -> String {
+    let bin = p.join("bin");
+    if !bin.exists() {
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        std::os::unix::fs::symlink("/bin/sh", bin.join("sh")).expect("link sh");
+    }
+    let bin = bin.to_str().expect("utf-8 path").to_string();
+    let found = std::process::Command::new("/bin/sh")
+        .env("PATH", &bin)
+        .args(["-c", "command -v docker"])
+        .output()
+        .expect("sh");
+    assert!(
+        !found.status.success(),
+        "`docker` is found on cairn's PATH: {:?}",
+        String::from_utf8_lossy(&found.stdout)
+    );
+    bin
+}
+
+/// `cairn ARGS` with no `docker` client on its PATH and `env` set.
+fn cairn_without_client(p: &Project, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let path = path_without_docker(p);
+    let mut all = vec![("PATH", path.as_str())];
+    all.extend_from_slice(env);
+    cairn(p, args, &all)
+}
+
+/// [`cairn_without_client`], listing the machine's processes (`ps -eo
+/// pid,args`) every 50 ms while cairn runs: what they showed, every line.
+fn cairn_watching_ps(p: &Project, args: &[&str], env: &[(&str, &str)]) -> (Ran, Vec<String>) {
+    use std::process::Stdio;
+    let path = path_without_docker(p);
+    let mut cmd = p.cmd();
+    cmd.args(args)
+        .env_remove("DOCKER_HOST")
+        .env("PATH", &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("run cairn");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).ok();
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let mut seen = Vec::new();
+    while child.try_wait().expect("wait").is_none() {
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "pid,args"])
+            .output()
+            .expect("ps");
+        seen.extend(
+            String::from_utf8_lossy(&ps.stdout)
+                .lines()
+                .map(String::from),
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = child.wait().expect("wait");
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    let ran = Ran {
+        args: args.join(" "),
+        elapsed: started.elapsed(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        out: Output {
+            status,
+            stdout,
+            stderr,
+        },
+    };
+    (ran, seen)
+}
+
+/// A number for this test run's `sleep`s, to find them in the container
+/// among those of other runs.
+fn sleep_tag() -> u32 {
+    40_000 + std::process::id() % 20_000
+}
 
 #[test]
-fn docker_target_on_a_non_default_engine_with_env_and_cwd() {
-    let Some(v) = lab(&["CAIRN_LAB_DOCKER_HOST", "CAIRN_LAB_DOCKER_CONTAINER"]) else {
+fn docker_target_runs_commands_through_the_engine_api() {
+    let secret = "s3cr3t-of-the-docker-target";
+    let Some(p) = docker_project("secrets { env prefix=DOCKERTEST_; }") else {
         return;
     };
-    let p = Project::with_config(&format!(
-        "project docker-test {{\n    target box {{ docker container={} host={}; }}\n}}\n",
-        kdl(&v[1]),
-        kdl(&v[0])
-    ));
     p.runbook(
         "box",
         r#"
@@ -371,17 +479,355 @@ runbook box version=1 {
         cwd "/tmp"
         effect read
     }
-    step status uses=exec target=box { run sh "-c" "exit 4"; expect-status 4; }
+    step streams uses=exec target=box {
+        run sh "-c" "echo out; echo err >&2; exit 7"
+        expect-status 7
+        effect read
+    }
+    step stdin uses=exec target=box {
+        run sh "-c" "tr a-z A-Z; echo end"
+        stdin "hello stdin\n"
+        effect read
+    }
+    step secret uses=exec target=box {
+        run sh "-c" "sleep 2; printf %s \"$TOKEN\" | sha256sum; echo token=$TOKEN"
+        secret-env TOKEN=db_password
+        effect read
+    }
+    step missing uses=exec target=box continue-on-error=#true {
+        run no-such-program-in-the-box
+        effect read
+    }
     step broken uses=exec target=box { run sh "-c" "echo nope >&2; exit 5"; }
 }
 "#,
     );
-    cairn(&p, &["run", "box"], &[])
-        .code(1)
+    // With every diagnostic cairn has on (its engine client's included).
+    let (ran, ps) = cairn_watching_ps(
+        &p,
+        &["run", "box"],
+        &[("DOCKERTEST_DB_PASSWORD", secret), ("CAIRN_LOG", "trace")],
+    );
+    ran.code(1)
         .has("exited with status 5")
-        .has("nope");
+        .has("nope")
+        .lacks(secret);
     assert_eq!(text(&p, "env-cwd", "stdout"), "hello box|/tmp");
-    assert_eq!(output(&p, "status", "status"), 4);
+    assert_eq!(output(&p, "streams", "status"), 7);
+    assert_eq!(text(&p, "streams", "stdout"), "out");
+    assert_eq!(text(&p, "streams", "stderr"), "err\n");
+    // stdin reached the command and ended: `tr` saw its end of input.
+    assert_eq!(text(&p, "stdin", "stdout"), "HELLO STDIN\nend");
+
+    // The secret reached the command (its digest), is masked in what the
+    // command printed, and appeared in no process's command line while
+    // the command ran (ps was read every 50 ms through its 2 seconds).
+    let digest = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s '{secret}' | sha256sum")])
+        .output()
+        .unwrap();
+    let digest = String::from_utf8_lossy(&digest.stdout).trim().to_string();
+    assert_eq!(
+        text(&p, "secret", "stdout"),
+        format!("{digest}\ntoken=********")
+    );
+    assert!(ps.len() > 20, "ps was read while cairn ran: {}", ps.len());
+    assert!(
+        ran.stderr.contains("TRACE"),
+        "CAIRN_LOG=trace: {}",
+        ran.context()
+    );
+    let leaked: Vec<&String> = ps.iter().filter(|l| l.contains(secret)).collect();
+    assert!(leaked.is_empty(), "the secret in ps: {leaked:?}");
+    let journal = p.journals();
+    assert!(!journal.contains(secret), "{journal}");
+    assert!(journal.contains("TOKEN=…"), "{journal}");
+
+    // A program the container lacks: the engine's exit status (126 from
+    // docker 20.10, 127 from later ones) and its message.
+    let missing = finished(&p, "missing");
+    assert_eq!(missing["status"], "failed-continued");
+    ran.has("\"no-such-program-in-the-box\": executable file not found");
+}
+
+#[test]
+fn docker_target_dry_run_and_a_bad_engine() {
+    let Some(p) = docker_project("") else { return };
+    let tag = format!("/tmp/cairn-dry-{}", std::process::id());
+    p.runbook(
+        "dry",
+        &r#"
+runbook dry version=1 {
+    step look uses=exec target=box { run uname "-s"; effect read; }
+    step touch uses=exec target=box { run touch "TAG"; }
+    step absent uses=exec target=box { run test "-e" "TAG"; effect read; expect-status 1; }
+}
+"#
+        .replace("TAG", &tag),
+    );
+    // A dry-run performs the read, records the write, and the write did
+    // not happen (the read after it still finds nothing).
+    cairn_without_client(&p, &["run", "dry", "--dry-run"], &[])
+        .code(0)
+        .has(&format!("would run: touch {tag} (on `box`)"));
+    assert_eq!(text(&p, "look", "stdout"), "Linux");
+    assert_eq!(output(&p, "touch", "planned"), true);
+    assert_eq!(output(&p, "absent", "status"), 1);
+
+    // An engine that is not there is named.
+    let q = Project::with_config(
+        "project docker-test {\n    target box { docker container=web host=\"unix:///nonexistent/cairn.sock\"; }\n}\n",
+    );
+    q.runbook(
+        "one",
+        "runbook one version=1 {\n    step look uses=exec target=box { run uname; effect read; }\n}\n",
+    );
+    cairn_without_client(&q, &["run", "one"], &[]).code(1).has(
+        "exec: cannot start `uname` on `box`: docker: exec container `web` on unix:///nonexistent/cairn.sock: cannot connect: no such socket",
+    );
+}
+
+/// A project with `store-probe` and the target `box`, with data to send.
+fn docker_transfer_project() -> Option<Project> {
+    let wasm = test_plugin("store-probe")?;
+    let p = docker_project(
+        "plugins { dir \"plugins\"; }\n    grant plugin=store-probe { transfer \"*\"; exec \"*\"; files \"*\"; }",
+    )?;
+    std::fs::create_dir_all(p.join("plugins")).expect("plugins dir");
+    std::fs::copy(wasm, p.join("plugins/store-probe.wasm")).expect("copy plugin");
+    // 4 MiB that are not all alike.
+    let mut data = Vec::with_capacity(4 << 20);
+    let mut x: u32 = 0x2545_f491;
+    while data.len() < 4 << 20 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(p.join("data.bin"), &data).expect("data");
+    Some(p)
+}
+
+fn sha256_of(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn docker_target_commands_as_transfer_source_and_sink() {
+    let Some(p) = docker_transfer_project() else {
+        return;
+    };
+    let dest = format!("/tmp/cairn-xfer-{}", std::process::id());
+    p.runbook(
+        "xfer",
+        &r#"
+runbook xfer version=1 {
+    step up uses=store-probe action=transfer {
+        from-file "data.bin"
+        transform "sha256"
+        to-command sh "-c" "cat > DEST"
+        target box
+    }
+    step there uses=exec target=box { run sha256sum "DEST"; effect read; }
+    step down uses=store-probe action=transfer {
+        from-command cat "DEST"
+        transform "sha256"
+        to-file "back/data.bin"
+        target box
+    }
+    step bad-source uses=store-probe action=transfer continue-on-error=#true {
+        from-command sh "-c" "head -c 300000 /dev/zero; echo broken source >&2; exit 3"
+        to-file "failed.bin"
+        target box
+    }
+    step bad-sink uses=store-probe action=transfer continue-on-error=#true {
+        from-file "data.bin"
+        to-command sh "-c" "head -c 10 >/dev/null; echo broken sink >&2; exit 4"
+        target box
+    }
+    finally {
+        step clean uses=exec target=box { run rm "-f" "DEST"; }
+    }
+}
+"#
+        .replace("DEST", &dest),
+    );
+    let ran = cairn_without_client(&p, &["run", "xfer"], &[]);
+    ran.code(0)
+        .has("exited with status 3: broken source")
+        .has("exited with status 4: broken sink");
+    let sent = sha256_of(&p.join("data.bin"));
+    let up = output(&p, "up", "sha256");
+    assert_eq!(up, sent.as_str());
+    assert_eq!(output(&p, "up", "bytes-out"), 4 << 20);
+    // What the container's command received, byte for byte (and its stdin
+    // ended, or `cat` would still wait).
+    assert_eq!(text(&p, "there", "stdout"), format!("{sent}  {dest}"));
+    assert_eq!(output(&p, "down", "sha256"), sent.as_str());
+    assert_eq!(output(&p, "down", "bytes-in"), 4 << 20);
+    assert_eq!(
+        std::fs::read(p.join("back/data.bin")).unwrap(),
+        std::fs::read(p.join("data.bin")).unwrap()
+    );
+    // The failed source left no file, not even a temporary.
+    assert_eq!(finished(&p, "bad-source")["status"], "failed-continued");
+    assert_eq!(finished(&p, "bad-sink")["status"], "failed-continued");
+    let left: Vec<String> = std::fs::read_dir(p.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("failed") || n.starts_with(".cairn-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Runs cairn to its end: its peak resident set, from `wait4`.
+#[allow(clippy::zombie_processes)] // reaped by `wait_rusage`
+fn peak_rss(p: &Project, args: &[&str]) -> u64 {
+    use std::process::Stdio;
+    let path = path_without_docker(p);
+    let child = p
+        .cmd()
+        .args(args)
+        .env_remove("DOCKER_HOST")
+        .env("PATH", &path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run cairn");
+    let (status, peak) = crate::storage::wait_rusage(child.id());
+    assert_eq!(status, 0, "`cairn {}` failed", args.join(" "));
+    peak
+}
+
+#[test]
+fn docker_target_transfers_stream_with_bounded_memory() {
+    let Some(p) = docker_transfer_project() else {
+        return;
+    };
+    const BIG: u64 = 64 << 20;
+    let dest = format!("/tmp/cairn-big-{}.sum", std::process::id());
+    let runbook = |name: &str, size: u64| {
+        format!(
+            r#"
+runbook {name} version=1 {{
+    step move uses=store-probe action=transfer {{
+        from-command head "-c" "{size}" "/dev/urandom"
+        transform "sha256"
+        to-command sh "-c" "sha256sum > {dest}"
+        target box
+    }}
+    step sum uses=exec target=box {{ run cat "{dest}"; effect read; }}
+    finally {{
+        step clean uses=exec target=box {{ run rm "-f" "{dest}"; }}
+    }}
+}}
+"#
+        )
+    };
+    p.runbook("tiny", &runbook("tiny", 10));
+    p.runbook("big", &runbook("big", BIG));
+    // The first run compiles the plugin into the cache.
+    peak_rss(&p, &["run", "tiny"]);
+    let base = peak_rss(&p, &["run", "tiny"]);
+    let big = peak_rss(&p, &["run", "big"]);
+    assert_eq!(output(&p, "move", "bytes-in"), BIG);
+    // The digest cairn computed on the way is the one of what the
+    // container's sink received: both bridges moved every byte.
+    let sha = output(&p, "move", "sha256");
+    assert_eq!(
+        text(&p, "sum", "stdout"),
+        format!("{}  -", sha.as_str().unwrap())
+    );
+    let added = big.saturating_sub(base);
+    eprintln!(
+        "docker → docker, {} MiB: cairn alone {:.1} MB, with the transfer {:.1} MB",
+        BIG >> 20,
+        base as f64 / 1e6,
+        big as f64 / 1e6
+    );
+    assert!(
+        added < BIG / 4,
+        "a {BIG}-byte transfer added {added} bytes to cairn's {base}"
+    );
+}
+
+#[test]
+fn docker_target_commands_past_the_deadline_are_stopped() {
+    let Some(p) = docker_transfer_project() else {
+        return;
+    };
+    let tag = sleep_tag();
+    p.runbook(
+        "slow",
+        &r#"
+runbook slow version=1 {
+    step exec uses=exec target=box timeout="2s" continue-on-error=#true {
+        run sh "-c" "sleep T1 & sleep T2; wait"
+        effect read
+    }
+    step source uses=store-probe action=transfer timeout="2s" continue-on-error=#true {
+        from-command sh "-c" "head -c 1000 /dev/zero; sleep T3"
+        to-file "slow.bin"
+        target box
+    }
+    step sink uses=store-probe action=transfer timeout="2s" continue-on-error=#true {
+        from-file "data.bin"
+        to-command sh "-c" "sleep T4"
+        target box
+    }
+    step gone uses=exec target=box {
+        run sh "-c" "i=0; while [ $i -lt 25 ]; do ps -o args | grep -q '[s]leep TAG' || exit 0; sleep 0.2; i=$((i + 1)); done; ps -o pid,args; exit 1"
+        effect read
+    }
+}
+"#
+        .replace("T1", &format!("{tag}1"))
+        .replace("T2", &format!("{tag}2"))
+        .replace("T3", &format!("{tag}3"))
+        .replace("T4", &format!("{tag}4"))
+        .replace("TAG", &tag.to_string()),
+    );
+    let ran = cairn_without_client(&p, &["run", "slow"], &[]);
+    ran.code(0);
+    // Each says it was killed (not that it may still run).
+    for start in [
+        "exec: `sh` on `box` did not finish in".to_string(),
+        format!(
+            "transfer: `sh -c 'head -c 1000 /dev/zero; sleep {tag}3' (on `box`)` did not finish in"
+        ),
+        format!("transfer: `sh -c 'sleep {tag}4' (on `box`)` did not finish in"),
+    ] {
+        let all = format!("{}\n{}", ran.stdout, ran.stderr);
+        let line = all
+            .lines()
+            .find(|l| l.contains(&start))
+            .unwrap_or_else(|| panic!("no {start:?}\n{}", ran.context()));
+        assert!(line.contains(" and was killed"), "{line}");
+    }
+    for step in ["exec", "source", "sink"] {
+        let f = finished(&p, step);
+        assert_eq!(f["status"], "failed-continued", "{f}");
+        let ms = f["duration_ms"].as_f64().unwrap();
+        assert!(ms < 6000.0, "step `{step}` took {ms} ms: {f}");
+    }
+    assert!(
+        ran.elapsed < Duration::from_secs(25),
+        "the run took {:?}",
+        ran.elapsed
+    );
+    // Every `sleep` of the three (the exec's two included) is gone from the
+    // container: stopped, not left running.
+    assert_eq!(finished(&p, "gone")["status"], "ok");
+    assert!(!p.join("slow.bin").exists());
 }
 
 // ------------------------------------------------------------- socket ----

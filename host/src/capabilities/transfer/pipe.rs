@@ -3,9 +3,10 @@
 //! then the sink) with fixed buffers.
 
 use std::cell::Cell;
-use std::io::{self, Read, Write};
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::process::{Child, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -14,8 +15,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::capabilities::docker::run::{PipeEnd, Piped, RunError, Stopper};
 use crate::capabilities::storage::ObjectWriter;
 use crate::capabilities::storage::dir::TempFile;
+use crate::capabilities::target::Launch;
 
 /// The size of the buffer the pump reads into.
 pub const CHUNK: usize = 256 << 10;
@@ -23,40 +26,60 @@ pub const CHUNK: usize = 256 << 10;
 /// error message.
 const TAIL: usize = 4 << 10;
 
-/// Kills the registered process groups when the deadline passes.
+/// What the watchdog stops at the deadline.
+enum Victim {
+    /// A local process group, killed.
+    Group(u32),
+    /// A command in a container, stopped through the engine.
+    Container(Stopper),
+}
+
+impl Victim {
+    fn stop(&self) {
+        match self {
+            Victim::Group(pid) => crate::sys::kill_process_group(*pid),
+            Victim::Container(s) => s.stop(),
+        }
+    }
+}
+
+/// Stops the registered commands when the deadline passes: kills the
+/// process groups of local ones, stops those in containers.
 pub struct Watchdog {
     stop: Option<mpsc::Sender<()>>,
     fired: Arc<AtomicBool>,
-    pids: Arc<Mutex<Vec<u32>>>,
+    victims: Arc<Mutex<Vec<Victim>>>,
+    deadline: Instant,
 }
 
 impl Watchdog {
     pub fn new(deadline: Instant) -> Self {
         let (tx, rx) = mpsc::channel::<()>();
         let fired = Arc::new(AtomicBool::new(false));
-        let pids = Arc::new(Mutex::new(Vec::<u32>::new()));
-        let (f, p) = (fired.clone(), pids.clone());
+        let victims = Arc::new(Mutex::new(Vec::<Victim>::new()));
+        let (f, v) = (fired.clone(), victims.clone());
         std::thread::spawn(move || {
             let wait = deadline.saturating_duration_since(Instant::now());
             if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(wait) {
                 f.store(true, Ordering::SeqCst);
-                for pid in p.lock().expect("pids").iter() {
-                    crate::sys::kill_process_group(*pid);
+                for victim in v.lock().expect("victims").iter() {
+                    victim.stop();
                 }
             }
         });
         Self {
             stop: Some(tx),
             fired,
-            pids,
+            victims,
+            deadline,
         }
     }
 
-    pub fn watch(&self, pid: u32) {
-        self.pids.lock().expect("pids").push(pid);
+    fn watch(&self, victim: Victim) {
         if self.fired() {
-            crate::sys::kill_process_group(pid);
+            victim.stop();
         }
+        self.victims.lock().expect("victims").push(victim);
     }
 
     pub fn fired(&self) -> bool {
@@ -70,48 +93,90 @@ impl Drop for Watchdog {
     }
 }
 
-/// A command at one end of a transfer, in its own process group. Dropped
-/// before it was waited for, it is killed with its whole group.
+/// A command at one end of a transfer: a local process (the command, or the
+/// `ssh` client running it) in its own process group, or an exec in a
+/// container. Dropped before it was waited for, it is killed (the process
+/// with its whole group; in a container, every process of the exec).
 pub struct Proc {
-    child: Child,
-    pid: u32,
+    inner: Inner,
     pub what: String,
-    stderr: Option<JoinHandle<Vec<u8>>>,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    waited: bool,
+}
+
+enum Inner {
+    Local {
+        child: Child,
+        pid: u32,
+        stderr: Option<JoinHandle<Vec<u8>>>,
+        stdout: Option<JoinHandle<Vec<u8>>>,
+        waited: bool,
+    },
+    /// Its stderr and stdout tails come with its end.
+    Container(Option<Piped>),
 }
 
 impl Proc {
-    /// Starts `cmd` with its stdout piped (a source) or its stdin piped (a
-    /// sink); the other streams are kept as tails for error messages.
+    /// Starts the command with its stdout piped (a source) or its stdin
+    /// piped (a sink); the other streams are kept as tails for error
+    /// messages. A command in a container is created and started by the
+    /// engine before this returns, or fails here (an engine failure, or the
+    /// deadline).
     pub fn spawn(
-        mut cmd: std::process::Command,
+        launch: Launch,
         what: String,
         sink: bool,
         watchdog: &Watchdog,
-    ) -> io::Result<(Self, Option<ChildStdout>, Option<ChildStdin>)> {
+    ) -> io::Result<(Self, Option<PipeReader>, Option<PipeWriter>)> {
+        let mut cmd = match launch {
+            Launch::Process(cmd) => cmd,
+            Launch::Container(cc) => {
+                let (piped, end) =
+                    Piped::spawn(&cc, sink, watchdog.deadline, TAIL).map_err(|e| match e {
+                        RunError::Engine(why) => io::Error::other(why),
+                        RunError::Deadline(_) => io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the engine did not start it before the deadline",
+                        ),
+                    })?;
+                watchdog.watch(Victim::Container(piped.stopper()));
+                let (out, stdin) = match end {
+                    PipeEnd::Stdout(r) => (Some(r), None),
+                    PipeEnd::Stdin(w) => (None, Some(w)),
+                };
+                let proc_ = Self {
+                    inner: Inner::Container(Some(piped)),
+                    what,
+                };
+                return Ok((proc_, out, stdin));
+            }
+        };
         cmd.stdin(if sink { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
         let mut child = cmd.spawn()?;
         let pid = child.id();
-        watchdog.watch(pid);
+        watchdog.watch(Victim::Group(pid));
         let stderr = child.stderr.take().map(tail_reader);
         let (out, stdout) = if sink {
             (None, child.stdout.take().map(tail_reader))
         } else {
             (child.stdout.take(), None)
         };
-        let stdin = child.stdin.take();
+        let out = out.map(|o| PipeReader::from(OwnedFd::from(o)));
+        let stdin = child
+            .stdin
+            .take()
+            .map(|i| PipeWriter::from(OwnedFd::from(i)));
         Ok((
             Self {
-                child,
-                pid,
+                inner: Inner::Local {
+                    child,
+                    pid,
+                    stderr,
+                    stdout,
+                    waited: false,
+                },
                 what,
-                stderr,
-                stdout,
-                waited: false,
             },
             out,
             stdin,
@@ -121,28 +186,58 @@ impl Proc {
     /// Waits for the command; a non-zero exit is an error quoting the end of
     /// its stderr (or stdout).
     pub fn wait(mut self, watchdog: &Watchdog, elapsed: Duration) -> Result<(), String> {
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| format!("transfer: waiting for `{}`: {e}", self.what))?;
-        self.waited = true;
-        if watchdog.fired() {
-            return Err(format!(
-                "transfer: `{}` did not finish in {} and was killed",
-                self.what,
+        let killed = |what: &str| {
+            format!(
+                "transfer: `{what}` did not finish in {} and was killed",
                 crate::runtime::humanize(elapsed)
-            ));
-        }
-        if status.success() {
-            return Ok(());
-        }
-        let code = status
-            .code()
-            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-        let mut tail = join_tail(self.stderr.take());
-        if tail.is_empty() {
-            tail = join_tail(self.stdout.take());
-        }
+            )
+        };
+        let (code, stderr, stdout) = match &mut self.inner {
+            Inner::Local {
+                child,
+                stderr,
+                stdout,
+                waited,
+                ..
+            } => {
+                let status = child
+                    .wait()
+                    .map_err(|e| format!("transfer: waiting for `{}`: {e}", self.what))?;
+                *waited = true;
+                if watchdog.fired() {
+                    return Err(killed(&self.what));
+                }
+                if status.success() {
+                    return Ok(());
+                }
+                let code = status
+                    .code()
+                    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+                (code, join_tail(stderr.take()), join_tail(stdout.take()))
+            }
+            Inner::Container(piped) => {
+                let ended = piped.take().expect("waited once").wait();
+                match ended.stopped {
+                    Some(Ok(())) => return Err(killed(&self.what)),
+                    Some(Err(why)) => {
+                        return Err(format!(
+                            "transfer: `{}` did not finish in {} and may still run there: it could not be stopped: {why}",
+                            self.what,
+                            crate::runtime::humanize(elapsed)
+                        ));
+                    }
+                    None => {}
+                }
+                let code = ended
+                    .status
+                    .map_err(|why| format!("transfer: `{}`: {why}", self.what))?;
+                if code == 0 {
+                    return Ok(());
+                }
+                (code, tail_line(&ended.stderr), tail_line(&ended.stdout))
+            }
+        };
+        let tail = if stderr.is_empty() { stdout } else { stderr };
         let tail = if tail.is_empty() {
             String::new()
         } else {
@@ -157,9 +252,16 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        if !self.waited {
-            crate::sys::kill_process_group(self.pid);
-            let _ = self.child.wait();
+        // A container's command is stopped by its own drop.
+        if let Inner::Local {
+            child,
+            pid,
+            waited: false,
+            ..
+        } = &mut self.inner
+        {
+            crate::sys::kill_process_group(*pid);
+            let _ = child.wait();
         }
     }
 }
@@ -198,8 +300,12 @@ fn join_tail(h: Option<JoinHandle<Vec<u8>>>) -> String {
     if !h.is_finished() {
         return String::new();
     }
-    let bytes = h.join().unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
+    tail_line(&h.join().unwrap_or_default())
+}
+
+/// The last lines of a tail, as one line.
+fn tail_line(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.trim().lines().rev().take(5).collect();
     lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
 }
@@ -215,7 +321,7 @@ pub trait Stage: Write {
 pub enum Terminal {
     File(TempFile),
     Object(Box<dyn ObjectWriter>),
-    Stdin(ChildStdin),
+    Stdin(PipeWriter),
     Discard,
 }
 

@@ -1,0 +1,733 @@
+//! Commands in containers, through the engine's API: the commands of docker
+//! targets (`exec`, and the command ends of a `transfer`) and the `docker`
+//! capability's `exec`. No `docker` client is involved.
+//!
+//! A command is an exec created with its program and arguments, its
+//! environment and its working directory, then started attached: stdout and
+//! stderr come back multiplexed on the connection, stdin (when the command
+//! has one) goes up the same connection, and a half-close of it is the end
+//! of the input. The exit status is the exec's, asked of the engine once the
+//! output has ended.
+//!
+//! **Stopping.** The engine has no call that kills an exec, and the pid
+//! `inspect_exec` reports is the process's pid in the engine's pid namespace,
+//! not in the container's, so `kill PID` run in the container would hit
+//! nothing or the wrong process (and the pid names the first process only,
+//! not its children). Instead, every exec carries the variable
+//! [`MARKER`] with a value of its own, which the processes it starts
+//! inherit. Stopping an exec runs a second one, `sh` in the same container,
+//! that looks through the container's `/proc` for the processes whose
+//! environment holds that value and sends them SIGKILL, then checks with the
+//! engine that the exec is no longer running. That needs a `sh` (and `cat`)
+//! in the container; without them the command may go on, and the error says
+//! so.
+
+use std::io::{PipeReader, PipeWriter};
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::exec::StartExecResults;
+use bollard::models::ExecConfig;
+use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::unix::pipe;
+use tokio::sync::watch;
+
+use super::{Engine, Failure, Op, block, check_container, client, phrase, rt};
+
+/// The variable that marks the processes of one exec (see the module's
+/// documentation).
+pub const MARKER: &str = "CAIRN_EXEC_ID";
+
+/// How long stopping a command may take past its deadline.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The buffer a command's stdin is fed from.
+const FEED_CHUNK: usize = 64 << 10;
+
+/// Kills, in the container, every process whose environment holds
+/// `MARKER=$1`; a few rounds, for children forked meanwhile. Prints how many
+/// it killed. The script names the variable in its arguments only, never in
+/// its own environment, so it does not match itself.
+const STOP_SCRIPT: &str = r#"n=0
+for round in 1 2 3; do
+  found=
+  for d in /proc/[0-9]*; do
+    case "$(cat "$d/environ" 2>/dev/null)" in
+      *"CAIRN_EXEC_ID=$1"*) kill -9 "${d#/proc/}" 2>/dev/null && found=1 && n=$((n + 1)) ;;
+    esac
+  done
+  [ -z "$found" ] && break
+done
+echo "$n""#;
+
+/// A command to run in a container.
+#[derive(Debug, Clone)]
+pub struct ContainerCommand {
+    pub engine: Engine,
+    pub container: String,
+    /// The program and its arguments (no shell).
+    pub cmd: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<String>,
+}
+
+impl ContainerCommand {
+    /// Checks the container's name and the variables' names.
+    pub fn new(
+        engine: Engine,
+        container: &str,
+        cmd: Vec<String>,
+        env: Vec<(String, String)>,
+        cwd: Option<String>,
+    ) -> Result<Self, String> {
+        check_container(container)?;
+        if cmd.first().is_none_or(String::is_empty) {
+            return Err(format!(
+                "docker: exec in container `{container}` on {engine}: no command"
+            ));
+        }
+        for (name, _) in &env {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(format!(
+                    "docker: `{name}` is not an environment variable name"
+                ));
+            }
+        }
+        Ok(Self {
+            engine,
+            container: container.to_string(),
+            cmd,
+            env,
+            cwd,
+        })
+    }
+
+    fn config(&self, marker: &str, stdin: bool) -> ExecConfig {
+        let mut env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        env.push(format!("{MARKER}={marker}"));
+        ExecConfig {
+            attach_stdin: Some(stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(self.cmd.clone()),
+            env: Some(env),
+            working_dir: self.cwd.clone(),
+            ..Default::default()
+        }
+    }
+
+    fn phrase(&self, f: Failure, waited: Duration) -> String {
+        phrase(Op::Exec, &self.engine, Some(&self.container), f, waited)
+    }
+}
+
+/// Why a command did not complete.
+#[derive(Debug)]
+pub enum RunError {
+    /// The engine failed or refused (no such container, cannot connect...),
+    /// in words.
+    Engine(String),
+    /// The deadline passed; `Ok` when the command was stopped (or had
+    /// ended), else why it may still run in the container.
+    Deadline(Result<(), String>),
+}
+
+/// What a command left when it completed.
+#[derive(Debug)]
+pub struct Collected {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub truncated: bool,
+}
+
+type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+type Input = Pin<Box<dyn AsyncWrite + Send>>;
+
+/// A started exec and its connection.
+struct Attached {
+    d: Docker,
+    id: String,
+    output: Output,
+    input: Input,
+}
+
+async fn attach(
+    cc: &ContainerCommand,
+    marker: &str,
+    stdin: bool,
+    id: &Mutex<Option<String>>,
+) -> Result<Attached, Failure> {
+    let d = client(&cc.engine).await?;
+    let created = d
+        .create_exec(&cc.container, cc.config(marker, stdin))
+        .await?;
+    *id.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(created.id.clone());
+    match d.start_exec(&created.id, None).await? {
+        StartExecResults::Attached { output, input } => Ok(Attached {
+            d,
+            id: created.id,
+            output,
+            input,
+        }),
+        StartExecResults::Detached => Err(Failure::Other("the engine did not attach".into())),
+    }
+}
+
+/// The exit status of a finished exec (the engine may take a moment to
+/// record it after the output ended).
+async fn exit_status(d: &Docker, id: &str) -> Result<i32, Failure> {
+    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = d.inspect_exec(id).await?;
+        if r.running != Some(true)
+            && let Some(code) = r.exit_code
+        {
+            return Ok(i32::try_from(code).unwrap_or(-1));
+        }
+        if tokio::time::Instant::now() >= until {
+            return Err(Failure::Other(
+                "the engine did not report the exit status".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Kills the processes of the exec marked `marker`, then checks that the
+/// exec `id` (when it was created) no longer runs.
+async fn stop(cc: &ContainerCommand, marker: &str, id: Option<&str>) -> Result<(), String> {
+    let failed = |f: Failure| match f {
+        Failure::Api(e) => e.to_string(),
+        Failure::Other(s) => s,
+        Failure::Timeout => "no answer from the engine".into(),
+    };
+    let d = client(&cc.engine).await.map_err(failed)?;
+    let created = d
+        .create_exec(
+            &cc.container,
+            ExecConfig {
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    STOP_SCRIPT.into(),
+                    "cairn-stop".into(),
+                    marker.into(),
+                ]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let mut said = Capture::new(4 << 10);
+    if let StartExecResults::Attached { mut output, .. } = d
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| failed(e.into()))?
+    {
+        while let Some(Ok(item)) = output.next().await {
+            if let LogOutput::StdOut { message }
+            | LogOutput::StdErr { message }
+            | LogOutput::Console { message } = item
+            {
+                said.push(&message);
+            }
+        }
+    }
+    let status = exit_status(&d, &created.id).await.map_err(failed)?;
+    if status != 0 {
+        let said = String::from_utf8_lossy(&said.buf);
+        return Err(format!(
+            "`sh` in the container, which stops it, exited with status {status}: {}",
+            said.trim()
+        ));
+    }
+    let Some(id) = id else { return Ok(()) };
+    let until = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let r = d.inspect_exec(id).await.map_err(|e| failed(e.into()))?;
+        if r.running != Some(true) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= until {
+            return Err("it was still running after it was sent SIGKILL".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// [`stop`] from a plain thread, within [`STOP_GRACE`].
+fn stop_blocking(cc: &ContainerCommand, marker: &str, id: Option<String>) -> Result<(), String> {
+    block(Instant::now() + STOP_GRACE, async {
+        Ok(stop(cc, marker, id.as_deref()).await)
+    })
+    .unwrap_or_else(|_| Err("the engine did not answer in time".into()))
+}
+
+/// Attaches, from a plain thread, until `deadline`; a command that may
+/// have started when the deadline passed is stopped.
+fn attach_until(
+    cc: &ContainerCommand,
+    marker: &str,
+    stdin: bool,
+    deadline: Instant,
+) -> Result<Attached, RunError> {
+    let id = Mutex::new(None);
+    let started = Instant::now();
+    match block(deadline, attach(cc, marker, stdin, &id)) {
+        Ok(a) => Ok(a),
+        Err(Failure::Timeout) => {
+            let id = id.lock().ok().and_then(|mut i| i.take());
+            Err(RunError::Deadline(stop_blocking(cc, marker, id)))
+        }
+        Err(f) => Err(RunError::Engine(cc.phrase(f, started.elapsed()))),
+    }
+}
+
+/// The first `cap` bytes of a stream; the rest is counted as cut.
+struct Capture {
+    buf: Vec<u8>,
+    cap: usize,
+    truncated: bool,
+}
+
+impl Capture {
+    fn new(cap: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            cap,
+            truncated: false,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let room = self.cap.saturating_sub(self.buf.len());
+        if bytes.len() > room {
+            self.truncated = true;
+        }
+        self.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
+/// The last `max` bytes of a stream.
+struct Tail {
+    keep: Vec<u8>,
+    max: usize,
+}
+
+impl Tail {
+    fn new(max: usize) -> Self {
+        Self {
+            keep: Vec::new(),
+            max,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.keep.extend_from_slice(bytes);
+        if self.keep.len() > 2 * self.max {
+            self.keep.drain(..self.keep.len() - self.max);
+        }
+    }
+
+    fn into_bytes(mut self) -> Vec<u8> {
+        if self.keep.len() > self.max {
+            self.keep.drain(..self.keep.len() - self.max);
+        }
+        self.keep
+    }
+}
+
+/// A value of its own for each exec: random where the system offers it,
+/// else the time, the pid and a counter (unique, if not unpredictable).
+fn new_marker() -> String {
+    use std::io::Read;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut bytes = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        use sha2::Digest;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let seed = format!("{nanos}-{}-{n}", std::process::id());
+        bytes.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes())[..16]);
+    }
+    hex::encode(bytes)
+}
+
+/// Runs `cc` to completion or until `deadline`, feeding it `stdin` (none:
+/// no stdin at all) and keeping at most `cap` bytes of each output stream
+/// (the rest is read and dropped). At the deadline the command is stopped
+/// (see the module's documentation), within [`STOP_GRACE`].
+pub fn run(
+    cc: &ContainerCommand,
+    stdin: Option<Vec<u8>>,
+    deadline: Instant,
+    cap: usize,
+) -> Result<Collected, RunError> {
+    let marker = new_marker();
+    let started = Instant::now();
+    let Attached {
+        d,
+        id,
+        mut output,
+        mut input,
+    } = attach_until(cc, &marker, stdin.is_some(), deadline)?;
+    let (mut out, mut err) = (Capture::new(cap), Capture::new(cap));
+    let done = block(deadline, async {
+        let feed = async move {
+            if let Some(data) = stdin {
+                // A command that does not read all of it is not an error.
+                let _ = input.write_all(&data).await;
+                let _ = input.shutdown().await;
+            }
+            // Without stdin, `input` is held until the output ends.
+            std::future::pending::<()>().await
+        };
+        let drain = async {
+            while let Some(item) = output.next().await {
+                match item? {
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        out.push(&message)
+                    }
+                    LogOutput::StdErr { message } => err.push(&message),
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+            Ok::<(), Failure>(())
+        };
+        tokio::pin!(feed, drain);
+        tokio::select! {
+            r = &mut drain => r?,
+            () = &mut feed => unreachable!("the feed never ends"),
+        }
+        exit_status(&d, &id).await
+    });
+    match done {
+        Ok(status) => Ok(Collected {
+            status,
+            truncated: out.truncated || err.truncated,
+            stdout: out.buf,
+            stderr: err.buf,
+        }),
+        Err(Failure::Timeout) => Err(RunError::Deadline(stop_blocking(cc, &marker, Some(id)))),
+        Err(f) => Err(RunError::Engine(cc.phrase(f, started.elapsed()))),
+    }
+}
+
+/// Stops a piped command: the transfer's watchdog at the deadline, or its
+/// owner dropping it before it ended.
+#[derive(Clone)]
+pub struct Stopper(Arc<watch::Sender<bool>>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// How a piped command ended.
+#[derive(Debug)]
+pub struct Ended {
+    /// Its exit status, or why it is not known.
+    pub status: Result<i32, String>,
+    /// The last bytes of its stderr, and of its stdout when stdout was not
+    /// piped.
+    pub stderr: Vec<u8>,
+    pub stdout: Vec<u8>,
+    /// Set when it was stopped before it ended: `Ok` when it was killed,
+    /// else why it may still run.
+    pub stopped: Option<Result<(), String>>,
+}
+
+/// The end of a piped command this machine holds.
+pub enum PipeEnd {
+    /// Its stdout: read it.
+    Stdout(PipeReader),
+    /// Its stdin: write it, drop it to end the input.
+    Stdin(PipeWriter),
+}
+
+/// A command whose stdout (a source) or stdin (a sink) is an OS pipe of this
+/// machine, bridged to the exec's connection by a task of the docker
+/// runtime, so the bytes pass through fixed buffers: the pipe's, the feed's
+/// 64 KiB, and one frame of the engine's output.
+pub struct Piped {
+    stopper: Stopper,
+    done: mpsc::Receiver<Ended>,
+    waited: bool,
+}
+
+impl Piped {
+    /// Starts `cc` with its stdout piped (`sink` false) or its stdin piped
+    /// (`sink` true); the other streams are kept as tails of `tail` bytes.
+    pub fn spawn(
+        cc: &ContainerCommand,
+        sink: bool,
+        deadline: Instant,
+        tail: usize,
+    ) -> Result<(Self, PipeEnd), RunError> {
+        let marker = new_marker();
+        let attached = attach_until(cc, &marker, sink, deadline)?;
+        let (reader, writer) = match std::io::pipe() {
+            Ok(p) => p,
+            Err(e) => {
+                let stopped = stop_blocking(cc, &marker, Some(attached.id));
+                return Err(RunError::Engine(format!(
+                    "cannot make a pipe: {e}{}",
+                    stopped.err().map(|w| format!(" ({w})")).unwrap_or_default()
+                )));
+            }
+        };
+        let (ours, theirs) = if sink {
+            (PipeEnd::Stdin(writer), Bridged::Stdin(reader))
+        } else {
+            (PipeEnd::Stdout(reader), Bridged::Stdout(writer))
+        };
+        let (cancel, cancelled) = watch::channel(false);
+        let (tx, done) = mpsc::channel();
+        let cc = cc.clone();
+        rt().spawn(async move {
+            let ended = bridge(&cc, &marker, attached, theirs, cancelled, tail).await;
+            let _ = tx.send(ended);
+        });
+        Ok((
+            Self {
+                stopper: Stopper(Arc::new(cancel)),
+                done,
+                waited: false,
+            },
+            ours,
+        ))
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Waits for the command to end (or to be stopped).
+    pub fn wait(mut self) -> Ended {
+        self.waited = true;
+        self.done.recv().unwrap_or_else(|_| Ended {
+            status: Err("lost the command's connection".into()),
+            stderr: Vec::new(),
+            stdout: Vec::new(),
+            stopped: None,
+        })
+    }
+}
+
+impl Drop for Piped {
+    /// Dropped before it ended, the command is stopped, and waited for
+    /// within [`STOP_GRACE`].
+    fn drop(&mut self) {
+        if !self.waited {
+            self.stopper.stop();
+            let _ = self.done.recv_timeout(STOP_GRACE + Duration::from_secs(1));
+        }
+    }
+}
+
+/// The bridge's end of the pipe.
+enum Bridged {
+    Stdout(PipeWriter),
+    Stdin(PipeReader),
+}
+
+/// Why the bridge stopped moving bytes before the output ended.
+enum Flow {
+    /// The reader of the command's stdout went away: the transfer failed
+    /// elsewhere, the command is to be stopped.
+    ReaderGone,
+    Failure(Failure),
+}
+
+impl From<Failure> for Flow {
+    fn from(f: Failure) -> Self {
+        Flow::Failure(f)
+    }
+}
+
+impl From<bollard::errors::Error> for Flow {
+    fn from(e: bollard::errors::Error) -> Self {
+        Flow::Failure(e.into())
+    }
+}
+
+fn io_failure(e: std::io::Error) -> Flow {
+    Flow::Failure(Failure::Other(e.to_string()))
+}
+
+/// Moves the bytes between the pipe and the exec until the output ends,
+/// then asks for the exit status; stopped when `cancelled` turns true (or
+/// its sender is gone).
+async fn bridge(
+    cc: &ContainerCommand,
+    marker: &str,
+    a: Attached,
+    end: Bridged,
+    mut cancelled: watch::Receiver<bool>,
+    tail: usize,
+) -> Ended {
+    let started = Instant::now();
+    let Attached {
+        d,
+        id,
+        output,
+        input,
+    } = a;
+    let (mut out, mut err) = (Tail::new(tail), Tail::new(tail));
+    let mut work = Box::pin(async {
+        match end {
+            Bridged::Stdout(w) => source(output, w, &mut err).await?,
+            Bridged::Stdin(r) => sink(output, input, r, &mut out, &mut err).await?,
+        }
+        Ok::<i32, Flow>(exit_status(&d, &id).await?)
+    });
+    let finished = tokio::select! {
+        r = &mut work => Some(r),
+        _ = cancelled.wait_for(|c| *c) => None,
+    };
+    // Closes the connection and the pipe.
+    drop(work);
+    let (status, stopped) = match finished {
+        Some(Ok(status)) => (Ok(status), None),
+        Some(Err(Flow::Failure(f))) => (Err(cc.phrase(f, started.elapsed())), None),
+        Some(Err(Flow::ReaderGone)) | None => {
+            let stopped = tokio::time::timeout(STOP_GRACE, stop(cc, marker, Some(&id)))
+                .await
+                .unwrap_or_else(|_| Err("the engine did not answer in time".into()));
+            (Err("stopped".into()), Some(stopped))
+        }
+    };
+    Ended {
+        status,
+        stderr: err.into_bytes(),
+        stdout: out.into_bytes(),
+        stopped,
+    }
+}
+
+/// The command's stdout into the pipe, its stderr into `err`.
+async fn source(mut output: Output, w: PipeWriter, err: &mut Tail) -> Result<(), Flow> {
+    let mut w = pipe::Sender::from_owned_fd(OwnedFd::from(w)).map_err(io_failure)?;
+    while let Some(item) = output.next().await {
+        match item? {
+            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                if w.write_all(&message).await.is_err() {
+                    return Err(Flow::ReaderGone);
+                }
+            }
+            LogOutput::StdErr { message } => err.push(&message),
+            LogOutput::StdIn { .. } => {}
+        }
+    }
+    // Dropping `w` ends the reader's data.
+    Ok(())
+}
+
+/// The pipe into the command's stdin, closed (a half-close of the
+/// connection) at the end of the pipe's data; its stdout and stderr into
+/// the tails. A command that ends before it read all its input ends the
+/// feed too: the pipe's writer then sees a broken pipe.
+async fn sink(
+    mut output: Output,
+    mut input: Input,
+    r: PipeReader,
+    out: &mut Tail,
+    err: &mut Tail,
+) -> Result<(), Flow> {
+    let feed = async move {
+        let copied = async {
+            let mut r = pipe::Receiver::from_owned_fd(OwnedFd::from(r))?;
+            let mut buf = vec![0u8; FEED_CHUNK];
+            loop {
+                let n = r.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok::<(), std::io::Error>(());
+                }
+                input.write_all(&buf[..n]).await?;
+            }
+        }
+        .await;
+        // The end of the input, also when the pipe failed: the command
+        // must not wait for more.
+        let _ = input.shutdown().await;
+        copied
+    };
+    let drain = async {
+        while let Some(item) = output.next().await {
+            match item? {
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    out.push(&message)
+                }
+                LogOutput::StdErr { message } => err.push(&message),
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+        Ok::<(), Flow>(())
+    };
+    tokio::pin!(feed, drain);
+    tokio::select! {
+        r = &mut drain => r,
+        _ = &mut feed => drain.await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stop_script_looks_for_the_marker() {
+        assert!(STOP_SCRIPT.contains(&format!("{MARKER}=$1")));
+    }
+
+    #[test]
+    fn markers_differ() {
+        let a = new_marker();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, new_marker());
+    }
+
+    #[test]
+    fn commands_are_checked() {
+        let engine = Engine::parse("unix:///run/docker.sock").unwrap();
+        let ok = ContainerCommand::new(
+            engine.clone(),
+            "web",
+            vec!["true".into()],
+            vec![("A".into(), "1".into())],
+            None,
+        );
+        assert!(ok.is_ok());
+        assert!(
+            ContainerCommand::new(engine.clone(), "a/b", vec!["x".into()], vec![], None).is_err()
+        );
+        assert!(ContainerCommand::new(engine.clone(), "web", vec![], vec![], None).is_err());
+        let bad_env = vec![("A=B".into(), "1".into())];
+        assert!(ContainerCommand::new(engine, "web", vec!["x".into()], bad_env, None).is_err());
+    }
+
+    #[test]
+    fn tails_keep_the_end() {
+        let mut t = Tail::new(4);
+        t.push(b"abcdefghij");
+        t.push(b"kl");
+        assert_eq!(t.into_bytes(), b"ijkl");
+        let mut c = Capture::new(4);
+        c.push(b"abc");
+        c.push(b"def");
+        assert_eq!((c.buf.as_slice(), c.truncated), (&b"abcd"[..], true));
+    }
+}
