@@ -335,6 +335,15 @@ fn damaged_archives_are_refused_before_any_restore_starts() {
         .stdout_has("is refused")
         .stdout_has("nothing was restored");
     assert!(!databases(&lab.new_admin).contains(&db), "database created");
+    // In parallel the archive is checked while it is copied to a file for
+    // pg_restore -j: refused the same, and the file does not stay.
+    let dumps_before = restore_files();
+    restore_into(&p, &lab, &db, &["-p", "jobs=2"])
+        .code(1)
+        .stdout_has("its sha256 is")
+        .stdout_has("nothing was restored");
+    assert!(!databases(&lab.new_admin).contains(&db), "database created");
+    assert_eq!(restore_files(), dumps_before, "the copy was left behind");
 
     // Cut short.
     std::fs::write(&archive, &good[..good.len() / 2]).unwrap();
@@ -343,10 +352,32 @@ fn damaged_archives_are_refused_before_any_restore_starts() {
         .stdout_has("truncated");
     assert!(!databases(&lab.new_admin).contains(&db), "database created");
 
-    // Whole again: it restores.
+    // Whole again: it restores, in parallel, all of it.
     std::fs::write(&archive, &good).unwrap();
-    restore_into(&p, &lab, &db, &["-p", "owner=cairn"]).success();
+    restore_into(&p, &lab, &db, &["-p", "owner=cairn", "-p", "jobs=2"])
+        .success()
+        .stdout_has("matches its manifest's sha256");
     assert!(databases(&lab.new_admin).contains(&db));
+    assert_eq!(
+        row_counts(&with_db(&lab.new_admin, &db)),
+        row_counts(&lab.primary)
+    );
+    assert_eq!(restore_files(), dumps_before, "the copy was left behind");
+}
+
+/// The copies parallel restores keep in the default temporary directory.
+fn restore_files() -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/tmp")
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("cairn-restore-"))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 #[test]

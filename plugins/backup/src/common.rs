@@ -223,6 +223,27 @@ pub fn check_archive(
     key: &str,
     m: &Manifest,
 ) -> Result<Transferred, PluginError> {
+    check_size(host, storage, key, m)?;
+    let t = read_archive(storage, key, m);
+    let done = host.transfer(&t).map_err(|e| {
+        PluginError::new(format!(
+            "backup `{key}` is refused: it cannot be read back ({e}); nothing was restored"
+        ))
+    })?;
+    if done.planned {
+        return Ok(done);
+    }
+    check_digest(key, m, &done)?;
+    Ok(done)
+}
+
+/// The stored object's size against its manifest's (a head request).
+pub fn check_size(
+    host: &dyn Host,
+    storage: &str,
+    key: &str,
+    m: &Manifest,
+) -> Result<(), PluginError> {
     let head = host
         .storage_head(storage, key)?
         .ok_or_else(|| PluginError::new(format!("backup `{key}` is not in storage `{storage}`")))?;
@@ -232,22 +253,24 @@ pub fn check_archive(
             head.size, m.size
         )));
     }
+    Ok(())
+}
+
+/// The stored archive through sha256 (of the stored bytes) and, when it is
+/// compressed, zstd decompression; the sink is the caller's.
+pub fn read_archive(storage: &str, key: &str, m: &Manifest) -> Transfer {
     let t = Transfer::new(Source::object(storage, key)).sha256();
-    let t = if m.compression == "zstd" {
+    if m.compression == "zstd" {
         t.unzstd()
     } else {
         t
-    };
-    let done = host.transfer(&t).map_err(|e| {
-        PluginError::new(format!(
-            "backup `{key}` is refused: it cannot be read back ({e}); nothing was restored"
-        ))
-    })?;
-    if done.planned {
-        return Ok(done);
     }
+}
+
+/// The digest a transfer of [`read_archive`] reported against the manifest's.
+pub fn check_digest(key: &str, m: &Manifest, done: &Transferred) -> Result<(), PluginError> {
     match &done.sha256 {
-        Some(h) if h.eq_ignore_ascii_case(&m.sha256) => Ok(done),
+        Some(h) if h.eq_ignore_ascii_case(&m.sha256) => Ok(()),
         Some(h) => Err(PluginError::new(format!(
             "backup `{key}` is refused: its sha256 is {h}, its manifest says {}; nothing was restored",
             m.sha256

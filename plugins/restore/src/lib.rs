@@ -375,7 +375,9 @@ fn psql(
 /// The archive a `postgres` restore loads: one of cairn's, checked against
 /// its manifest, or a legacy dump, checked as its format allows.
 enum Archive {
-    Cairn(String, Manifest),
+    /// Its key, its manifest, and (`jobs` > 1) the file on the target it
+    /// was copied to while it was checked.
+    Cairn(String, Manifest, Option<String>),
     Legacy(legacy::Checked),
 }
 
@@ -440,16 +442,80 @@ fn postgres(
                 need_dump: true,
             },
         )?),
+        None if a.jobs > 1 => {
+            // pg_restore -j reads a file, not a pipe: the archive is copied
+            // there and checked on the way, in one read of the storage.
+            let (key, m) = find(host, &w, "postgres")?;
+            let file = dump_file(&a, ctx);
+            if let Err(e) = save_checked(host, ctx, &w, &key, &m, &file) {
+                remove_file(host, ctx, &file);
+                return Err(e);
+            }
+            Archive::Cairn(key, m, Some(file))
+        }
         None => {
             let (key, m) = checked(host, &w, "postgres")?;
-            Archive::Cairn(key, m)
+            Archive::Cairn(key, m, None)
         }
     };
     let result = restore_database(host, ctx, &a, &w, &db, &url, &archive);
-    if let Archive::Legacy(c) = &archive {
-        legacy::cleanup(host, c);
+    match &archive {
+        Archive::Legacy(c) => legacy::cleanup(host, c),
+        Archive::Cairn(_, _, Some(file)) => remove_file(host, ctx, file),
+        Archive::Cairn(_, _, None) => {}
     }
     result
+}
+
+/// Where a parallel restore keeps the archive, on the target.
+fn dump_file(a: &PostgresArgs, ctx: &Context) -> String {
+    format!(
+        "{}/cairn-restore-{}-{}.dump",
+        a.tmp_dir.trim_end_matches('/'),
+        key_name(&ctx.run_id),
+        key_name(&ctx.step_id)
+    )
+}
+
+/// Copies the archive, decompressed, to `file` on the target (readable by
+/// its owner only) and checks its size and sha256 against the manifest on
+/// the way. Nothing but that file is touched before this passes. In a
+/// dry-run the copy is planned and the archive is read and checked alone.
+fn save_checked(
+    host: &dyn Host,
+    ctx: &Context,
+    w: &Which,
+    key: &str,
+    m: &Manifest,
+    file: &str,
+) -> Result<(), PluginError> {
+    check_size(host, &w.storage, key, m)?;
+    let mut save = Command::new("sh").args(["-c", "umask 077 && cat > \"$1\"", "sh", file]);
+    save.target = ctx.target.clone();
+    let mut t = read_archive(&w.storage, key, m).to(Sink::command(save));
+    t.timeout = w.timeout.map(Into::into);
+    let done = host.transfer(&t).map_err(|e| {
+        PluginError::new(format!(
+            "backup `{key}` could not be read and copied to {file} on the target ({e}); nothing was restored"
+        ))
+    })?;
+    if done.planned {
+        check_archive(host, &w.storage, key, m)?;
+    } else {
+        check_digest(key, m, &done)?;
+    }
+    host.info(&format!(
+        "backup {key} ({} bytes, made {}) matches its manifest's sha256",
+        m.size, m.created
+    ));
+    Ok(())
+}
+
+/// Removes the parallel restore's file, whatever happened.
+fn remove_file(host: &dyn Host, ctx: &Context, file: &str) {
+    let mut rm = Command::new("sh").args(["-c", "rm -f \"$1\"", "sh", file]);
+    rm.target = ctx.target.clone();
+    let _ = host.exec(&rm);
 }
 
 /// Makes room for the restore (creates the database, or keeps a non-empty
@@ -477,7 +543,7 @@ fn restore_database(
         });
     let target = ctx.target.clone();
     let key = match archive {
-        Archive::Cairn(key, _) => key.clone(),
+        Archive::Cairn(key, ..) => key.clone(),
         Archive::Legacy(c) => c.key.clone(),
     };
 
@@ -568,8 +634,8 @@ fn restore_database(
 
     let timeout = w.timeout.map(Into::into);
     let (planned, outputs) = match archive {
-        Archive::Cairn(key, m) => (
-            pg_restore(host, ctx, a, w, url, key, timeout)?,
+        Archive::Cairn(key, m, file) => (
+            pg_restore(host, ctx, a, w, url, key, file.as_deref(), timeout)?,
             found(key.clone(), m),
         ),
         Archive::Legacy(c) => {
@@ -600,8 +666,9 @@ fn restore_database(
         .set("planned", planned))
 }
 
-/// `pg_restore` of one of cairn's archives, from the storage through zstd;
-/// through a file on the target with `jobs` > 1. Whether it was planned.
+/// `pg_restore` of one of cairn's archives: from the storage through zstd,
+/// or (`jobs` > 1) from the file it was copied to. Whether it was planned.
+#[allow(clippy::too_many_arguments)]
 fn pg_restore(
     host: &dyn Host,
     ctx: &Context,
@@ -609,6 +676,7 @@ fn pg_restore(
     w: &Which,
     url: &str,
     key: &str,
+    file: Option<&str>,
     timeout: Option<std::time::Duration>,
 ) -> Result<bool, PluginError> {
     let (restore, _) = pg_command(host, "pg_restore", url, a.password_secret.as_deref())?;
@@ -625,34 +693,19 @@ fn pg_restore(
         restore = restore.arg(format!("--role={o}"));
     }
     restore.target = ctx.target.clone();
-    if a.jobs == 1 {
-        let mut t = Transfer::new(Source::object(&w.storage, key))
-            .unzstd()
-            .to(Sink::command(restore));
-        t.timeout = timeout;
-        return Ok(host.transfer(&t)?.planned);
+    match file {
+        None => {
+            let mut t = Transfer::new(Source::object(&w.storage, key))
+                .unzstd()
+                .to(Sink::command(restore));
+            t.timeout = timeout;
+            Ok(host.transfer(&t)?.planned)
+        }
+        Some(file) => {
+            let cmd = restore.arg(format!("--jobs={}", a.jobs)).arg(file);
+            Ok(run_ok(host, &cmd, "pg_restore")?.planned)
+        }
     }
-    // pg_restore -j reads a file, not a pipe.
-    let file = format!(
-        "{}/cairn-restore-{}-{}.dump",
-        a.tmp_dir.trim_end_matches('/'),
-        key_name(&ctx.run_id),
-        key_name(&ctx.step_id)
-    );
-    let mut save = Command::new("sh").args(["-c", "umask 077 && cat > \"$1\"", "sh", &file]);
-    save.target = ctx.target.clone();
-    let mut t = Transfer::new(Source::object(&w.storage, key))
-        .unzstd()
-        .to(Sink::command(save));
-    t.timeout = timeout;
-    let result = host.transfer(&t).map_err(PluginError::from).and_then(|d| {
-        let cmd = restore.clone().arg(format!("--jobs={}", a.jobs)).arg(&file);
-        run_ok(host, &cmd, "pg_restore").map(|_| d.planned)
-    });
-    let mut rm = Command::new("sh").args(["-c", "rm -f \"$1\"", "sh", &file]);
-    rm.target = ctx.target.clone();
-    let _ = host.exec(&rm);
-    result
 }
 
 fn drop(host: &dyn Host, a: DropArgs, kept_only: bool) -> Result<Outputs, PluginError> {

@@ -255,6 +255,83 @@ fn parallel_restores_go_through_a_file_that_is_removed() {
 }
 
 #[test]
+fn a_parallel_restore_reads_the_archive_once_and_checks_it_on_the_way() {
+    let host = stored("good")
+        .on_transfer(|_| Ok(hashed("good")))
+        .on_exec(|_| Ok(Completed::ok("")));
+    host.invoke::<Restore>(
+        &ctx(),
+        "postgres",
+        json!({ "storage": "s", "key": KEY, "url": URL, "jobs": 2 }),
+    )
+    .unwrap();
+    let transfers = host.transfers();
+    assert_eq!(transfers.len(), 1, "one read of the archive: {transfers:?}");
+    let t = &transfers[0];
+    assert!(matches!(
+        t.transforms[..],
+        [Transform::Sha256, Transform::Unzstd]
+    ));
+    let Sink::Command(save) = &t.sink else {
+        panic!("the archive goes to a file on the target: {:?}", t.sink)
+    };
+    let file = save.args.last().unwrap();
+    let cmds = host.commands();
+    let restore = cmds.iter().position(|c| c.program == "pg_restore").unwrap();
+    assert_eq!(cmds[restore].args.last(), Some(file));
+    let create = cmds
+        .iter()
+        .position(|c| c.args.iter().any(|a| a.starts_with("create database")))
+        .unwrap();
+    assert!(create < restore);
+    assert_eq!(
+        cmds.last().unwrap().args.last(),
+        Some(file),
+        "removed at the end"
+    );
+}
+
+#[test]
+fn a_parallel_restore_of_a_corrupt_archive_touches_nothing_and_removes_its_file() {
+    let host = stored("good")
+        .on_transfer(|_| Ok(hashed("bad")))
+        .on_exec(|_| Ok(Completed::ok("")));
+    let e = host
+        .invoke::<Restore>(
+            &ctx(),
+            "postgres",
+            json!({ "storage": "s", "key": KEY, "url": URL, "jobs": 2 }),
+        )
+        .unwrap_err();
+    assert!(
+        e.message.contains("its sha256 is bad") && e.message.contains("nothing was restored"),
+        "{e:?}"
+    );
+    let cmds = host.commands();
+    assert_eq!(cmds.len(), 1, "only the file's removal ran: {cmds:?}");
+    assert!(cmds[0].args[1].starts_with("rm -f"));
+}
+
+#[test]
+fn a_parallel_dry_run_still_reads_and_checks_the_archive() {
+    let host = stored("good")
+        .dry_run()
+        .on_transfer(|_| Ok(hashed("bad")))
+        .on_exec(|_| Ok(Completed::ok("")));
+    let e = host
+        .invoke::<Restore>(
+            &ctx(),
+            "postgres",
+            json!({ "storage": "s", "key": KEY, "url": URL, "jobs": 2 }),
+        )
+        .unwrap_err();
+    assert!(e.message.contains("its sha256 is bad"), "{e:?}");
+    let transfers = host.transfers();
+    assert_eq!(transfers.len(), 2, "the copy planned, the check performed");
+    assert!(matches!(transfers[1].sink, Sink::Discard));
+}
+
+#[test]
 fn files_refuse_a_non_empty_directory() {
     let key = "backups/files/media-20261120T030000Z.tar.zst";
     let mut m: Manifest = serde_json::from_str(&manifest("good", 3)).unwrap();
