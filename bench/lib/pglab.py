@@ -182,5 +182,19 @@ def s3_rm(lab: Lab, prefix: str) -> None:
     )
 
 
+def s3_keys(lab: Lab, prefix: str) -> list[str]:
+    """The keys under `prefix` of the lab's bucket."""
+    out = subprocess.run(
+        [str(aws_bin()), "s3", "ls", "--recursive",
+         f"s3://{lab['CAIRN_LAB_S3_BUCKET']}/{prefix}",
+         "--endpoint-url", lab["CAIRN_LAB_S3_ENDPOINT"]],
+        env=lab.process_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sorted(line.split(None, 3)[3] for line in out.splitlines() if line.strip())
+
+
 def mb(n: float) -> str:
     return f"{n / 1e6:.0f} MB"
