@@ -213,16 +213,16 @@ pub fn run(
         )));
     }
 
-    if let Some(r) = &opts.resume {
-        if r.sha256 != rb.sha256 {
-            return Err(Error::Refused(format!(
-                "runbook `{}` changed since run `{}` (sha256 {} → {}); resuming would run another procedure",
-                rb.name,
-                r.run_id,
-                &r.sha256[..r.sha256.len().min(12)],
-                &rb.sha256[..12]
-            )));
-        }
+    if let Some(r) = &opts.resume
+        && r.sha256 != rb.sha256
+    {
+        return Err(Error::Refused(format!(
+            "runbook `{}` changed since run `{}` (sha256 {} → {}); resuming would run another procedure",
+            rb.name,
+            r.run_id,
+            &r.sha256[..r.sha256.len().min(12)],
+            &rb.sha256[..12]
+        )));
     }
     let run_id = opts
         .resume

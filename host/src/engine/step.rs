@@ -159,18 +159,18 @@ impl Executor<'_> {
     }
 
     fn run_step(&self, step: &Step, phase: Phase) -> Result<(), Failure> {
-        if phase == Phase::Main {
-            if let Some(d) = self.reused.get(&step.id) {
-                self.done
-                    .lock()
-                    .expect("steps")
-                    .insert(step.id.clone(), d.clone());
-                self.sink.emit(&Event::StepReused {
-                    step: step.id.clone(),
-                    status: d.status,
-                });
-                return Ok(());
-            }
+        if phase == Phase::Main
+            && let Some(d) = self.reused.get(&step.id)
+        {
+            self.done
+                .lock()
+                .expect("steps")
+                .insert(step.id.clone(), d.clone());
+            self.sink.emit(&Event::StepReused {
+                step: step.id.clone(),
+                status: d.status,
+            });
+            return Ok(());
         }
         let started = Instant::now();
         let resolved = &self.plugins[&step.id];
