@@ -496,7 +496,7 @@ fn save_checked(
     t.timeout = w.timeout.map(Into::into);
     let done = host.transfer(&t).map_err(|e| {
         PluginError::new(format!(
-            "backup `{key}` could not be read and copied to {file} on the target ({e}); nothing was restored"
+            "backup `{key}` is refused: it could not be read back and copied to {file} on the target ({e}); nothing was restored"
         ))
     })?;
     if done.planned {

@@ -292,11 +292,45 @@ fn attach_until(
     }
 }
 
+/// What keeps a command's output.
+trait Keep {
+    fn push(&mut self, bytes: &[u8]);
+}
+
+/// Reads a command's output to its end: stdout into `out`, stderr into
+/// `err`.
+async fn drain<E: From<bollard::errors::Error>>(
+    output: &mut Output,
+    out: &mut (dyn Keep + Send),
+    err: &mut (dyn Keep + Send),
+) -> Result<(), E> {
+    while let Some(item) = output.next().await {
+        match item? {
+            LogOutput::StdOut { message } | LogOutput::Console { message } => out.push(&message),
+            LogOutput::StdErr { message } => err.push(&message),
+            LogOutput::StdIn { .. } => {}
+        }
+    }
+    Ok(())
+}
+
 /// The first `cap` bytes of a stream; the rest is counted as cut.
 struct Capture {
     buf: Vec<u8>,
     cap: usize,
     truncated: bool,
+}
+
+impl Keep for Capture {
+    fn push(&mut self, bytes: &[u8]) {
+        Capture::push(self, bytes)
+    }
+}
+
+impl Keep for Tail {
+    fn push(&mut self, bytes: &[u8]) {
+        Tail::push(self, bytes)
+    }
 }
 
 impl Capture {
@@ -394,18 +428,7 @@ pub fn run(
             // Without stdin, `input` is held until the output ends.
             std::future::pending::<()>().await
         };
-        let drain = async {
-            while let Some(item) = output.next().await {
-                match item? {
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                        out.push(&message)
-                    }
-                    LogOutput::StdErr { message } => err.push(&message),
-                    LogOutput::StdIn { .. } => {}
-                }
-            }
-            Ok::<(), Failure>(())
-        };
+        let drain = drain::<Failure>(&mut output, &mut out, &mut err);
         tokio::pin!(feed, drain);
         tokio::select! {
             r = &mut drain => r?,
@@ -665,18 +688,7 @@ async fn sink(
         let _ = input.shutdown().await;
         copied
     };
-    let drain = async {
-        while let Some(item) = output.next().await {
-            match item? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    out.push(&message)
-                }
-                LogOutput::StdErr { message } => err.push(&message),
-                LogOutput::StdIn { .. } => {}
-            }
-        }
-        Ok::<(), Flow>(())
-    };
+    let drain = drain::<Flow>(&mut output, out, err);
     tokio::pin!(feed, drain);
     tokio::select! {
         r = &mut drain => r,
