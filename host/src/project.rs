@@ -174,10 +174,19 @@ impl Workspace {
     fn find_runbook(&self, name: &str) -> Option<Result<Runbook>> {
         for path in cairn_lang::discover_runbooks(&self.project) {
             let named_after = stem(&path) == name;
-            if !named_after && !may_declare(&path, name) {
+            // Read once: the text that is searched is the text parsed. A
+            // file that cannot be read as text declares nothing; named
+            // after `name`, it is loaded anyway for its errors.
+            let text = std::fs::read_to_string(&path).ok();
+            let may = text.as_deref().is_some_and(|t| may_declare(t, name));
+            if !named_after && !may {
                 continue;
             }
-            match cairn_lang::load_runbook(&self.project, &path) {
+            let loaded = match &text {
+                Some(t) => cairn_lang::load_runbook_source(&self.project, &path, t),
+                None => cairn_lang::load_runbook(&self.project, &path),
+            };
+            match loaded {
                 Ok(rb) if rb.name == name => return Some(Ok(rb)),
                 Err(d) if named_after => return Some(Err(d.into())),
                 _ => {}
@@ -226,11 +235,10 @@ fn stem(path: &Path) -> String {
         .to_string()
 }
 
-/// Whether the runbook file at `path` may declare the name `name`: its text
-/// holds `name`, or an escape that could spell it. An unreadable file
-/// declares nothing.
-fn may_declare(path: &Path, name: &str) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| text.contains('\\') || text.contains(name))
+/// Whether a runbook file's `text` may declare the name `name`: it holds
+/// `name`, or an escape that could spell it.
+fn may_declare(text: &str, name: &str) -> bool {
+    text.contains('\\') || text.contains(name)
 }
 
 /// The embedded defaults: a project rooted at `dir` with the `local` target
@@ -304,22 +312,25 @@ mod tests {
 
     #[test]
     fn a_file_that_may_declare_a_name_holds_it_or_an_escape() {
+        assert!(may_declare("runbook deploy version=1 {}", "deploy"));
+        assert!(may_declare("runbook #\"deploy\"# version=1 {}", "deploy"));
+        assert!(may_declare(
+            "runbook \"dep\\u{6c}oy\" version=1 {}",
+            "deploy"
+        ));
+        assert!(!may_declare("runbook other version=1 {}", "deploy"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_text_declares_nothing_unless_named_after_the_name() {
         let dir = tempfile::tempdir().unwrap();
-        let file = |text: &str| {
-            let p = dir.path().join("r.kdl");
-            std::fs::write(&p, text).unwrap();
-            p
-        };
-        assert!(may_declare(&file("runbook deploy version=1 {}"), "deploy"));
-        assert!(may_declare(
-            &file("runbook #\"deploy\"# version=1 {}"),
-            "deploy"
-        ));
-        assert!(may_declare(
-            &file("runbook \"dep\\u{6c}oy\" version=1 {}"),
-            "deploy"
-        ));
-        assert!(!may_declare(&file("runbook other version=1 {}"), "deploy"));
-        assert!(!may_declare(&dir.path().join("missing.kdl"), "deploy"));
+        std::fs::create_dir(dir.path().join("runbooks")).unwrap();
+        let ws = Workspace::open(Some(dir.path())).unwrap();
+        let not_text = b"runbook deploy version=1 {}\n\xff\xfe";
+        std::fs::write(dir.path().join("runbooks/other.kdl"), not_text).unwrap();
+        assert!(ws.find_runbook("deploy").is_none());
+        std::fs::write(dir.path().join("runbooks/deploy.kdl"), not_text).unwrap();
+        let err = ws.find_runbook("deploy").unwrap().unwrap_err().to_string();
+        assert!(err.contains("not valid UTF-8"), "{err}");
     }
 }
