@@ -134,9 +134,24 @@ pub(crate) fn project(lab: &Lab) -> Project {
 /// The keys under the project's S3 prefix, listed with the lab's boto3
 /// (empty without S3).
 fn s3_keys(lab: &Lab, p: &Project) -> Vec<String> {
-    let Some((ep, bucket)) = &lab.s3 else {
+    if lab.s3.is_none() {
         return Vec::new();
-    };
+    }
+    let listed = lab_boto3(
+        lab,
+        p,
+        "for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket, Prefix=prefix + '/'):\n\
+         \x20   for o in page.get('Contents', []): print(o['Key'], o['Size'])",
+        &[],
+    );
+    listed.lines().map(str::to_string).collect()
+}
+
+/// Runs `script` with the lab's boto3, given `s3` (a client of the lab's
+/// S3 server), `bucket`, `prefix` (the project's storage prefix, from its
+/// `cairn.kdl`) and `args` as `sys.argv[4:]`; its stdout.
+pub(crate) fn lab_boto3(lab: &Lab, p: &Project, script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let (ep, bucket) = lab.s3.as_ref().expect("lab S3");
     let config = std::fs::read_to_string(p.join("cairn.kdl")).unwrap();
     let prefix = config
         .split("prefix=\"")
@@ -149,14 +164,16 @@ fn s3_keys(lab: &Lab, p: &Project) -> Vec<String> {
     let out = Command::new(python)
         .args([
             "-c",
-            "import boto3, sys\n\
-             s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
-             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[2], Prefix=sys.argv[3] + '/'):\n\
-             \x20   for o in page.get('Contents', []): print(o['Key'], o['Size'])",
+            &format!(
+                "import boto3, sys\n\
+                 s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
+                 bucket, prefix = sys.argv[2], sys.argv[3]\n{script}"
+            ),
             ep,
             bucket,
             prefix,
         ])
+        .args(args)
         .output()
         .expect("python with boto3");
     assert!(
@@ -164,10 +181,7 @@ fn s3_keys(lab: &Lab, p: &Project) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The outputs of `step` in the newest run.

@@ -11,8 +11,8 @@ use std::process::Command;
 
 use crate::Project;
 use crate::backup::{
-    Lab, Scratch, databases, lab, outputs, project, psql, restore_into, row_counts, tree, unique,
-    with_db,
+    Lab, Scratch, databases, lab, lab_boto3, outputs, project, psql, restore_into, row_counts,
+    tree, unique, with_db,
 };
 
 /// Runs a shell script in `dir` with `args` as `$1...`; panics on failure.
@@ -73,33 +73,11 @@ lrzip -Q -D 2024-01-01.tar"#,
 /// Copies a local file into the project's S3 storage `lab` at `key`, with
 /// the lab's boto3.
 fn s3_put(lab: &Lab, p: &Project, key: &str, file: &Path) {
-    let (ep, bucket) = lab.s3.as_ref().expect("lab S3");
-    let config = std::fs::read_to_string(p.join("cairn.kdl")).unwrap();
-    let prefix = config
-        .split("prefix=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    let python = std::env::var("CAIRN_LAB_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import boto3, sys\n\
-             s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
-             s3.upload_file(sys.argv[4], sys.argv[2], sys.argv[3])",
-            ep,
-            bucket,
-            &format!("{prefix}/{key}"),
-        ])
-        .arg(file)
-        .output()
-        .expect("python with boto3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    lab_boto3(
+        lab,
+        p,
+        "s3.upload_file(sys.argv[5], bucket, prefix + '/' + sys.argv[4])",
+        &[key.as_ref(), file.as_os_str()],
     );
 }
 

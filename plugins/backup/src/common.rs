@@ -224,6 +224,17 @@ pub fn check_archive(
     m: &Manifest,
 ) -> Result<Transferred, PluginError> {
     check_size(host, storage, key, m)?;
+    check_contents(host, storage, key, m)
+}
+
+/// The read half of [`check_archive`]: the stored bytes through sha256 and
+/// decompression, the digest against the manifest's.
+pub fn check_contents(
+    host: &dyn Host,
+    storage: &str,
+    key: &str,
+    m: &Manifest,
+) -> Result<Transferred, PluginError> {
     let t = read_archive(storage, key, m);
     let done = host.transfer(&t).map_err(|e| {
         PluginError::new(format!(

@@ -341,11 +341,16 @@ fn check_legacy(
 fn checked(host: &dyn Host, w: &Which, kind: &str) -> Result<(String, Manifest), PluginError> {
     let (key, m) = find(host, w, kind)?;
     check_archive(host, &w.storage, &key, &m)?;
+    report_match(host, &key, &m);
+    Ok((key, m))
+}
+
+/// Says that the archive passed its check.
+fn report_match(host: &dyn Host, key: &str, m: &Manifest) {
     host.info(&format!(
         "backup {key} ({} bytes, made {}) matches its manifest's sha256",
         m.size, m.created
     ));
-    Ok((key, m))
 }
 
 fn psql(
@@ -500,14 +505,11 @@ fn save_checked(
         ))
     })?;
     if done.planned {
-        check_archive(host, &w.storage, key, m)?;
+        check_contents(host, &w.storage, key, m)?;
     } else {
         check_digest(key, m, &done)?;
     }
-    host.info(&format!(
-        "backup {key} ({} bytes, made {}) matches its manifest's sha256",
-        m.size, m.created
-    ));
+    report_match(host, key, m);
     Ok(())
 }
 
