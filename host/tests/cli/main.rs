@@ -3,6 +3,7 @@
 mod harness;
 
 mod backup;
+mod busy_site;
 mod commands;
 mod docker;
 mod dry_run;
@@ -14,6 +15,7 @@ mod journal_lock;
 mod legacy_restore;
 mod lock_resume;
 mod rehearse;
+mod scratch_guards;
 mod storage;
 mod targets;
 mod validate;

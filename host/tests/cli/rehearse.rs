@@ -211,6 +211,18 @@ fn rehearse_site(
     port: u16,
     extra: &[String],
 ) -> (crate::Run, serde_json::Value) {
+    rehearse_site_at(p, s, (&s.lab.primary, &s.lab.new_admin), db, port, extra)
+}
+
+/// The same, with the live database's and the restore server's URLs.
+fn rehearse_site_at(
+    p: &Project,
+    s: &SiteLab,
+    (source, server): (&str, &str),
+    db: &str,
+    port: u16,
+    extra: &[String],
+) -> (crate::Run, serde_json::Value) {
     p.cairn(&[
         "run",
         "backup",
@@ -225,9 +237,9 @@ fn rehearse_site(
         "rehearse",
         "dr-rehearsal",
         "-p",
-        &format!("source-url={}", s.lab.primary),
+        &format!("source-url={source}"),
         "-p",
-        &format!("server-url={}", s.lab.new_admin),
+        &format!("server-url={server}"),
         "-p",
         &format!("database={db}"),
         "-p",
@@ -360,5 +372,53 @@ fn the_site_health_check_fails_on_an_empty_database() {
         health["error"].as_str().unwrap().contains("500"),
         "{health:#}"
     );
+    site_cleaned_up(&p, &s, &db, port);
+}
+
+/// `postgresql://u:PW@h/db` → (`postgresql://u@h/db`, `PW`).
+fn without_password(url: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, host) = rest.split_once('@').unwrap();
+    let (user, pw) = userinfo.split_once(':').unwrap();
+    (format!("{scheme}://{user}@{host}"), pw.to_string())
+}
+
+/// The site rehearsal as documented for databases whose passwords are
+/// secrets (`password-secret`, `source-password-secret`), not parts of the
+/// URLs: every step that connects (the restore, the site, the live row
+/// count, the comparison, the cleanup) gets its password.
+#[test]
+fn the_site_rehearsal_runs_with_password_protected_databases() {
+    let Some(s) = site_lab() else { return };
+    let (source, source_pw) = without_password(&s.lab.primary);
+    let (server, server_pw) = without_password(&s.lab.new_admin);
+    let p = Project::with_config("project site-pw {\n    secrets { file \"secrets.json\"; }\n}\n");
+    p.file(
+        "secrets.json",
+        &serde_json::json!({ "site_pw": source_pw, "server_pw": server_pw }).to_string(),
+    );
+    let db = crate::backup::unique("site_rehearsal_pw");
+    let _scratch = crate::backup::Scratch {
+        admin: &s.lab.new_admin,
+        names: vec![db.clone()],
+    };
+    let port = free_port();
+    let (run, r) = rehearse_site_at(
+        &p,
+        &s,
+        (&source, &server),
+        &db,
+        port,
+        &[
+            "-p".into(),
+            "password-secret=server_pw".into(),
+            "-p".into(),
+            "source-password-secret=site_pw".into(),
+        ],
+    );
+    run.success().stdout_has("every check passed");
+    assert_eq!(r["passed"], true, "{r:#}");
+    assert_eq!(check(&r, "site-health")["passed"], true, "{r:#}");
+    assert!(!p.join("scratch-media").exists(), "scratch media removed");
     site_cleaned_up(&p, &s, &db, port);
 }

@@ -2,6 +2,8 @@
 //! backup of a kind and name, the checksum check, libpq URLs without their
 //! password, RFC 3339 times. The `restore` crate includes this file.
 
+use std::collections::BTreeMap;
+
 use cairn_sdk::prelude::*;
 
 /// The kinds of archive, with the extension of their objects.
@@ -67,6 +69,28 @@ pub struct Manifest {
     pub runbook: String,
     pub run_id: String,
     pub step: String,
+    /// PostgreSQL: the rows of every table (`schema.table`), counted in the
+    /// snapshot the dump was made from. Absent in archives made before
+    /// cairn recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_counts: Option<BTreeMap<String, u64>>,
+}
+
+/// `psql` reads this on stdin: one `select 'schema.table' || ' ' ||
+/// count(*)` per table, run by `\gexec`; each prints `schema.table N`.
+pub const COUNT_ROWS: &str = "select format('select %L || '' '' || count(*) from %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname) \
+from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' \
+order by n.nspname, c.relname \\gexec\n";
+
+/// The `schema.table N` lines [`COUNT_ROWS`] prints, as a map.
+pub fn parse_counts(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let (table, n) = line.trim().rsplit_once(' ')?;
+            Some((table.to_string(), n.parse().ok()?))
+        })
+        .collect()
 }
 
 /// `PREFIX/KIND/NAME-`: the string prefix of every archive of one source.
@@ -403,8 +427,20 @@ pub fn pg_command(
     url: &str,
     password_secret: Option<&str>,
 ) -> Result<(Command, String), PluginError> {
+    let (shown, _) = split_password(url);
+    let cmd = Command::new(program).arg(format!("--dbname={shown}"));
+    with_password(host, cmd, url, password_secret)
+}
+
+/// `cmd` with the password of `url` (or the secret `password_secret`, by
+/// handle) in `PGPASSWORD`, and the URL without its password.
+pub fn with_password(
+    host: &dyn Host,
+    mut cmd: Command,
+    url: &str,
+    password_secret: Option<&str>,
+) -> Result<(Command, String), PluginError> {
     let (shown, password) = split_password(url);
-    let mut cmd = Command::new(program).arg(format!("--dbname={shown}"));
     if let Some(name) = password_secret.filter(|n| !n.is_empty()) {
         let s = host
             .secret(name)

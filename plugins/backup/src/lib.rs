@@ -23,6 +23,7 @@ use serde_json::json;
 
 #[allow(dead_code)]
 mod common;
+mod snapshot;
 use common::*;
 
 /// The arguments every archiving action takes.
@@ -118,7 +119,7 @@ impl Plugin for Backup {
         )
         .action(
             "postgres",
-            "pg_dump -Fc on the target, streamed through zstd and sha256 into a storage",
+            "pg_dump -Fc on the target, streamed through zstd and sha256 into a storage; the rows of every table counted in the dump's snapshot, in the manifest",
             Effect::Write,
         )
         .action(
@@ -141,7 +142,7 @@ impl Plugin for Backup {
             "read an archive back: sha256 against its manifest, decompress, pg_restore --list / tar -t",
             Effect::Read,
         )
-        .capability("exec", ["pg_dump", "pg_restore", "sh", "tar"])
+        .capability("exec", ["pg_dump", "pg_restore", "psql", "sh", "tar"])
         .capability("storage", ["*"])
         .capability("transfer", ["*"])
         .capability("secrets", ["*"])
@@ -191,17 +192,19 @@ fn postgres(
             "needs a database (a libpq URL or name)",
         ));
     }
-    let (cmd, shown) = pg_command(host, "pg_dump", &a.url, a.password_secret.as_deref())?;
-    let cmd = cmd
-        .args(["--format=custom", "--no-password"])
-        .args(a.pg_dump_args.iter().cloned())
-        .effect(Effect::Read);
+    let (cmd, shown, counts) = snapshot::dump_command(
+        host,
+        ctx,
+        &a.url,
+        a.password_secret.as_deref(),
+        &a.pg_dump_args,
+    )?;
     let name = c
         .name
         .clone()
         .or_else(|| database_of(&a.url))
         .unwrap_or_else(|| "postgres".into());
-    store(host, ctx, c, "postgres", &name, &shown, cmd)
+    store(host, ctx, c, "postgres", &name, &shown, cmd, Some(&counts))
 }
 
 /// The copy is one read transaction of SQLite, so it is one consistent
@@ -240,7 +243,7 @@ fn sqlite(
         .args(["-c", SQLITE_SCRIPT, "sh", &a.path])
         .effect(Effect::Read);
     let name = c.name.clone().unwrap_or_else(|| stem(&a.path));
-    store(host, ctx, c, "sqlite", &name, &a.path, cmd)
+    store(host, ctx, c, "sqlite", &name, &a.path, cmd, None)
 }
 
 fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, c: Common) -> Result<Outputs, PluginError> {
@@ -253,7 +256,7 @@ fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, c: Common) -> Result<Outp
     }
     let cmd = cmd.args(["-cf", "-", "."]).effect(Effect::Read);
     let name = c.name.clone().unwrap_or_else(|| stem(&a.dir));
-    store(host, ctx, c, "files", &name, &a.dir, cmd)
+    store(host, ctx, c, "files", &name, &a.dir, cmd, None)
 }
 
 /// The last path component without its extension: `/srv/media/` → `media`,
@@ -268,7 +271,9 @@ fn stem(path: &str) -> String {
 }
 
 /// Streams `cmd`'s stdout through zstd and sha256 into the storage, then
-/// writes the manifest.
+/// writes the manifest (with the row counts `cmd` left in the file
+/// `counts`, for a PostgreSQL dump).
+#[allow(clippy::too_many_arguments)]
 fn store(
     host: &dyn Host,
     ctx: &Context,
@@ -277,6 +282,7 @@ fn store(
     name: &str,
     source: &str,
     mut cmd: Command,
+    counts: Option<&str>,
 ) -> Result<Outputs, PluginError> {
     if c.storage.is_empty() {
         return Err(PluginError::arg("storage", "needs a storage name"));
@@ -309,6 +315,11 @@ fn store(
     t.timeout = c.timeout.map(Into::into);
     let done = host.transfer(&t)?;
     let sha256 = done.sha256.clone().unwrap_or_default();
+    let row_counts = match counts {
+        Some(file) if !done.planned => Some(snapshot::read_counts(host, ctx, file)?),
+        _ => None,
+    };
+    let tables = row_counts.as_ref().map(|c| c.len());
     let manifest = Manifest {
         format: 1,
         kind: kind.into(),
@@ -325,6 +336,7 @@ fn store(
         runbook: ctx.runbook.clone(),
         run_id: ctx.run_id.clone(),
         step: ctx.step_id.clone(),
+        row_counts,
     };
     let mkey = manifest_key(&key);
     let body = serde_json::to_vec_pretty(&manifest).map_err(|e| PluginError::new(e.to_string()))?;
@@ -348,7 +360,8 @@ fn store(
             "url",
             written.url.trim_end_matches(MANIFEST_SUFFIX).to_string(),
         )
-        .set("planned", done.planned))
+        .set("planned", done.planned)
+        .set("tables-counted", tables.map_or(json!(null), |n| json!(n))))
 }
 
 fn prune(host: &dyn Host, a: PruneArgs) -> Result<Outputs, PluginError> {

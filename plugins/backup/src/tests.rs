@@ -24,7 +24,9 @@ fn describe_names_the_plugin_and_its_actions() {
 
 #[test]
 fn postgres_streams_pg_dump_into_the_storage_and_writes_a_manifest() {
-    let host = MockHost::new().transfer_returns(done("ab12"));
+    let host = MockHost::new()
+        .transfer_returns(done("ab12"))
+        .on_exec(|_| Ok(Completed::ok("public.notes_note 42\npublic.django_session 7\n")));
     let ctx = Context::for_test().with_target("db");
     let out = host
         .invoke::<Backup>(
@@ -37,11 +39,14 @@ fn postgres_streams_pg_dump_into_the_storage_and_writes_a_manifest() {
     let Source::Command(cmd) = &t.source else {
         panic!("{t:?}")
     };
-    assert_eq!(cmd.program, "pg_dump");
+    // pg_dump runs in a script that counts the rows in the dump's snapshot.
+    assert_eq!(cmd.program, "sh");
+    assert!(cmd.args[1].contains("pg_export_snapshot()") && cmd.args[1].contains("--snapshot="));
     assert!(
         cmd.args
-            .contains(&"--dbname=postgresql://cairn@127.0.0.1:55432/site".to_string())
+            .contains(&"postgresql://cairn@127.0.0.1:55432/site".to_string())
     );
+    assert!(cmd.args.contains(&"--format=custom".to_string()));
     assert!(
         !format!("{:?}", cmd.args).contains("s3cret"),
         "no password in argv"
@@ -69,6 +74,15 @@ fn postgres_streams_pg_dump_into_the_storage_and_writes_a_manifest() {
         ("postgres", "ab12", 300, 1000)
     );
     assert_eq!(m.source, "postgresql://cairn@127.0.0.1:55432/site");
+    let counts = m.row_counts.expect("row counts in the manifest");
+    assert_eq!(counts["public.notes_note"], 42);
+    assert_eq!(counts["public.django_session"], 7);
+    // The counts were read back from the file the script wrote, on the
+    // step's target, and that file removed.
+    let read = &host.commands()[0];
+    assert_eq!(read.target.as_deref(), Some("db"));
+    assert!(read.args.iter().any(|a| a.ends_with(".counts")), "{read:?}");
+    assert_eq!(out["tables-counted"], 2);
     assert_eq!(out["backup-created"], out["created"]);
     assert_eq!(out["sha256"], "ab12");
 }
@@ -241,6 +255,7 @@ fn manifest_for(key: &str, sha: &str, size: u64) -> String {
         runbook: "backup".into(),
         run_id: "r".into(),
         step: "db".into(),
+        row_counts: None,
     })
     .unwrap()
 }

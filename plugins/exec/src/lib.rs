@@ -93,7 +93,9 @@ fn run(host: &dyn Host, a: RunArgs) -> Result<Outputs, PluginError> {
     for (name, value) in a.env.iter().flatten() {
         cmd = cmd.env(name, value);
     }
-    for (name, secret) in a.secret_env.iter().flatten() {
+    // An empty secret name sets nothing: a runbook passes an optional
+    // `password-secret` param (default "") straight through.
+    for (name, secret) in a.secret_env.iter().flatten().filter(|(_, s)| !s.is_empty()) {
         let handle = host
             .secret(secret)
             .map_err(|e| PluginError::arg(format!("secret-env.{name}"), e))?;

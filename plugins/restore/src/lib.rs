@@ -33,7 +33,11 @@ use serde_json::json;
 #[allow(dead_code)]
 #[path = "../../backup/src/common.rs"]
 mod common;
+mod compare;
+mod drop_scratch;
+mod label;
 mod legacy;
+mod scratch_dir;
 use common::*;
 use legacy::Format;
 
@@ -90,6 +94,9 @@ struct PostgresArgs {
     pg_restore_args: Vec<String>,
     /// A legacy `.tar.lrz` holding several `.sql` files: the one to restore.
     member: Option<String>,
+    /// A rehearsal scratch (labelled so, and only ever created, never
+    /// restored over); by default when the run is a rehearsal.
+    scratch: Option<bool>,
 }
 
 fn one() -> u32 {
@@ -117,6 +124,9 @@ struct FilesArgs {
     /// Where a legacy `.tar.lrz` is decompressed meanwhile, on the target.
     #[serde(default = "default_tmp")]
     tmp_dir: String,
+    /// A rehearsal scratch directory (it must not exist; a marker naming
+    /// the run is written beside it); by default when the run is a rehearsal.
+    scratch: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,7 +191,7 @@ impl Plugin for Restore {
         )
         .action(
             "compare",
-            "row counts of every table of two PostgreSQL databases (a restored one and its source); fails when they differ",
+            "row counts of every table of a restored database: exactly those the backup counted in its snapshot, and the live database's within a tolerance",
             Effect::Read,
         )
         .action(
@@ -191,7 +201,12 @@ impl Plugin for Restore {
         )
         .action(
             "drop-scratch",
-            "drop a database this plugin created (rehearsal cleanup)",
+            "drop the rehearsal scratch database this run created (never a `cairn restore`, the source, or one in use)",
+            Effect::Write,
+        )
+        .action(
+            "remove-scratch-dir",
+            "remove the scratch directory this run created (never /, $HOME or the live directory)",
             Effect::Write,
         )
         .capability("exec", ["psql", "pg_restore", "sh", "tar", "lrzip"])
@@ -223,6 +238,7 @@ impl Plugin for Restore {
                         "tmp-dir",
                         "pg-restore-args",
                         "member",
+                        "scratch",
                     ],
                 )?;
                 postgres(host, ctx, args.decode()?, args.decode()?)
@@ -232,7 +248,7 @@ impl Plugin for Restore {
                 sqlite(host, ctx, args.decode()?, args.decode()?)
             }
             "files" => {
-                check_keys(&args, &["dir", "replace", "tmp-dir"])?;
+                check_keys(&args, &["dir", "replace", "tmp-dir", "scratch"])?;
                 files(host, ctx, args.decode()?, args.decode()?)
             }
             "latest" | "check" => {
@@ -252,9 +268,10 @@ impl Plugin for Restore {
                 }
                 Ok(found(key, &m).set("checked", action == "check"))
             }
-            "compare" => compare(host, args.decode()?),
-            "drop-kept" => drop(host, args.decode()?, true),
-            "drop-scratch" => drop(host, args.decode()?, false),
+            "compare" => compare::compare(host, args.decode()?),
+            "drop-kept" => drop_kept(host, args.decode()?),
+            "drop-scratch" => drop_scratch::drop_scratch(host, ctx, args.decode()?),
+            "remove-scratch-dir" => scratch_dir::remove(host, ctx, args.decode()?),
             other => Err(PluginError::unknown_action(other)),
         }
     }
@@ -549,6 +566,14 @@ fn restore_database(
         Archive::Legacy(c) => c.key.clone(),
     };
 
+    let scratch = label::is_scratch(ctx, a.scratch);
+    if scratch && a.replace {
+        return Err(PluginError::arg(
+            "replace",
+            "a rehearsal scratch is only ever a new database: `replace` would set the existing one aside",
+        ));
+    }
+
     // What is there now (reads, performed in a dry-run too).
     let exists = psql(
         host,
@@ -559,6 +584,11 @@ fn restore_database(
         Effect::Read,
     )?;
     let exists = exists.stdout_text().trim() == "1";
+    if exists && scratch {
+        return Err(PluginError::new(format!(
+            "database `{db}` already exists: a rehearsal restores into a new scratch database (and drops only that); choose another `database`; nothing was restored"
+        )));
+    }
     let mut kept = String::new();
     let mut create = !exists;
     if exists {
@@ -620,16 +650,27 @@ fn restore_database(
             &format!("create database {}{owner}", ident(db)),
             Effect::Write,
         )?;
+    }
+    // The database's OID, which its label and the outputs record.
+    let oid = psql(
+        host,
+        &admin,
+        admin_secret,
+        &target,
+        &format!("select oid from pg_database where datname = {}", literal(db)),
+        Effect::Read,
+    )?
+    .stdout_text()
+    .trim()
+    .to_string();
+    let label = label::database_label(scratch, &ctx.run_id, &oid, &key);
+    if create {
         psql(
             host,
             &admin,
             admin_secret,
             &target,
-            &format!(
-                "comment on database {} is {}",
-                ident(db),
-                literal(&format!("cairn restore {} of {key}", ctx.run_id))
-            ),
+            &format!("comment on database {} is {}", ident(db), literal(&label)),
             Effect::Write,
         )?;
     }
@@ -665,6 +706,10 @@ fn restore_database(
         .set("database", db)
         .set("created", create)
         .set("kept", kept)
+        .set("oid", oid)
+        .set("run-id", ctx.run_id.clone())
+        .set("scratch", scratch)
+        .set("label", if create { label } else { String::new() })
         .set("planned", planned))
 }
 
@@ -710,11 +755,12 @@ fn pg_restore(
     }
 }
 
-fn drop(host: &dyn Host, a: DropArgs, kept_only: bool) -> Result<Outputs, PluginError> {
+/// `drop-kept`: drops a database kept aside by `replace`.
+fn drop_kept(host: &dyn Host, a: DropArgs) -> Result<Outputs, PluginError> {
     if a.database.is_empty() {
         return Ok(Outputs::new().set("dropped", "").set("planned", false));
     }
-    if kept_only && !a.database.contains("_before_") {
+    if !a.database.contains("_before_") {
         return Err(PluginError::arg(
             "database",
             format!(
@@ -729,30 +775,23 @@ fn drop(host: &dyn Host, a: DropArgs, kept_only: bool) -> Result<Outputs, Plugin
             "connect to another database than the one to drop (e.g. postgres)",
         ));
     }
-    let comment = psql(
+    let exists = psql(
         host,
         &a.url,
         a.password_secret.as_deref(),
         &None,
         &format!(
-            "select 'exists:' || coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = {}",
+            "select 1 from pg_database where datname = {}",
             literal(&a.database)
         ),
         Effect::Read,
     )?;
-    let comment = comment.stdout_text().trim().to_string();
-    let Some(comment) = comment.strip_prefix("exists:") else {
+    if exists.stdout_text().trim() != "1" {
         host.info(&format!(
             "database `{}` does not exist: nothing to drop",
             a.database
         ));
         return Ok(Outputs::new().set("dropped", "").set("planned", false));
-    };
-    if !kept_only && !comment.starts_with("cairn restore ") {
-        return Err(PluginError::new(format!(
-            "database `{}` was not created by a restore (no `cairn restore` comment): not dropped",
-            a.database
-        )));
     }
     psql(
         host,
@@ -776,99 +815,6 @@ fn drop(host: &dyn Host, a: DropArgs, kept_only: bool) -> Result<Outputs, Plugin
     Ok(Outputs::new()
         .set("dropped", a.database)
         .set("planned", done.planned))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct CompareArgs {
-    /// The restored database.
-    url: String,
-    /// Another database than the URL's.
-    database: Option<String>,
-    /// The database it was restored from.
-    source_url: String,
-    password_secret: Option<String>,
-    source_password_secret: Option<String>,
-}
-
-/// `psql` reads this on stdin: one `select 'schema.table', count(*)` per
-/// table, run by `\gexec`.
-const COUNT_ROWS: &str = "select format('select %L || '' '' || count(*) from %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname) \
-from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' \
-order by n.nspname, c.relname \\gexec\n";
-
-fn row_counts(
-    host: &dyn Host,
-    url: &str,
-    secret: Option<&str>,
-) -> Result<(String, std::collections::BTreeMap<String, u64>), PluginError> {
-    let (cmd, shown) = pg_command(host, "psql", url, secret.filter(|s| !s.is_empty()))?;
-    let cmd = cmd
-        .args([
-            "--no-password",
-            "--no-psqlrc",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-tA",
-            "-f",
-            "-",
-        ])
-        .stdin(COUNT_ROWS)
-        .effect(Effect::Read);
-    let done = run_ok(host, &cmd, &format!("counting rows in {shown}"))?;
-    let mut counts = std::collections::BTreeMap::new();
-    for line in done.stdout_text().lines() {
-        if let Some((table, Ok(n))) = line.trim().rsplit_once(' ').map(|(t, n)| (t, n.parse())) {
-            counts.insert(table.to_string(), n);
-        }
-    }
-    Ok((shown, counts))
-}
-
-fn compare(host: &dyn Host, a: CompareArgs) -> Result<Outputs, PluginError> {
-    let url = match a.database.as_deref() {
-        Some(db) if !db.is_empty() => with_database(&a.url, db),
-        _ => a.url.clone(),
-    };
-    let (restored_at, restored) = row_counts(host, &url, a.password_secret.as_deref())?;
-    let (source_at, source) = row_counts(host, &a.source_url, a.source_password_secret.as_deref())?;
-    let mut differ = Vec::new();
-    for table in source.keys().chain(restored.keys()) {
-        let (s, r) = (source.get(table), restored.get(table));
-        if s != r
-            && !differ
-                .iter()
-                .any(|d: &String| d.starts_with(&format!("{table}:")))
-        {
-            let show = |v: Option<&u64>| v.map_or("missing".to_string(), u64::to_string);
-            differ.push(format!(
-                "{table}: {} in the source, {} restored",
-                show(s),
-                show(r)
-            ));
-        }
-    }
-    if source.is_empty() {
-        return Err(PluginError::new(format!(
-            "{source_at} has no tables to compare"
-        )));
-    }
-    if !differ.is_empty() {
-        return Err(PluginError::new(format!(
-            "{restored_at} differs from {source_at}:\n  {}",
-            differ.join("\n  ")
-        )));
-    }
-    let rows: u64 = restored.values().sum();
-    let summary = format!("{} tables, {rows} rows, as in the source", restored.len());
-    host.info(&summary);
-    Ok(Outputs::new()
-        .set("summary", summary.clone())
-        .set("stdout", summary)
-        .set("tables", restored.len())
-        .set("rows", rows)
-        .set("counts", json!(restored)))
 }
 
 /// Refuses a non-empty destination without `replace`; with it, moves the
@@ -970,7 +916,7 @@ fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, w: Which) -> Result<Outpu
         None => {}
     }
     let (key, m) = checked(host, &w, "files")?;
-    let kept = make_room(host, ctx, &a.dir, a.replace, "directory", &[])?;
+    let kept = files_room(host, ctx, &a)?;
     let mut unpack = Command::new("sh").args([
         "-c",
         r#"mkdir -p "$1" && exec tar -C "$1" -xf -"#,
@@ -988,6 +934,21 @@ fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, w: Which) -> Result<Outpu
         .set("kept", kept)
         .set("bytes", done.bytes_out)
         .set("planned", done.planned))
+}
+
+/// Room for a files restore: a scratch directory is marked as this run's
+/// first (it must not exist); any other goes through [`make_room`].
+fn files_room(host: &dyn Host, ctx: &Context, a: &FilesArgs) -> Result<String, PluginError> {
+    if label::is_scratch(ctx, a.scratch) {
+        if a.replace {
+            return Err(PluginError::arg(
+                "replace",
+                "a rehearsal scratch directory is only ever a new one",
+            ));
+        }
+        scratch_dir::prepare(host, ctx, &a.dir)?;
+    }
+    make_room(host, ctx, &a.dir, a.replace, "directory", &[])
 }
 
 /// `files` from a legacy `.tar.lrz`: checked (decompressed and listed in
@@ -1013,7 +974,7 @@ fn legacy_files(
             need_dump: false,
         },
     )?;
-    let result = make_room(host, ctx, &a.dir, a.replace, "directory", &[]).and_then(|kept| {
+    let result = files_room(host, ctx, &a).and_then(|kept| {
         let done = legacy::unpack(host, &c, &a.dir)?;
         Ok((kept, done.planned))
     });
@@ -1029,7 +990,7 @@ fn legacy_files(
 fn schema() -> serde_json::Value {
     json!({
         "type": "object",
-        "description": "which backup: storage, prefix (backups/), name (the latest of the series) or key (a key ending in .sql, .sql.gz or .tar.lrz is a dump made before cairn, restored with psql); postgres: url, database, admin-url, password-secret, jobs, replace, owner, member (the dump in a .tar.lrz), tmp-dir; sqlite: path, replace; files: dir, replace, tmp-dir; latest/check: kind; drop-kept/drop-scratch: url, database",
+        "description": "which backup: storage, prefix (backups/), name (the latest of the series) or key (a key ending in .sql, .sql.gz or .tar.lrz is a dump made before cairn, restored with psql); postgres: url, database, admin-url, password-secret, jobs, replace, owner, member (the dump in a .tar.lrz), tmp-dir; sqlite: path, replace; files: dir, replace, tmp-dir; latest/check: kind; compare: url, database, storage and key (the manifest's row counts), source-url, ignore-tables, tolerance; drop-kept/drop-scratch: url, database (drop-scratch: source-url, oid); remove-scratch-dir: dir, live-dir; postgres/files: scratch",
         "properties": {
             "storage": { "type": "string" },
             "prefix": { "type": "string", "default": "backups/" },
@@ -1049,3 +1010,5 @@ fn schema() -> serde_json::Value {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scratch;

@@ -23,6 +23,7 @@ fn manifest(sha: &str, size: u64) -> String {
         runbook: "backup".into(),
         run_id: "r".into(),
         step: "db".into(),
+        row_counts: None,
     })
     .unwrap()
 }
@@ -357,7 +358,7 @@ fn drop_kept_only_drops_kept_databases() {
         )
         .unwrap_err();
     assert!(e.message.contains("not a database kept"));
-    let host = MockHost::new().exec_returns(Completed::ok("exists:something else\n"));
+    let host = MockHost::new().exec_returns(Completed::ok("16384|77|0||something else\n"));
     let e = host
         .invoke::<Restore>(
             &ctx(),
@@ -365,7 +366,7 @@ fn drop_kept_only_drops_kept_databases() {
             json!({ "url": "postgresql://h/postgres", "database": "site" }),
         )
         .unwrap_err();
-    assert!(e.message.contains("not created by a restore"), "{e:?}");
+    assert!(e.message.contains("is not a rehearsal scratch"), "{e:?}");
 }
 
 #[test]
