@@ -21,7 +21,15 @@ impl Writer {
         let script = "insert into django_session values (md5(random()::text || clock_timestamp()::text), 'busy', now() + interval '1 day');\nselect pg_sleep(0.05);\n".repeat(3600);
         p.file("writer.sql", &script);
         let child = Command::new("psql")
-            .args(["--no-psqlrc", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+            .args([
+                "--no-psqlrc",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                url,
+                "-f",
+            ])
             .arg(p.join("writer.sql"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -49,7 +57,11 @@ fn manifest(p: &Project, key: &str) -> Value {
             let path = e.path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.to_str().unwrap().ends_with(&format!("{key}.manifest.json")) {
+            } else if path
+                .to_str()
+                .unwrap()
+                .ends_with(&format!("{key}.manifest.json"))
+            {
                 found.push(path);
             }
         }
@@ -59,7 +71,9 @@ fn manifest(p: &Project, key: &str) -> Value {
 }
 
 fn count(url: &str, table: &str) -> u64 {
-    psql(url, &format!("select count(*) from {table}")).parse().unwrap()
+    psql(url, &format!("select count(*) from {table}"))
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -73,8 +87,13 @@ fn a_busy_site_is_backed_up_with_its_counts_and_rehearsed_without_false_alarms()
         names: vec![live.clone(), scratch.clone()],
     };
     // The "live" site: the lab's database, restored as the test's own.
-    p.cairn(&["run", "backup", "-p", &format!("database-url={}", lab.primary)])
-        .success();
+    p.cairn(&[
+        "run",
+        "backup",
+        "-p",
+        &format!("database-url={}", lab.primary),
+    ])
+    .success();
     p.cairn(&[
         "run",
         "restore",
@@ -91,7 +110,10 @@ fn a_busy_site_is_backed_up_with_its_counts_and_rehearsed_without_false_alarms()
     let first = count(&live_url, "django_session");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while count(&live_url, "django_session") < first + 5 {
-        assert!(std::time::Instant::now() < deadline, "the writer does not write");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer does not write"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 
@@ -132,7 +154,10 @@ fn a_busy_site_is_backed_up_with_its_counts_and_rehearsed_without_false_alarms()
     run.success().stdout_has("every check passed");
     let rows = outputs(&p, "rows-match");
     assert_eq!(rows["against"], "manifest", "{rows:#}");
-    assert_eq!(rows["counts"]["public.django_session"], sessions, "{rows:#}");
+    assert_eq!(
+        rows["counts"]["public.django_session"], sessions,
+        "{rows:#}"
+    );
     let summary = rows["summary"].as_str().unwrap();
     assert!(
         summary.contains(&format!("exactly as counted in backup {key}"))
@@ -143,7 +168,10 @@ fn a_busy_site_is_backed_up_with_its_counts_and_rehearsed_without_false_alarms()
         still_writing > sessions,
         "the live table changed during the rehearsal ({sessions} backed up, {still_writing} live)"
     );
-    assert!(!databases(&lab.new_admin).contains(&scratch), "scratch dropped");
+    assert!(
+        !databases(&lab.new_admin).contains(&scratch),
+        "scratch dropped"
+    );
 }
 
 /// A restored database that does not hold what the backup counted fails
@@ -158,8 +186,13 @@ fn compare_holds_the_restored_database_to_the_manifest() {
         admin: &lab.new_admin,
         names: vec![db.clone()],
     };
-    p.cairn(&["run", "backup", "-p", &format!("database-url={}", lab.primary)])
-        .success();
+    p.cairn(&[
+        "run",
+        "backup",
+        "-p",
+        &format!("database-url={}", lab.primary),
+    ])
+    .success();
     let key = outputs(&p, "database")["key"].as_str().unwrap().to_string();
     p.cairn(&[
         "run",
@@ -190,11 +223,21 @@ runbook cmp version=1 {
 }
 "#,
     );
-    p.cairn(&["run", "cmp", "-p", &format!("url={url}"), "-p", &format!("key={key}")])
-        .success();
+    p.cairn(&[
+        "run",
+        "cmp",
+        "-p",
+        &format!("url={url}"),
+        "-p",
+        &format!("key={key}"),
+    ])
+    .success();
     // One row less than the backup counted: a difference, even though it
     // is well within the tolerance against the live database.
-    psql(&url, "delete from notes_note where id = (select min(id) from notes_note)");
+    psql(
+        &url,
+        "delete from notes_note where id = (select min(id) from notes_note)",
+    );
     let run = p.cairn(&[
         "run",
         "cmp",

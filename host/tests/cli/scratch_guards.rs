@@ -19,7 +19,9 @@ fn said(run: &crate::Run) -> String {
 fn comment(admin: &str, db: &str) -> String {
     psql(
         admin,
-        &format!("select shobj_description(oid, 'pg_database') from pg_database where datname = '{db}'"),
+        &format!(
+            "select shobj_description(oid, 'pg_database') from pg_database where datname = '{db}'"
+        ),
     )
 }
 
@@ -182,7 +184,10 @@ fn drop_scratch_drops_its_own_runs_scratch_and_refuses_another_runs() {
     let database = format!("database={db}");
     p.cairn(&["run", "scratch", "-p", &server, "-p", &database])
         .success();
-    assert!(!databases(&lab.new_admin).contains(&db), "its own scratch is dropped");
+    assert!(
+        !databases(&lab.new_admin).contains(&db),
+        "its own scratch is dropped"
+    );
 
     // A scratch made by one run (its `drop` is refused: the database is
     // its source) ...
@@ -196,7 +201,11 @@ fn drop_scratch_drops_its_own_runs_scratch_and_refuses_another_runs() {
         "-p",
         &format!("source-url={}", with_db(&lab.new_admin, &db)),
     ]);
-    assert!(said(&run).contains("is the source database of this run"), "{}", said(&run));
+    assert!(
+        said(&run).contains("is the source database of this run"),
+        "{}",
+        said(&run)
+    );
     let label = comment(&lab.new_admin, &db);
     assert!(label.starts_with("cairn rehearsal scratch run="), "{label}");
     // ... is not another run's to drop.
@@ -235,7 +244,10 @@ fn drop_scratch_refuses_the_source_database_under_another_name_of_its_server() {
         "{scheme_user}@{}:{port}/{path}",
         sockets.replace('/', "%2F")
     );
-    psql(&socket_url.replace(&format!("/{db}"), "/postgres"), "select 1");
+    psql(
+        &socket_url.replace(&format!("/{db}"), "/postgres"),
+        "select 1",
+    );
     let run = p.cairn(&[
         "run",
         "scratch",
@@ -290,7 +302,13 @@ fn drop_scratch_refuses_a_database_with_a_client_connected() {
     wait_for(&hold.join("ready"), Duration::from_secs(120));
     // Another client, on the scratch database.
     let mut client = Command::new("psql")
-        .args(["--no-psqlrc", "-d", &with_db(&lab.new_admin, &db), "-c", "select pg_sleep(60)"])
+        .args([
+            "--no-psqlrc",
+            "-d",
+            &with_db(&lab.new_admin, &db),
+            "-c",
+            "select pg_sleep(60)",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -329,7 +347,11 @@ fn drop_scratch_refuses_a_database_with_a_client_connected() {
 fn wait_for(path: &Path, limit: Duration) {
     let deadline = Instant::now() + limit;
     while !path.exists() {
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -442,15 +464,28 @@ runbook media version=1 {
 "#,
     );
     let scratch = p.join("scratch/media");
-    p.cairn(&["run", "media", "-p", &format!("restore-dir={}", scratch.display())])
-        .success();
+    p.cairn(&[
+        "run",
+        "media",
+        "-p",
+        &format!("restore-dir={}", scratch.display()),
+    ])
+    .success();
     assert!(!scratch.exists(), "the scratch directory is removed");
-    assert!(!p.join("scratch/media.cairn-scratch").exists(), "and its marker");
+    assert!(
+        !p.join("scratch/media.cairn-scratch").exists(),
+        "and its marker"
+    );
     assert!(p.join("media/b/c.txt").exists());
     // A directory that is already there is refused before anything is
     // unpacked into it (and so never removed).
     p.file("scratch/media/mine.txt", "mine");
-    let run = p.cairn(&["run", "media", "-p", &format!("restore-dir={}", scratch.display())]);
+    let run = p.cairn(&[
+        "run",
+        "media",
+        "-p",
+        &format!("restore-dir={}", scratch.display()),
+    ]);
     run.code(1);
     assert!(said(&run).contains("already exists"), "{}", said(&run));
     assert!(p.join("scratch/media/mine.txt").exists());

@@ -24,9 +24,11 @@ fn describe_names_the_plugin_and_its_actions() {
 
 #[test]
 fn postgres_streams_pg_dump_into_the_storage_and_writes_a_manifest() {
-    let host = MockHost::new()
-        .transfer_returns(done("ab12"))
-        .on_exec(|_| Ok(Completed::ok("public.notes_note 42\npublic.django_session 7\n")));
+    let host = MockHost::new().transfer_returns(done("ab12")).on_exec(|_| {
+        Ok(Completed::ok(
+            "public.notes_note 42\npublic.django_session 7\n",
+        ))
+    });
     let ctx = Context::for_test().with_target("db");
     let out = host
         .invoke::<Backup>(

@@ -54,7 +54,12 @@ pub enum Tolerance {
 
 impl Tolerance {
     pub fn parse(v: Option<&serde_json::Value>) -> Result<Self, PluginError> {
-        let bad = || PluginError::arg("tolerance", "a number of rows (`100`) or a percentage (`5%`)");
+        let bad = || {
+            PluginError::arg(
+                "tolerance",
+                "a number of rows (`100`) or a percentage (`5%`)",
+            )
+        };
         let text = match v {
             None | Some(serde_json::Value::Null) => return Ok(Tolerance::Rows(0)),
             Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -152,12 +157,15 @@ fn row_counts(
     Ok((shown, parse_counts(&done.stdout_text())))
 }
 
+/// Rows per table, `schema.table` → count.
+type Counts = BTreeMap<String, u64>;
+
 /// The row counts of the archive's manifest: `None` when no archive is
 /// named, or its manifest has none (`Some(key)` says which archive).
 fn manifest_counts(
     host: &dyn Host,
     a: &CompareArgs,
-) -> Result<(Option<String>, Option<BTreeMap<String, u64>>), PluginError> {
+) -> Result<(Option<String>, Option<Counts>), PluginError> {
     let storage = a.storage.as_deref().unwrap_or("");
     let key = a.key.as_deref().filter(|k| !k.is_empty());
     let name = a.name.as_deref().filter(|n| !n.is_empty());
@@ -205,7 +213,13 @@ pub fn compare(host: &dyn Host, a: CompareArgs) -> Result<Outputs, PluginError> 
                 "backup `{k}` counted no tables: nothing to compare"
             )));
         }
-        let (over, _) = differences(&restored, expected, Tolerance::Rows(0), &[], "in the backup");
+        let (over, _) = differences(
+            &restored,
+            expected,
+            Tolerance::Rows(0),
+            &[],
+            "in the backup",
+        );
         if !over.is_empty() {
             return Err(PluginError::new(format!(
                 "{restored_at} differs from backup `{k}` (rows counted in the dump's snapshot):\n  {}",
@@ -218,7 +232,9 @@ pub fn compare(host: &dyn Host, a: CompareArgs) -> Result<Outputs, PluginError> 
     if let Some(source_url) = &source_url {
         let (source_at, live) = row_counts(host, source_url, a.source_password_secret.as_deref())?;
         if live.is_empty() {
-            return Err(PluginError::new(format!("{source_at} has no tables to compare")));
+            return Err(PluginError::new(format!(
+                "{source_at} has no tables to compare"
+            )));
         }
         // Without the manifest's counts the live database is the only
         // reference: compared exactly, as before the counts existed.
@@ -258,7 +274,11 @@ pub fn compare(host: &dyn Host, a: CompareArgs) -> Result<Outputs, PluginError> 
         notes.push(live_note);
     }
     let rows: u64 = restored.values().sum();
-    let summary = format!("{} tables, {rows} rows, {}", restored.len(), notes.join("; "));
+    let summary = format!(
+        "{} tables, {rows} rows, {}",
+        restored.len(),
+        notes.join("; ")
+    );
     host.info(&summary);
     Ok(Outputs::new()
         .set("summary", summary.clone())
@@ -266,14 +286,23 @@ pub fn compare(host: &dyn Host, a: CompareArgs) -> Result<Outputs, PluginError> 
         .set("tables", restored.len())
         .set("rows", rows)
         .set("counts", json!(restored))
-        .set("against", if expected.is_some() { "manifest" } else { "live" })
+        .set(
+            "against",
+            if expected.is_some() {
+                "manifest"
+            } else {
+                "live"
+            },
+        )
         .set("ignored", json!(ignored))
         .set(
             "live-drift",
-            json!(drift
-                .iter()
-                .map(|(t, (l, r))| (t.clone(), json!({ "live": l, "restored": r })))
-                .collect::<serde_json::Map<_, _>>()),
+            json!(
+                drift
+                    .iter()
+                    .map(|(t, (l, r))| (t.clone(), json!({ "live": l, "restored": r })))
+                    .collect::<serde_json::Map<_, _>>()
+            ),
         ))
 }
 
@@ -284,8 +313,14 @@ mod tests {
     #[test]
     fn tolerances() {
         assert_eq!(Tolerance::parse(None).unwrap(), Tolerance::Rows(0));
-        assert_eq!(Tolerance::parse(Some(&json!("5%"))).unwrap(), Tolerance::Percent(5.0));
-        assert_eq!(Tolerance::parse(Some(&json!(100))).unwrap(), Tolerance::Rows(100));
+        assert_eq!(
+            Tolerance::parse(Some(&json!("5%"))).unwrap(),
+            Tolerance::Percent(5.0)
+        );
+        assert_eq!(
+            Tolerance::parse(Some(&json!(100))).unwrap(),
+            Tolerance::Rows(100)
+        );
         assert!(Tolerance::parse(Some(&json!("lots"))).is_err());
         assert!(Tolerance::parse(Some(&json!("200%"))).is_err());
         assert!(Tolerance::Percent(10.0).allows(100, 110));

@@ -88,7 +88,10 @@ pub fn drop_scratch(
         Label::Scratch { run, oid } => (run, oid),
     };
     if let Some(source) = a.source_url.as_deref().filter(|s| !s.is_empty()) {
-        let source_secret = a.source_password_secret.as_deref().filter(|s| !s.is_empty());
+        let source_secret = a
+            .source_password_secret
+            .as_deref()
+            .filter(|s| !s.is_empty());
         if let Some(why) = is_source(host, &server, &found, source, source_secret)? {
             return Err(refuse(why));
         }

@@ -81,7 +81,10 @@ mod tests {
     #[test]
     fn labels_say_which_run_made_the_database() {
         let scratch = database_label(true, "20261203-1", "16384", "k");
-        assert_eq!(scratch, "cairn rehearsal scratch run=20261203-1 oid=16384 of k");
+        assert_eq!(
+            scratch,
+            "cairn rehearsal scratch run=20261203-1 oid=16384 of k"
+        );
         assert_eq!(
             parse_label(&scratch),
             Label::Scratch {

@@ -399,7 +399,7 @@ fn psql(
 enum Archive {
     /// Its key, its manifest, and (`jobs` > 1) the file on the target it
     /// was copied to while it was checked.
-    Cairn(String, Manifest, Option<String>),
+    Cairn(String, Box<Manifest>, Option<String>),
     Legacy(legacy::Checked),
 }
 
@@ -473,11 +473,11 @@ fn postgres(
                 remove_file(host, ctx, &file);
                 return Err(e);
             }
-            Archive::Cairn(key, m, Some(file))
+            Archive::Cairn(key, Box::new(m), Some(file))
         }
         None => {
             let (key, m) = checked(host, &w, "postgres")?;
-            Archive::Cairn(key, m, None)
+            Archive::Cairn(key, Box::new(m), None)
         }
     };
     let result = restore_database(host, ctx, &a, &w, &db, &url, &archive);
@@ -657,7 +657,10 @@ fn restore_database(
         &admin,
         admin_secret,
         &target,
-        &format!("select oid from pg_database where datname = {}", literal(db)),
+        &format!(
+            "select oid from pg_database where datname = {}",
+            literal(db)
+        ),
         Effect::Read,
     )?
     .stdout_text()

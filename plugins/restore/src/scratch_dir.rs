@@ -27,14 +27,16 @@ pub fn prepare(host: &dyn Host, ctx: &Context, dir: &str) -> Result<(), PluginEr
     let mut probe = Command::new("sh")
         .args([
             "-c",
-            r#"if [ -e "$1" ] || [ -L "$1" ]; then echo exists; fi; cat -- "$2" 2>/dev/null"#,
+            r#"if [ -e "$1" ] || [ -L "$1" ]; then echo exists; fi; cat -- "$2" 2>/dev/null; true"#,
             "sh",
             dir.trim_end_matches('/'),
             &marker,
         ])
         .effect(Effect::Read);
     probe.target = ctx.target.clone();
-    let seen = run_ok(host, &probe, &format!("looking at {dir}"))?.stdout_text();
+    let seen = run_ok(host, &probe, &format!("looking at {dir}"))?
+        .stdout_text()
+        .to_string();
     let mut lines = seen.lines();
     let first = lines.next().unwrap_or("");
     let ours = seen.lines().any(|l| l == dir_marker_text(&ctx.run_id));
@@ -127,7 +129,9 @@ if [ -f "$3" ]; then printf 'marker=%s\n' "$(head -n 1 -- "$3")"; fi"#,
         ])
         .effect(Effect::Read);
     probe.target = ctx.target.clone();
-    let text = run_ok(host, &probe, &format!("looking at {}", a.dir))?.stdout_text();
+    let text = run_ok(host, &probe, &format!("looking at {}", a.dir))?
+        .stdout_text()
+        .to_string();
     let mut seen = Seen::default();
     for line in text.lines() {
         match line.split_once('=') {
@@ -203,7 +207,11 @@ mod tests {
             marker: String::new(),
             ..seen("/tmp/m")
         };
-        assert!(refusal(&unmarked, "r1").unwrap().contains("no scratch marker"));
+        assert!(
+            refusal(&unmarked, "r1")
+                .unwrap()
+                .contains("no scratch marker")
+        );
         // A directory that is gone has nothing to remove.
         let gone = Seen {
             exists: false,

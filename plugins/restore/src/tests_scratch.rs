@@ -60,7 +60,11 @@ fn a_rehearsal_labels_its_new_database_with_its_run_and_oid() {
     });
     let ctx = Context::for_test().with_mode(Mode::Rehearsal);
     let out = host
-        .invoke::<Restore>(&ctx, "postgres", json!({ "storage": "s", "name": "site", "url": URL }))
+        .invoke::<Restore>(
+            &ctx,
+            "postgres",
+            json!({ "storage": "s", "name": "site", "url": URL }),
+        )
         .unwrap();
     assert_eq!(out["oid"], "16999");
     assert_eq!(out["run-id"], "test-run");
@@ -76,7 +80,11 @@ fn a_rehearsal_labels_its_new_database_with_its_run_and_oid() {
     );
     // A real restore is labelled as one.
     let host = stored(None).on_exec(|c| {
-        Ok(Completed::ok(if sql_of(c).starts_with("select oid") { "5\n" } else { "" }))
+        Ok(Completed::ok(if sql_of(c).starts_with("select oid") {
+            "5\n"
+        } else {
+            ""
+        }))
     });
     let out = host
         .invoke::<Restore>(
@@ -85,17 +93,22 @@ fn a_rehearsal_labels_its_new_database_with_its_run_and_oid() {
             json!({ "storage": "s", "name": "site", "url": URL }),
         )
         .unwrap();
-    assert_eq!(out["label"], format!("cairn restore run=test-run oid=5 of {KEY}").as_str());
+    assert_eq!(
+        out["label"],
+        format!("cairn restore run=test-run oid=5 of {KEY}").as_str()
+    );
 }
 
 #[test]
 fn a_scratch_is_never_restored_into_an_existing_database() {
     let host = stored(None).on_exec(|c| {
-        Ok(Completed::ok(if sql_of(c).starts_with("select 1 from pg_database") {
-            "1\n"
-        } else {
-            "0\n"
-        }))
+        Ok(Completed::ok(
+            if sql_of(c).starts_with("select 1 from pg_database") {
+                "1\n"
+            } else {
+                "0\n"
+            },
+        ))
     });
     let e = host
         .invoke::<Restore>(
@@ -165,7 +178,8 @@ fn drop_scratch_drops_only_this_runs_scratch_with_its_oid_and_no_clients() {
         let host = looked(row);
         let e = drop_it(&host).unwrap_err();
         assert!(
-            e.message.starts_with("drop-scratch refused: database `site_scratch`")
+            e.message
+                .starts_with("drop-scratch refused: database `site_scratch`")
                 && e.message.contains(why)
                 && e.message.ends_with("nothing was dropped"),
             "{e:?}"
@@ -207,11 +221,13 @@ fn drop_scratch_refuses_the_source_by_cluster_and_oid() {
 #[test]
 fn an_archive_without_counts_is_compared_with_the_live_database_exactly() {
     let host = stored(None).on_exec(|c| {
-        Ok(Completed::ok(if c.args.iter().any(|a| a.contains("site_scratch")) {
-            "public.a 10\npublic.django_session 3\n"
-        } else {
-            "public.a 10\npublic.django_session 4\n"
-        }))
+        Ok(Completed::ok(
+            if c.args.iter().any(|a| a.contains("site_scratch")) {
+                "public.a 10\npublic.django_session 3\n"
+            } else {
+                "public.a 10\npublic.django_session 4\n"
+            },
+        ))
     });
     let args = |ignore: &str| {
         json!({
@@ -223,7 +239,11 @@ fn an_archive_without_counts_is_compared_with_the_live_database_exactly() {
     let e = host
         .invoke::<Restore>(&Context::for_test(), "compare", args(""))
         .unwrap_err();
-    assert!(e.message.contains("public.django_session: 4 live, 3 restored"), "{e:?}");
+    assert!(
+        e.message
+            .contains("public.django_session: 4 live, 3 restored"),
+        "{e:?}"
+    );
     let out = host
         .invoke::<Restore>(&Context::for_test(), "compare", args("django_session"))
         .unwrap();
@@ -233,18 +253,20 @@ fn an_archive_without_counts_is_compared_with_the_live_database_exactly() {
             .as_str()
             .unwrap()
             .contains("the backup's manifest has no row counts"),
-        "{out}"
+        "{out:?}"
     );
 }
 
 #[test]
 fn with_counts_the_manifest_is_exact_and_the_live_database_within_the_tolerance() {
     let host = stored(Some(&[("public.a", 10), ("public.django_session", 3)])).on_exec(|c| {
-        Ok(Completed::ok(if c.args.iter().any(|a| a.contains("site_scratch")) {
-            "public.a 10\npublic.django_session 3\n"
-        } else {
-            "public.a 11\npublic.django_session 900\n"
-        }))
+        Ok(Completed::ok(
+            if c.args.iter().any(|a| a.contains("site_scratch")) {
+                "public.a 10\npublic.django_session 3\n"
+            } else {
+                "public.a 11\npublic.django_session 900\n"
+            },
+        ))
     });
     let out = host
         .invoke::<Restore>(
