@@ -56,12 +56,18 @@ pub enum Event {
         started: String,
         cairn: String,
         pid: u32,
+        /// The start time of `pid` (`/proc/PID/stat` field 22): with it, a
+        /// recycled pid is not taken for this run's cairn.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid_start_time: Option<u64>,
     },
     /// `cairn resume` continues this run; the listed steps are not run again.
     RunResumed {
         run_id: String,
         started: String,
         pid: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid_start_time: Option<u64>,
         reused: Vec<String>,
     },
     /// A step a resumed run had finished: its recorded outputs are reused.
@@ -89,6 +95,21 @@ pub enum Event {
         /// One line describing the call (`git -C /srv pull` on `app`).
         summary: String,
         detail: Value,
+    },
+    /// A process of this machine a step started (its own process group,
+    /// `pid`): `cairn resume` checks that none still runs.
+    ChildStarted {
+        step: String,
+        pid: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        start_time: Option<u64>,
+        command: String,
+    },
+    /// That process ended and was reaped.
+    ChildEnded {
+        step: String,
+        pid: u32,
+        status: i32,
     },
     /// A long transfer's bytes so far (shown on a terminal, not journaled).
     Progress {

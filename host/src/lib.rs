@@ -7,6 +7,7 @@
 //! only place that prints).
 
 pub mod capabilities;
+pub mod children;
 pub mod cli;
 pub mod engine;
 pub mod error;

@@ -1,6 +1,10 @@
 //! The few calls into libc that std does not offer. Kept in one place so the
-//! rest of the crate stays free of `unsafe`.
+//! rest of the crate stays free of `unsafe`: the workspace denies
+//! `unsafe_code`, and this module alone allows it, because signals, process
+//! groups and the parent-death signal have no safe std API.
 #![allow(unsafe_code)]
+
+use std::os::unix::process::CommandExt;
 
 /// Whether a process with this pid exists (it may belong to another user).
 pub fn pid_alive(pid: u32) -> bool {
@@ -14,10 +18,54 @@ pub fn pid_alive(pid: u32) -> bool {
 
 /// Sends SIGKILL to a whole process group (a command and its children).
 pub fn kill_process_group(pgid: u32) {
-    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+    signal_group(pgid, libc::SIGKILL);
+}
+
+/// Sends `sig` to the process group `pgid`; whether it was delivered.
+pub fn signal_group(pgid: u32, sig: libc::c_int) -> bool {
+    // Group 0 and 1 would address our own group or every process.
+    match libc::pid_t::try_from(pgid) {
         // SAFETY: plain syscall; a negative pid addresses the process group.
+        Ok(pgid) if pgid > 1 => unsafe { libc::kill(-pgid, sig) == 0 },
+        _ => false,
+    }
+}
+
+/// Sends `sig` to one process; whether it was delivered.
+pub fn signal_pid(pid: u32, sig: libc::c_int) -> bool {
+    match libc::pid_t::try_from(pid) {
+        // SAFETY: plain syscall on one positive pid.
+        Ok(pid) if pid > 1 => unsafe { libc::kill(pid, sig) == 0 },
+        _ => false,
+    }
+}
+
+/// Makes the command's child ask the kernel for SIGKILL when its parent
+/// dies (`PR_SET_PDEATHSIG`, Linux). The kernel sends it when the *thread*
+/// that forked the child exits, not only the process: a caller spawns from a
+/// thread that outlives the child (every spawn in cairn waits for its child
+/// on the spawning thread, or kills it before that thread returns).
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: the closure runs in the forked child before exec and calls
+        // only async-signal-safe functions (prctl, getppid, _exit); it
+        // allocates nothing.
         unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent died between fork and prctl: nobody will send
+                // the signal, so end here.
+                if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                    libc::_exit(137);
+                }
+                Ok(())
+            });
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }

@@ -1,7 +1,7 @@
 //! `exec`: a command on a target, with env, stdin, a deadline and an effect.
 
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ use crate::runtime::bindings::cairn::plugin::types::Effect;
 /// The result of running a process.
 #[derive(Debug)]
 pub struct Finished {
+    /// The process's pid (and process group).
+    pub pid: u32,
     pub status: i32,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -28,12 +30,14 @@ pub struct Finished {
 
 /// Runs a process to completion or until `deadline`, capturing at most
 /// `cap` bytes of each output stream (the rest is read and discarded so the
-/// process never blocks on a full pipe).
+/// process never blocks on a full pipe). The process is a child of the run
+/// ([`crate::children::spawn`]); `on_start` hears of it as soon as it runs.
 pub fn run_process(
     mut cmd: std::process::Command,
     stdin: Option<Vec<u8>>,
     deadline: Instant,
     cap: usize,
+    on_start: &dyn Fn(crate::children::Started),
 ) -> std::io::Result<Finished> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -41,9 +45,9 @@ pub fn run_process(
         Stdio::null()
     })
     .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .process_group(0);
-    let mut child = cmd.spawn()?;
+    .stderr(Stdio::piped());
+    let (mut child, started, watched) = crate::children::spawn(&mut cmd)?;
+    on_start(started);
     let pid = child.id();
     if let (Some(mut w), Some(data)) = (child.stdin.take(), stdin) {
         std::thread::spawn(move || {
@@ -56,7 +60,9 @@ pub fn run_process(
     // is a timeout on that wake-up.
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
+        let status = child.wait();
+        drop(watched);
+        let _ = tx.send(status);
     });
     let mut timed_out = false;
     let status = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -81,6 +87,7 @@ pub fn run_process(
     let (stdout, t1) = join(out);
     let (stderr, t2) = join(err);
     Ok(Finished {
+        pid,
         status: status
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
@@ -189,13 +196,18 @@ impl StepState {
         let launched = launch(&target, &inv, deadline).map_err(|e| cannot_start(&e))?;
         let finished = match launched {
             Launch::Process(c) => {
+                let (log, shown) = (self.cx.child_log(), inv.display());
                 match run_process(
                     c,
                     cmd.stdin.clone(),
                     deadline,
                     self.cx.limits.max_exec_capture,
+                    &|started| log.started(started, &shown),
                 ) {
-                    Ok(f) => f,
+                    Ok(f) => {
+                        log.ended(f.pid, f.status);
+                        f
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         return Err(format!(
                             "exec: program `{}` not found on `{target_name}`",
@@ -212,6 +224,7 @@ impl StepState {
                 self.cx.limits.max_exec_capture,
             ) {
                 Ok(done) => Finished {
+                    pid: 0,
                     status: done.status,
                     stdout: done.stdout,
                     stderr: done.stderr,
@@ -222,6 +235,7 @@ impl StepState {
                 Err(RunError::Deadline(stopped)) => {
                     stop_failure = stopped.err();
                     Finished {
+                        pid: 0,
                         status: 128 + 9,
                         stdout: Vec::new(),
                         stderr: Vec::new(),

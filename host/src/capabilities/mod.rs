@@ -89,12 +89,48 @@ impl CapCtx {
         self.events.emit(&event);
     }
 
+    /// Journals the processes this step starts.
+    pub fn child_log(&self) -> ChildLog {
+        ChildLog {
+            events: self.events.clone(),
+            step: self.step.clone(),
+        }
+    }
+
     /// A refusal in the one fixed phrasing used for every capability.
     pub fn denied(&self, capability: &str, value: &str) -> String {
         format!(
             "{capability}: `{value}` is not permitted for plugin `{}` (grant it in cairn.kdl: `grant plugin={} {{ {capability} \"{value}\" }}`)",
             self.plugin, self.plugin
         )
+    }
+}
+
+/// Journals the processes a step starts on this machine and their ends
+/// (`child-started`, `child-ended`): what `cairn resume` checks.
+#[derive(Clone)]
+pub struct ChildLog {
+    events: Arc<dyn EventSink>,
+    step: String,
+}
+
+impl ChildLog {
+    pub fn started(&self, started: crate::children::Started, command: &str) {
+        self.events.emit(&Event::ChildStarted {
+            step: self.step.clone(),
+            pid: started.pid,
+            start_time: started.start_time,
+            command: command.to_string(),
+        });
+    }
+
+    /// The process `pid` ended and was reaped.
+    pub fn ended(&self, pid: u32, status: i32) {
+        self.events.emit(&Event::ChildEnded {
+            step: self.step.clone(),
+            pid,
+            status,
+        });
     }
 }
 

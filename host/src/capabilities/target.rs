@@ -252,7 +252,7 @@ impl SshTarget<'_> {
             // What ssh says before that (a refused key) is not kept: the
             // command will say it again.
             let c = self.command(Sharing::OpenMaster(&path));
-            let _ = super::exec::run_process(c, None, deadline, 64 << 10);
+            let _ = super::exec::run_process(c, None, deadline, 64 << 10, &|_| {});
         }
         Some(path)
     }
@@ -325,8 +325,13 @@ impl Mux {
             c.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            let _ =
-                super::exec::run_process(c, None, Instant::now() + Duration::from_secs(5), 4 << 10);
+            let _ = super::exec::run_process(
+                c,
+                None,
+                Instant::now() + Duration::from_secs(5),
+                4 << 10,
+                &|_| {},
+            );
         }
         self.masters.clear();
         let _ = std::fs::remove_dir_all(&dir);

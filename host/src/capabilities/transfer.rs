@@ -324,8 +324,9 @@ impl StepState {
         let mut src: Box<dyn Read> = match source {
             End::Command(c) => {
                 let what = c.display();
-                let (proc_, out, _) = Proc::spawn(c.launch()?, what, false, &watchdog)
-                    .map_err(|e| start_error(&c, e))?;
+                let (proc_, out, _) =
+                    Proc::spawn(c.launch()?, what, false, &watchdog, self.cx.child_log())
+                        .map_err(|e| start_error(&c, e))?;
                 src_proc = Some(proc_);
                 Box::new(out.expect("piped stdout"))
             }
@@ -341,8 +342,9 @@ impl StepState {
         let out = match sink {
             End::Command(c) => {
                 let what = c.display();
-                let (proc_, _, stdin) = Proc::spawn(c.launch()?, what, true, &watchdog)
-                    .map_err(|e| start_error(&c, e))?;
+                let (proc_, _, stdin) =
+                    Proc::spawn(c.launch()?, what, true, &watchdog, self.cx.child_log())
+                        .map_err(|e| start_error(&c, e))?;
                 sink_proc = Some(proc_);
                 Terminal::Stdin(stdin.expect("piped stdin"))
             }

@@ -50,7 +50,11 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 style,
             )
         }
-        Command::Resume { run_id, yes } => resume(&ws, run_id, *yes, cli.json, style),
+        Command::Resume {
+            run_id,
+            yes,
+            kill_leftovers,
+        } => resume(&ws, run_id, *yes, *kill_leftovers, cli.json, style),
         Command::Lock { update } => lock(&ws, *update, cli.json),
         Command::History { name } => history_cmd(&ws, name.as_deref(), cli.json),
         Command::Log { run_id } => log(&ws, run_id, cli.json, style),
@@ -348,9 +352,17 @@ fn run(
     )
 }
 
-fn resume(ws: &Workspace, id: &str, yes: bool, json_out: bool, style: Style) -> Result<ExitCode> {
+fn resume(
+    ws: &Workspace,
+    id: &str,
+    yes: bool,
+    kill_leftovers: bool,
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
     let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
-    let r = engine::resume::load(&dir).map_err(Error::Refused)?;
+    let mut r = engine::resume::load(&dir).map_err(Error::Refused)?;
+    r.kill_leftovers = kill_leftovers;
     let rb = ws.runbook(&r.runbook)?;
     let params = r.params.clone();
     let mode = r.mode;

@@ -86,6 +86,10 @@ pub enum Command {
         /// Answer yes to every `confirm`.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// End the run's processes that still run (SIGTERM to each recorded
+        /// process group, then SIGKILL) instead of refusing.
+        #[arg(long)]
+        kill_leftovers: bool,
     },
     /// Pin the plugins the runbooks use (digest + granted capabilities) in cairn.lock.
     Lock {

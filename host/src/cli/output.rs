@@ -311,6 +311,8 @@ impl EventSink for Human {
                     ));
                 }
             }
+            // Journaled for `cairn resume`; `cairn log` shows them.
+            Event::ChildStarted { .. } | Event::ChildEnded { .. } => {}
             Event::Progress {
                 step,
                 bytes,

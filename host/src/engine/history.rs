@@ -49,9 +49,16 @@ pub fn read(run_dir: &Path) -> Option<RunRecord> {
     let events = events(run_dir).ok()?;
     let start = events.iter().find(|e| e["event"] == "run-started")?;
     let end = events.iter().rev().find(|e| e["event"] == "run-finished");
-    let alive = start["pid"]
-        .as_u64()
-        .is_some_and(|p| crate::sys::pid_alive(p as u32));
+    // The cairn that ran it last (a resume runs it under the same id),
+    // known by pid and start time.
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "run-resumed")
+        .unwrap_or(start);
+    let alive = last["pid"].as_u64().is_some_and(|p| {
+        crate::children::stat::still_running(p as u32, last["pid_start_time"].as_u64())
+    });
     Some(RunRecord {
         id: start["run_id"].as_str()?.to_string(),
         runbook: start["runbook"].as_str().unwrap_or_default().to_string(),

@@ -3,6 +3,7 @@
 
 pub mod history;
 pub mod journal;
+pub mod leftovers;
 pub mod lock;
 mod report;
 mod resolver;
@@ -248,11 +249,17 @@ pub fn run(
         };
         match lock::RunLock::acquire(&ws.state_dir, &me, stale) {
             Ok(l) => Some(l),
-            Err(lock::LockError::Held(h)) => {
+            Err(lock::LockError::Held(Some(h))) => {
                 return Err(Error::Refused(format!(
                     "another run holds the project lock: run `{}` of `{}` (pid {}, started {})",
                     h.run_id, h.runbook, h.pid, h.started
                 )));
+            }
+            Err(lock::LockError::Held(None)) => {
+                return Err(Error::Refused(
+                    "another run holds the project lock (it has not written its details yet)"
+                        .into(),
+                ));
             }
             Err(lock::LockError::Io(e)) => {
                 return Err(Error::Other(anyhow::anyhow!(
@@ -261,6 +268,12 @@ pub fn run(
             }
         }
     };
+
+    // Under the lock: nobody else resumes this run now; what the journal
+    // says is final until we write to it.
+    if let Some(r) = &opts.resume {
+        leftovers::before_resume(r, sink.as_ref())?;
+    }
 
     let dir = ws.runs_dir().join(&run_id);
     let redactor = opts.redactor.clone();
@@ -283,6 +296,7 @@ pub fn run(
             run_id: run_id.clone(),
             started: started_at.clone(),
             pid: std::process::id(),
+            pid_start_time: crate::children::stat::start_time(std::process::id()),
             reused,
         });
     } else {
@@ -297,6 +311,7 @@ pub fn run(
             started: started_at.clone(),
             cairn: crate::VERSION.to_string(),
             pid: std::process::id(),
+            pid_start_time: crate::children::stat::start_time(std::process::id()),
         });
     }
 

@@ -21,6 +21,9 @@ pub struct Resume {
     /// Main-list steps that finished (ok, skipped, failed but continued),
     /// with their recorded outputs.
     pub done: HashMap<String, StepDone>,
+    /// `--kill-leftovers`: end the run's processes that still run, instead
+    /// of refusing.
+    pub kill_leftovers: bool,
 }
 
 pub(crate) fn as_override(v: &Value) -> String {
@@ -96,5 +99,6 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         mode,
         params,
         done,
+        kill_leftovers: false,
     })
 }

@@ -63,28 +63,58 @@ fn history_and_log_show_past_runs() {
 fn a_second_run_fails_fast_naming_the_holder() {
     let p = Project::new();
     p.runbook("two", TWO);
-    // A live process holds the lock.
-    let mut holder = std::process::Command::new("sleep")
-        .arg("30")
+    p.runbook(
+        "hold",
+        "runbook hold version=1 {\n    step wait uses=exec {\n        run sh \"-c\" \"touch waiting; while [ ! -f go ]; do sleep 0.02; done\"\n        cwd \"{{ project.root }}\"\n    }\n}\n",
+    );
+    // A run holds the lock while its step waits.
+    let mut holder = p
+        .cmd()
+        .args(["run", "hold"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let lock = serde_json::json!({"pid": holder.id(), "run_id": "20260101-000000-beef", "runbook": "deploy", "started": "2026-01-01T00:00:00Z"});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !p.join("waiting").exists() {
+        if std::time::Instant::now() > deadline {
+            let _ = holder.kill();
+            let _ = holder.wait();
+            panic!("the holding run did not start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = p.cairn(&["run", "two"]);
+    // A dry-run changes nothing and does not need the lock.
+    let dry = p.cairn(&["run", "two", "--dry-run"]);
+    std::fs::write(p.join("go"), "").unwrap();
+    let held = holder.wait().unwrap();
+    second
+        .code(3)
+        .stderr_has("another run holds the project lock")
+        .stderr_has("of `hold`")
+        .stderr_has(&format!("pid {}", holder.id()));
+    dry.success();
+    assert!(held.success());
+    // Released at the end: the next run takes it without a word about a
+    // stale lock.
+    p.cairn(&["run", "two"])
+        .success()
+        .stdout_lacks("stale lock");
+}
+
+#[test]
+fn a_lock_left_by_a_killed_run_is_taken_over_with_a_warning() {
+    let p = Project::new();
+    p.runbook("two", TWO);
+    // What a killed run leaves: its details in the file, no lock held.
+    let lock = serde_json::json!({"pid": 99_999_999u32, "run_id": "20260101-000000-beef", "runbook": "deploy", "started": "2026-01-01T00:00:00Z"});
     std::fs::create_dir_all(p.join(".cairn")).unwrap();
     std::fs::write(p.join(".cairn/lock"), lock.to_string()).unwrap();
     p.cairn(&["run", "two"])
-        .code(3)
-        .stderr_has("20260101-000000-beef")
-        .stderr_has("deploy");
-    // A dry-run changes nothing and does not need the lock.
-    p.cairn(&["run", "two", "--dry-run"]).success();
-    holder.kill().unwrap();
-    holder.wait().unwrap();
-    // The holder is gone: its lock is stale and is taken over with a warning.
-    p.cairn(&["run", "two"]).success().stdout_has("stale lock");
-    assert!(
-        !p.join(".cairn/lock").exists(),
-        "the lock is released at the end"
-    );
+        .success()
+        .stdout_has("stale lock")
+        .stdout_has("20260101-000000-beef");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod files;
 mod hostile;
 mod http_check;
 mod journal_lock;
+mod leftovers;
 mod legacy_restore;
 mod lock_resume;
 mod rehearse;

@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::os::fd::OwnedFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::capabilities::ChildLog;
 use crate::capabilities::docker::run::{PipeEnd, Piped, RunError, Stopper};
 use crate::capabilities::storage::ObjectWriter;
 use crate::capabilities::storage::dir::TempFile;
@@ -109,6 +110,9 @@ enum Inner {
         stderr: Option<JoinHandle<Vec<u8>>>,
         stdout: Option<JoinHandle<Vec<u8>>>,
         waited: bool,
+        /// Dropped with the `Proc`, after the child was reaped.
+        _watched: crate::children::Watched,
+        log: ChildLog,
     },
     /// Its stderr and stdout tails come with its end.
     Container(Option<Piped>),
@@ -125,6 +129,7 @@ impl Proc {
         what: String,
         sink: bool,
         watchdog: &Watchdog,
+        log: ChildLog,
     ) -> io::Result<(Self, Option<PipeReader>, Option<PipeWriter>)> {
         let mut cmd = match launch {
             Launch::Process(cmd) => cmd,
@@ -151,9 +156,9 @@ impl Proc {
         };
         cmd.stdin(if sink { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd.spawn()?;
+            .stderr(Stdio::piped());
+        let (mut child, started, watched) = crate::children::spawn(&mut cmd)?;
+        log.started(started, &what);
         let pid = child.id();
         watchdog.watch(Victim::Group(pid));
         let stderr = child.stderr.take().map(tail_reader);
@@ -175,6 +180,8 @@ impl Proc {
                     stderr,
                     stdout,
                     waited: false,
+                    _watched: watched,
+                    log,
                 },
                 what,
             },
@@ -195,24 +202,27 @@ impl Proc {
         let (code, stderr, stdout) = match &mut self.inner {
             Inner::Local {
                 child,
+                pid,
                 stderr,
                 stdout,
                 waited,
+                log,
                 ..
             } => {
                 let status = child
                     .wait()
                     .map_err(|e| format!("transfer: waiting for `{}`: {e}", self.what))?;
                 *waited = true;
+                let code = status
+                    .code()
+                    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+                log.ended(*pid, code);
                 if watchdog.fired() {
                     return Err(killed(&self.what));
                 }
                 if status.success() {
                     return Ok(());
                 }
-                let code = status
-                    .code()
-                    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
                 (code, join_tail(stderr.take()), join_tail(stdout.take()))
             }
             Inner::Container(piped) => {

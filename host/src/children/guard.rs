@@ -1,0 +1,93 @@
+//! The guard: a small process, started with the run's first child, that
+//! kills the process groups of the run's children when cairn ends without
+//! having waited for them (cairn was killed, even with SIGKILL).
+//!
+//! cairn writes `+ PGID` when a child starts and `- PGID` once it has been
+//! reaped, on a pipe the guard reads. The kernel closes that pipe however
+//! cairn ends; at its end the guard sends SIGKILL to every group still
+//! listed, and exits. The parent-death signal alone kills only the direct
+//! child: a shell's own children live on without the guard.
+//!
+//! The guard is `/bin/sh` running a fixed script (no allocation or
+//! unsafe code in a forked copy of cairn), in a process group of its own so
+//! that a terminal's signals (Ctrl-C, hang-up) do not end it early.
+
+use std::io::Write;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
+
+/// Keeps the listed groups; kills what is left when its input ends.
+const SCRIPT: &str = r#"trap '' INT HUP QUIT
+g=' '
+while read -r op pg; do
+  case $op$pg in
+    +[0-9]*) g="$g$pg " ;;
+    -[0-9]*) case $g in *" $pg "*) g="${g%% $pg *} ${g#* $pg }" ;; esac ;;
+  esac
+done
+for pg in $g; do kill -9 -"$pg" 2>/dev/null; done
+"#;
+
+enum State {
+    NotStarted,
+    Running {
+        _child: Child,
+        input: ChildStdin,
+    },
+    /// It could not be started, or its pipe broke: children then die with
+    /// cairn through the parent-death signal only.
+    Unavailable,
+}
+
+static GUARD: Mutex<State> = Mutex::new(State::NotStarted);
+
+/// Lists the process group `pgid` with the guard, starting the guard first
+/// if need be.
+pub fn watch(pgid: u32) {
+    send(&format!("+ {pgid}\n"));
+}
+
+/// Takes `pgid` off the list: its leader has been reaped.
+pub fn release(pgid: u32) {
+    send(&format!("- {pgid}\n"));
+}
+
+fn send(line: &str) {
+    let mut state = GUARD.lock().unwrap_or_else(PoisonError::into_inner);
+    if matches!(*state, State::NotStarted) {
+        *state = start();
+    }
+    if let State::Running { input, .. } = &mut *state
+        && let Err(e) = input.write_all(line.as_bytes())
+    {
+        tracing::warn!("the guard of this run's processes is gone: {e}");
+        *state = State::Unavailable;
+    }
+}
+
+fn start() -> State {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c")
+        .arg(SCRIPT)
+        .arg("cairn-guard")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    match c.spawn() {
+        Ok(mut child) => match child.stdin.take() {
+            Some(input) => State::Running {
+                _child: child,
+                input,
+            },
+            None => State::Unavailable,
+        },
+        Err(e) => {
+            tracing::warn!(
+                "cannot start the guard of this run's processes (`/bin/sh`): {e}; a child's own children may outlive a killed cairn"
+            );
+            State::Unavailable
+        }
+    }
+}

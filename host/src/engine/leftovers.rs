@@ -1,0 +1,212 @@
+//! What of an interrupted run may still be running: its cairn processes
+//! (`run-started`, `run-resumed`) and the processes its steps started
+//! (`child-started` without a `child-ended`), each known by pid and start
+//! time, so a recycled pid is never taken for one of them. `cairn resume`
+//! refuses while any runs, or ends them first with `--kill-leftovers`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::resume::Resume;
+use crate::children::stat;
+use crate::error::{Error, Result};
+use crate::events::{Event, EventSink};
+
+/// A live process of an earlier run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub pid: u32,
+    /// The process group to signal: a step's command is the leader of its
+    /// own group (its children are in it too); a cairn process is signalled
+    /// alone (its group may be the operator's shell job).
+    pub group: Option<u32>,
+    /// What it is, for messages: `cairn`, or the step and its command.
+    pub what: String,
+}
+
+/// The live processes the journal's events name.
+pub fn find(events: &[Value]) -> Vec<Leftover> {
+    let me = std::process::id();
+    let mut out = Vec::new();
+    // Children still listed as running, by pid: (step, command, start time).
+    let mut running: BTreeMap<u32, (String, String, Option<u64>)> = BTreeMap::new();
+    for e in events {
+        let pid = e["pid"].as_u64().and_then(|p| u32::try_from(p).ok());
+        let Some(pid) = pid else { continue };
+        match e["event"].as_str().unwrap_or("") {
+            "run-started" | "run-resumed" => {
+                let since = e["pid_start_time"].as_u64();
+                if pid != me && stat::still_running(pid, since) {
+                    out.push(Leftover {
+                        pid,
+                        group: None,
+                        what: "cairn".into(),
+                    });
+                }
+            }
+            "child-started" => {
+                let step = e["step"].as_str().unwrap_or("").to_string();
+                let command = e["command"].as_str().unwrap_or("").to_string();
+                running.insert(pid, (step, command, e["start_time"].as_u64()));
+            }
+            "child-ended" => {
+                running.remove(&pid);
+            }
+            _ => {}
+        }
+    }
+    for (pid, (step, command, since)) in running {
+        let what = format!("step `{step}`: {command}");
+        if stat::still_running(pid, since) {
+            out.push(Leftover {
+                pid,
+                group: Some(pid),
+                what,
+            });
+            continue;
+        }
+        // The command is gone; what it started in its group may not be.
+        let Some(since) = since else { continue };
+        for member in stat::group_members(pid, since) {
+            out.push(Leftover {
+                pid: member,
+                group: Some(pid),
+                what: format!("{what} (started by it)"),
+            });
+        }
+    }
+    out
+}
+
+/// `pid 12 (cairn), pid 34 (step `x`: sleep 100)`.
+pub fn describe(left: &[Leftover]) -> String {
+    left.iter()
+        .map(|l| format!("pid {} ({})", l.pid, l.what))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How long each signal is given to take effect.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Ends the leftovers: SIGTERM to each (the whole group of a step's
+/// command), up to [`GRACE`] for them to go, then SIGKILL to what is left
+/// and up to [`GRACE`] again. What still runs after that is returned.
+pub fn kill(events: &[Value]) -> Vec<Leftover> {
+    for sig in [libc::SIGTERM, libc::SIGKILL] {
+        let left = find(events);
+        if left.is_empty() {
+            return left;
+        }
+        for l in &left {
+            match l.group {
+                Some(g) => crate::sys::signal_group(g, sig),
+                None => crate::sys::signal_pid(l.pid, sig),
+            };
+        }
+        let until = Instant::now() + GRACE;
+        while Instant::now() < until && !find(events).is_empty() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    find(events)
+}
+
+/// Called with the project lock held, before a resumed run writes
+/// anything: reads the journal again (another `cairn resume` may have
+/// finished the run meanwhile), then refuses while a process of the run
+/// still runs, or ends them first with `--kill-leftovers`.
+pub fn before_resume(r: &Resume, sink: &dyn EventSink) -> Result<()> {
+    let now = super::resume::load(&r.dir).map_err(Error::Refused)?;
+    let mut done: Vec<&String> = r.done.keys().collect();
+    let mut done_now: Vec<&String> = now.done.keys().collect();
+    done.sort();
+    done_now.sort();
+    if done != done_now {
+        return Err(Error::Refused(format!(
+            "run `{}` went on while this resume waited for the lock; run `cairn resume {}` again",
+            r.run_id, r.run_id
+        )));
+    }
+    let events = super::history::events(&r.dir).map_err(|e| Error::Other(e.into()))?;
+    let left = find(&events);
+    if left.is_empty() {
+        return Ok(());
+    }
+    if !r.kill_leftovers {
+        return Err(Error::Refused(format!(
+            "run `{}` still has processes running: {}; resuming now could run a step twice at once. Wait for them to end, or end them with `cairn resume {} --kill-leftovers`",
+            r.run_id,
+            describe(&left),
+            r.run_id
+        )));
+    }
+    let still = kill(&events);
+    if !still.is_empty() {
+        return Err(Error::Refused(format!(
+            "run `{}`: these processes did not end after SIGTERM and SIGKILL: {}",
+            r.run_id,
+            describe(&still)
+        )));
+    }
+    sink.emit(&Event::Warning {
+        message: format!(
+            "ended what was left of run `{}`: {}",
+            r.run_id,
+            describe(&left)
+        ),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::os::unix::process::CommandExt;
+
+    fn started(pid: u32, start_time: Option<u64>) -> Value {
+        json!({"event": "child-started", "step": "wait", "pid": pid, "start_time": start_time, "command": "sleep 30"})
+    }
+
+    #[test]
+    fn a_live_child_is_found_an_ended_or_recycled_one_is_not_and_kill_ends_it() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let t = stat::start_time(pid).unwrap();
+        // A reaper, so the killed child does not linger as a zombie.
+        let reaper = std::thread::spawn(move || child.wait());
+        let events = vec![started(pid, Some(t))];
+        let left = find(&events);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(left[0].pid, pid);
+        assert!(describe(&left).contains("step `wait`: sleep 30"));
+        // Another start time: a recycled pid, not ours.
+        assert!(find(&[started(pid, Some(t + 1))]).is_empty());
+        // Ended, as journaled.
+        let ended = vec![
+            started(pid, Some(t)),
+            json!({"event": "child-ended", "step": "wait", "pid": pid, "status": 0}),
+        ];
+        assert!(find(&ended).is_empty());
+        assert!(kill(&events).is_empty());
+        let status = reaper.join().unwrap().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+    }
+
+    #[test]
+    fn this_process_is_never_its_own_leftover() {
+        let me = std::process::id();
+        let events = vec![
+            json!({"event": "run-resumed", "pid": me, "pid_start_time": stat::start_time(me)}),
+        ];
+        assert!(find(&events).is_empty());
+    }
+}
