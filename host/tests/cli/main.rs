@@ -13,9 +13,11 @@ mod http_check;
 mod journal_lock;
 mod legacy_restore;
 mod lock_resume;
+mod preflight;
 mod rehearse;
 mod storage;
 mod targets;
 mod validate;
+mod verdicts;
 
 pub use harness::{Project, Run};
