@@ -334,7 +334,11 @@ impl EventSink for Human {
                         Phase::Verify => "verify",
                         Phase::Main => "steps",
                     };
-                    self.print(format!("  {} {}", s.bold(&format!("{list}:")), s.yellow(note)));
+                    self.print(format!(
+                        "  {} {}",
+                        s.bold(&format!("{list}:")),
+                        s.yellow(note)
+                    ));
                 }
             }
             Event::RunFinished {

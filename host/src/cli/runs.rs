@@ -11,7 +11,12 @@ use super::output::Style;
 /// A verdict as people read it (`failed, rollback failed`); other words as they are.
 
 /// `cairn history`: each run's verdict, as written once at its end.
-pub fn history(ws: &Workspace, name: Option<&str>, json_out: bool, style: Style) -> Result<ExitCode> {
+pub fn history(
+    ws: &Workspace,
+    name: Option<&str>,
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
     let runs: Vec<_> = history::list(&ws.runs_dir())
         .into_iter()
         .filter(|r| name.is_none_or(|n| r.runbook == n))
@@ -141,12 +146,7 @@ pub fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<Exi
             "run-finished" => format!(
                 "{} {} in {:.0}ms{}",
                 style.bold("end"),
-                Verdict::label_of(
-                    e["verdict"]
-                        .as_str()
-                        .or(e["result"].as_str())
-                        .unwrap_or("")
-                ),
+                Verdict::label_of(e["verdict"].as_str().or(e["result"].as_str()).unwrap_or("")),
                 e["duration_ms"].as_f64().unwrap_or(0.0),
                 e["error"]
                     .as_str()

@@ -355,11 +355,11 @@ pub fn run(
         });
     } else {
         sink.emit(&Event::RunFinished {
-        run_id: run_id.clone(),
-        result: end.result,
-        verdict: end.verdict,
-        duration_ms,
-        error: end.error.clone(),
+            run_id: run_id.clone(),
+            result: end.result,
+            verdict: end.verdict,
+            duration_ms,
+            error: end.error.clone(),
             not_undone: end.not_undone,
             rolled_back: outcome.rolled_back,
         });

@@ -289,7 +289,10 @@ mod tests {
     fn missing_s3_credentials_are_named() {
         let config = "project t {\n    secrets { file \"secrets.json\"; }\n    storage off { s3 bucket=b access-key=ak secret-key=sk; }\n}\n";
         let (_d, ws) = workspace(config, r#"{"ak": "a-value"}"#);
-        let rb = runbook(&ws, "runbook t version=1 {\n    step a uses=backup action=files {\n        dir \"/srv\"\n        storage off\n    }\n}\n");
+        let rb = runbook(
+            &ws,
+            "runbook t version=1 {\n    step a uses=backup action=files {\n        dir \"/srv\"\n        storage off\n    }\n}\n",
+        );
         let err = validate(&ws, &rb).unwrap_err();
         let Error::Invalid(d) = err else {
             panic!("{err}")

@@ -16,7 +16,6 @@ pub struct Retry {
     pub params: Vec<(String, String)>,
 }
 
-
 /// `resume` continues an interrupted run only: a run that ended has a
 /// verdict, and that verdict is never rewritten.
 pub fn only_interrupted(r: &RunRecord) -> Result<(), String> {

@@ -23,7 +23,10 @@ pub(super) fn of(o: &Outcome) -> End {
         };
     }
     if let Some(rb) = &o.rollback {
-        let main = o.failure.as_ref().map_or("a step failed", |f| f.message.as_str());
+        let main = o
+            .failure
+            .as_ref()
+            .map_or("a step failed", |f| f.message.as_str());
         let list = |ids: &[String]| {
             ids.iter()
                 .map(|i| format!("`{i}`"))

@@ -162,7 +162,10 @@ fn dry_run_shows_the_on_failure_and_finally_steps_that_would_run() {
     let rollback = out.find("rolled-back").unwrap();
     let finally = out.find("finally: always runs").unwrap();
     let cleanup = out.find("cleaned").unwrap();
-    assert!(on_failure < rollback && rollback < finally && finally < cleanup, "{out}");
+    assert!(
+        on_failure < rollback && rollback < finally && finally < cleanup,
+        "{out}"
+    );
     assert!(!p.join("rolled-back").exists());
     assert!(!p.join("cleaned").exists());
     // --json carries the same plan.

@@ -39,10 +39,7 @@ fn a_missing_secret_named_by_an_argument_stops_the_run_before_its_first_step() {
         !p.join("written").exists(),
         "nothing runs when a later step's secret is missing"
     );
-    assert!(
-        p.journals().is_empty(),
-        "no run starts"
-    );
+    assert!(p.journals().is_empty(), "no run starts");
     p.cairn(&["validate", "late-secret"])
         .code(2)
         .stderr_has("api_token")

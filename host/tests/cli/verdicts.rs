@@ -53,7 +53,10 @@ fn a_failed_run_stays_failed_resume_refuses_it_and_retry_is_a_new_run() {
     p.cairn(&["run", "flaky", "-p", "label=kept"])
         .code(1)
         .stdout_has("failed (rolled back)");
-    assert_eq!(std::fs::read_to_string(p.join("undone")).unwrap(), "undone\n");
+    assert_eq!(
+        std::fs::read_to_string(p.join("undone")).unwrap(),
+        "undone\n"
+    );
     let runs = history(&p);
     assert_eq!(runs.len(), 1);
     let id = runs[0]["id"].as_str().unwrap().to_string();
@@ -256,7 +259,10 @@ runbook slow version=1 {
     let pid = child.id();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !p.join("waiting").exists() {
-        assert!(std::time::Instant::now() < deadline, "the first step never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first step never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // SIGTERM to the one process this test started, by its pid.
@@ -270,17 +276,27 @@ runbook slow version=1 {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(5), "{stdout}");
     assert!(stdout.contains(" interrupted"), "{stdout}");
-    assert!(!p.join("second").exists(), "no step starts after the signal");
-    assert!(!p.join("cleaned").exists(), "finally waits for the resumed run's end");
+    assert!(
+        !p.join("second").exists(),
+        "no step starts after the signal"
+    );
+    assert!(
+        !p.join("cleaned").exists(),
+        "finally waits for the resumed run's end"
+    );
     let runs = history(&p);
     assert_eq!(runs[0]["verdict"], "interrupted");
     let id = runs[0]["id"].as_str().unwrap().to_string();
     assert!(
-        !journal_of(&p, &id).iter().any(|e| e["event"] == "run-finished"),
+        !journal_of(&p, &id)
+            .iter()
+            .any(|e| e["event"] == "run-finished"),
         "an interrupted run has no end"
     );
 
-    p.cairn(&["resume", &id]).success().stdout_has("done before");
+    p.cairn(&["resume", &id])
+        .success()
+        .stdout_has("done before");
     assert!(p.join("second").exists());
     assert_eq!(std::fs::read_to_string(p.join("first")).unwrap(), "x\n");
     assert_eq!(std::fs::read_to_string(p.join("cleaned")).unwrap(), "y\n");
