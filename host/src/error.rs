@@ -2,13 +2,32 @@
 
 use cairn_lang::Diagnostics;
 
-/// Exit codes of the `cairn` binary (DESIGN §4).
+/// Exit codes of the `cairn` binary (DESIGN §4 and §7): one per verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
     Success = 0,
+    /// A step failed (and every `on-failure` step that ran succeeded).
     StepFailed = 1,
     Invalid = 2,
     Refused = 3,
+    /// A step failed and so did the rollback: state is left half-changed.
+    RollbackFailed = 4,
+    /// The run was stopped before its end and can be resumed.
+    Interrupted = 5,
+}
+
+impl ExitCode {
+    /// The exit code of a run's verdict.
+    pub fn of(v: crate::events::Verdict) -> Self {
+        use crate::events::Verdict;
+        match v {
+            Verdict::Succeeded => ExitCode::Success,
+            Verdict::Failed => ExitCode::StepFailed,
+            Verdict::RollbackFailed => ExitCode::RollbackFailed,
+            Verdict::Refused => ExitCode::Refused,
+            Verdict::Interrupted => ExitCode::Interrupted,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -60,6 +60,9 @@ pub enum Event {
         /// recycled pid is not taken for this run's cairn.
         #[serde(skip_serializing_if = "Option::is_none")]
         pid_start_time: Option<u64>,
+        /// `cairn retry`: the ended run this new run retries.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_of: Option<String>,
     },
     /// `cairn resume` continues this run; the listed steps are not run again.
     RunResumed {
@@ -136,17 +139,83 @@ pub enum Event {
         attempts: u32,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// Dry-run: the step's writes were only planned, so its outputs are
+        /// not known (later steps see `(known after the step runs)`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        planned: bool,
+    },
+    /// Dry-run: the steps of `on-failure` or `finally` follow, and when they
+    /// would run (`would run if a step fails`, `always runs`).
+    PlanSection {
+        phase: Phase,
+        note: String,
     },
     Warning {
         message: String,
     },
     RunFinished {
         run_id: String,
+        /// The coarse outcome (`success`, `failed`, `refused`); `verdict` says more.
         result: RunResult,
+        verdict: Verdict,
         duration_ms: f64,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// `rollback-failed`: the `on-failure` steps that failed or did not run.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        not_undone: Vec<String>,
+        /// `failed`: the `on-failure` steps ran, every one succeeded.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        rolled_back: bool,
     },
+}
+
+/// How a run ended, as `cairn history`, `--json` and the exit code tell it.
+/// Written once, in the run's `run-finished` record; `interrupted` is what
+/// a journal without that record reads as once its process is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Succeeded,
+    /// A main step failed; every `on-failure` step that ran succeeded.
+    Failed,
+    /// A main step failed and an `on-failure` step failed or did not run.
+    RollbackFailed,
+    Refused,
+    /// Killed, host crash, lost lock, stopped by a signal: resumable.
+    Interrupted,
+}
+
+impl Verdict {
+    /// As people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Succeeded => "succeeded",
+            Verdict::Failed => "failed",
+            Verdict::RollbackFailed => "failed, rollback failed",
+            Verdict::Refused => "refused",
+            Verdict::Interrupted => "interrupted",
+        }
+    }
+
+    /// A verdict as the journal writes it, as people read it; other words as they are.
+    pub fn label_of(verdict: &str) -> &str {
+        match serde_json::from_value::<Verdict>(Value::String(verdict.to_string())) {
+            Ok(v) => v.label(),
+            Err(_) => verdict,
+        }
+    }
+
+    /// As `--json` and the journal write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Succeeded => "succeeded",
+            Verdict::Failed => "failed",
+            Verdict::RollbackFailed => "rollback-failed",
+            Verdict::Refused => "refused",
+            Verdict::Interrupted => "interrupted",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -16,7 +16,7 @@ pub mod lockfile;
 pub mod project;
 pub mod redact;
 pub mod runtime;
-mod sys;
+pub(crate) mod sys;
 
 pub use error::{Error, ExitCode};
 

@@ -10,7 +10,7 @@ use super::output::{Human, JsonLines, Style, render_diagnostics};
 use super::{Cli, Command, PluginCommand};
 use crate::engine::{self, Confirmer, RunOptions, history};
 use crate::error::{Error, ExitCode, Result};
-use crate::events::{EventSink, Mode, RunResult};
+use crate::events::{EventSink, Mode};
 use crate::project::Workspace;
 use crate::redact::Redactor;
 
@@ -45,7 +45,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 *yes,
                 Mode::Rehearsal,
                 false,
-                None,
+                Again::No,
                 cli.json,
                 style,
             )
@@ -55,21 +55,26 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             yes,
             kill_leftovers,
         } => resume(&ws, run_id, *yes, *kill_leftovers, cli.json, style),
+        Command::Retry {
+            run_id,
+            params,
+            yes,
+        } => retry(&ws, run_id, params, *yes, cli.json, style),
         Command::Lock { update } => lock(&ws, *update, cli.json),
-        Command::History { name } => history_cmd(&ws, name.as_deref(), cli.json),
-        Command::Log { run_id } => log(&ws, run_id, cli.json, style),
+        Command::History { name } => super::runs::history(&ws, name.as_deref(), cli.json, style),
+        Command::Log { run_id } => super::runs::log(&ws, run_id, cli.json, style),
         Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
         Command::Plugin(PluginCommand::Inspect { name }) => plugin_inspect(&ws, name, cli.json),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }
 
-fn print_json(v: &Value) {
+pub(super) fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 /// Left-aligned columns.
-fn table(rows: &[Vec<String>]) -> String {
+pub(super) fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -246,14 +251,14 @@ fn validate(ws: &Workspace, names: &[String], json_out: bool, style: Style) -> R
             };
             let res = rb
                 .map_err(Error::from)
-                .and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
+                .and_then(|rb| engine::preflight::validate(ws, &rb).map(|_| rb.name));
             results.push((label, res));
         }
     } else {
         for n in names {
             let res = ws
                 .runbook(n)
-                .and_then(|rb| ws.validate(&rb, false).map(|_| rb.name));
+                .and_then(|rb| engine::preflight::validate(ws, &rb).map(|_| rb.name));
             results.push((n.clone(), res));
         }
     }
@@ -346,7 +351,7 @@ fn run(
         yes,
         mode,
         offline,
-        None,
+        Again::No,
         json_out,
         style,
     )
@@ -366,7 +371,34 @@ fn resume(
     let rb = ws.runbook(&r.runbook)?;
     let params = r.params.clone();
     let mode = r.mode;
-    execute(ws, &rb, params, yes, mode, false, Some(r), json_out, style)
+    let again = Again::Resume(r);
+    execute(ws, &rb, params, yes, mode, false, again, json_out, style)
+}
+
+/// A new run of an ended run's runbook with its params (`-p` wins), that
+/// names the run it retries.
+fn retry(
+    ws: &Workspace,
+    id: &str,
+    params: &[String],
+    yes: bool,
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
+    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
+    let r = engine::retry::load(&dir).map_err(Error::Refused)?;
+    let rb = ws.runbook(&r.runbook)?;
+    let mut all = r.params.clone();
+    all.extend(parse_params(params)?);
+    let again = Again::Retry(r.of.clone());
+    execute(ws, &rb, all, yes, r.mode, false, again, json_out, style)
+}
+
+/// Whether a run continues an interrupted one, retries an ended one, or neither.
+enum Again {
+    No,
+    Resume(engine::resume::Resume),
+    Retry(String),
 }
 
 fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
@@ -435,10 +467,15 @@ fn execute(
     yes: bool,
     mode: Mode,
     offline: bool,
-    resume: Option<engine::resume::Resume>,
+    again: Again,
     json_out: bool,
     style: Style,
 ) -> Result<ExitCode> {
+    let (resume, retry_of) = match again {
+        Again::No => (None, None),
+        Again::Resume(r) => (Some(r), None),
+        Again::Retry(id) => (None, Some(id)),
+    };
     let redactor = Arc::new(Redactor::new());
     let sink: Arc<dyn EventSink> = if json_out {
         let j = JsonLines::new();
@@ -457,8 +494,18 @@ fn execute(
         confirmer: Arc::new(TtyConfirm),
         redactor,
         resume,
+        retry_of,
     };
+    crate::sys::catch_stop_signals();
     let report = engine::run(ws, rb, &opts, sink)?;
+    if report.verdict == crate::events::Verdict::Interrupted && !json_out {
+        println!(
+            "{} {} · continue it with: cairn resume {}",
+            style.bold("■"),
+            style.yellow("interrupted"),
+            report.run_id
+        );
+    }
     if let Some((path, passed)) = &report.report
         && !json_out
     {
@@ -475,132 +522,7 @@ fn execute(
             println!("\n{text}");
         }
     }
-    Ok(match report.result {
-        RunResult::Success => ExitCode::Success,
-        RunResult::Failed => ExitCode::StepFailed,
-        RunResult::Refused => ExitCode::Refused,
-    })
-}
-
-fn history_cmd(ws: &Workspace, name: Option<&str>, json_out: bool) -> Result<ExitCode> {
-    let runs: Vec<_> = history::list(&ws.runs_dir())
-        .into_iter()
-        .filter(|r| name.is_none_or(|n| r.runbook == n))
-        .collect();
-    if json_out {
-        print_json(&serde_json::to_value(&runs).unwrap_or_default());
-        return Ok(ExitCode::Success);
-    }
-    let mut rows = vec![vec![
-        "RUN".into(),
-        "RUNBOOK".into(),
-        "MODE".into(),
-        "RESULT".into(),
-        "STARTED".into(),
-        "DURATION".into(),
-    ]];
-    for r in runs {
-        rows.push(vec![
-            r.id,
-            format!("{}@{}", r.runbook, r.version),
-            r.mode,
-            r.result,
-            r.started,
-            r.duration_ms
-                .map(|d| crate::runtime::humanize(std::time::Duration::from_secs_f64(d / 1000.0)))
-                .unwrap_or_else(|| "-".into()),
-        ]);
-    }
-    print!("{}", table(&rows));
-    Ok(ExitCode::Success)
-}
-
-fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCode> {
-    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
-    let events = history::events(&dir).map_err(|e| Error::Other(e.into()))?;
-    if json_out {
-        for e in &events {
-            println!("{e}");
-        }
-        return Ok(ExitCode::Success);
-    }
-    for e in &events {
-        let ts = e["ts"]
-            .as_str()
-            .unwrap_or("")
-            .get(11..23)
-            .unwrap_or("")
-            .to_string();
-        let line = match e["event"].as_str().unwrap_or("") {
-            "run-started" => format!(
-                "{} {}@{} ({}) run {} sha256 {} params {}",
-                style.bold("start"),
-                e["runbook"].as_str().unwrap_or(""),
-                e["version"],
-                e["mode"].as_str().unwrap_or(""),
-                e["run_id"].as_str().unwrap_or(""),
-                e["sha256"].as_str().unwrap_or("").get(..12).unwrap_or(""),
-                e["params"]
-            ),
-            "step-started" => format!(
-                "  {} {} ({}.{}{}) attempt {}",
-                style.dim("step"),
-                e["step"].as_str().unwrap_or(""),
-                e["plugin"].as_str().unwrap_or(""),
-                e["action"].as_str().unwrap_or(""),
-                e["target"]
-                    .as_str()
-                    .map(|t| format!(" on {t}"))
-                    .unwrap_or_default(),
-                e["attempt"]
-            ),
-            "capability" => format!(
-                "    {} {}{}",
-                e["capability"].as_str().unwrap_or(""),
-                if e["planned"] == true {
-                    "(planned) "
-                } else {
-                    ""
-                },
-                e["summary"].as_str().unwrap_or("")
-            ),
-            "log" => format!(
-                "    {} {}",
-                e["level"].as_str().unwrap_or(""),
-                e["message"].as_str().unwrap_or("")
-            ),
-            "step-finished" => format!(
-                "  {} {} {} {:.0}ms{}{}",
-                style.dim("end"),
-                e["step"].as_str().unwrap_or(""),
-                e["status"].as_str().unwrap_or(""),
-                e["duration_ms"].as_f64().unwrap_or(0.0),
-                e["error"]
-                    .as_str()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default(),
-                if e["outputs"].as_object().is_some_and(|o| !o.is_empty()) {
-                    format!(" outputs {}", e["outputs"])
-                } else {
-                    String::new()
-                }
-            ),
-            "warning" => format!("  warning: {}", e["message"].as_str().unwrap_or("")),
-            "run-finished" => format!(
-                "{} {} in {:.0}ms{}",
-                style.bold("end"),
-                e["result"].as_str().unwrap_or(""),
-                e["duration_ms"].as_f64().unwrap_or(0.0),
-                e["error"]
-                    .as_str()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ),
-            other => format!("  {other}: {e}"),
-        };
-        println!("{} {line}", style.dim(&ts));
-    }
-    Ok(ExitCode::Success)
+    Ok(ExitCode::of(report.verdict))
 }
 
 fn plugin_list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {

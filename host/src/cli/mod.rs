@@ -2,6 +2,7 @@
 
 mod commands;
 pub mod output;
+mod runs;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -11,12 +12,23 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::error::Error;
 use output::Style;
 
+/// What `cairn --help` says about exit codes: one per verdict.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  succeeded
+  1  failed: a step failed; every on-failure step succeeded (rolled back), or there were none
+  2  invalid: the runbook, params or project (a missing secret, storage, target or plugin)
+  3  refused: lock held, grant missing, confirmation declined, resume of a run that ended
+  4  failed, rollback failed: an on-failure step failed or did not run; state is left changed
+  5  interrupted: stopped before its end; `cairn resume RUN-ID` continues it";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cairn",
     version,
     about = "Runbooks for the people who keep web sites up",
-    propagate_version = true
+    propagate_version = true,
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// Work on the project in DIR instead of the nearest `cairn.kdl` upward.
@@ -79,7 +91,7 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Continue a failed or interrupted run after its last finished step.
+    /// Continue an interrupted run after its last finished step (a run that ended is not resumed).
     Resume {
         #[arg(value_name = "RUN-ID")]
         run_id: String,
@@ -90,6 +102,17 @@ pub enum Command {
         /// process group, then SIGKILL) instead of refusing.
         #[arg(long)]
         kill_leftovers: bool,
+    },
+    /// Retry a run that ended (failed, refused): a new run with its params, naming it.
+    Retry {
+        #[arg(value_name = "RUN-ID")]
+        run_id: String,
+        /// Change a parameter: -p key=value (repeatable); wins over the retried run's.
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Answer yes to every `confirm`.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Pin the plugins the runbooks use (digest + granted capabilities) in cairn.lock.
     Lock {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use crate::events::{Event, EventSink, Mode, RunResult, StepStatus};
+use crate::events::{Event, EventSink, Mode, Phase, StepStatus, Verdict};
 use crate::redact::Redactor;
 
 #[derive(Debug, Clone, Copy)]
@@ -161,6 +161,7 @@ impl EventSink for Human {
                 runbook,
                 version,
                 mode,
+                retry_of,
                 ..
             } => {
                 *self.mode.lock().expect("mode") = *mode;
@@ -172,8 +173,12 @@ impl EventSink for Human {
                     Mode::DryRun => "dry-run (nothing will be changed)",
                     Mode::Rehearsal => "rehearsal",
                 };
+                let retry = retry_of
+                    .as_ref()
+                    .map(|r| format!(" · retry of {r}"))
+                    .unwrap_or_default();
                 self.print(format!(
-                    "{} {runbook} v{version} · {what} · {}",
+                    "{} {runbook} v{version} · {what} · {}{retry}",
                     s.bold("▶"),
                     s.dim(run_id)
                 ));
@@ -323,25 +328,51 @@ impl EventSink for Human {
                     self.print(format!("  {} {message}", s.yellow("warning:")));
                 }
             }
+            Event::PlanSection { phase, note } => {
+                if !s.quiet {
+                    let list = match phase {
+                        Phase::OnFailure => "on-failure",
+                        Phase::Finally => "finally",
+                        Phase::Verify => "verify",
+                        Phase::Main => "steps",
+                    };
+                    self.print(format!(
+                        "  {} {}",
+                        s.bold(&format!("{list}:")),
+                        s.yellow(note)
+                    ));
+                }
+            }
             Event::RunFinished {
-                result,
+                verdict,
                 duration_ms,
                 run_id,
+                rolled_back,
+                error,
                 ..
             } => {
-                if s.quiet && *result == RunResult::Success {
+                if s.quiet && *verdict == Verdict::Succeeded {
                     return;
                 }
-                let verdict = match result {
-                    RunResult::Success => s.green("succeeded"),
-                    RunResult::Failed => s.red("failed"),
-                    RunResult::Refused => s.red("refused"),
+                let shown = match verdict {
+                    Verdict::Succeeded => s.green(verdict.label()),
+                    Verdict::Failed if *rolled_back => s.red("failed (rolled back)"),
+                    Verdict::RollbackFailed => s.bold(&s.red(verdict.label())),
+                    other => s.red(other.label()),
                 };
                 self.print(format!(
-                    "{} {verdict} in {} · journal: cairn log {run_id}",
+                    "{} {shown} in {} · journal: cairn log {run_id}",
                     s.bold("■"),
                     ms(*duration_ms)
                 ));
+                // Loud: what did not undo, and what is left as it is.
+                if *verdict == Verdict::RollbackFailed {
+                    self.print(format!(
+                        "  {} {}",
+                        s.red("failed, rollback failed:"),
+                        error.as_deref().unwrap_or("")
+                    ));
+                }
             }
         }
     }

@@ -14,6 +14,13 @@ pub struct RunRecord {
     pub mode: String,
     /// `success`, `failed`, `refused`, or `interrupted` when the journal has no end.
     pub result: String,
+    /// `succeeded`, `failed`, `rollback-failed`, `refused`; `interrupted`
+    /// when the journal has no end and its process is gone, `running` while
+    /// it lives.
+    pub verdict: String,
+    /// The ended run this one retries (`cairn retry`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
     pub started: String,
     pub duration_ms: Option<f64>,
     pub error: Option<String>,
@@ -48,7 +55,8 @@ pub fn events(run_dir: &Path) -> std::io::Result<Vec<Value>> {
 pub fn read(run_dir: &Path) -> Option<RunRecord> {
     let events = events(run_dir).ok()?;
     let start = events.iter().find(|e| e["event"] == "run-started")?;
-    let end = events.iter().rev().find(|e| e["event"] == "run-finished");
+    // A verdict is written once: the first end is the run's end.
+    let end = events.iter().find(|e| e["event"] == "run-finished");
     // The cairn that ran it last (a resume runs it under the same id),
     // known by pid and start time.
     let last = events
@@ -70,6 +78,19 @@ pub fn read(run_dir: &Path) -> Option<RunRecord> {
             None if alive => "running".into(),
             None => "interrupted".into(),
         },
+        verdict: match end {
+            Some(e) => e["verdict"]
+                .as_str()
+                .unwrap_or(match e["result"].as_str() {
+                    Some("success") => "succeeded",
+                    Some(other) => other,
+                    None => "unknown",
+                })
+                .to_string(),
+            None if alive => "running".into(),
+            None => "interrupted".into(),
+        },
+        retry_of: start["retry_of"].as_str().map(str::to_string),
         started: start["started"].as_str().unwrap_or_default().to_string(),
         duration_ms: end.and_then(|e| e["duration_ms"].as_f64()),
         error: end.and_then(|e| e["error"].as_str().map(str::to_string)),

@@ -5,10 +5,13 @@ pub mod history;
 pub mod journal;
 pub mod leftovers;
 pub mod lock;
+pub mod preflight;
 mod report;
 mod resolver;
 pub mod resume;
+pub mod retry;
 mod step;
+mod verdict;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,7 +22,7 @@ use cairn_lang::{Block, Runbook, Step};
 
 use crate::capabilities::{Grants, Targets};
 use crate::error::{Error, Result};
-use crate::events::{Event, EventSink, Fanout, Mode, RunResult};
+use crate::events::{Event, EventSink, Fanout, Mode, RunResult, Verdict};
 use crate::project::Workspace;
 use crate::redact::Redactor;
 use crate::runtime::LoadedPlugin;
@@ -58,12 +61,15 @@ pub struct RunOptions {
     pub redactor: Arc<Redactor>,
     /// Continue this earlier run instead of starting a new one.
     pub resume: Option<resume::Resume>,
+    /// A new run that retries this ended one (journaled as `retry_of`).
+    pub retry_of: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub run_id: String,
     pub result: RunResult,
+    pub verdict: Verdict,
     pub error: Option<String>,
     pub dir: PathBuf,
     pub duration_ms: f64,
@@ -198,8 +204,9 @@ pub fn run(
     }
     overrides.extend(opts.params.iter().cloned());
     let params = cairn_lang::bind_params(rb, &overrides)?;
-    ws.validate(rb, true)?;
-    let plugins = resolve_plugins(ws, rb)?;
+    // Everything the run needs exists before its first step: secrets,
+    // storages, targets, plugins, grants.
+    let plugins = preflight::check(ws, rb, &params)?;
     check_lock(ws, &plugins)?;
     let needs_confirm = all_steps(rb).iter().any(|s| s.confirm.is_some());
     if needs_confirm && opts.mode != Mode::DryRun && !opts.assume_yes && !opts.confirmer.can_ask() {
@@ -312,6 +319,7 @@ pub fn run(
             cairn: crate::VERSION.to_string(),
             pid: std::process::id(),
             pid_start_time: crate::children::stat::start_time(std::process::id()),
+            retry_of: opts.retry_of.clone(),
         });
     }
 
@@ -347,21 +355,31 @@ pub fn run(
             project: ws.project.name.clone(),
             root: ws.project.root.display().to_string(),
         },
+        hypothetical: Default::default(),
     };
     let started_report = started_at;
     let outcome = exec.run_all();
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
-    let (result, error) = match outcome {
-        Ok(()) => (RunResult::Success, None),
-        Err(f) if f.refused => (RunResult::Refused, Some(f.message)),
-        Err(f) => (RunResult::Failed, Some(f.message)),
-    };
-    sink.emit(&Event::RunFinished {
-        run_id: run_id.clone(),
-        result,
-        duration_ms,
-        error: error.clone(),
-    });
+    let end = verdict::of(&outcome);
+    if end.verdict == Verdict::Interrupted {
+        // No end is written: the run is not over, `cairn resume` continues it.
+        sink.emit(&Event::Warning {
+            message: format!(
+                "run `{run_id}` stopped before its end; continue it with `cairn resume {run_id}`"
+            ),
+        });
+    } else {
+        sink.emit(&Event::RunFinished {
+            run_id: run_id.clone(),
+            result: end.result,
+            verdict: end.verdict,
+            duration_ms,
+            error: end.error.clone(),
+            not_undone: end.not_undone,
+            rolled_back: outcome.rolled_back,
+        });
+    }
+    let (result, verdict, error) = (end.result, end.verdict, end.error);
     let report = if opts.mode == Mode::Rehearsal {
         let r = report::build(&collector, &started_report);
         let path = report::write(&dir, &r, &opts.redactor)
@@ -373,6 +391,7 @@ pub fn run(
     Ok(RunReport {
         run_id,
         result,
+        verdict,
         error,
         dir,
         duration_ms,

@@ -119,11 +119,12 @@ pub fn build(collector: &Collector, started: &str) -> Value {
             }
             Event::RunFinished {
                 result: r,
+                verdict,
                 duration_ms,
                 error,
                 ..
             } => {
-                result = json!({"result": r, "duration_ms": duration_ms, "error": error});
+                result = json!({"result": r, "verdict": verdict, "duration_ms": duration_ms, "error": error});
             }
             _ => {}
         }
@@ -138,6 +139,7 @@ pub fn build(collector: &Collector, started: &str) -> Value {
     report["finished"] =
         json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     report["result"] = result["result"].clone();
+    report["verdict"] = result["verdict"].clone();
     report["error"] = result["error"].clone();
     report["duration_ms"] = result["duration_ms"].clone();
     report["recovery_time_ms"] = json!(recovery_ms);

@@ -1,5 +1,6 @@
 //! Values for `{{ }}` references while a run goes on.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ use crate::redact::Redactor;
 pub struct StepDone {
     pub status: StepStatus,
     pub outputs: Value,
+    /// Dry-run: its writes were only planned; its outputs are not known.
+    pub planned: bool,
 }
 
 pub struct RunInfo {
@@ -34,6 +37,8 @@ pub struct Scopes<'a> {
     pub run: &'a RunInfo,
     pub target: &'a str,
     pub targets: &'a Targets,
+    /// Set when a lookup read an output of a step that was only planned.
+    pub unknown: Cell<bool>,
 }
 
 fn walk(mut v: &Value, path: &[String]) -> Option<Value> {
@@ -56,6 +61,10 @@ impl cairn_lang::Resolver for Scopes<'_> {
             Scope::Steps => {
                 let done = self.steps.get(first)?;
                 match rest.first().map(String::as_str) {
+                    Some("outputs") if done.planned => {
+                        self.unknown.set(true);
+                        Some(json!(super::step::UNKNOWN))
+                    }
                     Some("outputs") => walk(&done.outputs, &rest[1..]),
                     Some("status") => serde_json::to_value(done.status).ok(),
                     _ => None,

@@ -1,5 +1,5 @@
-//! `cairn resume RUN-ID`: what an interrupted or failed run already did,
-//! read back from its journal.
+//! `cairn resume RUN-ID`: what an interrupted run already did, read back
+//! from its journal.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,20 +38,12 @@ pub(crate) fn as_override(v: &Value) -> String {
     }
 }
 
-/// Reads a run's journal; refuses a run that succeeded or is still going.
+/// Reads a run's journal; refuses a run that ended (its verdict stands) or
+/// is still going: only an interrupted run is continued.
 pub fn load(dir: &Path) -> Result<Resume, String> {
     let record = super::history::read(dir)
         .ok_or_else(|| format!("`{}` holds no readable journal", dir.display()))?;
-    match record.result.as_str() {
-        "success" => {
-            return Err(format!(
-                "run `{}` succeeded; there is nothing to resume",
-                record.id
-            ));
-        }
-        "running" => return Err(format!("run `{}` is still running", record.id)),
-        _ => {}
-    }
+    super::retry::only_interrupted(&record)?;
     let events = super::history::events(dir).map_err(|e| e.to_string())?;
     let start = events
         .iter()
@@ -88,6 +80,7 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
             StepDone {
                 status,
                 outputs: e["outputs"].clone(),
+                planned: false,
             },
         );
     }

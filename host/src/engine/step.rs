@@ -2,6 +2,7 @@
 //! blocks and the failure lists.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,51 @@ pub struct Failure {
     pub refused: bool,
 }
 
+/// How the lists of a run ended.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The first failure of the main list, `verify` or `finally`.
+    pub failure: Option<Failure>,
+    /// The main list failed and `on-failure` ran to its end.
+    pub rolled_back: bool,
+    /// The main list failed and `on-failure` did not complete.
+    pub rollback: Option<RollbackFailure>,
+    /// SIGINT or SIGTERM stopped the main list: no `on-failure`, no
+    /// `finally`, no end in the journal; `cairn resume` continues it.
+    pub interrupted: bool,
+}
+
+/// What a failed rollback left: the steps that did not undo, and the main
+/// steps whose changes stay.
+#[derive(Debug, Clone)]
+pub struct RollbackFailure {
+    pub message: String,
+    /// `on-failure` steps that failed, in order.
+    pub failed: Vec<String>,
+    /// `on-failure` steps that never ran (the list stops at its first failure).
+    pub not_run: Vec<String>,
+    /// Main steps that finished: what they changed is still changed.
+    pub changed: Vec<String>,
+}
+
+/// Dry-run: what a reference to an output of a step that was only planned reads as.
+pub const UNKNOWN: &str = "(known after the step runs)";
+
+/// Passes a step's events on, noting whether any write was only planned.
+struct PlannedTap {
+    inner: Arc<dyn EventSink>,
+    planned: AtomicBool,
+}
+
+impl EventSink for PlannedTap {
+    fn emit(&self, event: &Event) {
+        if let Event::Capability { planned: true, .. } = event {
+            self.planned.store(true, Ordering::SeqCst);
+        }
+        self.inner.emit(event);
+    }
+}
+
 /// How a step ended, as journaled.
 struct End {
     status: StepStatus,
@@ -31,6 +77,8 @@ struct End {
     attempts: u32,
     error: Option<String>,
     reason: Option<String>,
+    /// Dry-run: a write was only planned, so the outputs are not known.
+    planned: bool,
 }
 
 pub(crate) struct Executor<'a> {
@@ -46,39 +94,113 @@ pub(crate) struct Executor<'a> {
     pub redactor: Arc<Redactor>,
     pub targets: Arc<Targets>,
     pub info: RunInfo,
+    /// Dry-run of `on-failure` after main steps that did not fail: every
+    /// call is planned, not even reads are performed.
+    pub hypothetical: AtomicBool,
 }
 
 impl Executor<'_> {
     /// The main list; on failure the `on-failure` list; always `finally`.
-    pub fn run_all(&self) -> Result<(), Failure> {
+    /// A dry-run also shows the `on-failure` steps that would run if a step
+    /// failed, all of them planned.
+    pub fn run_all(&self) -> Outcome {
+        let dry = self.opts.mode == Mode::DryRun;
         let main = self.run_blocks(&self.rb.steps, Phase::Main, true);
-        let mut outcome = main.clone();
+        let mut out = Outcome {
+            failure: main.clone().err(),
+            ..Outcome::default()
+        };
         // A rehearsal checks what the main steps restored: every check runs.
         if main.is_ok()
             && self.opts.mode == Mode::Rehearsal
             && let Some(r) = &self.rb.rehearsal
             && let Err(f) = self.run_blocks(&r.verify, Phase::Verify, false)
         {
-            outcome = Err(Failure {
+            out.failure = Some(Failure {
                 message: format!("verification failed: {}", f.message),
                 refused: false,
             });
         }
-        if main.is_err()
-            && !self.rb.on_failure.is_empty()
-            && let Err(f) = self.run_blocks(&self.rb.on_failure, Phase::OnFailure, true)
-        {
-            self.sink.emit(&Event::Warning {
-                message: format!("on-failure did not complete: {}", f.message),
-            });
+        if out.failure.is_some() && crate::sys::stop_requested() {
+            out.interrupted = true;
+            return out;
+        }
+        let on_failure = &self.rb.on_failure;
+        if main.is_err() && !on_failure.is_empty() {
+            if dry {
+                self.section(Phase::OnFailure, "runs because a step failed");
+            }
+            match self.run_blocks(on_failure, Phase::OnFailure, true) {
+                Ok(()) => out.rolled_back = true,
+                Err(f) => {
+                    self.sink.emit(&Event::Warning {
+                        message: format!("on-failure did not complete: {}", f.message),
+                    });
+                    out.rollback = Some(self.rollback_failure(f.message));
+                }
+            }
+        } else if dry && !on_failure.is_empty() {
+            self.section(Phase::OnFailure, "would run if a step fails");
+            self.hypothetical.store(true, Ordering::SeqCst);
+            if let Err(f) = self.run_blocks(on_failure, Phase::OnFailure, true) {
+                self.sink.emit(&Event::Warning {
+                    message: format!("on-failure would not complete: {}", f.message),
+                });
+            }
+            self.hypothetical.store(false, Ordering::SeqCst);
+        }
+        if dry && !self.rb.finally.is_empty() {
+            self.section(Phase::Finally, "always runs");
         }
         // Every finally step runs, even after one of them fails.
         if let Err(f) = self.run_blocks(&self.rb.finally, Phase::Finally, false)
-            && outcome.is_ok()
+            && out.failure.is_none()
         {
-            outcome = Err(f);
+            out.failure = Some(f);
         }
-        outcome
+        out
+    }
+
+    fn section(&self, phase: Phase, note: &str) {
+        self.sink.emit(&Event::PlanSection {
+            phase,
+            note: note.to_string(),
+        });
+    }
+
+    /// Which `on-failure` steps did not undo, and which main steps changed
+    /// something that stays changed.
+    fn rollback_failure(&self, message: String) -> RollbackFailure {
+        let done = self.done.lock().expect("steps");
+        let ids = |blocks: &[Block]| -> Vec<String> {
+            blocks
+                .iter()
+                .flat_map(|b| match b {
+                    Block::Step(s) => std::slice::from_ref(s),
+                    Block::Parallel { steps, .. } => steps.as_slice(),
+                })
+                .map(|s| s.id.clone())
+                .collect()
+        };
+        let mut failed = Vec::new();
+        let mut not_run = Vec::new();
+        for id in ids(&self.rb.on_failure) {
+            match done.get(&id).map(|d| d.status) {
+                None => not_run.push(id),
+                Some(StepStatus::Failed) => failed.push(id),
+                Some(_) => {}
+            }
+        }
+        let changed = ids(&self.rb.steps)
+            .into_iter()
+            .filter(|id| done.get(id).is_some_and(|d| d.status == StepStatus::Ok))
+            .collect();
+        RollbackFailure {
+            message,
+            failed,
+            not_run,
+            changed,
+        }
     }
 
     /// Runs blocks in order. With `stop_on_failure` the first failure ends
@@ -91,6 +213,12 @@ impl Executor<'_> {
     ) -> Result<(), Failure> {
         let mut first: Option<Failure> = None;
         for block in blocks {
+            if matches!(phase, Phase::Main | Phase::Verify) && crate::sys::stop_requested() {
+                return Err(Failure {
+                    message: "stopped by a signal".into(),
+                    refused: false,
+                });
+            }
             let r = match block {
                 Block::Step(s) => self.run_step(s, phase),
                 Block::Parallel { steps, .. } => self.run_parallel(steps, phase),
@@ -135,6 +263,7 @@ impl Executor<'_> {
             run: &self.info,
             target,
             targets: &self.targets,
+            unknown: Default::default(),
         }
     }
 
@@ -144,6 +273,7 @@ impl Executor<'_> {
             StepDone {
                 status: end.status,
                 outputs: end.outputs.clone(),
+                planned: end.planned,
             },
         );
         self.sink.emit(&Event::StepFinished {
@@ -155,6 +285,7 @@ impl Executor<'_> {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             attempts: end.attempts,
             error: end.error,
+            planned: end.planned,
         });
     }
 
@@ -195,6 +326,7 @@ impl Executor<'_> {
                     attempts,
                     error: Some(message.clone()),
                     reason: None,
+                    planned: false,
                 },
             );
             if status == StepStatus::FailedContinued {
@@ -210,9 +342,14 @@ impl Executor<'_> {
         // Snapshot of what earlier steps left; parallel siblings do not see each other.
         let done = self.done.lock().expect("steps").clone();
         let scopes = self.scopes(&done, &target);
-        if let Some(when) = &step.when
-            && !cairn_lang::eval_when(&when.value, &scopes)
-        {
+        let dry = self.opts.mode == Mode::DryRun;
+        // Dry-run: a `when` that reads a planned step's output is not known
+        // either; the step is shown as it would run.
+        let runs = step
+            .when
+            .as_ref()
+            .is_none_or(|w| cairn_lang::eval_when(&w.value, &scopes) || scopes.unknown.get());
+        if !runs {
             self.finish(
                 step,
                 phase,
@@ -223,6 +360,7 @@ impl Executor<'_> {
                     attempts: 0,
                     error: None,
                     reason: Some("`when` is false".into()),
+                    planned: false,
                 },
             );
             return Ok(());
@@ -242,6 +380,11 @@ impl Executor<'_> {
             }
         }
         let args_text = args.to_string();
+        // Dry-run: a step that uses a value known only after a planned step
+        // runs is planned as a whole, reads included: nothing is performed
+        // with a value that is not the real one.
+        let offline = self.opts.offline
+            || (dry && (scopes.unknown.get() || self.hypothetical.load(Ordering::SeqCst)));
         let retry = step.retry.clone();
         let attempts = retry.as_ref().map_or(1, |r| r.attempts.max(1));
         let mut delay = retry.as_ref().map_or(Duration::ZERO, |r| r.delay);
@@ -268,16 +411,20 @@ impl Executor<'_> {
                 target: step.target.as_ref().map(|t| t.value.clone()),
                 attempt,
             });
+            let tap = Arc::new(PlannedTap {
+                inner: self.sink.clone(),
+                planned: AtomicBool::new(false),
+            });
             let cx = CapCtx {
                 plugin: resolved.plugin.name.clone(),
                 step: step.id.clone(),
                 mode: self.opts.mode,
-                offline: self.opts.offline,
+                offline,
                 grants: resolved.grants.clone(),
                 target: target.clone(),
                 targets: self.targets.clone(),
                 deadline: Instant::now() + limits.timeout,
-                events: self.sink.clone(),
+                events: tap.clone(),
                 secrets: self.ws.secrets.clone(),
                 redactor: self.redactor.clone(),
                 limits: limits.clone(),
@@ -323,6 +470,7 @@ impl Executor<'_> {
                             attempts: attempt,
                             error: None,
                             reason: None,
+                            planned: dry && (offline || tap.planned.load(Ordering::SeqCst)),
                         },
                     );
                     return Ok(());

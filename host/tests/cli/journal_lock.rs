@@ -55,7 +55,7 @@ fn history_and_log_show_past_runs() {
     p.cairn(&["log", &id])
         .success()
         .stdout_has("alpha")
-        .stdout_has("end success");
+        .stdout_has("end succeeded");
     p.cairn(&["log", "no-such-run"]).code(2);
 }
 

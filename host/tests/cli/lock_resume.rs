@@ -148,6 +148,25 @@ fn resume_refuses_a_runbook_that_changed() {
     let runs: serde_json::Value =
         serde_json::from_str(&p.cairn(&["--json", "history"]).stdout).unwrap();
     let id = runs[0]["id"].as_str().unwrap().to_string();
+    // Only an interrupted run is resumed: the same journal without its end,
+    // written by a process that is gone.
+    let path = p.join(&format!(".cairn/runs/{id}/journal.jsonl"));
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] != "run-finished")
+        .map(|mut e| {
+            if e["event"] == "run-started" {
+                e["pid"] = pid.into();
+            }
+            e.to_string()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     p.runbook(
         "bad",
         "runbook bad version=2 {\n    step a uses=exec { run \"true\"; }\n}\n",

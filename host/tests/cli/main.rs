@@ -15,10 +15,12 @@ mod journal_lock;
 mod leftovers;
 mod legacy_restore;
 mod lock_resume;
+mod preflight;
 mod rehearse;
 mod scratch_guards;
 mod storage;
 mod targets;
 mod validate;
+mod verdicts;
 
 pub use harness::{Project, Run};

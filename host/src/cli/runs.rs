@@ -1,0 +1,161 @@
+//! Past runs: `cairn history` and `cairn log`.
+
+use crate::engine::history;
+use crate::error::{Error, ExitCode, Result};
+use crate::events::Verdict;
+use crate::project::Workspace;
+
+use super::commands::{print_json, table};
+use super::output::Style;
+
+/// A verdict as people read it (`failed, rollback failed`); other words as they are.
+
+/// `cairn history`: each run's verdict, as written once at its end.
+pub fn history(
+    ws: &Workspace,
+    name: Option<&str>,
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
+    let runs: Vec<_> = history::list(&ws.runs_dir())
+        .into_iter()
+        .filter(|r| name.is_none_or(|n| r.runbook == n))
+        .collect();
+    if json_out {
+        print_json(&serde_json::to_value(&runs).unwrap_or_default());
+        return Ok(ExitCode::Success);
+    }
+    let mut rows = vec![vec![
+        "RUN".into(),
+        "RUNBOOK".into(),
+        "MODE".into(),
+        "RESULT".into(),
+        "STARTED".into(),
+        "DURATION".into(),
+        "NOTE".into(),
+    ]];
+    for r in runs {
+        let verdict = Verdict::label_of(&r.verdict);
+        let shown = match r.verdict.as_str() {
+            "succeeded" => style.green(verdict),
+            "interrupted" | "running" => style.yellow(verdict),
+            _ => style.red(verdict),
+        };
+        let note = match (&r.retry_of, r.verdict.as_str()) {
+            (Some(of), _) => format!("retry of {of}"),
+            (None, "interrupted") => format!("resumable: cairn resume {}", r.id),
+            _ => String::new(),
+        };
+        rows.push(vec![
+            r.id,
+            format!("{}@{}", r.runbook, r.version),
+            r.mode,
+            shown,
+            r.started,
+            r.duration_ms
+                .map(|d| crate::runtime::humanize(std::time::Duration::from_secs_f64(d / 1000.0)))
+                .unwrap_or_else(|| "-".into()),
+            note,
+        ]);
+    }
+    print!("{}", table(&rows));
+    Ok(ExitCode::Success)
+}
+
+/// `cairn log RUN-ID`: the journal of one run, readable.
+pub fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCode> {
+    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
+    let events = history::events(&dir).map_err(|e| Error::Other(e.into()))?;
+    if json_out {
+        for e in &events {
+            println!("{e}");
+        }
+        return Ok(ExitCode::Success);
+    }
+    for e in &events {
+        let ts = e["ts"]
+            .as_str()
+            .unwrap_or("")
+            .get(11..23)
+            .unwrap_or("")
+            .to_string();
+        let line = match e["event"].as_str().unwrap_or("") {
+            "run-started" => format!(
+                "{} {}@{} ({}) run {} sha256 {} params {}{}",
+                style.bold("start"),
+                e["runbook"].as_str().unwrap_or(""),
+                e["version"],
+                e["mode"].as_str().unwrap_or(""),
+                e["run_id"].as_str().unwrap_or(""),
+                e["sha256"].as_str().unwrap_or("").get(..12).unwrap_or(""),
+                e["params"],
+                e["retry_of"]
+                    .as_str()
+                    .map(|r| format!(" retry of {r}"))
+                    .unwrap_or_default()
+            ),
+            "step-started" => format!(
+                "  {} {} ({}.{}{}) attempt {}",
+                style.dim("step"),
+                e["step"].as_str().unwrap_or(""),
+                e["plugin"].as_str().unwrap_or(""),
+                e["action"].as_str().unwrap_or(""),
+                e["target"]
+                    .as_str()
+                    .map(|t| format!(" on {t}"))
+                    .unwrap_or_default(),
+                e["attempt"]
+            ),
+            "capability" => format!(
+                "    {} {}{}",
+                e["capability"].as_str().unwrap_or(""),
+                if e["planned"] == true {
+                    "(planned) "
+                } else {
+                    ""
+                },
+                e["summary"].as_str().unwrap_or("")
+            ),
+            "log" => format!(
+                "    {} {}",
+                e["level"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            ),
+            "step-finished" => format!(
+                "  {} {} {} {:.0}ms{}{}",
+                style.dim("end"),
+                e["step"].as_str().unwrap_or(""),
+                e["status"].as_str().unwrap_or(""),
+                e["duration_ms"].as_f64().unwrap_or(0.0),
+                e["error"]
+                    .as_str()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default(),
+                if e["outputs"].as_object().is_some_and(|o| !o.is_empty()) {
+                    format!(" outputs {}", e["outputs"])
+                } else {
+                    String::new()
+                }
+            ),
+            "warning" => format!("  warning: {}", e["message"].as_str().unwrap_or("")),
+            "plan-section" => format!(
+                "  {}: {}",
+                e["phase"].as_str().unwrap_or(""),
+                e["note"].as_str().unwrap_or("")
+            ),
+            "run-finished" => format!(
+                "{} {} in {:.0}ms{}",
+                style.bold("end"),
+                Verdict::label_of(e["verdict"].as_str().or(e["result"].as_str()).unwrap_or("")),
+                e["duration_ms"].as_f64().unwrap_or(0.0),
+                e["error"]
+                    .as_str()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+            other => format!("  {other}: {e}"),
+        };
+        println!("{} {line}", style.dim(&ts));
+    }
+    Ok(ExitCode::Success)
+}
