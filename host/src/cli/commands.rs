@@ -50,8 +50,12 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 style,
             )
         }
-        Command::Resume { run_id, yes } => resume(&ws, run_id, *yes, cli.json, style),
-        Command::Lock { update } => lock(&ws, *update, cli.json),
+        Command::Resume {
+            run_id,
+            params,
+            yes,
+        } => resume(&ws, run_id, params, *yes, cli.json, style),
+        Command::Lock { update, strict } => lock(&ws, *update, *strict, cli.json),
         Command::History { name } => history_cmd(&ws, name.as_deref(), cli.json),
         Command::Log { run_id } => log(&ws, run_id, cli.json, style),
         Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
@@ -348,16 +352,25 @@ fn run(
     )
 }
 
-fn resume(ws: &Workspace, id: &str, yes: bool, json_out: bool, style: Style) -> Result<ExitCode> {
+fn resume(
+    ws: &Workspace,
+    id: &str,
+    given: &[String],
+    yes: bool,
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
     let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
     let r = engine::resume::load(&dir).map_err(Error::Refused)?;
     let rb = ws.runbook(&r.runbook)?;
-    let params = r.params.clone();
+    let params = r
+        .params_with(&parse_params(given)?)
+        .map_err(Error::Refused)?;
     let mode = r.mode;
     execute(ws, &rb, params, yes, mode, false, Some(r), json_out, style)
 }
 
-fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
+fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -> Result<ExitCode> {
     use crate::lockfile::{LockFile, mismatch, pin_of};
     let root = &ws.project.root;
     let existing = LockFile::read(root).map_err(Error::Usage)?;
@@ -371,8 +384,12 @@ fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
     }
     let mut lock = existing.clone().unwrap_or(LockFile {
         version: 1,
+        strict: false,
         plugins: Vec::new(),
     });
+    // `--strict` on a lock that was not: every pin gets its programs' digests.
+    let tighten = strict && !lock.strict;
+    lock.strict |= strict;
     let mut changed = Vec::new();
     let mut added = Vec::new();
     for pin in pins.into_values() {
@@ -387,6 +404,8 @@ fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
                     if update {
                         lock.upsert(pin);
                     }
+                } else if tighten {
+                    lock.upsert(pin);
                 }
             }
         }
@@ -446,7 +465,7 @@ fn execute(
         redactor,
         resume,
     };
-    let report = engine::run(ws, rb, &opts, sink)?;
+    let report = engine::run(ws, rb, &opts, sink).map_err(|e| e.redacted(&opts.redactor))?;
     if let Some((path, passed)) = &report.report
         && !json_out
     {
