@@ -141,6 +141,15 @@ pub fn mismatch(pin: Option<&Pin>, now: &Pin) -> Option<String> {
             &now.sha256[..12]
         ));
     }
+    if pin.capabilities != now.capabilities {
+        return Some(format!(
+            "plugin `{}` {} is granted other capabilities than {FILE} records ({} → {})",
+            now.name,
+            now.version,
+            describe(&pin.capabilities),
+            describe(&now.capabilities)
+        ));
+    }
     for (name, found) in &now.programs {
         let shown = |p: &Option<String>| p.clone().unwrap_or_else(|| "nothing".into());
         match pin.programs.get(name) {
@@ -169,20 +178,14 @@ pub fn mismatch(pin: Option<&Pin>, now: &Pin) -> Option<String> {
                     now.name,
                     now.version,
                     &sha[..sha.len().min(12)],
-                    found.sha256.as_deref().map_or("none", |s| &s[..s.len().min(12)])
+                    found
+                        .sha256
+                        .as_deref()
+                        .map_or("none", |s| &s[..s.len().min(12)])
                 ));
             }
             Some(_) => {}
         }
-    }
-    if pin.capabilities != now.capabilities {
-        return Some(format!(
-            "plugin `{}` {} is granted other capabilities than {FILE} records ({} → {})",
-            now.name,
-            now.version,
-            describe(&pin.capabilities),
-            describe(&now.capabilities)
-        ));
     }
     None
 }
@@ -223,17 +226,37 @@ mod tests {
         };
         let mut locked = pin("a", &[("exec", &["echo"])]);
         let mut now = locked.clone();
-        now.programs.insert("echo".into(), program("/usr/bin/echo", Some("11")));
-        assert!(mismatch(Some(&locked), &now).unwrap().contains("is not pinned"));
-        locked.programs.insert("echo".into(), program("/usr/bin/echo", None));
+        now.programs
+            .insert("echo".into(), program("/usr/bin/echo", Some("11")));
+        assert!(
+            mismatch(Some(&locked), &now)
+                .unwrap()
+                .contains("is not pinned")
+        );
+        locked
+            .programs
+            .insert("echo".into(), program("/usr/bin/echo", None));
         assert_eq!(mismatch(Some(&locked), &now), None, "no digest pinned");
-        locked.programs.insert("echo".into(), program("/usr/bin/echo", Some("11")));
+        locked
+            .programs
+            .insert("echo".into(), program("/usr/bin/echo", Some("11")));
         assert_eq!(mismatch(Some(&locked), &now), None);
-        locked.programs.insert("echo".into(), program("/usr/bin/echo", Some("22")));
-        assert!(mismatch(Some(&locked), &now).unwrap().contains("changed since"));
-        locked.programs.insert("echo".into(), program("/tmp/echo", None));
+        locked
+            .programs
+            .insert("echo".into(), program("/usr/bin/echo", Some("22")));
+        assert!(
+            mismatch(Some(&locked), &now)
+                .unwrap()
+                .contains("changed since")
+        );
+        locked
+            .programs
+            .insert("echo".into(), program("/tmp/echo", None));
         let why = mismatch(Some(&locked), &now).unwrap();
-        assert!(why.contains("resolves to /usr/bin/echo now, cairn.lock has /tmp/echo"), "{why}");
+        assert!(
+            why.contains("resolves to /usr/bin/echo now, cairn.lock has /tmp/echo"),
+            "{why}"
+        );
     }
 
     #[test]

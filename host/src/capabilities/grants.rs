@@ -173,12 +173,27 @@ mod tests {
                 .collect(),
             span: (0, 0).into(),
         };
-        let g = Grants::effective(&declared, Some(&grant(&[("exec", &["*"]), (EXEC_ENV, &["LD_LIBRARY_PATH", "*"])])), true);
+        let g = Grants::effective(
+            &declared,
+            Some(&grant(&[
+                ("exec", &["*"]),
+                (EXEC_ENV, &["LD_LIBRARY_PATH", "*"]),
+            ])),
+            true,
+        );
         assert!(g.allows(EXEC_ENV, "LD_LIBRARY_PATH", same));
         assert!(!g.allows(EXEC_ENV, "LD_PRELOAD", same));
-        let g = Grants::effective(&declared, Some(&grant(&[(EXEC_ENV, &["LD_PRELOAD"])])), true);
+        let g = Grants::effective(
+            &declared,
+            Some(&grant(&[(EXEC_ENV, &["LD_PRELOAD"])])),
+            true,
+        );
         assert!(!g.allows(EXEC_ENV, "LD_PRELOAD", same));
-        assert!(Grants::effective(&declared, None, true).get(EXEC_ENV).is_none());
+        assert!(
+            Grants::effective(&declared, None, true)
+                .get(EXEC_ENV)
+                .is_none()
+        );
     }
 
     #[test]
@@ -186,7 +201,13 @@ mod tests {
         let declared = [cap("exec", &["sh", "no-such-program-cairn"])];
         let g = Grants::effective(&declared, None, true).with_programs(std::path::Path::new("/"));
         let found: BTreeMap<&String, &Option<Found>> = g.programs().collect();
-        assert!(found[&"sh".to_string()].as_ref().unwrap().path.is_absolute());
+        assert!(
+            found[&"sh".to_string()]
+                .as_ref()
+                .unwrap()
+                .path
+                .is_absolute()
+        );
         assert!(found[&"no-such-program-cairn".to_string()].is_none());
     }
 

@@ -202,7 +202,12 @@ impl StepState {
         target_name: &str,
     ) -> Result<PathBuf, String> {
         let denied = || self.cx.denied("exec", &cmd.program);
-        let not_found = || format!("{what}: program `{}` not found on `{target_name}`", cmd.program);
+        let not_found = || {
+            format!(
+                "{what}: program `{}` not found on `{target_name}`",
+                cmd.program
+            )
+        };
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let base = match &cmd.cwd {
             Some(dir) => cwd.join(dir),
@@ -249,10 +254,22 @@ mod tests {
 
     #[test]
     fn loader_and_startup_variables_are_refused() {
-        for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "BASH_ENV", "ENV"] {
+        for name in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "DYLD_INSERT_LIBRARIES",
+            "BASH_ENV",
+            "ENV",
+        ] {
             assert!(is_refused(name), "{name}");
         }
-        for name in ["BASH_FUNC_echo%%", "PYTHONPATH", "NODE_OPTIONS", "IFS", "GCONV_PATH"] {
+        for name in [
+            "BASH_FUNC_echo%%",
+            "PYTHONPATH",
+            "NODE_OPTIONS",
+            "IFS",
+            "GCONV_PATH",
+        ] {
             assert!(is_refused(name), "{name}");
         }
         for name in ["PATH", "PGPASSWORD", "LANG", "HOME", "OLD_PWD", "MY_ENV"] {

@@ -168,6 +168,10 @@ mod tests {
             ]
         );
         let unknown = [("other".to_string(), "x".to_string())];
-        assert!(r.params_with(&unknown).unwrap_err().contains("no param `other`"));
+        assert!(
+            r.params_with(&unknown)
+                .unwrap_err()
+                .contains("no param `other`")
+        );
     }
 }

@@ -104,7 +104,11 @@ fn percent_forms(value: &str) -> Vec<String> {
         }
         out
     };
-    vec![encode(false, false), encode(true, false), encode(false, true)]
+    vec![
+        encode(false, false),
+        encode(true, false),
+        encode(false, true),
+    ]
 }
 
 #[cfg(test)]

@@ -134,8 +134,14 @@ mod tests {
             m(r#"{"url":"postgresql://cairn:cairn-lab-pw@h/site"}"#),
             r#"{"url":"postgresql://cairn:********@h/site"}"#
         );
-        assert_eq!(m("https://me:p@ss@example.com/x"), "https://me:********@example.com/x");
-        assert_eq!(m("a http://u:x@h b https://v:y@k"), "a http://u:********@h b https://v:********@k");
+        assert_eq!(
+            m("https://me:p@ss@example.com/x"),
+            "https://me:********@example.com/x"
+        );
+        assert_eq!(
+            m("a http://u:x@h b https://v:y@k"),
+            "a http://u:********@h b https://v:********@k"
+        );
     }
 
     #[test]
@@ -166,6 +172,9 @@ mod tests {
             m("postgresql://h/db?user=u&password=pw&sslmode=require"),
             "postgresql://h/db?user=u&password=********&sslmode=require"
         );
-        assert_eq!(m("sslpassword=x PGPASSWORD=… psql"), "sslpassword=x PGPASSWORD=… psql");
+        assert_eq!(
+            m("sslpassword=x PGPASSWORD=… psql"),
+            "sslpassword=x PGPASSWORD=… psql"
+        );
     }
 }

@@ -33,7 +33,10 @@ fn neither_a_copy_a_link_nor_a_path_chooses_another_program_than_the_granted_one
     let root = h.p.path().to_path_buf();
     // A file named `echo` that is not echo, and a link named `echo` to touch.
     let evil = root.join("evil");
-    script(&evil.join("echo"), &format!("touch '{}/pwned'", root.display()));
+    script(
+        &evil.join("echo"),
+        &format!("touch '{}/pwned'", root.display()),
+    );
     let linked = root.join("linked");
     std::fs::create_dir_all(&linked).unwrap();
     std::os::unix::fs::symlink(on_path("touch"), linked.join("echo")).unwrap();
@@ -177,8 +180,7 @@ fn the_lock_pins_where_a_granted_program_resolves_and_strict_pins_its_digest() {
     );
     let programs = || -> serde_json::Value {
         let lock: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(p.join("cairn.lock")).unwrap())
-                .unwrap();
+            serde_json::from_str(&std::fs::read_to_string(p.join("cairn.lock")).unwrap()).unwrap();
         let exec = lock["plugins"]
             .as_array()
             .unwrap()
@@ -188,7 +190,14 @@ fn the_lock_pins_where_a_granted_program_resolves_and_strict_pins_its_digest() {
             .clone();
         exec["programs"]["tools/greet"].clone()
     };
-    let file = |name: &str| tools.join(name).canonicalize().unwrap().display().to_string();
+    let file = |name: &str| {
+        tools
+            .join(name)
+            .canonicalize()
+            .unwrap()
+            .display()
+            .to_string()
+    };
 
     p.cairn(&["lock"]).success();
     assert_eq!(programs()["path"], file("greet-v1"));
@@ -217,7 +226,10 @@ fn the_lock_pins_where_a_granted_program_resolves_and_strict_pins_its_digest() {
     p.cairn(&["run", "greet"])
         .code(3)
         .stderr_has("program `tools/greet`")
-        .stderr_has(&format!("changed since cairn.lock pinned it (sha256 {}", &sha[..12]));
+        .stderr_has(&format!(
+            "changed since cairn.lock pinned it (sha256 {}",
+            &sha[..12]
+        ));
     p.cairn(&["lock", "--update"]).success();
     assert_ne!(programs()["sha256"], sha, "a strict lock stays strict");
     p.cairn(&["run", "greet"]).success().stdout_has("v3");

@@ -120,12 +120,7 @@ fn needles() -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for value in [PIN, QUOTED, TOKEN, DB_PASSWORD, pem.as_str()] {
         out.push(value.to_string());
-        out.extend(
-            value
-                .lines()
-                .filter(|l| l.len() >= 8)
-                .map(str::to_string),
-        );
+        out.extend(value.lines().filter(|l| l.len() >= 8).map(str::to_string));
         for url in [false, true] {
             out.push(base64(value.as_bytes(), url, true));
             out.push(base64(value.as_bytes(), url, false));
