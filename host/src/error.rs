@@ -50,6 +50,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error with secret values and passwords masked in its message.
+    pub fn redacted(self, redactor: &crate::redact::Redactor) -> Self {
+        match self {
+            Error::Usage(m) => Error::Usage(redactor.redact(&m)),
+            Error::Refused(m) => Error::Refused(redactor.redact(&m)),
+            Error::Failed(m) => Error::Failed(redactor.redact(&m)),
+            Error::Other(e) => Error::Other(anyhow::anyhow!(redactor.redact(&format!("{e:#}")))),
+            invalid @ Error::Invalid(_) => invalid,
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Invalid(_) | Error::Usage(_) => ExitCode::Invalid,

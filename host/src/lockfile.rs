@@ -21,11 +21,28 @@ pub struct Pin {
     pub sha256: String,
     /// Effective grants: capability → values.
     pub capabilities: BTreeMap<String, Vec<String>>,
+    /// Each granted `exec` program (not `*`) and the file it resolved to on
+    /// this machine's `PATH`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub programs: BTreeMap<String, ProgramPin>,
+}
+
+/// Where a granted program was found (`path` is `null` when it was not
+/// found on this machine), and, in a strict lock, the file's sha256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramPin {
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockFile {
     pub version: u32,
+    /// `cairn lock --strict`: the sha256 of each granted program is pinned
+    /// too, and checked before every run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
     pub plugins: Vec<Pin>,
 }
 
@@ -60,8 +77,14 @@ impl LockFile {
             .find(|p| p.name == name && p.version == version)
     }
 
-    /// Adds or replaces a pin, keeping the file sorted.
-    pub fn upsert(&mut self, pin: Pin) {
+    /// Adds or replaces a pin, keeping the file sorted; the programs'
+    /// digests are kept in a strict lock only.
+    pub fn upsert(&mut self, mut pin: Pin) {
+        if !self.strict {
+            for p in pin.programs.values_mut() {
+                p.sha256 = None;
+            }
+        }
         self.plugins
             .retain(|p| !(p.name == pin.name && p.version == pin.version));
         self.plugins.push(pin);
@@ -86,6 +109,17 @@ pub fn pin_of(plugin: &LoadedPlugin, grants: &Grants, root: &Path) -> Pin {
         capabilities: grants
             .iter()
             .map(|(k, v)| (k.clone(), v.values()))
+            .collect(),
+        programs: grants
+            .programs()
+            .map(|(name, found)| {
+                let file = found.as_ref().map(|f| &f.file);
+                let pin = ProgramPin {
+                    path: file.map(|f| f.display().to_string()),
+                    sha256: file.and_then(|f| crate::capabilities::programs::sha256_of(f).ok()),
+                };
+                (name.clone(), pin)
+            })
             .collect(),
     }
 }
@@ -116,6 +150,43 @@ pub fn mismatch(pin: Option<&Pin>, now: &Pin) -> Option<String> {
             describe(&now.capabilities)
         ));
     }
+    for (name, found) in &now.programs {
+        let shown = |p: &Option<String>| p.clone().unwrap_or_else(|| "nothing".into());
+        match pin.programs.get(name) {
+            None => {
+                return Some(format!(
+                    "program `{name}` of plugin `{}` {} is not pinned in {FILE}",
+                    now.name, now.version
+                ));
+            }
+            Some(old) if old.path != found.path => {
+                return Some(format!(
+                    "program `{name}` of plugin `{}` {} resolves to {} now, {FILE} has {}",
+                    now.name,
+                    now.version,
+                    shown(&found.path),
+                    shown(&old.path)
+                ));
+            }
+            Some(ProgramPin {
+                sha256: Some(sha),
+                path,
+            }) if found.sha256.as_ref() != Some(sha) => {
+                return Some(format!(
+                    "program `{name}` ({}) of plugin `{}` {} changed since {FILE} pinned it (sha256 {} → {})",
+                    shown(path),
+                    now.name,
+                    now.version,
+                    &sha[..sha.len().min(12)],
+                    found
+                        .sha256
+                        .as_deref()
+                        .map_or("none", |s| &s[..s.len().min(12)])
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     None
 }
 
@@ -143,7 +214,49 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
                 .collect(),
+            programs: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn a_program_that_resolves_elsewhere_or_changed_is_a_mismatch() {
+        let program = |path: &str, sha: Option<&str>| ProgramPin {
+            path: Some(path.into()),
+            sha256: sha.map(str::to_string),
+        };
+        let mut locked = pin("a", &[("exec", &["echo"])]);
+        let mut now = locked.clone();
+        now.programs
+            .insert("echo".into(), program("/usr/bin/echo", Some("11")));
+        assert!(
+            mismatch(Some(&locked), &now)
+                .unwrap()
+                .contains("is not pinned")
+        );
+        locked
+            .programs
+            .insert("echo".into(), program("/usr/bin/echo", None));
+        assert_eq!(mismatch(Some(&locked), &now), None, "no digest pinned");
+        locked
+            .programs
+            .insert("echo".into(), program("/usr/bin/echo", Some("11")));
+        assert_eq!(mismatch(Some(&locked), &now), None);
+        locked
+            .programs
+            .insert("echo".into(), program("/usr/bin/echo", Some("22")));
+        assert!(
+            mismatch(Some(&locked), &now)
+                .unwrap()
+                .contains("changed since")
+        );
+        locked
+            .programs
+            .insert("echo".into(), program("/tmp/echo", None));
+        let why = mismatch(Some(&locked), &now).unwrap();
+        assert!(
+            why.contains("resolves to /usr/bin/echo now, cairn.lock has /tmp/echo"),
+            "{why}"
+        );
     }
 
     #[test]

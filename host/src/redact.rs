@@ -1,18 +1,29 @@
 //! Redaction of secret values from everything cairn writes.
 //!
-//! Every secret value that is read (by a plugin's `reveal`, by a `{{ secrets.x }}`
-//! reference, or handed to a command by handle) is registered here; from then
-//! on every journal line, log line and piece of output passes through
-//! [`Redactor::redact`].
+//! Every secret value of the project is registered here when a run starts,
+//! before anything is written (and any value read later, by a plugin's
+//! `reveal`, a `{{ secrets.x }}` reference or a storage's credentials, is
+//! registered too); every journal line, log line and piece of output passes
+//! through [`Redactor::redact`], which masks each registered value in all
+//! its [forms](forms::of) and every password written in a URL or a libpq
+//! connection string.
+
+mod forms;
+mod urls;
 
 use std::sync::RwLock;
+
+pub use forms::{MIN_ENCODED, MIN_LINE};
+pub use urls::mask_passwords;
 
 pub const MASK: &str = "********";
 
 #[derive(Debug, Default)]
 pub struct Redactor {
-    /// Values to mask, longest first so a value containing another is masked whole.
+    /// Forms to mask, longest first so a form containing another is masked whole.
     values: RwLock<Vec<String>>,
+    /// The values registered, whose forms are in `values`.
+    registered: RwLock<std::collections::HashSet<String>>,
 }
 
 impl Redactor {
@@ -26,15 +37,22 @@ impl Redactor {
         if value.len() < 3 {
             return;
         }
-        let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());
-        let mut forms = vec![value.to_string()];
-        // The same value as it appears inside a JSON string.
-        let json = serde_json::to_string(value).unwrap_or_default();
-        let json = json.trim_matches('"').to_string();
-        if json != value {
-            forms.push(json);
+        let mut registered = self.registered.write().unwrap_or_else(|e| e.into_inner());
+        if !registered.insert(value.to_string()) {
+            return;
         }
-        for form in forms {
+        let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());
+        let mut all = Vec::new();
+        for form in forms::of(value) {
+            // The same form as it appears inside a JSON string.
+            let json = serde_json::to_string(&form).unwrap_or_default();
+            let json = json[1..json.len() - 1].to_string();
+            if json != form {
+                all.push(json);
+            }
+            all.push(form);
+        }
+        for form in all {
             if !values.contains(&form) {
                 values.push(form);
             }
@@ -46,6 +64,8 @@ impl Redactor {
         self.values.read().map(|v| v.is_empty()).unwrap_or(true)
     }
 
+    /// `text` with every registered value, in each of its forms, and every
+    /// password of a URL or connection string masked.
     pub fn redact(&self, text: &str) -> String {
         let values = self.values.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
@@ -54,14 +74,14 @@ impl Redactor {
                 out = out.replace(v.as_str(), MASK);
             }
         }
-        out
+        match mask_passwords(&out) {
+            std::borrow::Cow::Borrowed(_) => out,
+            std::borrow::Cow::Owned(masked) => masked,
+        }
     }
 
     /// Redacts every string inside a JSON value.
     pub fn redact_json(&self, value: &serde_json::Value) -> serde_json::Value {
-        if self.is_empty() {
-            return value.clone();
-        }
         match value {
             serde_json::Value::String(s) => serde_json::Value::String(self.redact(s)),
             serde_json::Value::Array(a) => {
@@ -88,6 +108,30 @@ mod tests {
         assert_eq!(r.redact("pw=s3cr\"et!"), format!("pw={MASK}!"));
         let line = serde_json::json!({"a": "x s3cr\"et y"}).to_string();
         assert!(!r.redact(&line).contains("s3cr"));
+    }
+
+    #[test]
+    fn each_line_and_encoding_of_a_value_is_masked() {
+        let r = Redactor::new();
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n\"quoted\" line\n-----END PRIVATE KEY-----";
+        r.add(pem);
+        let shown = "      MIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
+        assert_eq!(r.redact(shown), format!("      {MASK}"));
+        let json = serde_json::json!({ "line": "\"quoted\" line" }).to_string();
+        assert!(!r.redact(&json).contains("quoted"), "{}", r.redact(&json));
+        let encoded = forms::base64(pem.as_bytes(), forms::STANDARD, true);
+        assert_eq!(r.redact(&encoded), MASK);
+    }
+
+    #[test]
+    fn url_passwords_are_masked_without_being_registered() {
+        let r = Redactor::new();
+        assert_eq!(
+            r.redact("psql postgres://u:typed-pw@h/db"),
+            format!("psql postgres://u:{MASK}@h/db")
+        );
+        let v = serde_json::json!({ "url": "http://a:b@c/" });
+        assert_eq!(r.redact_json(&v)["url"], format!("http://a:{MASK}@c/"));
     }
 
     #[test]

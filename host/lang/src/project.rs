@@ -21,8 +21,9 @@ const PROJECT_NODES: [&str; 6] = [
     "target", "storage", "secrets", "plugins", "runbooks", "grant",
 ];
 /// Capabilities a `grant` can name (DESIGN §5).
-pub const CAPABILITIES: [&str; 10] = [
-    "log", "exec", "transfer", "storage", "http", "socket", "docker", "dns", "secrets", "files",
+pub const CAPABILITIES: [&str; 11] = [
+    "log", "exec", "exec-env", "transfer", "storage", "http", "socket", "docker", "dns", "secrets",
+    "files",
 ];
 /// Where the implicit `local` storage keeps its objects, relative to the root.
 pub const LOCAL_STORAGE_DIR: &str = ".cairn/objects";

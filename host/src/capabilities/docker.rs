@@ -589,6 +589,7 @@ impl StepState {
                 .map(|v| (v.name.clone(), String::new()))
                 .collect(),
             cwd: command.cwd.clone(),
+            path: None,
         };
         let write = effect == Effect::Write;
         let effect_name = if write { "write" } else { "read" };

@@ -10,10 +10,9 @@ use serde_json::json;
 
 use super::StepState;
 use super::docker::run::{self as container, RunError};
-use super::grants::program_matches;
-use super::target::{Invocation, Launch, launch};
+use super::target::{Launch, launch};
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::exec::{self as wit, Command, Completed, EnvValue};
+use crate::runtime::bindings::cairn::plugin::exec::{self as wit, Command, Completed};
 use crate::runtime::bindings::cairn::plugin::types::Effect;
 
 /// The result of running a process.
@@ -133,7 +132,7 @@ impl wit::Host for StepState {
 
 impl StepState {
     fn exec(&mut self, cmd: Command) -> Result<Completed, String> {
-        if !self.cx.grants.allows("exec", &cmd.program, program_matches) {
+        if self.cx.grants.get("exec").is_none() {
             return Err(self.cx.denied("exec", &cmd.program));
         }
         let target_name = cmd.target.clone().unwrap_or_else(|| self.cx.target.clone());
@@ -143,20 +142,7 @@ impl StepState {
             .get(&target_name)
             .cloned()
             .ok_or_else(|| format!("exec: unknown target `{target_name}`"))?;
-        let mut env = Vec::with_capacity(cmd.env.len());
-        for var in &cmd.env {
-            let value = match &var.value {
-                EnvValue::Plain(v) => v.clone(),
-                EnvValue::Secret(h) => self.secret_value(h)?,
-            };
-            env.push((var.name.clone(), value));
-        }
-        let inv = Invocation {
-            program: cmd.program.clone(),
-            args: cmd.args.clone(),
-            env,
-            cwd: cmd.cwd.clone(),
-        };
+        let inv = self.invocation("exec", &cmd, &target_name, &target)?;
         let write = cmd.effect == Effect::Write;
         let summary = format!("{} (on `{target_name}`)", inv.display());
         let mut detail = json!({
@@ -166,6 +152,9 @@ impl StepState {
             "cwd": inv.cwd,
             "env": inv.env.iter().map(|(k, _)| k).collect::<Vec<_>>(),
         });
+        if let Some(path) = &inv.path {
+            detail["path"] = json!(path);
+        }
         let effect = if write { "write" } else { "read" };
         if self.cx.plans(write) {
             self.cx.emit(Event::Capability {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_lang::Grant;
 
+use super::programs::{Found, find};
 use crate::runtime::Capability;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +41,14 @@ impl Allow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     caps: BTreeMap<String, Allow>,
+    /// Each granted `exec` program, found on this machine (`None`: not
+    /// found here); see [`Grants::with_programs`].
+    programs: BTreeMap<String, Option<Found>>,
 }
+
+/// The grant child listing the loader and start-up variables a plugin may
+/// set in a command's environment (`grant plugin=x { exec-env "LD_LIBRARY_PATH" }`).
+pub const EXEC_ENV: &str = "exec-env";
 
 impl Grants {
     pub fn none() -> Self {
@@ -55,7 +63,7 @@ impl Grants {
             .iter()
             .map(|c| (c.name.clone(), Allow::from_values(&c.values)))
             .collect();
-        let caps = match grant {
+        let mut caps: BTreeMap<String, Allow> = match grant {
             None if stock => declared,
             None => BTreeMap::new(),
             Some(g) => declared
@@ -66,7 +74,35 @@ impl Grants {
                 })
                 .collect(),
         };
-        Self { caps }
+        // `exec-env` is the grant's alone (no plugin declares it), and only
+        // with `exec`; `*` is not a variable name.
+        if let Some(vars) = grant.and_then(|g| g.capabilities.get(EXEC_ENV))
+            && caps.contains_key("exec")
+        {
+            let vars = vars.iter().filter(|v| *v != "*").cloned().collect();
+            caps.insert(EXEC_ENV.to_string(), Allow::Only(vars));
+        }
+        Self {
+            caps,
+            programs: BTreeMap::new(),
+        }
+    }
+
+    /// Finds each granted `exec` program on this machine, once: a name on
+    /// the host's `PATH`, a path relative to the project `root`.
+    pub fn with_programs(mut self, root: &std::path::Path) -> Self {
+        if let Some(Allow::Only(programs)) = self.caps.get("exec") {
+            self.programs = programs
+                .iter()
+                .map(|p| (p.clone(), find(p, root)))
+                .collect();
+        }
+        self
+    }
+
+    /// The granted `exec` programs and where they were found.
+    pub fn programs(&self) -> impl Iterator<Item = (&String, &Option<Found>)> {
+        self.programs.iter()
     }
 
     pub fn get(&self, capability: &str) -> Option<&Allow> {
@@ -91,23 +127,6 @@ impl Grants {
             Some(Allow::Only(set)) => set.iter().any(|g| matches(g, value)),
         }
     }
-}
-
-/// `exec`: a granted program matches by exact path or by its file name;
-/// a path that climbs with `..` only by exact path (`../../tmp/x/echo` is not
-/// the `echo` that was granted).
-pub fn program_matches(granted: &str, program: &str) -> bool {
-    if granted == program {
-        return true;
-    }
-    let climbs = std::path::Path::new(program)
-        .components()
-        .any(|c| c == std::path::Component::ParentDir);
-    !climbs
-        && !granted.contains('/')
-        && std::path::Path::new(program)
-            .file_name()
-            .is_some_and(|n| n == granted)
 }
 
 /// `http`: a granted host matches `host` or `host:port` of the URL, and
@@ -139,11 +158,64 @@ mod tests {
         }
     }
 
+    fn same(g: &str, v: &str) -> bool {
+        g == v
+    }
+
+    #[test]
+    fn exec_env_comes_with_exec_from_the_grant_alone() {
+        let declared = [cap("exec", &["*"])];
+        let grant = |caps: &[(&str, &[&str])]| Grant {
+            plugin: "exec".into(),
+            capabilities: caps
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+            span: (0, 0).into(),
+        };
+        let g = Grants::effective(
+            &declared,
+            Some(&grant(&[
+                ("exec", &["*"]),
+                (EXEC_ENV, &["LD_LIBRARY_PATH", "*"]),
+            ])),
+            true,
+        );
+        assert!(g.allows(EXEC_ENV, "LD_LIBRARY_PATH", same));
+        assert!(!g.allows(EXEC_ENV, "LD_PRELOAD", same));
+        let g = Grants::effective(
+            &declared,
+            Some(&grant(&[(EXEC_ENV, &["LD_PRELOAD"])])),
+            true,
+        );
+        assert!(!g.allows(EXEC_ENV, "LD_PRELOAD", same));
+        assert!(
+            Grants::effective(&declared, None, true)
+                .get(EXEC_ENV)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn granted_programs_are_found_once() {
+        let declared = [cap("exec", &["sh", "no-such-program-cairn"])];
+        let g = Grants::effective(&declared, None, true).with_programs(std::path::Path::new("/"));
+        let found: BTreeMap<&String, &Option<Found>> = g.programs().collect();
+        assert!(
+            found[&"sh".to_string()]
+                .as_ref()
+                .unwrap()
+                .path
+                .is_absolute()
+        );
+        assert!(found[&"no-such-program-cairn".to_string()].is_none());
+    }
+
     #[test]
     fn stock_plugins_get_their_declaration_project_plugins_nothing() {
         let declared = [cap("exec", &["*"])];
-        assert!(Grants::effective(&declared, None, true).allows("exec", "ls", program_matches));
-        assert!(!Grants::effective(&declared, None, false).allows("exec", "ls", program_matches));
+        assert!(Grants::effective(&declared, None, true).allows("exec", "ls", same));
+        assert!(!Grants::effective(&declared, None, false).allows("exec", "ls", same));
     }
 
     #[test]
@@ -159,21 +231,9 @@ mod tests {
             span: (0, 0).into(),
         };
         let g = Grants::effective(&declared, Some(&grant), true);
-        assert!(g.allows("exec", "/usr/bin/psql", program_matches));
-        assert!(!g.allows("exec", "pg_dump", program_matches));
-        assert!(!g.allows("exec", "rm", program_matches));
-    }
-
-    #[test]
-    fn programs_match_by_path_or_name_but_never_through_dot_dot() {
-        assert!(program_matches("echo", "echo"));
-        assert!(program_matches("echo", "/bin/echo"));
-        assert!(program_matches("/bin/echo", "/bin/echo"));
-        assert!(!program_matches("echo", "../../bin/echo"));
-        assert!(!program_matches("echo", "/usr/../tmp/echo"));
-        assert!(program_matches("../bin/echo", "../bin/echo"));
-        assert!(!program_matches("/bin/echo", "echo"));
-        assert!(!program_matches("echo", "touch"));
+        assert!(g.allows("exec", "psql", same));
+        assert!(!g.allows("exec", "pg_dump", same));
+        assert!(!g.allows("exec", "rm", same));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod grants;
 pub mod http;
 pub mod log;
+pub mod programs;
 pub mod secrets;
 pub mod socket;
 pub mod storage;

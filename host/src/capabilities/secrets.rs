@@ -1,5 +1,5 @@
 //! `secrets`: values by name from the project's sources. Plugins get handles;
-//! a value that is read is redacted everywhere from then on.
+//! every value is registered with the redactor when a run starts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -48,6 +48,20 @@ impl SecretStore {
 
     pub fn get(&self, name: &str) -> Result<Option<String>, String> {
         Ok(self.values()?.get(name).cloned())
+    }
+
+    /// Registers every value of the project's secrets with `redactor`, so
+    /// that a value is masked before anything shows it (typed in a param,
+    /// printed by a command before any step reads the secret). A project
+    /// without secrets sources reads nothing.
+    pub fn register_all(&self, redactor: &crate::redact::Redactor) -> Result<(), String> {
+        if self.sources.is_empty() {
+            return Ok(());
+        }
+        for value in self.values()?.values() {
+            redactor.add(value);
+        }
+        Ok(())
     }
 }
 

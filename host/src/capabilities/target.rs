@@ -64,6 +64,9 @@ pub struct Invocation {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,
+    /// On a `local` target, the file to run, found by the host (see
+    /// [`super::programs`]); the program is then found on cairn's `PATH`.
+    pub path: Option<PathBuf>,
 }
 
 impl Invocation {
@@ -100,8 +103,22 @@ pub enum Launch {
 pub fn launch(target: &TargetKind, inv: &Invocation, deadline: Instant) -> Result<Launch, String> {
     Ok(match target {
         TargetKind::Local => {
-            let mut c = Command::new(&inv.program);
+            let path = match &inv.path {
+                Some(p) => p.clone(),
+                None => {
+                    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+                    let base = inv.cwd.as_ref().map_or(cwd.clone(), |d| cwd.join(d));
+                    super::programs::find(&inv.program, &base)
+                        .ok_or("no such program on this machine's PATH")?
+                        .path
+                }
+            };
+            // A clean environment: the few variables of cairn's own that
+            // every program expects, then the command's.
+            let mut c = Command::new(path);
             c.args(&inv.args);
+            c.env_clear();
+            c.envs(super::programs::passed_env());
             c.envs(inv.env.iter().map(|(k, v)| (k, v)));
             if let Some(cwd) = &inv.cwd {
                 c.current_dir(cwd);
@@ -169,6 +186,11 @@ impl SshTarget<'_> {
     /// destination.
     fn command(&self, sharing: Sharing<'_>) -> Command {
         let mut c = Command::new("ssh");
+        // The client gets a clean environment too (so no `SendEnv` forwards
+        // cairn's), keeping its agent.
+        c.env_clear();
+        c.envs(super::programs::passed_env());
+        c.envs(std::env::vars_os().filter(|(k, _)| k == "SSH_AUTH_SOCK"));
         c.arg("-o").arg("BatchMode=yes");
         if let Some(p) = self.port {
             c.arg("-p").arg(p.to_string());
@@ -413,6 +435,17 @@ fn remote_script(inv: &Invocation) -> String {
     if let Some(cwd) = &inv.cwd {
         s.push_str(&format!("cd {} && ", quote(cwd)));
     }
+    // The program is found on the login's PATH, never on one the command
+    // sets.
+    let program = if inv.env.iter().any(|(k, _)| k == "PATH") && !inv.program.contains('/') {
+        s.push_str(&format!(
+            "p=$(command -v {0}) || {{ echo \"{0}: not found\" >&2; exit 127; }}; ",
+            quote(&inv.program)
+        ));
+        "\"$p\"".to_string()
+    } else {
+        quote(&inv.program)
+    };
     s.push_str("exec ");
     if !inv.env.is_empty() {
         s.push_str("env ");
@@ -421,7 +454,7 @@ fn remote_script(inv: &Invocation) -> String {
             s.push(' ');
         }
     }
-    s.push_str(&quote(&inv.program));
+    s.push_str(&program);
     for a in &inv.args {
         s.push(' ');
         s.push_str(&quote(a));
@@ -528,6 +561,7 @@ mod tests {
             args: vec!["-s".into(), "reload".into()],
             env: vec![("A".into(), "secret value".into())],
             cwd: Some("/etc/nginx".into()),
+            path: None,
         };
         let docker = |host: &str, container: &str| TargetKind::Docker {
             container: container.into(),
@@ -566,10 +600,22 @@ mod tests {
             args: vec!["-C".into(), "/srv/my site".into()],
             env: vec![("A".into(), "x y".into())],
             cwd: Some("/tmp".into()),
+            path: None,
         };
         assert_eq!(
             remote_script(&inv),
             "cd /tmp && exec env 'A=x y' git -C '/srv/my site'"
+        );
+        let inv = Invocation {
+            program: "git".into(),
+            args: vec!["status".into()],
+            env: vec![("PATH".into(), "/tmp/evil".into())],
+            cwd: None,
+            path: None,
+        };
+        assert_eq!(
+            remote_script(&inv),
+            "p=$(command -v git) || { echo \"git: not found\" >&2; exit 127; }; exec env PATH=/tmp/evil \"$p\" status"
         );
     }
 }

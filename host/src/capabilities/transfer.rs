@@ -17,12 +17,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::StepState;
-use super::grants::program_matches;
 use super::storage::check_key;
 use super::storage::dir::TempFile;
 use super::target::{Invocation, launch};
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::exec::{Command, EnvValue};
+use crate::runtime::bindings::cairn::plugin::exec::Command;
 use crate::runtime::bindings::cairn::plugin::transfer::{
     self as wit, ObjectRef, Pipeline, Sink, Source, Summary, Transform,
 };
@@ -133,7 +132,7 @@ fn human_bytes(n: u64) -> String {
 
 impl StepState {
     fn command_end(&mut self, cmd: &Command) -> Result<CommandEnd, String> {
-        if !self.cx.grants.allows("exec", &cmd.program, program_matches) {
+        if self.cx.grants.get("exec").is_none() {
             return Err(self.cx.denied("exec", &cmd.program));
         }
         if cmd.stdin.is_some() {
@@ -149,23 +148,11 @@ impl StepState {
             .get(&target)
             .cloned()
             .ok_or_else(|| format!("transfer: unknown target `{target}`"))?;
-        let mut env = Vec::with_capacity(cmd.env.len());
-        for var in &cmd.env {
-            let value = match &var.value {
-                EnvValue::Plain(v) => v.clone(),
-                EnvValue::Secret(h) => self.secret_value(h)?,
-            };
-            env.push((var.name.clone(), value));
-        }
+        let inv = self.invocation("transfer", cmd, &target, &kind)?;
         Ok(CommandEnd {
             target,
             kind,
-            inv: Invocation {
-                program: cmd.program.clone(),
-                args: cmd.args.clone(),
-                env,
-                cwd: cmd.cwd.clone(),
-            },
+            inv,
             write: cmd.effect == Effect::Write,
         })
     }

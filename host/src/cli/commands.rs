@@ -52,15 +52,16 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Resume {
             run_id,
+            params,
             yes,
             kill_leftovers,
-        } => resume(&ws, run_id, *yes, *kill_leftovers, cli.json, style),
+        } => resume(&ws, run_id, params, *yes, *kill_leftovers, cli.json, style),
         Command::Retry {
             run_id,
             params,
             yes,
         } => retry(&ws, run_id, params, *yes, cli.json, style),
-        Command::Lock { update } => lock(&ws, *update, cli.json),
+        Command::Lock { update, strict } => lock(&ws, *update, *strict, cli.json),
         Command::History { name } => super::runs::history(&ws, name.as_deref(), cli.json, style),
         Command::Log { run_id } => super::runs::log(&ws, run_id, cli.json, style),
         Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
@@ -360,6 +361,7 @@ fn run(
 fn resume(
     ws: &Workspace,
     id: &str,
+    given: &[String],
     yes: bool,
     kill_leftovers: bool,
     json_out: bool,
@@ -369,7 +371,9 @@ fn resume(
     let mut r = engine::resume::load(&dir).map_err(Error::Refused)?;
     r.kill_leftovers = kill_leftovers;
     let rb = ws.runbook(&r.runbook)?;
-    let params = r.params.clone();
+    let params = r
+        .params_with(&parse_params(given)?)
+        .map_err(Error::Refused)?;
     let mode = r.mode;
     let again = Again::Resume(r);
     execute(ws, &rb, params, yes, mode, false, again, json_out, style)
@@ -388,8 +392,25 @@ fn retry(
     let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
     let r = engine::retry::load(&dir).map_err(Error::Refused)?;
     let rb = ws.runbook(&r.runbook)?;
+    let given = parse_params(params)?;
+    // A value the journal holds masked (a secret, a password in a URL) is
+    // never retried as `********`: it must be given again.
+    let masked: Vec<String> = r
+        .params
+        .iter()
+        .filter(|(k, v)| v.contains(crate::redact::MASK) && !given.iter().any(|(g, _)| g == k))
+        .map(|(k, _)| format!("`{k}`"))
+        .collect();
+    if !masked.is_empty() {
+        return Err(Error::Refused(format!(
+            "the journal of run `{}` holds param {} masked (a secret or a password); give it again with `cairn retry {} -p NAME=VALUE`",
+            r.of,
+            masked.join(", "),
+            r.of
+        )));
+    }
     let mut all = r.params.clone();
-    all.extend(parse_params(params)?);
+    all.extend(given);
     let again = Again::Retry(r.of.clone());
     execute(ws, &rb, all, yes, r.mode, false, again, json_out, style)
 }
@@ -401,7 +422,7 @@ enum Again {
     Retry(String),
 }
 
-fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
+fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -> Result<ExitCode> {
     use crate::lockfile::{LockFile, mismatch, pin_of};
     let root = &ws.project.root;
     let existing = LockFile::read(root).map_err(Error::Usage)?;
@@ -415,8 +436,12 @@ fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
     }
     let mut lock = existing.clone().unwrap_or(LockFile {
         version: 1,
+        strict: false,
         plugins: Vec::new(),
     });
+    // `--strict` on a lock that was not: every pin gets its programs' digests.
+    let tighten = strict && !lock.strict;
+    lock.strict |= strict;
     let mut changed = Vec::new();
     let mut added = Vec::new();
     for pin in pins.into_values() {
@@ -431,6 +456,8 @@ fn lock(ws: &Workspace, update: bool, json_out: bool) -> Result<ExitCode> {
                     if update {
                         lock.upsert(pin);
                     }
+                } else if tighten {
+                    lock.upsert(pin);
                 }
             }
         }
@@ -497,7 +524,7 @@ fn execute(
         retry_of,
     };
     crate::sys::catch_stop_signals();
-    let report = engine::run(ws, rb, &opts, sink)?;
+    let report = engine::run(ws, rb, &opts, sink).map_err(|e| e.redacted(&opts.redactor))?;
     if report.verdict == crate::events::Verdict::Interrupted && !json_out {
         println!(
             "{} {} · continue it with: cairn resume {}",

@@ -95,6 +95,10 @@ pub enum Command {
     Resume {
         #[arg(value_name = "RUN-ID")]
         run_id: String,
+        /// Give again a param the journal holds masked (a secret's value, a
+        /// password in a URL): -p key=value (repeatable).
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
         /// Answer yes to every `confirm`.
         #[arg(long, short = 'y')]
         yes: bool,
@@ -119,6 +123,10 @@ pub enum Command {
         /// Re-pin plugins whose digest or capabilities changed.
         #[arg(long)]
         update: bool,
+        /// Pin the sha256 of every granted program too (kept by later
+        /// `--update`s); a run refuses a program whose file changed.
+        #[arg(long)]
+        strict: bool,
     },
     /// Past runs: id, runbook@version, mode, result, duration.
     History { name: Option<String> },
@@ -182,7 +190,8 @@ fn report(e: &Error, style: Style) {
         Error::Refused(m) => format!("{} {m}\n", style.red("refused:")),
         other => format!("{} {other}\n", style.red("error:")),
     };
-    eprint!("{text}");
+    // A password typed in a URL is not shown back.
+    eprint!("{}", crate::redact::mask_passwords(&text));
 }
 
 fn init_tracing(verbose: u8) {

@@ -132,7 +132,7 @@ pub(crate) fn resolve_plugins(ws: &Workspace, rb: &Runbook) -> Result<HashMap<St
                 plugin.name
             )));
         }
-        let grants = Grants::effective(declared, grant, stock);
+        let grants = Grants::effective(declared, grant, stock).with_programs(&ws.project.root);
         out.insert(
             step.id.clone(),
             Resolved {
@@ -189,6 +189,9 @@ pub fn run(
     opts: &RunOptions,
     sink: Arc<dyn EventSink>,
 ) -> Result<RunReport> {
+    // Every secret value is known before anything is written or shown (a
+    // source that cannot be read is reported by the validation below).
+    let _ = ws.secrets.register_all(&opts.redactor);
     // A rehearsal's own param values first; `-p` on the command line wins.
     let mut overrides = Vec::new();
     if opts.mode == Mode::Rehearsal {

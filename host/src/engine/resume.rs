@@ -26,6 +26,42 @@ pub struct Resume {
     pub kill_leftovers: bool,
 }
 
+impl Resume {
+    /// The params to continue with: the journaled ones, with `given` in
+    /// place of those the journal holds masked (a secret's value, a
+    /// password in a URL). A masked param not given again is refused: the
+    /// run would go on with `********` for a password.
+    pub fn params_with(&self, given: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+        if let Some((name, _)) = given
+            .iter()
+            .find(|(k, _)| !self.params.iter().any(|(p, _)| p == k))
+        {
+            return Err(format!(
+                "run `{}` has no param `{name}`; a resume continues with the params the run started with",
+                self.run_id
+            ));
+        }
+        let mut out = Vec::with_capacity(self.params.len());
+        let mut masked = Vec::new();
+        for (k, v) in &self.params {
+            match given.iter().rev().find(|(g, _)| g == k) {
+                Some((_, value)) => out.push((k.clone(), value.clone())),
+                None if v.contains(crate::redact::MASK) => masked.push(format!("`{k}`")),
+                None => out.push((k.clone(), v.clone())),
+            }
+        }
+        if !masked.is_empty() {
+            return Err(format!(
+                "the journal of run `{}` holds param {} masked (a secret or a password); give it again with `cairn resume {} -p NAME=VALUE`",
+                self.run_id,
+                masked.join(", "),
+                self.run_id
+            ));
+        }
+        Ok(out)
+    }
+}
+
 pub(crate) fn as_override(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -94,4 +130,45 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         done,
         kill_leftovers: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resume(params: &[(&str, &str)]) -> Resume {
+        Resume {
+            run_id: "r1".into(),
+            dir: PathBuf::new(),
+            runbook: "backup".into(),
+            sha256: String::new(),
+            mode: Mode::Apply,
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            done: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_masked_param_must_be_given_again() {
+        let r = resume(&[("url", "postgres://u:********@h/db"), ("name", "site")]);
+        let err = r.params_with(&[]).unwrap_err();
+        assert!(err.contains("param `url` masked"), "{err}");
+        let given = [("url".to_string(), "postgres://u:pw@h/db".to_string())];
+        assert_eq!(
+            r.params_with(&given).unwrap(),
+            [
+                ("url".to_string(), "postgres://u:pw@h/db".to_string()),
+                ("name".to_string(), "site".to_string())
+            ]
+        );
+        let unknown = [("other".to_string(), "x".to_string())];
+        assert!(
+            r.params_with(&unknown)
+                .unwrap_err()
+                .contains("no param `other`")
+        );
+    }
 }

@@ -52,8 +52,8 @@ fn test_plugin(name: &str) -> Option<PathBuf> {
     }
 }
 
-struct Hostile {
-    p: Project,
+pub(crate) struct Hostile {
+    pub(crate) p: Project,
 }
 
 impl Hostile {
@@ -63,7 +63,7 @@ impl Hostile {
     }
 
     /// A project with the test plugins `plugins` and the `grant` text.
-    fn with(grant: &str, plugins: &[&str]) -> Option<Self> {
+    pub(crate) fn with(grant: &str, plugins: &[&str]) -> Option<Self> {
         let config = format!(
             "project hostile-test {{\n    plugins {{ dir \"plugins\"; }}\n    secrets {{ env prefix=HOSTILE_; }}\n    {grant}\n}}\n"
         );
@@ -77,11 +77,11 @@ impl Hostile {
         Some(Self { p })
     }
 
-    fn cairn(&self, args: &[&str]) -> Ran {
+    pub(crate) fn cairn(&self, args: &[&str]) -> Ran {
         self.cairn_env(args, &[])
     }
 
-    fn cairn_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    pub(crate) fn cairn_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
         let mut cmd = self.p.cmd();
         cmd.args(args);
         for (k, v) in env {
@@ -131,7 +131,7 @@ runbook attack version=1 {
     }
 
     /// `finally` ran and a new run in the same project works.
-    fn carries_on(&self) {
+    pub(crate) fn carries_on(&self) {
         let cleaned = self.p.join("cleaned");
         assert!(cleaned.exists(), "finally did not run");
         std::fs::remove_file(cleaned).expect("rm cleaned");
@@ -142,7 +142,7 @@ runbook attack version=1 {
     }
 
     /// The `step-finished` event of `step` in the newest run.
-    fn finished(&self, step: &str) -> Value {
+    pub(crate) fn finished(&self, step: &str) -> Value {
         self.p
             .last_journal()
             .into_iter()
@@ -152,7 +152,7 @@ runbook attack version=1 {
 }
 
 /// A finished `cairn` process.
-struct Ran {
+pub(crate) struct Ran {
     what: String,
     code: Option<i32>,
     stdout: String,
@@ -193,12 +193,12 @@ impl Ran {
         )
     }
 
-    fn code(&self, expected: i32) -> &Self {
+    pub(crate) fn code(&self, expected: i32) -> &Self {
         assert_eq!(self.code, Some(expected), "{}", self.context());
         self
     }
 
-    fn has(&self, needle: &str) -> &Self {
+    pub(crate) fn has(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle),
             "stdout lacks {needle:?}\n{}",
@@ -207,7 +207,7 @@ impl Ran {
         self
     }
 
-    fn err_has(&self, needle: &str) -> &Self {
+    pub(crate) fn err_has(&self, needle: &str) -> &Self {
         assert!(
             self.stderr.contains(needle),
             "stderr lacks {needle:?}\n{}",
@@ -216,7 +216,7 @@ impl Ran {
         self
     }
 
-    fn lacks(&self, needle: &str) -> &Self {
+    pub(crate) fn lacks(&self, needle: &str) -> &Self {
         assert!(
             !self.stdout.contains(needle) && !self.stderr.contains(needle),
             "output has {needle:?}\n{}",

@@ -248,6 +248,7 @@ runbook remote version=1 {
     step conn-1 uses=exec target=db { run sh "-c" "echo $SSH_CONNECTION $PPID"; effect read; }
     step sockets uses=exec {
         run sh "-c" "ls -A \"$TMPDIR\"/cairn-ssh-*/"
+        env TMPDIR="{{ project.root }}/tmp"
         effect read
     }
     step conn-2 uses=exec target=db { run sh "-c" "echo $SSH_CONNECTION $PPID"; effect read; }

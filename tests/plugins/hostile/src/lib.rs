@@ -51,7 +51,7 @@ const ACTIONS: &[(&str, &str)] = &[
     ),
     (
         "exec",
-        "Run `program` with `args` through the host (refused unless granted)",
+        "Run `program` with `args` and `env` through the host (refused unless granted)",
     ),
     (
         "http",
@@ -338,10 +338,17 @@ struct ExecArgs {
     program: String,
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
     args: Vec<String>,
+    /// Variables the plugin sets for the command (`PATH`, `LD_PRELOAD`, ...).
+    #[serde(default)]
+    env: std::collections::BTreeMap<String, String>,
 }
 
 fn exec(host: &dyn Host, a: ExecArgs) -> Result<Outputs, PluginError> {
-    let done = host.exec(&Command::new(&a.program).args(&a.args).effect(Effect::Write))?;
+    let mut cmd = Command::new(&a.program).args(&a.args).effect(Effect::Write);
+    for (name, value) in &a.env {
+        cmd = cmd.env(name, value.as_str());
+    }
+    let done = host.exec(&cmd)?;
     Ok(Outputs::new()
         .set("status", done.status)
         .set("stdout", done.stdout_text().trim_end()))
