@@ -4,6 +4,7 @@ mod harness;
 
 mod backup;
 mod commands;
+mod debris;
 mod docker;
 mod dry_run;
 mod engine;
