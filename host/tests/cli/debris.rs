@@ -117,9 +117,9 @@ fn killed_backup(p: &Project, db: &TestDb, storage: &str, debris: impl Fn() -> O
     let _lock = LoLock::take(&db.url);
     let mut cairn = p
         .cmd()
-        .args(["run", "backup", "-p"])
+        .args(["run", "nightly", "-p"])
         .arg(format!("database-url={}", db.url))
-        .args(["-p", &format!("storage={storage}"), "-p", "keep=2"])
+        .args(["-p", &format!("storage={storage}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -185,16 +185,34 @@ fn stamp_now() -> String {
     chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// The stock `backup` runbook's database and prune steps (its `verify`
+/// step reads the whole dump back, which this test does not need).
+const NIGHTLY: &str = r#"runbook nightly version=1 {
+    param database-url required=#true
+    param storage default=local
+    step database uses=backup action=postgres timeout="10m" {
+        url "{{ params.database-url }}"
+        storage "{{ params.storage }}"
+        name site
+    }
+    step prune-database uses=backup action=prune {
+        kind postgres
+        name site
+        keep 2
+        storage "{{ params.storage }}"
+    }
+}
+"#;
+
 fn backup(p: &Project, db: &TestDb, storage: &str) -> String {
+    p.runbook("nightly", NIGHTLY);
     p.cairn(&[
         "run",
-        "backup",
+        "nightly",
         "-p",
         &format!("database-url={}", db.url),
         "-p",
         &format!("storage={storage}"),
-        "-p",
-        "keep=2",
     ])
     .success();
     outputs(p, "database")["key"].as_str().unwrap().to_string()
