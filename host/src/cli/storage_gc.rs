@@ -101,7 +101,10 @@ pub fn gc(
         } else {
             format!("{} removed", removable - failures)
         };
-        println!("storage `{name}`: {} found, {done}, {kept} kept", rows.len());
+        println!(
+            "storage `{name}`: {} found, {done}, {kept} kept",
+            rows.len()
+        );
     }
     if failures > 0 {
         return Err(Error::Failed(format!(

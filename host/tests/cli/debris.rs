@@ -49,7 +49,10 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let _ = Command::new("psql")
             .args(["--no-psqlrc", "-d", &self.admin, "-c"])
-            .arg(format!("drop database if exists {} with (force)", self.name))
+            .arg(format!(
+                "drop database if exists {} with (force)",
+                self.name
+            ))
             .output();
     }
 }
@@ -113,7 +116,12 @@ fn children(pid: u32) -> Vec<u32> {
 /// Starts `cairn run backup` of `db` into `storage`, waits (at most 90 s)
 /// until `debris` finds what it leaves mid-upload, kills it with SIGKILL
 /// (and the `pg_dump` it started), and returns what `debris` found.
-fn killed_backup(p: &Project, db: &TestDb, storage: &str, debris: impl Fn() -> Option<String>) -> String {
+fn killed_backup(
+    p: &Project,
+    db: &TestDb,
+    storage: &str,
+    debris: impl Fn() -> Option<String>,
+) -> String {
     let _lock = LoLock::take(&db.url);
     let mut cairn = p
         .cmd()
@@ -178,7 +186,10 @@ fn live_tag(machine_of: &str) -> String {
         .unwrap()
         .to_string();
     let machine = &machine_of[machine_of.len() - 8..];
-    format!("20990101-000000-00000.{}.{start}.{machine}", std::process::id())
+    format!(
+        "20990101-000000-00000.{}.{start}.{machine}",
+        std::process::id()
+    )
 }
 
 fn stamp_now() -> String {
@@ -246,7 +257,11 @@ fn setxattr(path: &Path, value: &str) {
         .arg(value)
         .output()
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -288,11 +303,15 @@ fn a_backup_killed_mid_write_in_a_dir_storage() {
     // gc --dry-run lists and keeps.
     let dry = p.cairn(&["storage", "gc", "local", "--dry-run"]);
     dry.success()
-        .stdout_has(&format!("would remove temporary file: dir://local/backups/postgres/{tmp}"))
+        .stdout_has(&format!(
+            "would remove temporary file: dir://local/backups/postgres/{tmp}"
+        ))
         .stdout_has(&format!(
             "would remove archive without manifest: dir://local/backups/postgres/{half}"
         ))
-        .stdout_has(&format!("kept temporary file: dir://local/backups/postgres/{live}"))
+        .stdout_has(&format!(
+            "kept temporary file: dir://local/backups/postgres/{live}"
+        ))
         .stdout_has("is writing it")
         .stdout_lacks("notes.txt");
     assert_eq!(files(&objects), before);
@@ -300,7 +319,9 @@ fn a_backup_killed_mid_write_in_a_dir_storage() {
     // gc removes exactly the dead run's debris.
     p.cairn(&["storage", "gc", "local"])
         .success()
-        .stdout_has(&format!("removed temporary file: dir://local/backups/postgres/{tmp}"))
+        .stdout_has(&format!(
+            "removed temporary file: dir://local/backups/postgres/{tmp}"
+        ))
         .stdout_has("2 removed, 1 kept");
     let mut expected: Vec<String> = before
         .iter()
@@ -327,7 +348,10 @@ fn a_backup_killed_mid_write_in_a_dir_storage() {
     let newest = backup(&p, &db, "local");
     let left = files(&series);
     assert!(!left.contains(&tmp2), "not swept: {left:?}");
-    assert!(left.contains(&live), "a live writer's file was removed: {left:?}");
+    assert!(
+        left.contains(&live),
+        "a live writer's file was removed: {left:?}"
+    );
     assert!(left.contains(&half2), "{left:?}");
     for k in [&good, &newest] {
         let name = k.rsplit('/').next().unwrap();
@@ -365,7 +389,9 @@ fn s3_make(lab: &Lab, p: &Project, what: &str, key: &str, tag: &str) {
         "archive" => {
             "s3.put_object(Bucket=bucket, Key=prefix + '/' + sys.argv[4], Body=b'half an archive', Metadata={'cairn-owner': sys.argv[5]})"
         }
-        "object" => "s3.put_object(Bucket=bucket, Key=prefix + '/' + sys.argv[4], Body=b'not cairn s')",
+        "object" => {
+            "s3.put_object(Bucket=bucket, Key=prefix + '/' + sys.argv[4], Body=b'not cairn s')"
+        }
         "upload" => {
             "import json\n\
              k = sys.argv[4]\n\
@@ -391,9 +417,9 @@ fn mid_upload<'a>(lab: &'a Lab, p: &'a Project) -> impl Fn() -> Option<String> +
         if !upload {
             return None;
         }
-        let marker = state
-            .into_iter()
-            .find(|k| k.contains("/.cairn-tmp-") && k.ends_with(".upload") && !k.contains("site-live"));
+        let marker = state.into_iter().find(|k| {
+            k.contains("/.cairn-tmp-") && k.ends_with(".upload") && !k.contains("site-live")
+        });
         let first = *seen.get().get_or_insert_with(Instant::now);
         seen.set(Some(first));
         match marker {
@@ -420,7 +446,9 @@ fn a_backup_killed_mid_upload_to_s3() {
     let tag = tag_of(&marker);
     let state = s3_state(&lab, &p);
     assert!(
-        state.iter().any(|k| k.starts_with("upload backups/postgres/site-")),
+        state
+            .iter()
+            .any(|k| k.starts_with("upload backups/postgres/site-")),
         "{state:?}"
     );
     std::thread::sleep(Duration::from_millis(1100));

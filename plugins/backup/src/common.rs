@@ -208,7 +208,9 @@ pub fn pick(
         }))
     };
     match (key, name) {
-        (Some(k), _) if !k.is_empty() => Ok((k.to_string(), checked(k)?.map_err(PluginError::new)?)),
+        (Some(k), _) if !k.is_empty() => {
+            Ok((k.to_string(), checked(k)?.map_err(PluginError::new)?))
+        }
         (_, Some(n)) => {
             let n = key_name(n);
             let all = archives(host, storage, prefix, kind, &n)?;
@@ -224,7 +226,9 @@ pub fn pick(
             }
             let looked = series_prefix(prefix, kind, &n);
             Err(PluginError::new(if passed.is_empty() {
-                format!("no {kind} backup of `{n}` in storage `{storage}` (looked under `{looked}`)")
+                format!(
+                    "no {kind} backup of `{n}` in storage `{storage}` (looked under `{looked}`)"
+                )
             } else {
                 format!(
                     "no {kind} backup of `{n}` with a valid manifest in storage `{storage}` (looked under `{looked}`; passed over: {})",

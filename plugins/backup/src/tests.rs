@@ -318,7 +318,11 @@ fn latest_is_the_newest_archive_with_a_valid_manifest() {
     let broken = "backups/postgres/site-20261103T000000Z.dump.zst";
     let host = MockHost::new()
         .with_object("s", good, "x")
-        .with_object("s", format!("{good}.manifest.json"), manifest_for(good, "ab", 1))
+        .with_object(
+            "s",
+            format!("{good}.manifest.json"),
+            manifest_for(good, "ab", 1),
+        )
         .with_object("s", half, "x")
         .with_object("s", broken, "x")
         .with_object("s", format!("{broken}.manifest.json"), "{ not json");

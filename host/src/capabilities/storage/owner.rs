@@ -59,8 +59,7 @@ impl Owner {
         let pid = it.next()?.parse().ok()?;
         let start = it.next()?.parse().ok()?;
         let machine = it.next()?.to_string();
-        let valid_machine =
-            machine.len() == 8 && machine.bytes().all(|b| b.is_ascii_hexdigit());
+        let valid_machine = machine.len() == 8 && machine.bytes().all(|b| b.is_ascii_hexdigit());
         (!run_id.is_empty() && clean_run_id(&run_id) == run_id && valid_machine).then_some(Self {
             run_id,
             pid,
@@ -143,8 +142,7 @@ pub fn machine() -> &'static str {
         match id {
             Some(id) => id[..8].to_ascii_lowercase(),
             None => {
-                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-                    .unwrap_or_default();
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
                 // FNV-1a, 32 bits: stable across builds and versions.
                 let mut h: u32 = 0x811c_9dc5;
                 for b in host.trim().bytes() {

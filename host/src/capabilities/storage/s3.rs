@@ -52,7 +52,10 @@ fn rt() -> &'static tokio::runtime::Runtime {
 }
 
 /// Runs `fut` on the storage runtime until `deadline`.
-pub(super) fn block<T>(deadline: Instant, fut: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+pub(super) fn block<T>(
+    deadline: Instant,
+    fut: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
     let deadline = tokio::time::Instant::from_std(deadline);
     rt().block_on(async move {
         match tokio::time::timeout_at(deadline, fut).await {
@@ -582,7 +585,10 @@ impl ObjectWriter for S3Writer {
         })?;
         self.done = true;
         if let Some(m) = self.marker.take() {
-            let _ = s.delete(&m, self.deadline.max(Instant::now() + Duration::from_secs(30)));
+            let _ = s.delete(
+                &m,
+                self.deadline.max(Instant::now() + Duration::from_secs(30)),
+            );
         }
         Ok(())
     }

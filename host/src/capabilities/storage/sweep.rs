@@ -14,7 +14,9 @@ impl StepState {
         if self.cx.plans(true) {
             return;
         }
-        let prefix = key.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+        let prefix = key
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| format!("{d}/"));
         let url = self.cx.storages.url(storage, &prefix);
         let found = self
             .cx
