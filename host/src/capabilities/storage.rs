@@ -4,7 +4,11 @@
 //! the ends of a `transfer`.
 
 pub mod dir;
+pub mod gc;
+pub mod owner;
 pub mod s3;
+mod s3_debris;
+mod sweep;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -21,6 +25,7 @@ use crate::events::Event;
 use crate::redact::Redactor;
 use crate::runtime::bindings::cairn::plugin::storage::{self as wit, ObjectInfo, Written};
 use dir::DirStore;
+use owner::Owner;
 use s3::S3Store;
 
 /// The most `get` returns and `put` takes: bulk data goes through `transfer`.
@@ -54,6 +59,8 @@ pub struct Storages {
     /// Where `access-key=`/`secret-key=` of an `s3` storage are looked up;
     /// the values read are registered with the redactor.
     secrets: Option<(Arc<SecretStore>, Arc<Redactor>)>,
+    /// Who writes: the run and this process (see [`Owner`]).
+    owner: Option<Owner>,
 }
 
 impl Storages {
@@ -62,6 +69,7 @@ impl Storages {
             root: root.to_path_buf(),
             map,
             secrets: None,
+            owner: None,
         }
     }
 
@@ -116,6 +124,17 @@ impl Storages {
         Ok((id, secret, token))
     }
 
+    /// Names `run_id` as the owner of everything this process writes.
+    pub fn with_run(mut self, run_id: &str) -> Self {
+        self.owner = Some(Owner::current(run_id));
+        self
+    }
+
+    /// The owner of what is written: the run's, or `-` outside a run.
+    pub fn owner(&self) -> Owner {
+        self.owner.clone().unwrap_or_else(|| Owner::current("-"))
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -133,6 +152,7 @@ impl Storages {
             Some(StorageKind::Dir { path }) => Ok(Store::Dir(DirStore {
                 name: name.into(),
                 root: self.root.join(path),
+                owner: self.owner(),
             })),
             Some(StorageKind::S3 {
                 bucket,
@@ -146,7 +166,7 @@ impl Storages {
                     Some(c) => Some(self.s3_credentials(name, c)?),
                     None => None,
                 };
-                Ok(Store::S3(S3Store::new(
+                let mut store = S3Store::new(
                     name,
                     bucket,
                     region.as_deref(),
@@ -154,7 +174,9 @@ impl Storages {
                     prefix.as_deref(),
                     *path_style,
                     credentials,
-                )?))
+                )?;
+                store.owner = self.owner();
+                Ok(Store::S3(store))
             }
         }
     }
@@ -303,7 +325,7 @@ impl StepState {
         Ok(())
     }
 
-    fn storage_event(
+    pub(crate) fn storage_event(
         &self,
         write: bool,
         planned: bool,
@@ -527,6 +549,7 @@ mod tests {
         let st = DirStore {
             name: "local".into(),
             root: tmp.path().join("objects"),
+            owner: Owner::current("-"),
         };
         st.put("a/b.txt", b"hello").unwrap();
         st.put("a/c.txt", b"hi").unwrap();
@@ -553,7 +576,7 @@ mod tests {
         // A commit that cannot rename (a directory has the name) leaves
         // no temporary behind.
         std::fs::create_dir_all(tmp.path().join("objects/dir/sub")).unwrap();
-        let mut w = TempFile::create(&tmp.path().join("objects/dir")).unwrap();
+        let mut w = TempFile::create(&tmp.path().join("objects/dir"), &st.owner).unwrap();
         w.write_all(b"x").unwrap();
         assert!(w.commit().is_err());
         let names: Vec<_> = std::fs::read_dir(tmp.path().join("objects"))

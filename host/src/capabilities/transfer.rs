@@ -240,6 +240,10 @@ impl StepState {
                 planned: true,
             });
         }
+        // What dead writers left where this one writes goes first.
+        if let Sink::Object(o) = &p.sink {
+            self.sweep_debris(&o.storage, &o.key);
+        }
         // The shortest of the transfer's timeout and its commands'.
         let command_timeouts = [&p.source_command_timeout(), &p.sink_command_timeout()];
         let timeout = command_timeouts
@@ -341,7 +345,7 @@ impl StepState {
                         .map_err(|e| format!("transfer: cannot create `{}`: {e}", dir.display()))?;
                 }
                 Terminal::File(
-                    TempFile::create(&p)
+                    TempFile::create(&p, &storages.owner())
                         .map_err(|e| format!("transfer: cannot write `{}`: {e}", p.display()))?,
                 )
             }

@@ -7,7 +7,7 @@ use clap::CommandFactory;
 use serde_json::{Value, json};
 
 use super::output::{Human, JsonLines, Style, render_diagnostics};
-use super::{Cli, Command, PluginCommand};
+use super::{Cli, Command, PluginCommand, StorageCommand};
 use crate::engine::{self, Confirmer, RunOptions, history};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{EventSink, Mode};
@@ -66,6 +66,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Log { run_id } => super::runs::log(&ws, run_id, cli.json, style),
         Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
         Command::Plugin(PluginCommand::Inspect { name }) => plugin_inspect(&ws, name, cli.json),
+        Command::Storage(StorageCommand::Gc { name, dry_run }) => {
+            super::storage_gc::gc(&ws, name, *dry_run, cli.json, style)
+        }
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -3,6 +3,7 @@
 mod commands;
 pub mod output;
 mod runs;
+mod storage_gc;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -138,6 +139,9 @@ pub enum Command {
     /// Plugins: list, inspect, new.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Storages: gc.
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -148,6 +152,20 @@ pub enum PluginCommand {
     List,
     /// A plugin's description, actions, capabilities and digest.
     Inspect { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Remove what runs that died mid-write left in a storage (temporary
+    /// files, unfinished uploads, archives without manifest), once their
+    /// writer is proven gone; list each with the reason.
+    Gc {
+        /// A storage of cairn.kdl.
+        name: String,
+        /// List what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 impl Cli {

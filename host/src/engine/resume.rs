@@ -148,6 +148,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             done: HashMap::new(),
+            kill_leftovers: false,
         }
     }
 

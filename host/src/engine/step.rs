@@ -432,7 +432,8 @@ impl Executor<'_> {
                 fatal: None,
                 storages: Arc::new(
                     crate::capabilities::storage::Storages::from_project(&self.ws.project)
-                        .with_secrets(self.ws.secrets.clone(), self.redactor.clone()),
+                        .with_secrets(self.ws.secrets.clone(), self.redactor.clone())
+                        .with_run(&self.info.id),
                 ),
             };
             let runtime = self.ws.catalog.runtime();

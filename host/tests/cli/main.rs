@@ -5,6 +5,7 @@ mod harness;
 mod backup;
 mod busy_site;
 mod commands;
+mod debris;
 mod docker;
 mod dry_run;
 mod engine;

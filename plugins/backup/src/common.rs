@@ -176,28 +176,44 @@ pub fn manifest_key(key: &str) -> String {
 /// Reads and decodes an archive's manifest; an error naming the key when it
 /// is missing or unreadable.
 pub fn read_manifest(host: &dyn Host, storage: &str, key: &str) -> Result<Manifest, PluginError> {
+    manifest_of(host, storage, key)?.map_err(PluginError::new)
+}
+
+/// An archive's manifest: the outer error is a storage that could not be
+/// read, the inner one a manifest that is missing or not valid.
+pub fn manifest_of(
+    host: &dyn Host,
+    storage: &str,
+    key: &str,
+) -> Result<Result<Manifest, String>, PluginError> {
     let mkey = manifest_key(key);
     if host.storage_head(storage, &mkey)?.is_none() {
-        return Err(PluginError::new(format!(
+        return Ok(Err(format!(
             "backup `{key}` in storage `{storage}` has no manifest `{mkey}`: its checksum cannot be checked"
         )));
     }
     let bytes = host.storage_get(storage, &mkey)?;
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-        PluginError::new(format!(
-            "manifest `{mkey}` in storage `{storage}` is not valid: {e}"
-        ))
-    })?;
+    let m: Manifest = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            return Ok(Err(format!(
+                "manifest `{mkey}` in storage `{storage}` is not valid: {e}"
+            )));
+        }
+    };
     if m.key != key {
-        return Err(PluginError::new(format!(
+        return Ok(Err(format!(
             "manifest `{mkey}` describes `{}`, not `{key}`",
             m.key
         )));
     }
-    Ok(m)
+    Ok(Ok(m))
 }
 
-/// The archive to use: `key` when given, else the newest of the series.
+/// The archive to use: `key` when given, else the latest of the series —
+/// the newest archive *with a valid manifest*. An archive without one (a
+/// backup still being written, or one whose run died before the manifest)
+/// is passed over with a warning naming it.
 pub fn pick(
     host: &dyn Host,
     storage: &str,
@@ -206,36 +222,49 @@ pub fn pick(
     name: Option<&str>,
     key: Option<&str>,
 ) -> Result<(String, Manifest), PluginError> {
-    let key = match (key, name) {
-        (Some(k), _) if !k.is_empty() => k.to_string(),
+    let checked = |key: &str| -> Result<Result<Manifest, String>, PluginError> {
+        Ok(manifest_of(host, storage, key)?.and_then(|m| {
+            if m.kind == kind {
+                Ok(m)
+            } else {
+                Err(format!("backup `{key}` is a {} backup, not {kind}", m.kind))
+            }
+        }))
+    };
+    match (key, name) {
+        (Some(k), _) if !k.is_empty() => {
+            Ok((k.to_string(), checked(k)?.map_err(PluginError::new)?))
+        }
         (_, Some(n)) => {
             let n = key_name(n);
             let all = archives(host, storage, prefix, kind, &n)?;
-            match all.last() {
-                Some(o) => o.key.clone(),
-                None => {
-                    return Err(PluginError::new(format!(
-                        "no {kind} backup of `{n}` in storage `{storage}` (looked under `{}`)",
-                        series_prefix(prefix, kind, &n)
-                    )));
+            let mut passed = Vec::new();
+            for o in all.iter().rev() {
+                match checked(&o.key)? {
+                    Ok(m) => return Ok((o.key.clone(), m)),
+                    Err(e) => {
+                        host.warn(&format!("latest: passed over `{}`: {e}", o.key));
+                        passed.push(o.key.clone());
+                    }
                 }
             }
+            let looked = series_prefix(prefix, kind, &n);
+            Err(PluginError::new(if passed.is_empty() {
+                format!(
+                    "no {kind} backup of `{n}` in storage `{storage}` (looked under `{looked}`)"
+                )
+            } else {
+                format!(
+                    "no {kind} backup of `{n}` with a valid manifest in storage `{storage}` (looked under `{looked}`; passed over: {})",
+                    passed.join(", ")
+                )
+            }))
         }
-        _ => {
-            return Err(PluginError::arg(
-                "name",
-                "give `name` (the latest backup) or `key`",
-            ));
-        }
-    };
-    let m = read_manifest(host, storage, &key)?;
-    if m.kind != kind {
-        return Err(PluginError::new(format!(
-            "backup `{key}` is a {} backup, not {kind}",
-            m.kind
-        )));
+        _ => Err(PluginError::arg(
+            "name",
+            "give `name` (the latest backup) or `key`",
+        )),
     }
-    Ok((key, m))
 }
 
 /// Streams the stored object through sha256 and zstd decompression into

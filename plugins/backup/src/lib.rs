@@ -373,6 +373,25 @@ fn prune(host: &dyn Host, a: PruneArgs) -> Result<Outputs, PluginError> {
     }
     let name = key_name(&a.name);
     let all = archives(host, &a.storage, &a.prefix, &a.kind, &name)?;
+    // Only archives with a manifest count as kept. One without may be
+    // still being written by a live run, or left by one that died: prune
+    // never deletes it; `cairn storage gc` does, once its writer is gone.
+    let series = series_prefix(&a.prefix, &a.kind, &name);
+    let manifests: std::collections::HashSet<String> = host
+        .storage_list(&a.storage, &series)?
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| k.ends_with(MANIFEST_SUFFIX))
+        .collect();
+    let (all, unfinished): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|o| manifests.contains(&manifest_key(&o.key)));
+    for o in &unfinished {
+        host.warn(&format!(
+            "prune: `{}` has no manifest: not counted, not deleted (see `cairn storage gc`)",
+            o.key
+        ));
+    }
     let cut = all.len().saturating_sub(a.keep as usize);
     let (old, kept) = all.split_at(cut);
     let mut deleted = Vec::new();
@@ -391,6 +410,10 @@ fn prune(host: &dyn Host, a: PruneArgs) -> Result<Outputs, PluginError> {
             json!(kept.iter().map(|o| o.key.clone()).collect::<Vec<_>>()),
         )
         .set("kept-count", kept.len())
+        .set(
+            "without-manifest",
+            json!(unfinished.iter().map(|o| o.key.clone()).collect::<Vec<_>>()),
+        )
         .set("planned", planned))
 }
 

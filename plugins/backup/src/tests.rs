@@ -302,3 +302,51 @@ fn verify_checks_the_checksum_first() {
     let t = &host.transfers()[1];
     assert!(matches!(&t.sink, Sink::Command(c) if c.program == "pg_restore"));
 }
+
+#[test]
+fn prune_counts_only_archives_with_a_manifest() {
+    // Three finished backups, then a newer archive whose run died before
+    // its manifest.
+    let half = "backups/postgres/site-20261109T000000Z.dump.zst";
+    let host = seeded(3).with_object("s", half, "half");
+    let out = host
+        .invoke::<Backup>(
+            &Context::for_test(),
+            "prune",
+            json!({ "storage": "s", "kind": "postgres", "name": "site", "keep": 2 }),
+        )
+        .unwrap();
+    assert_eq!(out["deleted-count"], 1);
+    assert_eq!(
+        out["kept"],
+        json!([
+            "backups/postgres/site-20261101T000000Z.dump.zst",
+            "backups/postgres/site-20261102T000000Z.dump.zst"
+        ])
+    );
+    assert_eq!(out["without-manifest"], json!([half]));
+    assert!(host.keys("s").contains(&half.to_string()));
+}
+
+#[test]
+fn latest_is_the_newest_archive_with_a_valid_manifest() {
+    let good = "backups/postgres/site-20261101T000000Z.dump.zst";
+    let half = "backups/postgres/site-20261102T000000Z.dump.zst";
+    let broken = "backups/postgres/site-20261103T000000Z.dump.zst";
+    let host = MockHost::new()
+        .with_object("s", good, "x")
+        .with_object(
+            "s",
+            format!("{good}.manifest.json"),
+            manifest_for(good, "ab", 1),
+        )
+        .with_object("s", half, "x")
+        .with_object("s", broken, "x")
+        .with_object("s", format!("{broken}.manifest.json"), "{ not json");
+    let (key, m) = pick(&host, "s", "backups/", "postgres", Some("site"), None).unwrap();
+    assert_eq!((key.as_str(), m.key.as_str()), (good, good));
+    let empty = MockHost::new().with_object("s", half, "x");
+    let e = pick(&empty, "s", "backups/", "postgres", Some("site"), None).unwrap_err();
+    assert!(e.message.contains("with a valid manifest"), "{e}");
+    assert!(e.message.contains(half), "{e}");
+}

@@ -10,15 +10,22 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::UNIX_EPOCH;
 
+use super::owner::Owner;
 use super::{LIST_CAP, ObjectMeta, ObjectWriter};
 
 /// Names of files being written; never listed, never valid keys.
-pub const TMP_MARK: &str = ".cairn-tmp-";
+pub use super::owner::TMP_MARK;
+
+/// The extended attribute naming the owner of a committed object
+/// (best effort: a file system without user attributes goes without).
+pub const OWNER_XATTR: &str = "user.cairn.owner";
 
 #[derive(Debug, Clone)]
 pub struct DirStore {
     pub name: String,
     pub root: PathBuf,
+    /// Who writes: named in temporary files and on committed objects.
+    pub owner: Owner,
 }
 
 impl DirStore {
@@ -174,7 +181,7 @@ impl DirStore {
         // A link created under us between the check and the creation would
         // still be caught: the path is checked again now that it exists.
         self.path(key)?;
-        let file = TempFile::create(&p).map_err(|e| self.err("write", key, e))?;
+        let file = TempFile::create(&p, &self.owner).map_err(|e| self.err("write", key, e))?;
         Ok(Box::new(DirWriter {
             file,
             what: format!("storage `{}`: cannot write `{key}`", self.name),
@@ -212,16 +219,24 @@ pub struct TempFile {
 }
 
 impl TempFile {
-    pub fn create(dest: &Path) -> io::Result<Self> {
+    /// The temporary file is named `.cairn-tmp-TAG-N-BASE` after its
+    /// owner (see [`Owner`]), so a sweep can tell a writer that died from
+    /// one at work; the owner is also set on the file as [`OWNER_XATTR`].
+    pub fn create(dest: &Path, owner: &Owner) -> io::Result<Self> {
         static N: AtomicU64 = AtomicU64::new(0);
         let dir = dest.parent().unwrap_or(Path::new("."));
-        let base = dest
+        let mut base = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // The base is only there to be read by people: a name stays
+        // within the 255 bytes file systems take.
+        while base.len() > 120 {
+            base.pop();
+        }
+        let tag = owner.tag();
         let tmp = dir.join(format!(
-            "{TMP_MARK}{}-{}-{base}",
-            std::process::id(),
+            "{TMP_MARK}{tag}-{}-{base}",
             N.fetch_add(1, Ordering::Relaxed)
         ));
         let file = OpenOptions::new()
@@ -229,6 +244,7 @@ impl TempFile {
             .create_new(true)
             .mode(0o644)
             .open(&tmp)?;
+        crate::sys::set_xattr(&file, OWNER_XATTR, tag.as_bytes());
         Ok(Self {
             file: Some(file),
             tmp,

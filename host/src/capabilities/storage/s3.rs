@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{
@@ -20,7 +20,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::task::JoinSet;
 
+use super::owner::{Owner, TMP_MARK};
 use super::{LIST_CAP, ObjectMeta, ObjectWriter};
+
+/// The user metadata naming the run and process that wrote an object.
+pub const OWNER_META: &str = "cairn-owner";
 
 /// Size of the first parts of a multipart upload, and the most a single
 /// PUT carries. An upload holds at most `1 + MAX_IN_FLIGHT` parts in memory:
@@ -48,7 +52,10 @@ fn rt() -> &'static tokio::runtime::Runtime {
 }
 
 /// Runs `fut` on the storage runtime until `deadline`.
-fn block<T>(deadline: Instant, fut: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+pub(super) fn block<T>(
+    deadline: Instant,
+    fut: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
     let deadline = tokio::time::Instant::from_std(deadline);
     rt().block_on(async move {
         match tokio::time::timeout_at(deadline, fut).await {
@@ -74,7 +81,9 @@ pub struct S3Store {
     pub bucket: String,
     /// `prefix=` with a trailing `/` (or empty).
     pub prefix: String,
-    client: Client,
+    /// Who writes: on committed objects and on upload markers.
+    pub owner: Owner,
+    pub(super) client: Client,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -156,6 +165,7 @@ impl S3Store {
             name: name.into(),
             bucket: bucket.into(),
             prefix,
+            owner: Owner::current("-"),
             client,
         })
     }
@@ -164,7 +174,7 @@ impl S3Store {
         format!("{}{key}", self.prefix)
     }
 
-    fn fail<E>(
+    pub(super) fn fail<E>(
         &self,
         what: &str,
         key: &str,
@@ -213,6 +223,10 @@ impl S3Store {
                     let Some(key) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
                         continue;
                     };
+                    // Upload markers are cairn's own, never objects.
+                    if key.split('/').any(|seg| seg.starts_with(TMP_MARK)) {
+                        continue;
+                    }
                     out.push(ObjectMeta {
                         key: key.to_string(),
                         size: o.size().unwrap_or(0).max(0) as u64,
@@ -313,6 +327,7 @@ impl S3Store {
                 .put_object()
                 .bucket(&self.bucket)
                 .key(self.full_key(key))
+                .metadata(OWNER_META, self.owner.tag())
                 .body(ByteStream::from(data))
                 .send()
                 .await
@@ -380,6 +395,7 @@ impl S3Store {
             deadline,
             buf: Vec::with_capacity(PART_SIZE),
             upload_id: None,
+            marker: None,
             next_part: 1,
             parts: Vec::new(),
             in_flight: JoinSet::new(),
@@ -427,6 +443,8 @@ struct S3Writer {
     deadline: Instant,
     buf: Vec<u8>,
     upload_id: Option<String>,
+    /// The marker naming the upload's owner, once written.
+    marker: Option<String>,
     next_part: i32,
     parts: Vec<CompletedPart>,
     in_flight: JoinSet<Result<CompletedPart, String>>,
@@ -445,15 +463,19 @@ impl S3Writer {
                     .create_multipart_upload()
                     .bucket(&s.bucket)
                     .key(&full)
+                    .metadata(OWNER_META, s.owner.tag())
                     .send()
                     .await
                     .map_err(|e| s.fail("write", &self.key, &e))
             })?;
-            self.upload_id = Some(
-                r.upload_id()
-                    .ok_or_else(|| format!("storage `{}`: the server gave no upload id", s.name))?
-                    .to_string(),
-            );
+            let id = r
+                .upload_id()
+                .ok_or_else(|| format!("storage `{}`: the server gave no upload id", s.name))?
+                .to_string();
+            self.upload_id = Some(id.clone());
+            // The owner of the upload, for a sweep after a crash: the
+            // server keeps no readable record of who started it.
+            self.marker = Some(s.put_marker(&self.key, &id, self.deadline)?);
         }
         while self.in_flight.len() >= MAX_IN_FLIGHT {
             self.wait_one()?;
@@ -562,6 +584,12 @@ impl ObjectWriter for S3Writer {
                 .map_err(|e| s.fail("write", &key, &e))
         })?;
         self.done = true;
+        if let Some(m) = self.marker.take() {
+            let _ = s.delete(
+                &m,
+                self.deadline.max(Instant::now() + Duration::from_secs(30)),
+            );
+        }
         Ok(())
     }
 }
@@ -587,6 +615,10 @@ impl Drop for S3Writer {
                     .await
                     .map_err(|e| s.fail("abort", &self.key, &e))
             });
+        }
+        if let Some(m) = self.marker.take() {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let _ = self.store.delete(&m, deadline);
         }
     }
 }
