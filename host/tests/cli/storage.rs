@@ -328,8 +328,9 @@ fn a_storage_not_granted_is_refused_with_the_fixed_phrasing() {
         r#"step put uses=store-probe action=put { storage other; key "k"; text "x"; }"#,
         &[],
     )
-    .code(1)
-    .stdout_has("storage: `other` is not permitted for plugin `store-probe` (grant it in cairn.kdl: `grant plugin=store-probe { storage \"other\" }`)");
+    // The preflight finds it before the first step runs: refused, not failed.
+    .code(3)
+    .stderr_has("step `put` needs storage `other`, which the grant of plugin `store-probe` does not allow (add it in cairn.kdl: `grant plugin=store-probe { storage \"other\" }`)");
     assert!(!s.p.join("other-objects").exists());
     // A transfer's ends are checked against their own grants.
     s.run(
@@ -340,8 +341,8 @@ fn a_storage_not_granted_is_refused_with_the_fixed_phrasing() {
         }"#,
         &[],
     )
-    .code(1)
-    .stdout_has("storage: `other` is not permitted for plugin `store-probe`");
+    .code(3)
+    .stderr_has("step `t` needs storage `other`, which the grant of plugin `store-probe` does not allow");
     s.run(
         "denied-file",
         r#"step t uses=store-probe action=transfer {
@@ -767,7 +768,8 @@ fn s3_credentials_come_from_the_projects_secrets() {
     // The secret key never shows in anything cairn wrote.
     assert!(!p.journals().contains(&key), "secret key in the journal");
 
-    // A name that is not a secret of the project: the step fails naming it.
+    // A name that is not a secret of the project: the preflight stops the
+    // run before its first step, naming it.
     let Some(p) = s3_with_secret_credentials(
         &ep,
         &bucket,
@@ -780,8 +782,8 @@ fn s3_credentials_come_from_the_projects_secrets() {
         &serde_json::json!({ "lab_key_id": id }).to_string(),
     );
     run_without_aws_env(&p, &["run", "put-get"])
-        .code(1)
-        .stdout_has("storage `lab`: `secret-key=no_such_secret` names no secret of the project");
+        .code(2)
+        .stderr_has("storage `lab` takes `secret-key=` from secret `no_such_secret`, which no secrets source holds");
 
     // Neither secrets nor environment: a clear error, nothing sent.
     let Some(p) = s3_with_secret_credentials(&ep, &bucket, "") else {
