@@ -8,8 +8,6 @@ use crate::project::Workspace;
 use super::commands::{print_json, table};
 use super::output::Style;
 
-/// A verdict as people read it (`failed, rollback failed`); other words as they are.
-
 /// `cairn history`: each run's verdict, as written once at its end.
 pub fn history(
     ws: &Workspace,

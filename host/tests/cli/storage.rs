@@ -342,7 +342,9 @@ fn a_storage_not_granted_is_refused_with_the_fixed_phrasing() {
         &[],
     )
     .code(3)
-    .stderr_has("step `t` needs storage `other`, which the grant of plugin `store-probe` does not allow");
+    .stderr_has(
+        "step `t` needs storage `other`, which the grant of plugin `store-probe` does not allow",
+    );
     s.run(
         "denied-file",
         r#"step t uses=store-probe action=transfer {
