@@ -74,28 +74,50 @@ pub(crate) fn as_override(v: &Value) -> String {
     }
 }
 
-/// Reads a run's journal; refuses a run that ended (its verdict stands) or
-/// is still going: only an interrupted run is continued.
-pub fn load(dir: &Path) -> Result<Resume, String> {
-    let record = super::history::read(dir)
-        .ok_or_else(|| format!("`{}` holds no readable journal", dir.display()))?;
-    super::retry::only_interrupted(&record)?;
+/// A run's journal events, and the mode and params its run-started record
+/// holds (params as `-p` overrides): what resume and retry start from.
+pub(crate) fn started(dir: &Path) -> Result<Started, String> {
     let events = super::history::events(dir).map_err(|e| e.to_string())?;
     let start = events
         .iter()
         .find(|e| e["event"] == "run-started")
         .ok_or("the journal has no run-started event")?;
     let mode: Mode = serde_json::from_value(start["mode"].clone()).map_err(|e| e.to_string())?;
+    let params = start["params"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), as_override(v))).collect())
+        .unwrap_or_default();
+    Ok(Started {
+        events,
+        mode,
+        params,
+    })
+}
+
+/// What [`started`] reads.
+pub(crate) struct Started {
+    pub events: Vec<Value>,
+    pub mode: Mode,
+    pub params: Vec<(String, String)>,
+}
+
+/// Reads a run's journal; refuses a run that ended (its verdict stands) or
+/// is still going: only an interrupted run is continued.
+pub fn load(dir: &Path) -> Result<Resume, String> {
+    let record = super::history::read(dir)
+        .ok_or_else(|| format!("`{}` holds no readable journal", dir.display()))?;
+    super::retry::only_interrupted(&record)?;
+    let Started {
+        events,
+        mode,
+        params,
+    } = started(dir)?;
     if mode == Mode::DryRun {
         return Err(format!(
             "run `{}` was a dry-run; start a new one instead",
             record.id
         ));
     }
-    let params = start["params"]
-        .as_object()
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), as_override(v))).collect())
-        .unwrap_or_default();
     let mut done = HashMap::new();
     for e in &events {
         if e["event"] != "step-finished" || e["phase"] != "main" {

@@ -54,20 +54,7 @@ pub fn load(dir: &Path) -> Result<Retry, String> {
         }
         _ => {}
     }
-    let events = super::history::events(dir).map_err(|e| e.to_string())?;
-    let start = events
-        .iter()
-        .find(|e| e["event"] == "run-started")
-        .ok_or("the journal has no run-started event")?;
-    let mode: Mode = serde_json::from_value(start["mode"].clone()).map_err(|e| e.to_string())?;
-    let params = start["params"]
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| (k.clone(), super::resume::as_override(v)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let super::resume::Started { mode, params, .. } = super::resume::started(dir)?;
     Ok(Retry {
         of: record.id,
         runbook: record.runbook,
