@@ -209,44 +209,49 @@ impl S3Store {
 
     pub fn list(&self, prefix: &str, deadline: Instant) -> Result<Vec<ObjectMeta>, String> {
         block(deadline, async {
-            let mut out = Vec::new();
-            let mut pages = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(self.full_key(prefix))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| self.fail("list", prefix, &e))?;
-                for o in page.contents() {
-                    let Some(key) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
-                        continue;
-                    };
-                    // Upload markers are cairn's own, never objects.
-                    if key.split('/').any(|seg| seg.starts_with(TMP_MARK)) {
-                        continue;
-                    }
-                    out.push(ObjectMeta {
-                        key: key.to_string(),
-                        size: o.size().unwrap_or(0).max(0) as u64,
-                        last_modified_ms: o
-                            .last_modified()
-                            .and_then(|t| t.to_millis().ok())
-                            .map(|m| m.max(0) as u64),
-                        etag: o.e_tag().map(str::to_string),
-                    });
-                }
-                if out.len() > LIST_CAP {
-                    return Err(format!(
-                        "storage `{}`: more than {LIST_CAP} objects under `{prefix}`; list a longer prefix",
-                        self.name
-                    ));
-                }
-            }
+            let mut out = self.list_raw(prefix).await?;
+            // Upload markers are cairn's own, never objects.
+            out.retain(|o| !o.key.split('/').any(|seg| seg.starts_with(TMP_MARK)));
             out.sort_by(|a, b| a.key.cmp(&b.key));
             Ok(out)
         })
+    }
+
+    /// Every object under `prefix` as the server lists it, upload markers
+    /// included, keys relative to the storage's prefix.
+    pub(super) async fn list_raw(&self, prefix: &str) -> Result<Vec<ObjectMeta>, String> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(self.full_key(prefix))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.fail("list", prefix, &e))?;
+            for o in page.contents() {
+                let Some(key) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
+                    continue;
+                };
+                out.push(ObjectMeta {
+                    key: key.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    last_modified_ms: o
+                        .last_modified()
+                        .and_then(|t| t.to_millis().ok())
+                        .map(|m| m.max(0) as u64),
+                    etag: o.e_tag().map(str::to_string),
+                });
+            }
+            if out.len() > LIST_CAP {
+                return Err(format!(
+                    "storage `{}`: more than {LIST_CAP} objects under `{prefix}`; list a longer prefix",
+                    self.name
+                ));
+            }
+        }
+        Ok(out)
     }
 
     pub fn head(&self, key: &str, deadline: Instant) -> Result<Option<ObjectMeta>, String> {

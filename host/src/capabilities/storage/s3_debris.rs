@@ -63,30 +63,12 @@ impl S3Store {
 
     /// Every object under `prefix`, markers included: `list` hides those.
     async fn all_objects(&self, prefix: &str) -> Result<Vec<String>, String> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(self.full_key(prefix))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.fail("list", prefix, &e))?;
-            for o in page.contents() {
-                if let Some(k) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) {
-                    out.push(k.to_string());
-                }
-            }
-            if out.len() > super::LIST_CAP {
-                return Err(format!(
-                    "storage `{}`: more than {} objects under `{prefix}`; give a longer prefix",
-                    self.name,
-                    super::LIST_CAP
-                ));
-            }
-        }
-        Ok(out)
+        Ok(self
+            .list_raw(prefix)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .collect())
     }
 
     async fn uploads(&self, prefix: &str) -> Result<Vec<Upload>, String> {
