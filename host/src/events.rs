@@ -40,6 +40,8 @@ pub enum Phase {
     OnFailure,
     Finally,
     Verify,
+    /// The `undo` block of a main step.
+    Undo,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +151,21 @@ pub enum Event {
     PlanSection {
         phase: Phase,
         note: String,
+        /// `undo`: the main step whose undo block follows.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        of: Option<String>,
+    },
+    /// A main step failed: the rollback starts (undo blocks, then
+    /// `on-failure`). `cairn resume` of a run stopped after this record
+    /// continues the rollback, not the main list.
+    RollbackStarted {
+        /// Why the main list stopped.
+        error: String,
+        /// A declined confirmation stopped it (the verdict is `refused`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        refused: bool,
+        /// The main steps whose `undo` block runs, in that order.
+        undo: Vec<String>,
     },
     Warning {
         message: String,
@@ -161,10 +178,15 @@ pub enum Event {
         duration_ms: f64,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
-        /// `rollback-failed`: the `on-failure` steps that failed or did not run.
+        /// `rollback-failed`: the undo and `on-failure` steps that failed
+        /// or did not run.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         not_undone: Vec<String>,
-        /// `failed`: the `on-failure` steps ran, every one succeeded.
+        /// `rollback-failed`: the main steps that finished and were not
+        /// undone; what they changed is left as it is.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        left_changed: Vec<String>,
+        /// `failed`: the undo and `on-failure` steps ran, every one succeeded.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         rolled_back: bool,
     },
@@ -177,9 +199,10 @@ pub enum Event {
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Succeeded,
-    /// A main step failed; every `on-failure` step that ran succeeded.
+    /// A main step failed; every undo and `on-failure` step that ran succeeded.
     Failed,
-    /// A main step failed and an `on-failure` step failed or did not run.
+    /// A main step failed and an undo or `on-failure` step failed (or did
+    /// not run after one failed).
     RollbackFailed,
     Refused,
     /// Killed, host crash, lost lock, stopped by a signal: resumable.

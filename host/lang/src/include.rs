@@ -7,7 +7,7 @@ use kdl::KdlNode;
 use miette::SourceSpan;
 
 use crate::decode::{self, check_arg_count, check_no_children, check_props, name_span};
-use crate::model::{Block, Include, Param, Project, Runbook};
+use crate::model::{Block, Include, Param, Project, Runbook, Step};
 use crate::runbook::{Decoder, Origin, load_file};
 use crate::source;
 
@@ -59,7 +59,7 @@ pub(crate) fn include(
         .flat_map(|i| i.step_ids.iter().map(String::as_str))
         .collect();
     let mut own_ids = Vec::new();
-    for step in inc.steps.iter().flat_map(Block::steps) {
+    for step in inc.steps.iter().flat_map(Block::steps).flat_map(Step::with_undo) {
         if self_claim(d, &step.id, &inc.file.name, rel.span) && !nested.contains(&step.id.as_str())
         {
             own_ids.push(step.id.clone());

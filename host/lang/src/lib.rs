@@ -118,6 +118,7 @@ mod step;
 mod strspan;
 mod target;
 mod template;
+mod undo;
 mod validate;
 mod walk;
 

@@ -204,6 +204,11 @@ pub struct Step {
     /// The step's arguments: its children converted to JSON by the rule in
     /// `docs/runbook-language.md`, with every string kept as a template.
     pub args: ArgValue,
+    /// `undo { step ... }`: the steps that put back what this one changed,
+    /// run when a later main step fails (empty when there is no block).
+    pub undo: Vec<Step>,
+    /// Where `undo` is written, when it is.
+    pub undo_span: Option<SourceSpan>,
     pub span: SourceSpan,
 }
 
@@ -307,6 +312,8 @@ pub enum Section {
     Finally,
     /// `rehearsal { verify { ... } }`.
     Verify,
+    /// `undo { ... }` of a main step.
+    Undo,
 }
 
 /// A step with its place in the runbook, as [`Runbook::step_places`] lists them.
@@ -318,4 +325,9 @@ pub struct StepPlace<'a> {
     pub block: usize,
     /// Whether it is one of the steps of a `parallel` block.
     pub in_parallel: bool,
+    /// An undo step: the main step whose `undo` block holds it (`block` is
+    /// then that step's block in the main list).
+    pub owner: Option<&'a Step>,
+    /// An undo step: its index in its `undo` block.
+    pub pos: usize,
 }

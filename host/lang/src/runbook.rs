@@ -67,8 +67,15 @@ pub(crate) struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
-    /// Records a step id written in this file; reports it if already used.
+    /// Records the id of a step written in this file, and of its undo
+    /// steps; reports one already used.
     pub(crate) fn claim(&mut self, step: &Step) {
+        for s in step.with_undo() {
+            self.claim_one(s);
+        }
+    }
+
+    fn claim_one(&mut self, step: &Step) {
         match self.ids.get(&step.id) {
             Some(origin) => {
                 let hint = match origin {
@@ -110,6 +117,7 @@ impl Decoder<'_> {
                 _ => decode::unknown_node(&mut self.r, child, &what, &["step", "parallel"]),
             }
         }
+        crate::undo::refuse_outside_main(&mut self.r, &out, name(node));
         out
     }
 

@@ -25,8 +25,8 @@ pub(crate) const STEP_PROPS: [&str; 6] = [
     "timeout",
     "continue-on-error",
 ];
-/// Children of a step that are not plugin arguments. `undo` is reserved for
-/// compensation steps (not supported yet).
+/// Children of a step that are not plugin arguments; `undo` holds the
+/// compensation steps (see `crate::undo`).
 pub(crate) const RESERVED: [&str; 3] = ["retry", "confirm", "undo"];
 
 const USAGE: &str = "`step ID uses=PLUGIN`";
@@ -62,6 +62,7 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
 
     let mut retry = None;
     let mut confirm = None;
+    let mut undo = (Vec::new(), None);
     let mut arg_nodes = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for child in children(node) {
@@ -82,13 +83,7 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
                 check_arg_count(r, child, &here, 1, "`confirm \"question?\"`");
                 confirm = confirm_of(r, child, &here);
             }
-            "undo" => {
-                r.error(
-                    name_span(child),
-                    format!("`undo` in {what} is not supported yet"),
-                )
-                .hint("`undo` is reserved for compensation steps; use `on-failure` for now");
-            }
+            "undo" => undo = (crate::undo::decode_undo(r, child, &what), Some(name_span(child))),
             _ => arg_nodes.push(child),
         }
     }
@@ -108,6 +103,8 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
         retry,
         confirm,
         args,
+        undo: undo.0,
+        undo_span: undo.1,
         span: node.span(),
     })
 }

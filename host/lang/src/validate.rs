@@ -251,6 +251,9 @@ fn step_order(
             Some(before.into()),
         ));
     }
+    if at.section == Section::Undo {
+        return crate::undo::undo_ref(name, at, t);
+    }
     if t.section == Section::Main && at.section != Section::Main {
         return None;
     }

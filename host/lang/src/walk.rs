@@ -6,7 +6,8 @@ use crate::model::{Block, Runbook, Section, SourceFile, Step, StepPlace};
 
 impl Runbook {
     /// Every step with its place: the main list, then `on-failure`,
-    /// `finally` and the rehearsal's `verify`, each in order.
+    /// `finally` and the rehearsal's `verify`, each in order; then the
+    /// `undo` steps of the main steps, in the order of the main list.
     pub fn step_places(&self) -> Vec<StepPlace<'_>> {
         let mut out = Vec::new();
         let verify = self
@@ -30,6 +31,20 @@ impl Runbook {
                     section,
                     block,
                     in_parallel,
+                    owner: None,
+                    pos: 0,
+                }));
+            }
+        }
+        for (block, b) in self.steps.iter().enumerate() {
+            for owner in b.steps() {
+                out.extend(owner.undo.iter().enumerate().map(|(pos, step)| StepPlace {
+                    step,
+                    section: Section::Undo,
+                    block,
+                    in_parallel: false,
+                    owner: Some(owner),
+                    pos,
                 }));
             }
         }
@@ -62,7 +77,15 @@ impl Section {
             Section::OnFailure => "on-failure",
             Section::Finally => "finally",
             Section::Verify => "verify",
+            Section::Undo => "undo",
         }
+    }
+}
+
+impl Step {
+    /// This step, then the steps of its `undo` block.
+    pub fn with_undo(&self) -> impl Iterator<Item = &Step> {
+        std::iter::once(self).chain(&self.undo)
     }
 }
 

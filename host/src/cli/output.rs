@@ -328,18 +328,30 @@ impl EventSink for Human {
                     self.print(format!("  {} {message}", s.yellow("warning:")));
                 }
             }
-            Event::PlanSection { phase, note } => {
+            Event::PlanSection { phase, note, of } => {
                 if !s.quiet {
-                    let list = match phase {
-                        Phase::OnFailure => "on-failure",
-                        Phase::Finally => "finally",
-                        Phase::Verify => "verify",
-                        Phase::Main => "steps",
+                    let list = match (phase, of) {
+                        (Phase::Undo, Some(step)) => format!("undo of `{step}`"),
+                        (Phase::Undo, None) => "undo".into(),
+                        (Phase::OnFailure, _) => "on-failure".into(),
+                        (Phase::Finally, _) => "finally".into(),
+                        (Phase::Verify, _) => "verify".into(),
+                        (Phase::Main, _) => "steps".into(),
                     };
                     self.print(format!(
                         "  {} {}",
                         s.bold(&format!("{list}:")),
                         s.yellow(note)
+                    ));
+                }
+            }
+            Event::RollbackStarted { undo, .. } => {
+                if !s.quiet && !undo.is_empty() {
+                    let list: Vec<String> = undo.iter().map(|u| format!("`{u}`")).collect();
+                    self.print(format!(
+                        "  {} {}",
+                        s.bold("rollback:"),
+                        s.yellow(&format!("undoing {}, last finished first", list.join(", ")))
                     ));
                 }
             }

@@ -4,6 +4,7 @@
 pub mod history;
 pub mod journal;
 pub mod leftovers;
+mod lists;
 pub mod lock;
 pub mod preflight;
 mod report;
@@ -11,6 +12,7 @@ mod resolver;
 pub mod resume;
 pub mod retry;
 mod step;
+mod undo;
 mod verdict;
 
 use std::collections::HashMap;
@@ -18,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use cairn_lang::{Block, Runbook, Step};
+use cairn_lang::{Runbook, Step};
 
 use crate::capabilities::{Grants, Targets};
 use crate::error::{Error, Result};
@@ -27,6 +29,7 @@ use crate::project::Workspace;
 use crate::redact::Redactor;
 use crate::runtime::LoadedPlugin;
 pub use resolver::{RunInfo, StepDone};
+pub use step::Failure;
 
 /// Asks the operator to confirm a step.
 pub trait Confirmer: Send + Sync {
@@ -84,20 +87,9 @@ pub struct Resolved {
     pub grants: Grants,
 }
 
-/// Every step of a runbook, in every list.
+/// Every step of a runbook, in every list (`undo` blocks included).
 pub fn all_steps(rb: &Runbook) -> Vec<&Step> {
-    let mut out = Vec::new();
-    let lists = [&rb.steps, &rb.on_failure, &rb.finally];
-    let verify = rb.rehearsal.as_ref().map(|r| &r.verify);
-    for list in lists.into_iter().chain(verify) {
-        for b in list {
-            match b {
-                Block::Step(s) => out.push(s),
-                Block::Parallel { steps, .. } => out.extend(steps.iter()),
-            }
-        }
-    }
-    out
+    rb.step_places().into_iter().map(|p| p.step).collect()
 }
 
 /// Resolves every step's plugin and grants; a project plugin that needs
@@ -347,6 +339,7 @@ pub fn run(
             .as_ref()
             .map(|r| r.done.clone())
             .unwrap_or_default(),
+        rollback: opts.resume.as_ref().and_then(|r| r.rollback.clone()),
         sink: sink.clone(),
         redactor,
         targets: Arc::new(targets),
@@ -379,6 +372,7 @@ pub fn run(
             duration_ms,
             error: end.error.clone(),
             not_undone: end.not_undone,
+            left_changed: end.left_changed,
             rolled_back: outcome.rolled_back,
         });
     }

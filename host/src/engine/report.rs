@@ -35,6 +35,7 @@ fn phase_str(p: Phase) -> &'static str {
         Phase::OnFailure => "on-failure",
         Phase::Finally => "finally",
         Phase::Verify => "verify",
+        Phase::Undo => "undo",
     }
 }
 

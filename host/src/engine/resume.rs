@@ -19,8 +19,12 @@ pub struct Resume {
     /// The params the run started with, as `-p` overrides.
     pub params: Vec<(String, String)>,
     /// Main-list steps that finished (ok, skipped, failed but continued),
-    /// with their recorded outputs.
+    /// with their recorded outputs; and undo, `on-failure` and `finally`
+    /// steps that finished, failed ones included (they are not run again).
     pub done: HashMap<String, StepDone>,
+    /// The run had started its rollback (a main step failed): the failure,
+    /// as journaled. The resumed run continues the rollback.
+    pub rollback: Option<super::Failure>,
     /// `--kill-leftovers`: end the run's processes that still run, instead
     /// of refusing.
     pub kill_leftovers: bool,
@@ -119,8 +123,17 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         ));
     }
     let mut done = HashMap::new();
+    let rollback = events
+        .iter()
+        .find(|e| e["event"] == "rollback-started")
+        .map(|e| super::Failure {
+            message: e["error"].as_str().unwrap_or("a step failed").to_string(),
+            refused: e["refused"] == true,
+        });
     for e in &events {
-        if e["event"] != "step-finished" || e["phase"] != "main" {
+        let main = e["phase"] == "main";
+        let rollback_or_finally = ["undo", "on-failure", "finally"].contains(&e["phase"].as_str().unwrap_or(""));
+        if e["event"] != "step-finished" || !(main || rollback_or_finally) {
             continue;
         }
         let Some(step) = e["step"].as_str() else {
@@ -129,7 +142,7 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         let Ok(status) = serde_json::from_value::<StepStatus>(e["status"].clone()) else {
             continue;
         };
-        if status == StepStatus::Failed {
+        if main && status == StepStatus::Failed {
             done.remove(step);
             continue;
         }
@@ -150,6 +163,7 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         mode,
         params,
         done,
+        rollback,
         kill_leftovers: false,
     })
 }
@@ -170,6 +184,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             done: HashMap::new(),
+            rollback: None,
             kill_leftovers: false,
         }
     }

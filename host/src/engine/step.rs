@@ -1,5 +1,5 @@
-//! Running steps: `when`, `confirm`, arguments, retries, timeouts, parallel
-//! blocks and the failure lists.
+//! Running steps: `when`, `confirm`, arguments, retries, timeouts and
+//! parallel blocks. The order of the lists is in `lists.rs`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,33 +23,6 @@ pub struct Failure {
     pub message: String,
     /// A confirmation was declined: the run ends as refused (exit 3).
     pub refused: bool,
-}
-
-/// How the lists of a run ended.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    /// The first failure of the main list, `verify` or `finally`.
-    pub failure: Option<Failure>,
-    /// The main list failed and `on-failure` ran to its end.
-    pub rolled_back: bool,
-    /// The main list failed and `on-failure` did not complete.
-    pub rollback: Option<RollbackFailure>,
-    /// SIGINT or SIGTERM stopped the main list: no `on-failure`, no
-    /// `finally`, no end in the journal; `cairn resume` continues it.
-    pub interrupted: bool,
-}
-
-/// What a failed rollback left: the steps that did not undo, and the main
-/// steps whose changes stay.
-#[derive(Debug, Clone)]
-pub struct RollbackFailure {
-    pub message: String,
-    /// `on-failure` steps that failed, in order.
-    pub failed: Vec<String>,
-    /// `on-failure` steps that never ran (the list stops at its first failure).
-    pub not_run: Vec<String>,
-    /// Main steps that finished: what they changed is still changed.
-    pub changed: Vec<String>,
 }
 
 /// Dry-run: what a reference to an output of a step that was only planned reads as.
@@ -90,6 +63,9 @@ pub(crate) struct Executor<'a> {
     pub done: Mutex<HashMap<String, StepDone>>,
     /// Steps a resumed run already finished: not run again.
     pub reused: HashMap<String, StepDone>,
+    /// A resumed run that had started its rollback: why its main list
+    /// failed. The main list is not run again; the rollback continues.
+    pub rollback: Option<Failure>,
     pub sink: Arc<dyn EventSink>,
     pub redactor: Arc<Redactor>,
     pub targets: Arc<Targets>,
@@ -100,109 +76,6 @@ pub(crate) struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// The main list; on failure the `on-failure` list; always `finally`.
-    /// A dry-run also shows the `on-failure` steps that would run if a step
-    /// failed, all of them planned.
-    pub fn run_all(&self) -> Outcome {
-        let dry = self.opts.mode == Mode::DryRun;
-        let main = self.run_blocks(&self.rb.steps, Phase::Main, true);
-        let mut out = Outcome {
-            failure: main.clone().err(),
-            ..Outcome::default()
-        };
-        // A rehearsal checks what the main steps restored: every check runs.
-        if main.is_ok()
-            && self.opts.mode == Mode::Rehearsal
-            && let Some(r) = &self.rb.rehearsal
-            && let Err(f) = self.run_blocks(&r.verify, Phase::Verify, false)
-        {
-            out.failure = Some(Failure {
-                message: format!("verification failed: {}", f.message),
-                refused: false,
-            });
-        }
-        if out.failure.is_some() && crate::sys::stop_requested() {
-            out.interrupted = true;
-            return out;
-        }
-        let on_failure = &self.rb.on_failure;
-        if main.is_err() && !on_failure.is_empty() {
-            if dry {
-                self.section(Phase::OnFailure, "runs because a step failed");
-            }
-            match self.run_blocks(on_failure, Phase::OnFailure, true) {
-                Ok(()) => out.rolled_back = true,
-                Err(f) => {
-                    self.sink.emit(&Event::Warning {
-                        message: format!("on-failure did not complete: {}", f.message),
-                    });
-                    out.rollback = Some(self.rollback_failure(f.message));
-                }
-            }
-        } else if dry && !on_failure.is_empty() {
-            self.section(Phase::OnFailure, "would run if a step fails");
-            self.hypothetical.store(true, Ordering::SeqCst);
-            if let Err(f) = self.run_blocks(on_failure, Phase::OnFailure, true) {
-                self.sink.emit(&Event::Warning {
-                    message: format!("on-failure would not complete: {}", f.message),
-                });
-            }
-            self.hypothetical.store(false, Ordering::SeqCst);
-        }
-        if dry && !self.rb.finally.is_empty() {
-            self.section(Phase::Finally, "always runs");
-        }
-        // Every finally step runs, even after one of them fails.
-        if let Err(f) = self.run_blocks(&self.rb.finally, Phase::Finally, false)
-            && out.failure.is_none()
-        {
-            out.failure = Some(f);
-        }
-        out
-    }
-
-    fn section(&self, phase: Phase, note: &str) {
-        self.sink.emit(&Event::PlanSection {
-            phase,
-            note: note.to_string(),
-        });
-    }
-
-    /// Which `on-failure` steps did not undo, and which main steps changed
-    /// something that stays changed.
-    fn rollback_failure(&self, message: String) -> RollbackFailure {
-        let done = self.done.lock().expect("steps");
-        let ids = |blocks: &[Block]| -> Vec<String> {
-            blocks
-                .iter()
-                .flat_map(|b| match b {
-                    Block::Step(s) => std::slice::from_ref(s),
-                    Block::Parallel { steps, .. } => steps.as_slice(),
-                })
-                .map(|s| s.id.clone())
-                .collect()
-        };
-        let mut failed = Vec::new();
-        let mut not_run = Vec::new();
-        for id in ids(&self.rb.on_failure) {
-            match done.get(&id).map(|d| d.status) {
-                None => not_run.push(id),
-                Some(StepStatus::Failed) => failed.push(id),
-                Some(_) => {}
-            }
-        }
-        let changed = ids(&self.rb.steps)
-            .into_iter()
-            .filter(|id| done.get(id).is_some_and(|d| d.status == StepStatus::Ok))
-            .collect();
-        RollbackFailure {
-            message,
-            failed,
-            not_run,
-            changed,
-        }
-    }
-
     /// Runs blocks in order. With `stop_on_failure` the first failure ends
     /// the list; otherwise every block runs and the first failure is returned.
     pub fn run_blocks(
@@ -289,10 +162,10 @@ impl Executor<'_> {
         });
     }
 
-    fn run_step(&self, step: &Step, phase: Phase) -> Result<(), Failure> {
-        if phase == Phase::Main
-            && let Some(d) = self.reused.get(&step.id)
-        {
+    pub(super) fn run_step(&self, step: &Step, phase: Phase) -> Result<(), Failure> {
+        // A resumed run does not repeat a step that finished; an undo,
+        // on-failure or finally step that failed stays failed.
+        if let Some(d) = self.reused.get(&step.id) {
             self.done
                 .lock()
                 .expect("steps")
@@ -301,7 +174,13 @@ impl Executor<'_> {
                 step: step.id.clone(),
                 status: d.status,
             });
-            return Ok(());
+            return match d.status {
+                StepStatus::Failed => Err(Failure {
+                    message: format!("step `{}` failed before the run was resumed", step.id),
+                    refused: false,
+                }),
+                _ => Ok(()),
+            };
         }
         let started = Instant::now();
         let resolved = &self.plugins[&step.id];

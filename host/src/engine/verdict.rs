@@ -1,6 +1,6 @@
 //! A run's verdict, from how its lists of steps ended.
 
-use super::step::Outcome;
+use super::lists::Outcome;
 use crate::events::{RunResult, Verdict};
 
 /// A run's end, as journaled.
@@ -9,6 +9,7 @@ pub(super) struct End {
     pub verdict: Verdict,
     pub error: Option<String>,
     pub not_undone: Vec<String>,
+    pub left_changed: Vec<String>,
 }
 
 /// The verdict of what the lists did. A failed rollback outranks every
@@ -20,6 +21,7 @@ pub(super) fn of(o: &Outcome) -> End {
             verdict: Verdict::Interrupted,
             error: o.failure.as_ref().map(|f| f.message.clone()),
             not_undone: Vec::new(),
+            left_changed: Vec::new(),
         };
     }
     if let Some(rb) = &o.rollback {
@@ -34,6 +36,17 @@ pub(super) fn of(o: &Outcome) -> End {
                 .join(", ")
         };
         let mut parts = Vec::new();
+        if !rb.not_undone.is_empty() {
+            let mut undo = format!(
+                "step {} not undone (undo step {} failed",
+                list(&rb.not_undone),
+                list(&rb.undo_failed)
+            );
+            if !rb.undo_not_run.is_empty() {
+                undo.push_str(&format!(", {} did not run", list(&rb.undo_not_run)));
+            }
+            parts.push(undo + ")");
+        }
         if !rb.failed.is_empty() {
             parts.push(format!("on-failure step {} failed", list(&rb.failed)));
         }
@@ -41,7 +54,7 @@ pub(super) fn of(o: &Outcome) -> End {
             parts.push(format!("{} did not run", list(&rb.not_run)));
         }
         let left = if rb.changed.is_empty() {
-            "no main step had finished".to_string()
+            "no finished main step is left changed".to_string()
         } else {
             format!(
                 "what main step {} changed is left as it is: check it and undo it by hand",
@@ -56,7 +69,11 @@ pub(super) fn of(o: &Outcome) -> End {
                 parts.join(", "),
                 rb.message
             )),
-            not_undone: rb.failed.iter().chain(&rb.not_run).cloned().collect(),
+            not_undone: (rb.undo_failed.iter().chain(&rb.undo_not_run))
+                .chain(rb.failed.iter().chain(&rb.not_run))
+                .cloned()
+                .collect(),
+            left_changed: rb.changed.clone(),
         };
     }
     let (result, verdict) = match &o.failure {
@@ -69,5 +86,6 @@ pub(super) fn of(o: &Outcome) -> End {
         verdict,
         error: o.failure.as_ref().map(|f| f.message.clone()),
         not_undone: Vec::new(),
+        left_changed: Vec::new(),
     }
 }

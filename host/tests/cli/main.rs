@@ -23,6 +23,7 @@ mod scratch_guards;
 mod secret_shapes;
 mod storage;
 mod targets;
+mod undo;
 mod validate;
 mod verdicts;
 
