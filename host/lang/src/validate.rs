@@ -257,6 +257,12 @@ fn step_order(
     if t.section == Section::Main && at.section != Section::Main {
         return None;
     }
+    if t.section == Section::Undo {
+        return Some((
+            format!("step `{name}` is an undo step and can't be used from `{}`", at.section.as_str()),
+            Some("an undo step runs only when a later main step fails; nothing else can rely on its outputs".into()),
+        ));
+    }
     if t.section != at.section {
         let help = format!(
             "a step in `{}` can use the main steps and the earlier steps of its own block",

@@ -64,6 +64,9 @@ fn summary(rb: &Runbook, params: Value) -> String {
             if p.in_parallel {
                 o.insert("parallel".into(), json!(true));
             }
+            if let Some(owner) = p.owner {
+                o.insert("undoes".into(), json!(owner.id));
+            }
             if let Some(r) = &s.version_req {
                 o.insert("version".into(), json!(r.to_string()));
             }
