@@ -59,7 +59,12 @@ pub(crate) fn include(
         .flat_map(|i| i.step_ids.iter().map(String::as_str))
         .collect();
     let mut own_ids = Vec::new();
-    for step in inc.steps.iter().flat_map(Block::steps).flat_map(Step::with_undo) {
+    for step in inc
+        .steps
+        .iter()
+        .flat_map(Block::steps)
+        .flat_map(Step::with_undo)
+    {
         if self_claim(d, &step.id, &inc.file.name, rel.span) && !nested.contains(&step.id.as_str())
         {
             own_ids.push(step.id.clone());

@@ -83,7 +83,12 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
                 check_arg_count(r, child, &here, 1, "`confirm \"question?\"`");
                 confirm = confirm_of(r, child, &here);
             }
-            "undo" => undo = (crate::undo::decode_undo(r, child, &what), Some(name_span(child))),
+            "undo" => {
+                undo = (
+                    crate::undo::decode_undo(r, child, &what),
+                    Some(name_span(child)),
+                )
+            }
             _ => arg_nodes.push(child),
         }
     }

@@ -34,7 +34,9 @@ pub(crate) fn decode_undo(r: &mut Report, node: &KdlNode, what: &str) -> Vec<Ste
             }
             "parallel" => {
                 r.error(name_span(child), format!("`parallel` in {here}"))
-                    .hint("the steps of an `undo` block run one after the other: list them directly");
+                    .hint(
+                        "the steps of an `undo` block run one after the other: list them directly",
+                    );
             }
             _ => decode::unknown_node(r, child, &here, &["step"]),
         }
@@ -86,14 +88,13 @@ pub(crate) fn undo_ref(
             format!("step `{name}` runs after `{owner}`, which undo step `{me}` undoes"),
             Some(rule),
         )),
-        Section::Undo if t.owner.map(|o| &o.id) == at.owner.map(|o| &o.id) => {
-            (t.pos > at.pos).then(|| {
+        Section::Undo if t.owner.map(|o| &o.id) == at.owner.map(|o| &o.id) => (t.pos > at.pos)
+            .then(|| {
                 (
                     format!("undo step `{name}` runs after undo step `{me}`"),
                     Some(rule),
                 )
-            })
-        }
+            }),
         Section::Undo => Some((
             format!(
                 "undo step `{name}` undoes `{}`, not `{owner}`",

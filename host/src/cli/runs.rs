@@ -141,6 +141,19 @@ pub fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<Exi
                 e["phase"].as_str().unwrap_or(""),
                 e["note"].as_str().unwrap_or("")
             ),
+            "rollback-started" => format!(
+                "  {} undo {}",
+                style.bold("rollback:"),
+                e["undo"]
+                    .as_array()
+                    .map(|u| u
+                        .iter()
+                        .filter_map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or_else(|| "nothing".into())
+            ),
             "run-finished" => format!(
                 "{} {} in {:.0}ms{}",
                 style.bold("end"),

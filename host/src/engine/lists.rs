@@ -146,7 +146,12 @@ impl Executor<'_> {
 
     /// Which undo and `on-failure` steps did not undo, and which main steps
     /// changed something that stays changed.
-    fn rollback_failure(&self, message: String, undo: &UndoOutcome, on_failure_ok: bool) -> RollbackFailure {
+    fn rollback_failure(
+        &self,
+        message: String,
+        undo: &UndoOutcome,
+        on_failure_ok: bool,
+    ) -> RollbackFailure {
         let done = self.done.lock().expect("steps");
         let mut out = RollbackFailure {
             message,
@@ -155,7 +160,13 @@ impl Executor<'_> {
             not_undone: undo.not_undone.clone(),
             ..RollbackFailure::default()
         };
-        for id in self.rb.on_failure.iter().flat_map(Block::steps).map(|s| &s.id) {
+        for id in self
+            .rb
+            .on_failure
+            .iter()
+            .flat_map(Block::steps)
+            .map(|s| &s.id)
+        {
             match done.get(id).map(|d| d.status) {
                 None => out.not_run.push(id.clone()),
                 Some(StepStatus::Failed) => out.failed.push(id.clone()),

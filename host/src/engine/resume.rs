@@ -132,7 +132,8 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         });
     for e in &events {
         let main = e["phase"] == "main";
-        let rollback_or_finally = ["undo", "on-failure", "finally"].contains(&e["phase"].as_str().unwrap_or(""));
+        let rollback_or_finally =
+            ["undo", "on-failure", "finally"].contains(&e["phase"].as_str().unwrap_or(""));
         if e["event"] != "step-finished" || !(main || rollback_or_finally) {
             continue;
         }

@@ -64,7 +64,11 @@ impl Executor<'_> {
         let mut out = UndoOutcome::default();
         for owner in owners {
             if dry {
-                self.section(Phase::Undo, "runs because a later step failed", Some(&owner.id));
+                self.section(
+                    Phase::Undo,
+                    "runs because a later step failed",
+                    Some(&owner.id),
+                );
             }
             let mut failed = false;
             for step in &owner.undo {
@@ -103,11 +107,18 @@ impl Executor<'_> {
             if Some(owner.id.as_str()) == last {
                 continue;
             }
-            self.section(Phase::Undo, "would run if a later step fails", Some(&owner.id));
+            self.section(
+                Phase::Undo,
+                "would run if a later step fails",
+                Some(&owner.id),
+            );
             for step in &owner.undo {
                 if let Err(f) = self.run_step(step, Phase::Undo) {
                     self.sink.emit(&Event::Warning {
-                        message: format!("undo of `{}` would not complete: {}", owner.id, f.message),
+                        message: format!(
+                            "undo of `{}` would not complete: {}",
+                            owner.id, f.message
+                        ),
                     });
                     break;
                 }

@@ -84,10 +84,7 @@ fn undo_blocks_run_last_finished_first_with_their_own_outputs_before_on_failure(
         .stdout_has("failed (rolled back)");
     // The failed step `c` and the skipped one are not undone; `b` before `a`,
     // each with its own outputs; `on-failure` after the undo blocks.
-    assert_eq!(
-        read(&p, "log"),
-        "undo-b:rev-b\nundo-a:rev-a\non-failure\n"
-    );
+    assert_eq!(read(&p, "log"), "undo-b:rev-b\nundo-a:rev-a\non-failure\n");
     let events = p.last_journal();
     let start = events
         .iter()
@@ -164,7 +161,11 @@ fn dry_run_lists_the_undo_steps_that_would_run_if_a_later_step_failed() {
     let b = r.stdout.find("undo of `b`").unwrap();
     let a = r.stdout.find("undo of `a`").unwrap();
     let of = r.stdout.find("on-failure:").unwrap();
-    assert!(b < a && a < of, "in the order they would run:\n{}", r.stdout);
+    assert!(
+        b < a && a < of,
+        "in the order they would run:\n{}",
+        r.stdout
+    );
     assert!(!p.join("log").exists(), "a dry-run undoes nothing");
 }
 
