@@ -17,10 +17,10 @@ use output::Style;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  succeeded
-  1  failed: a step failed; every on-failure step succeeded (rolled back), or there were none
+  1  failed: a step failed; every undo and on-failure step succeeded (rolled back), or there were none
   2  invalid: the runbook, params or project (a missing secret, storage, target or plugin)
   3  refused: lock held, grant missing, confirmation declined, resume of a run that ended
-  4  failed, rollback failed: an on-failure step failed or did not run; state is left changed
+  4  failed, rollback failed: an undo or on-failure step failed; state is left changed
   5  interrupted: stopped before its end; `cairn resume RUN-ID` continues it";
 
 #[derive(Debug, Parser)]
