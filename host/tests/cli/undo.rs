@@ -304,3 +304,69 @@ fn retry_of_a_rolled_back_run_is_a_new_run_and_the_undo_is_not_needed() {
     );
     assert_eq!(history(&p)[1]["verdict"], "succeeded");
 }
+
+/// Sends SIGTERM to the one process this test started, by its pid.
+fn sigterm(pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[test]
+fn a_signal_during_the_main_steps_undoes_nothing_and_one_during_the_rollback_lets_it_finish() {
+    // During the main steps: interrupted, nothing undone; the resumed run
+    // fails at `c` and then undoes.
+    let p = Project::new();
+    let text = three_steps(&log("undo-c", "undo-c")).replace(
+        "echo main-b >> main; echo rev-b",
+        "echo main-b >> main; touch waiting; while [ ! -f go ]; do sleep 0.02; done; echo rev-b",
+    );
+    p.runbook("deploy", &text);
+    let child = p
+        .cmd()
+        .args(["run", "deploy"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("step b", || p.join("waiting").exists());
+    sigterm(child.id());
+    std::fs::write(p.join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(read(&p, "log"), "", "an interrupt undoes nothing");
+    assert_eq!(read(&p, "main"), "main-a\nmain-b\n");
+    let id = history(&p)[0]["id"].as_str().unwrap().to_string();
+    p.cairn(&["resume", &id])
+        .code(1)
+        .stdout_has("failed (rolled back)");
+    assert_eq!(read(&p, "main"), "main-a\nmain-b\nmain-c\n");
+    assert_eq!(read(&p, "log"), "undo-b:rev-b\nundo-a:rev-a\non-failure\n");
+
+    // During the rollback: the rollback goes on to its end.
+    let p = Project::new();
+    let slow = "step undo-b-wait uses=exec {\n            run sh \"-c\" \"touch waiting; while [ ! -f go ]; do sleep 0.02; done; echo undo-b-done >> log\"\n            cwd \"{{ project.root }}\"\n        }";
+    let text = three_steps(&log("undo-c", "undo-c"))
+        .replace(&log("undo-b", "undo-b:{{ steps.b.outputs.stdout }}"), slow);
+    p.runbook("deploy", &text);
+    let child = p
+        .cmd()
+        .args(["run", "deploy"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the undo of b", || p.join("waiting").exists());
+    sigterm(child.id());
+    std::fs::write(p.join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failed (rolled back)"), "{stdout}");
+    assert_eq!(read(&p, "log"), "undo-b-done\nundo-a:rev-a\non-failure\n");
+}
