@@ -24,6 +24,7 @@ mod secret_shapes;
 mod storage;
 mod targets;
 mod validate;
+mod verify_large;
 mod verdicts;
 
 pub use harness::{Project, Run};
