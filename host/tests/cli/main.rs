@@ -11,6 +11,8 @@ mod dry_run;
 mod engine;
 mod exec_grants;
 mod files;
+mod fixture_haproxy;
+mod haproxy;
 mod hostile;
 mod http_check;
 mod journal_lock;
