@@ -7,6 +7,7 @@ mod busy_site;
 mod commands;
 mod debris;
 mod docker;
+mod dns_cutover;
 mod dry_run;
 mod engine;
 mod exec_grants;

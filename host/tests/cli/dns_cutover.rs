@@ -1,0 +1,274 @@
+//! The stock `dns-cutover` plugin through the real binary: against the lab's
+//! real PowerDNS (a zone of its own per test, created and deleted through
+//! the API; the lab's `example.test.` is never touched), and a contract test
+//! against a local server that answers in the shapes Cloudflare documents
+//! for its DNS API (no network here to reach the real one).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::Project;
+use crate::backup::{outputs, unique};
+
+struct Pdns {
+    api: String,
+    key: String,
+    dns: String,
+    zone: String,
+}
+
+impl Pdns {
+    fn new() -> Option<Pdns> {
+        let get = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        let (Some(api), Some(key), Some(dns)) = (get("CAIRN_LAB_PDNS_API"), get("CAIRN_LAB_PDNS_KEY"), get("CAIRN_LAB_DNS")) else {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the lab's PowerDNS is not up");
+            eprintln!("skipped: no lab PowerDNS (eval \"$(tests/lab/up dns)\")");
+            return None;
+        };
+        let zone = format!("{}.cairn-test.", unique("z").replace('_', "-"));
+        let p = Pdns { api, key, dns, zone };
+        let mut rrsets = vec![
+            json!({ "name": format!("www.{}", p.zone), "type": "A", "ttl": 300, "records": [{ "content": "127.0.0.1", "disabled": false }] }),
+            json!({ "name": format!("api.{}", p.zone), "type": "A", "ttl": 300, "records": [{ "content": "127.0.0.1", "disabled": false }] }),
+        ];
+        rrsets.push(json!({ "name": format!("ns1.{}", p.zone), "type": "A", "ttl": 3600, "records": [{ "content": "127.0.0.1", "disabled": false }] }));
+        let (code, body) = p.call("POST", "/servers/localhost/zones", Some(json!({
+            "name": p.zone, "kind": "Native", "nameservers": [format!("ns1.{}", p.zone)], "rrsets": rrsets
+        })));
+        assert_eq!(code, 201, "create zone: {body}");
+        Some(p)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+        let mut c = std::process::Command::new("curl");
+        c.args(["-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H"])
+            .arg(format!("X-API-Key: {}", self.key))
+            .arg(format!("{}{path}", self.api));
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "--data-binary"]).arg(b.to_string());
+        }
+        let out = c.output().expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// `(ttl, values)` of an A record set of the zone, from the API.
+    fn a(&self, name: &str) -> Option<(u64, Vec<String>)> {
+        let (_, body) = self.call("GET", &format!("/servers/localhost/zones/{}", self.zone), None);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["rrsets"].as_array().unwrap().iter().find(|r| r["name"] == format!("{name}.{}", self.zone) && r["type"] == "A").map(|r| {
+            (r["ttl"].as_u64().unwrap(), r["records"].as_array().unwrap().iter().map(|x| x["content"].as_str().unwrap().to_string()).collect())
+        })
+    }
+
+    fn project(&self, steps: &str) -> Project {
+        let p = Project::with_config("project dns-test {\n    secrets { env prefix=DNSCT_; }\n}\n");
+        let common = format!(
+            "provider powerdns\n        api \"{}\"\n        api-key-secret pdns_key\n        zone \"{}\"",
+            self.api, self.zone
+        );
+        p.runbook("cut", &format!("runbook cut version=1 {{\n{}\n}}\n", steps.replace("COMMON", &common).replace("DNS", &self.dns)));
+        p
+    }
+
+    fn cairn(&self, p: &Project, args: &[&str]) -> crate::Run {
+        let out = p.cmd().args(args).env("DNSCT_PDNS_KEY", &self.key).output().unwrap();
+        crate::Run::new(args, out)
+    }
+}
+
+impl Drop for Pdns {
+    fn drop(&mut self) {
+        // Only the zone this test created: its name is unique to this run.
+        self.call("DELETE", &format!("/servers/localhost/zones/{}", self.zone), None);
+    }
+}
+
+#[test]
+fn powerdns_switch_verify_and_put_back() {
+    let Some(z) = Pdns::new() else { return };
+    let p = z.project(
+        r#"    step prepare uses=dns-cutover action=prepare {
+        COMMON
+        record name=www
+        ttl 60
+    }
+    step switch uses=dns-cutover action=switch {
+        COMMON
+        record name=www type=A to="127.0.0.2"
+    }
+    step verify uses=dns-cutover action=verify {
+        COMMON
+        record name=www type=A to="127.0.0.2"
+        servers "DNS"
+        timeout "60s"
+    }
+    step back uses=dns-cutover action=restore {
+        COMMON
+        previous "{{ steps.switch.outputs.previous }}"
+    }
+    step ttl uses=dns-cutover action=restore-ttl {
+        COMMON
+        previous "{{ steps.prepare.outputs.previous }}"
+    }
+    step verify-old uses=dns-cutover action=verify {
+        COMMON
+        record name=www type=A to="127.0.0.1"
+        servers "DNS"
+        timeout "60s"
+    }"#,
+    );
+    z.cairn(&p, &["run", "cut"]).success();
+    assert_eq!(outputs(&p, "prepare")["wait-seconds"], 300);
+    assert_eq!(outputs(&p, "switch")["previous"][0]["values"], json!(["127.0.0.1"]));
+    assert_eq!(outputs(&p, "switch")["previous"][0]["ttl"], 60);
+    assert_eq!(z.a("www"), Some((300, vec!["127.0.0.1".to_string()])));
+    assert_eq!(z.a("api"), Some((300, vec!["127.0.0.1".to_string()])), "a record not named is untouched");
+    assert!(!p.journals().contains(&z.key), "the API key reached the journal");
+}
+
+#[test]
+fn a_dry_run_prints_the_record_diff_and_changes_nothing() {
+    let Some(z) = Pdns::new() else { return };
+    let p = z.project(
+        r#"    step switch uses=dns-cutover action=switch {
+        COMMON
+        record name=www type=A to="127.0.0.2" ttl=60
+    }"#,
+    );
+    let run = z.cairn(&p, &["run", "cut", "--dry-run"]);
+    run.success()
+        .stdout_has(&format!("A www.{} 127.0.0.1 → 127.0.0.2, TTL 300 → 60", z.zone));
+    assert_eq!(z.a("www"), Some((300, vec!["127.0.0.1".to_string()])));
+}
+
+#[test]
+fn deleting_a_record_is_refused_without_allow_delete() {
+    let Some(z) = Pdns::new() else { return };
+    let p = z.project(
+        r#"    step switch uses=dns-cutover action=switch {
+        COMMON
+        record name=api type=A to=""
+    }"#,
+    );
+    let run = z.cairn(&p, &["run", "cut"]);
+    run.code(1);
+    assert!(format!("{}{}", run.stdout, run.stderr).contains("allow-delete"), "{}", run.stdout);
+    assert!(z.a("api").is_some());
+}
+
+/// What the fake Cloudflare holds and was asked.
+#[derive(Default)]
+struct CfState {
+    records: Vec<Value>,
+    next: u32,
+    log: Vec<String>,
+}
+
+/// A local server answering like Cloudflare's v4 DNS API (shapes from its
+/// documentation: `success`/`errors`/`result`/`result_info` envelopes,
+/// one record per value with an id, names without the final dot, bearer
+/// tokens), one request per connection.
+fn fake_cloudflare(token: &'static str) -> (String, Arc<Mutex<CfState>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}/client/v4", l.local_addr().unwrap().port());
+    let state = Arc::new(Mutex::new(CfState {
+        records: vec![json!({ "id": "rec1", "zone_id": "zone1", "name": "www.example.com", "type": "A", "content": "192.0.2.10", "ttl": 300, "proxied": false })],
+        ..CfState::default()
+    }));
+    let st = state.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(200) {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            let (mut len, mut auth) = (0usize, String::new());
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" { break; }
+                let lower = h.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") { len = v.trim().parse().unwrap(); }
+                if lower.starts_with("authorization:") { auth = h["authorization:".len()..].trim().to_string(); }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let mut parts = line.split_whitespace();
+            let (method, path) = (parts.next().unwrap().to_string(), parts.next().unwrap().trim_start_matches("/client/v4").to_string());
+            let mut g = st.lock().unwrap();
+            g.log.push(format!("{method} {path}"));
+            let ok = |v: Value| (200, json!({ "success": true, "errors": [], "messages": [], "result": v, "result_info": { "page": 1, "per_page": 100, "count": 1, "total_count": 1, "total_pages": 1 } }));
+            let (code, reply) = if auth != format!("Bearer {token}") {
+                (403, json!({ "success": false, "errors": [{ "code": 9109, "message": "Invalid access token" }], "messages": [], "result": null }))
+            } else if method == "GET" && path == "/zones?name=example.com" {
+                ok(json!([{ "id": "zone1", "name": "example.com", "status": "active" }]))
+            } else if method == "GET" && path.starts_with("/zones/zone1/dns_records") {
+                ok(json!(g.records.clone()))
+            } else if let Some(id) = path.strip_prefix("/zones/zone1/dns_records/") {
+                let id = id.to_string();
+                let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                match method.as_str() {
+                    "PATCH" => {
+                        let rec = g.records.iter_mut().find(|x| x["id"] == id.as_str()).unwrap();
+                        for k in ["content", "ttl", "name", "type"] { if !b[k].is_null() { rec[k] = b[k].clone(); } }
+                        let rec = rec.clone();
+                        ok(rec)
+                    }
+                    "DELETE" => { g.records.retain(|x| x["id"] != id.as_str()); ok(json!({ "id": id })) }
+                    _ => (405, json!({ "success": false, "errors": [{ "code": 10000, "message": "method" }], "result": null })),
+                }
+            } else if method == "POST" && path == "/zones/zone1/dns_records" {
+                let mut b: Value = serde_json::from_slice(&body).unwrap();
+                g.next += 1;
+                b["id"] = json!(format!("new{}", g.next));
+                g.records.push(b.clone());
+                ok(b)
+            } else {
+                (404, json!({ "success": false, "errors": [{ "code": 7003, "message": "Could not route" }], "result": null }))
+            };
+            let text = reply.to_string();
+            let _ = write!(s, "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}", text.len());
+        }
+    });
+    (base, state)
+}
+
+#[test]
+fn cloudflare_contract_switch_and_restore_against_documented_shapes() {
+    let (api, state) = fake_cloudflare("cf-test-token-123");
+    let p = Project::with_config("project cf-test {\n    secrets { env prefix=DNSCT_; }\n}\n");
+    let common = format!("provider cloudflare\n        api \"{api}\"\n        api-token-secret cf_token\n        zone \"example.com\"");
+    p.runbook(
+        "cut",
+        &format!(
+            r#"runbook cut version=1 {{
+    step switch uses=dns-cutover action=switch {{
+        {common}
+        record name=www type=A to="192.0.2.20,192.0.2.21" ttl=120
+    }}
+    step back uses=dns-cutover action=restore {{
+        {common}
+        previous "{{{{ steps.switch.outputs.previous }}}}"
+    }}
+}}
+"#
+        ),
+    );
+    let out = p.cmd().args(["run", "cut"]).env("DNSCT_CF_TOKEN", "cf-test-token-123").output().unwrap();
+    let run = crate::Run::new(&["run", "cut"], out);
+    run.success();
+    let g = state.lock().unwrap();
+    // The switch overwrote the one record and added the second value; the
+    // restore deleted the extra one and put the first value back.
+    assert!(g.log.iter().any(|l| l == "PATCH /zones/zone1/dns_records/rec1"), "{:?}", g.log);
+    assert!(g.log.iter().any(|l| l == "POST /zones/zone1/dns_records"), "{:?}", g.log);
+    assert!(g.log.iter().any(|l| l.starts_with("DELETE /zones/zone1/dns_records/")), "{:?}", g.log);
+    assert_eq!(g.records.len(), 1, "{:?}", g.records);
+    assert_eq!(g.records[0]["content"], "192.0.2.10");
+    assert_eq!(g.records[0]["ttl"], 300);
+    assert!(!p.journals().contains("cf-test-token-123"), "token in the journal");
+}
