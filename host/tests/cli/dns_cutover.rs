@@ -23,13 +23,25 @@ struct Pdns {
 impl Pdns {
     fn new() -> Option<Pdns> {
         let get = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        let (Some(api), Some(key), Some(dns)) = (get("CAIRN_LAB_PDNS_API"), get("CAIRN_LAB_PDNS_KEY"), get("CAIRN_LAB_DNS")) else {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the lab's PowerDNS is not up");
+        let (Some(api), Some(key), Some(dns)) = (
+            get("CAIRN_LAB_PDNS_API"),
+            get("CAIRN_LAB_PDNS_KEY"),
+            get("CAIRN_LAB_DNS"),
+        ) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but the lab's PowerDNS is not up"
+            );
             eprintln!("skipped: no lab PowerDNS (eval \"$(tests/lab/up dns)\")");
             return None;
         };
         let zone = format!("{}.cairn-test.", unique("z").replace('_', "-"));
-        let p = Pdns { api, key, dns, zone };
+        let p = Pdns {
+            api,
+            key,
+            dns,
+            zone,
+        };
         let mut rrsets = vec![
             json!({ "name": format!("www.{}", p.zone), "type": "A", "ttl": 300, "records": [{ "content": "127.0.0.1", "disabled": false }] }),
             json!({ "name": format!("api.{}", p.zone), "type": "A", "ttl": 300, "records": [{ "content": "127.0.0.1", "disabled": false }] }),
@@ -48,7 +60,8 @@ impl Pdns {
             .arg(format!("X-API-Key: {}", self.key))
             .arg(format!("{}{path}", self.api));
         if let Some(b) = body {
-            c.args(["-H", "Content-Type: application/json", "--data-binary"]).arg(b.to_string());
+            c.args(["-H", "Content-Type: application/json", "--data-binary"])
+                .arg(b.to_string());
         }
         let out = c.output().expect("curl");
         let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -58,11 +71,28 @@ impl Pdns {
 
     /// `(ttl, values)` of an A record set of the zone, from the API.
     fn a(&self, name: &str) -> Option<(u64, Vec<String>)> {
-        let (_, body) = self.call("GET", &format!("/servers/localhost/zones/{}", self.zone), None);
+        let (_, body) = self.call(
+            "GET",
+            &format!("/servers/localhost/zones/{}", self.zone),
+            None,
+        );
         let v: Value = serde_json::from_str(&body).unwrap();
-        v["rrsets"].as_array().unwrap().iter().find(|r| r["name"] == format!("{name}.{}", self.zone) && r["type"] == "A").map(|r| {
-            (r["ttl"].as_u64().unwrap(), r["records"].as_array().unwrap().iter().map(|x| x["content"].as_str().unwrap().to_string()).collect())
-        })
+        v["rrsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == format!("{name}.{}", self.zone) && r["type"] == "A")
+            .map(|r| {
+                (
+                    r["ttl"].as_u64().unwrap(),
+                    r["records"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x["content"].as_str().unwrap().to_string())
+                        .collect(),
+                )
+            })
     }
 
     fn project(&self, steps: &str) -> Project {
@@ -71,12 +101,23 @@ impl Pdns {
             "provider powerdns\n        api \"{}\"\n        api-key-secret pdns_key\n        zone \"{}\"",
             self.api, self.zone
         );
-        p.runbook("cut", &format!("runbook cut version=1 {{\n{}\n}}\n", steps.replace("COMMON", &common).replace("DNS", &self.dns)));
+        p.runbook(
+            "cut",
+            &format!(
+                "runbook cut version=1 {{\n{}\n}}\n",
+                steps.replace("COMMON", &common).replace("DNS", &self.dns)
+            ),
+        );
         p
     }
 
     fn cairn(&self, p: &Project, args: &[&str]) -> crate::Run {
-        let out = p.cmd().args(args).env("DNSCT_PDNS_KEY", &self.key).output().unwrap();
+        let out = p
+            .cmd()
+            .args(args)
+            .env("DNSCT_PDNS_KEY", &self.key)
+            .output()
+            .unwrap();
         crate::Run::new(args, out)
     }
 }
@@ -84,7 +125,11 @@ impl Pdns {
 impl Drop for Pdns {
     fn drop(&mut self) {
         // Only the zone this test created: its name is unique to this run.
-        self.call("DELETE", &format!("/servers/localhost/zones/{}", self.zone), None);
+        self.call(
+            "DELETE",
+            &format!("/servers/localhost/zones/{}", self.zone),
+            None,
+        );
     }
 }
 
@@ -124,11 +169,21 @@ fn powerdns_switch_verify_and_put_back() {
     );
     z.cairn(&p, &["run", "cut"]).success();
     assert_eq!(outputs(&p, "prepare")["wait-seconds"], 300);
-    assert_eq!(outputs(&p, "switch")["previous"][0]["values"], json!(["127.0.0.1"]));
+    assert_eq!(
+        outputs(&p, "switch")["previous"][0]["values"],
+        json!(["127.0.0.1"])
+    );
     assert_eq!(outputs(&p, "switch")["previous"][0]["ttl"], 60);
     assert_eq!(z.a("www"), Some((300, vec!["127.0.0.1".to_string()])));
-    assert_eq!(z.a("api"), Some((300, vec!["127.0.0.1".to_string()])), "a record not named is untouched");
-    assert!(!p.journals().contains(&z.key), "the API key reached the journal");
+    assert_eq!(
+        z.a("api"),
+        Some((300, vec!["127.0.0.1".to_string()])),
+        "a record not named is untouched"
+    );
+    assert!(
+        !p.journals().contains(&z.key),
+        "the API key reached the journal"
+    );
 }
 
 #[test]
@@ -141,8 +196,10 @@ fn a_dry_run_prints_the_record_diff_and_changes_nothing() {
     }"#,
     );
     let run = z.cairn(&p, &["run", "cut", "--dry-run"]);
-    run.success()
-        .stdout_has(&format!("A www.{} 127.0.0.1 → 127.0.0.2, TTL 300 → 60", z.zone));
+    run.success().stdout_has(&format!(
+        "A www.{} 127.0.0.1 → 127.0.0.2, TTL 300 → 60",
+        z.zone
+    ));
     assert_eq!(z.a("www"), Some((300, vec!["127.0.0.1".to_string()])));
 }
 
@@ -157,7 +214,11 @@ fn deleting_a_record_is_refused_without_allow_delete() {
     );
     let run = z.cairn(&p, &["run", "cut"]);
     run.code(1);
-    assert!(format!("{}{}", run.stdout, run.stderr).contains("allow-delete"), "{}", run.stdout);
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("allow-delete"),
+        "{}",
+        run.stdout
+    );
     assert!(z.a("api").is_some());
 }
 
@@ -175,9 +236,14 @@ struct CfState {
 /// tokens), one request per connection.
 fn fake_cloudflare(token: &'static str) -> (String, Arc<Mutex<CfState>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}/client/v4", l.local_addr().unwrap().port());
+    let base = format!(
+        "http://127.0.0.1:{}/client/v4",
+        l.local_addr().unwrap().port()
+    );
     let state = Arc::new(Mutex::new(CfState {
-        records: vec![json!({ "id": "rec1", "zone_id": "zone1", "name": "www.example.com", "type": "A", "content": "192.0.2.10", "ttl": 300, "proxied": false })],
+        records: vec![
+            json!({ "id": "rec1", "zone_id": "zone1", "name": "www.example.com", "type": "A", "content": "192.0.2.10", "ttl": 300, "proxied": false }),
+        ],
         ..CfState::default()
     }));
     let st = state.clone();
@@ -190,20 +256,41 @@ fn fake_cloudflare(token: &'static str) -> (String, Arc<Mutex<CfState>>) {
             let (mut len, mut auth) = (0usize, String::new());
             loop {
                 let mut h = String::new();
-                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" { break; }
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
                 let lower = h.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") { len = v.trim().parse().unwrap(); }
-                if lower.starts_with("authorization:") { auth = h["authorization:".len()..].trim().to_string(); }
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if lower.starts_with("authorization:") {
+                    auth = h["authorization:".len()..].trim().to_string();
+                }
             }
             let mut body = vec![0; len];
             r.read_exact(&mut body).unwrap();
             let mut parts = line.split_whitespace();
-            let (method, path) = (parts.next().unwrap().to_string(), parts.next().unwrap().trim_start_matches("/client/v4").to_string());
+            let (method, path) = (
+                parts.next().unwrap().to_string(),
+                parts
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("/client/v4")
+                    .to_string(),
+            );
             let mut g = st.lock().unwrap();
             g.log.push(format!("{method} {path}"));
-            let ok = |v: Value| (200, json!({ "success": true, "errors": [], "messages": [], "result": v, "result_info": { "page": 1, "per_page": 100, "count": 1, "total_count": 1, "total_pages": 1 } }));
+            let ok = |v: Value| {
+                (
+                    200,
+                    json!({ "success": true, "errors": [], "messages": [], "result": v, "result_info": { "page": 1, "per_page": 100, "count": 1, "total_count": 1, "total_pages": 1 } }),
+                )
+            };
             let (code, reply) = if auth != format!("Bearer {token}") {
-                (403, json!({ "success": false, "errors": [{ "code": 9109, "message": "Invalid access token" }], "messages": [], "result": null }))
+                (
+                    403,
+                    json!({ "success": false, "errors": [{ "code": 9109, "message": "Invalid access token" }], "messages": [], "result": null }),
+                )
             } else if method == "GET" && path == "/zones?name=example.com" {
                 ok(json!([{ "id": "zone1", "name": "example.com", "status": "active" }]))
             } else if method == "GET" && path.starts_with("/zones/zone1/dns_records") {
@@ -213,13 +300,27 @@ fn fake_cloudflare(token: &'static str) -> (String, Arc<Mutex<CfState>>) {
                 let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 match method.as_str() {
                     "PATCH" => {
-                        let rec = g.records.iter_mut().find(|x| x["id"] == id.as_str()).unwrap();
-                        for k in ["content", "ttl", "name", "type"] { if !b[k].is_null() { rec[k] = b[k].clone(); } }
+                        let rec = g
+                            .records
+                            .iter_mut()
+                            .find(|x| x["id"] == id.as_str())
+                            .unwrap();
+                        for k in ["content", "ttl", "name", "type"] {
+                            if !b[k].is_null() {
+                                rec[k] = b[k].clone();
+                            }
+                        }
                         let rec = rec.clone();
                         ok(rec)
                     }
-                    "DELETE" => { g.records.retain(|x| x["id"] != id.as_str()); ok(json!({ "id": id })) }
-                    _ => (405, json!({ "success": false, "errors": [{ "code": 10000, "message": "method" }], "result": null })),
+                    "DELETE" => {
+                        g.records.retain(|x| x["id"] != id.as_str());
+                        ok(json!({ "id": id }))
+                    }
+                    _ => (
+                        405,
+                        json!({ "success": false, "errors": [{ "code": 10000, "message": "method" }], "result": null }),
+                    ),
                 }
             } else if method == "POST" && path == "/zones/zone1/dns_records" {
                 let mut b: Value = serde_json::from_slice(&body).unwrap();
@@ -228,10 +329,17 @@ fn fake_cloudflare(token: &'static str) -> (String, Arc<Mutex<CfState>>) {
                 g.records.push(b.clone());
                 ok(b)
             } else {
-                (404, json!({ "success": false, "errors": [{ "code": 7003, "message": "Could not route" }], "result": null }))
+                (
+                    404,
+                    json!({ "success": false, "errors": [{ "code": 7003, "message": "Could not route" }], "result": null }),
+                )
             };
             let text = reply.to_string();
-            let _ = write!(s, "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}", text.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
         }
     });
     (base, state)
@@ -241,7 +349,9 @@ fn fake_cloudflare(token: &'static str) -> (String, Arc<Mutex<CfState>>) {
 fn cloudflare_contract_switch_and_restore_against_documented_shapes() {
     let (api, state) = fake_cloudflare("cf-test-token-123");
     let p = Project::with_config("project cf-test {\n    secrets { env prefix=DNSCT_; }\n}\n");
-    let common = format!("provider cloudflare\n        api \"{api}\"\n        api-token-secret cf_token\n        zone \"example.com\"");
+    let common = format!(
+        "provider cloudflare\n        api \"{api}\"\n        api-token-secret cf_token\n        zone \"example.com\""
+    );
     p.runbook(
         "cut",
         &format!(
@@ -258,17 +368,136 @@ fn cloudflare_contract_switch_and_restore_against_documented_shapes() {
 "#
         ),
     );
-    let out = p.cmd().args(["run", "cut"]).env("DNSCT_CF_TOKEN", "cf-test-token-123").output().unwrap();
+    let out = p
+        .cmd()
+        .args(["run", "cut"])
+        .env("DNSCT_CF_TOKEN", "cf-test-token-123")
+        .output()
+        .unwrap();
     let run = crate::Run::new(&["run", "cut"], out);
     run.success();
     let g = state.lock().unwrap();
     // The switch overwrote the one record and added the second value; the
     // restore deleted the extra one and put the first value back.
-    assert!(g.log.iter().any(|l| l == "PATCH /zones/zone1/dns_records/rec1"), "{:?}", g.log);
-    assert!(g.log.iter().any(|l| l == "POST /zones/zone1/dns_records"), "{:?}", g.log);
-    assert!(g.log.iter().any(|l| l.starts_with("DELETE /zones/zone1/dns_records/")), "{:?}", g.log);
+    assert!(
+        g.log
+            .iter()
+            .any(|l| l == "PATCH /zones/zone1/dns_records/rec1"),
+        "{:?}",
+        g.log
+    );
+    assert!(
+        g.log.iter().any(|l| l == "POST /zones/zone1/dns_records"),
+        "{:?}",
+        g.log
+    );
+    assert!(
+        g.log
+            .iter()
+            .any(|l| l.starts_with("DELETE /zones/zone1/dns_records/")),
+        "{:?}",
+        g.log
+    );
     assert_eq!(g.records.len(), 1, "{:?}", g.records);
     assert_eq!(g.records[0]["content"], "192.0.2.10");
     assert_eq!(g.records[0]["ttl"], 300);
-    assert!(!p.journals().contains("cf-test-token-123"), "token in the journal");
+    assert!(
+        !p.journals().contains("cf-test-token-123"),
+        "token in the journal"
+    );
+}
+
+#[test]
+fn rfc2136_updates_signed_with_tsig_are_applied_and_a_wrong_key_is_refused() {
+    let Some(z) = Pdns::new() else { return };
+    // A TSIG key of this test's own, allowed to update only its zone.
+    let key_name = format!("key-{}", z.zone.trim_end_matches('.'));
+    let key = "c2VjcmV0LWtleS1mb3ItY2Fpcm4tdGVzdHMtMDEyMzQ1Njc4OQ==";
+    let (code, body) = z.call(
+        "POST",
+        "/servers/localhost/tsigkeys",
+        Some(json!({ "name": key_name, "algorithm": "hmac-sha256", "key": key })),
+    );
+    assert_eq!(code, 201, "{body}");
+    struct DropKey<'a>(&'a Pdns, String);
+    impl Drop for DropKey<'_> {
+        fn drop(&mut self) {
+            self.0.call(
+                "DELETE",
+                &format!("/servers/localhost/tsigkeys/{}.", self.1),
+                None,
+            );
+        }
+    }
+    let _key = DropKey(&z, key_name.clone());
+    let (code, body) = z.call(
+        "PUT",
+        &format!(
+            "/servers/localhost/zones/{}/metadata/TSIG-ALLOW-DNSUPDATE",
+            z.zone
+        ),
+        Some(json!({ "metadata": [key_name] })),
+    );
+    assert_eq!(code, 200, "{body}");
+    let p = Project::with_config("project dns-test {\n    secrets { env prefix=DNSCT_; }\n}\n");
+    p.runbook(
+        "cut",
+        &format!(
+            r#"runbook cut version=1 {{
+    step switch uses=dns-cutover action=switch {{
+        provider rfc2136
+        api "{dns}"
+        tsig-key-name "{key_name}"
+        tsig-key-secret tsig_key
+        zone "{zone}"
+        record name=www type=A to="127.0.0.3,127.0.0.4"
+    }}
+    step verify uses=dns-cutover action=verify {{
+        provider rfc2136
+        api "{dns}"
+        tsig-key-name "{key_name}"
+        tsig-key-secret tsig_key
+        zone "{zone}"
+        record name=www type=A to="127.0.0.3,127.0.0.4"
+        servers "{dns}"
+        timeout "30s"
+    }}
+}}
+"#,
+            dns = z.dns,
+            zone = z.zone
+        ),
+    );
+    let run = |k: &str| {
+        crate::Run::new(
+            &["run", "cut"],
+            p.cmd()
+                .args(["run", "cut"])
+                .env("DNSCT_TSIG_KEY", k)
+                .output()
+                .unwrap(),
+        )
+    };
+    // A key the server does not know: refused, nothing changed.
+    let wrong = run("d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmc=");
+    wrong.code(1);
+    assert!(
+        format!("{}{}", wrong.stdout, wrong.stderr).contains("refused the UPDATE"),
+        "{}",
+        wrong.stdout
+    );
+    assert_eq!(z.a("www"), Some((300, vec!["127.0.0.1".to_string()])));
+    run(key).success();
+    assert_eq!(
+        outputs(&p, "switch")["previous"][0]["values"],
+        json!(["127.0.0.1"])
+    );
+    assert_eq!(
+        z.a("www"),
+        Some((300, vec!["127.0.0.3".to_string(), "127.0.0.4".to_string()]))
+    );
+    assert!(
+        !p.journals().contains(key),
+        "the TSIG key reached the journal"
+    );
 }

@@ -22,7 +22,9 @@ fn free_port() -> u16 {
 
 /// `127.0.0.1:58081` of `http://127.0.0.1:58081`.
 fn authority(url: &str) -> String {
-    url.trim_start_matches("http://").trim_end_matches('/').to_string()
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
 }
 
 impl PrivateHaproxy {
@@ -38,7 +40,10 @@ impl PrivateHaproxy {
             eprintln!("skipped: no lab site (eval \"$(tests/lab/up site)\")");
             return None;
         };
-        let dir = tempfile::Builder::new().prefix("cairn-hap-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("cairn-hap-")
+            .tempdir()
+            .unwrap();
         let socket = dir.path().join("admin.sock");
         let port = free_port();
         let cfg = dir.path().join("haproxy.cfg");
@@ -73,12 +78,20 @@ impl PrivateHaproxy {
         };
         let until = Instant::now() + Duration::from_secs(20);
         while Instant::now() < until {
-            if h.socket.exists() && h.states().iter().all(|(_, admin, op)| *admin == 0 && *op == 2) && h.states().len() == 2 {
+            if h.socket.exists()
+                && h.states()
+                    .iter()
+                    .all(|(_, admin, op)| *admin == 0 && *op == 2)
+                && h.states().len() == 2
+            {
                 return Some(h);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("the private haproxy did not come up with two healthy servers: {:?}", h.ask("show servers state be_t"));
+        panic!(
+            "the private haproxy did not come up with two healthy servers: {:?}",
+            h.ask("show servers state be_t")
+        );
     }
 
     /// One runtime API command, its answer.
@@ -100,13 +113,21 @@ impl PrivateHaproxy {
             .filter(|l| !l.starts_with('#') && l.split_whitespace().count() > 8)
             .map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                (f[3].to_string(), f[6].parse().unwrap(), f[5].parse().unwrap())
+                (
+                    f[3].to_string(),
+                    f[6].parse().unwrap(),
+                    f[5].parse().unwrap(),
+                )
             })
             .collect()
     }
 
     pub(crate) fn admin_of(&self, server: &str) -> u32 {
-        self.states().into_iter().find(|(s, _, _)| s == server).expect("server").1
+        self.states()
+            .into_iter()
+            .find(|(s, _, _)| s == server)
+            .expect("server")
+            .1
     }
 }
 

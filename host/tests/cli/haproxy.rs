@@ -16,10 +16,8 @@ fn project(h: &PrivateHaproxy, steps: &str) -> Project {
     let p = Project::new();
     p.runbook(
         "lb",
-        &format!(
-            "runbook lb version=1 {{\n    param server default=app1\n{steps}\n}}\n"
-        )
-        .replace("SOCK", &h.socket.display().to_string()),
+        &format!("runbook lb version=1 {{\n    param server default=app1\n{steps}\n}}\n")
+            .replace("SOCK", &h.socket.display().to_string()),
     );
     p
 }
@@ -30,8 +28,7 @@ fn get(port: u16) -> u16 {
         return 0;
     };
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    if s
-        .write_all(b"GET /health/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
+    if s.write_all(b"GET /health/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
         .is_err()
     {
         return 0;
@@ -48,7 +45,9 @@ fn get(port: u16) -> u16 {
 
 #[test]
 fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
-    let Some(h) = PrivateHaproxy::start() else { return };
+    let Some(h) = PrivateHaproxy::start() else {
+        return;
+    };
     let p = project(
         &h,
         r#"    step drain uses=haproxy action=drain {
@@ -102,17 +101,28 @@ fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
     assert_eq!(drain["planned"], false);
     let seen = outputs(&p, "seen");
     let app1 = &seen["servers"][0];
-    assert_eq!((app1["name"].as_str(), app1["state"].as_str()), (Some("app1"), Some("drain")), "{seen}");
+    assert_eq!(
+        (app1["name"].as_str(), app1["state"].as_str()),
+        (Some("app1"), Some("drain")),
+        "{seen}"
+    );
     assert_eq!(seen["serving"], 1);
     assert_eq!(h.admin_of("app1"), 0, "back to ready: {:?}", h.states());
     let (ok, bad) = (ok.load(Ordering::Relaxed), bad.load(Ordering::Relaxed));
     assert!(ok > 10, "the client made too few requests: {ok}");
-    assert_eq!(bad, 0, "{bad} of {} requests failed while app1 was drained", ok + bad);
+    assert_eq!(
+        bad,
+        0,
+        "{bad} of {} requests failed while app1 was drained",
+        ok + bad
+    );
 }
 
 #[test]
 fn the_last_serving_server_is_not_taken_out_unless_the_step_says_so() {
-    let Some(h) = PrivateHaproxy::start() else { return };
+    let Some(h) = PrivateHaproxy::start() else {
+        return;
+    };
     let p = project(
         &h,
         r#"    step one uses=haproxy action=maint {
@@ -129,7 +139,10 @@ fn the_last_serving_server_is_not_taken_out_unless_the_step_says_so() {
     let run = p.cairn(&["run", "lb"]);
     run.code(1);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("would have no server that is ready and up"), "{all}");
+    assert!(
+        all.contains("would have no server that is ready and up"),
+        "{all}"
+    );
     assert!(all.contains("allow-empty-backend"), "{all}");
     assert_eq!(h.admin_of("app2"), 0, "app2 still ready: {:?}", h.states());
     h.ask("set server be_t/app1 state ready");
@@ -154,7 +167,9 @@ fn the_last_serving_server_is_not_taken_out_unless_the_step_says_so() {
 
 #[test]
 fn a_dry_run_shows_the_change_from_the_real_state_and_sends_nothing() {
-    let Some(h) = PrivateHaproxy::start() else { return };
+    let Some(h) = PrivateHaproxy::start() else {
+        return;
+    };
     let p = project(
         &h,
         r#"    step drain uses=haproxy action=drain {
@@ -174,7 +189,11 @@ fn a_dry_run_shows_the_change_from_the_real_state_and_sends_nothing() {
     run.success()
         .stdout_has("server be_t/app2: ready → drain")
         .stdout_has("would send to socket");
-    assert!(run.stdout.contains("server be_t/app2: 127.0.0.1:"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("server be_t/app2: 127.0.0.1:"),
+        "{}",
+        run.stdout
+    );
     let after = h.ask("show servers state be_t");
     let cols = |t: &str| -> Vec<String> {
         t.lines()
@@ -182,7 +201,12 @@ fn a_dry_run_shows_the_change_from_the_real_state_and_sends_nothing() {
             .map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
                 // name, addr, admin state, weight, port: not the timers.
-                [3, 4, 6, 7, 18].iter().filter_map(|i| f.get(*i)).copied().collect::<Vec<_>>().join(" ")
+                [3, 4, 6, 7, 18]
+                    .iter()
+                    .filter_map(|i| f.get(*i))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
             .collect()
     };

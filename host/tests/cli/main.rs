@@ -6,8 +6,8 @@ mod backup;
 mod busy_site;
 mod commands;
 mod debris;
-mod docker;
 mod dns_cutover;
+mod docker;
 mod dry_run;
 mod engine;
 mod exec_grants;
@@ -27,7 +27,7 @@ mod secret_shapes;
 mod storage;
 mod targets;
 mod validate;
-mod verify_large;
 mod verdicts;
+mod verify_large;
 
 pub use harness::{Project, Run};

@@ -33,5 +33,8 @@ fn a_dump_larger_than_a_pipe_buffer_verifies() {
     // The whole archive went through pg_restore, not only its table of
     // contents: more bytes than the compressed dump's stored size.
     let checked = verified["checked-bytes"].as_u64().unwrap();
-    assert!(checked > 1_000_000, "checked only {checked} bytes: {verified}");
+    assert!(
+        checked > 1_000_000,
+        "checked only {checked} bytes: {verified}"
+    );
 }

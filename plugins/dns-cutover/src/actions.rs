@@ -19,9 +19,15 @@ fn find<'a>(zone: &'a [RRset], name: &str, rtype: &str) -> Option<&'a RRset> {
     zone.iter().find(|r| r.name == name && r.rtype == rtype)
 }
 
-fn named(a: &StepArgs, zone: &[RRset]) -> Result<Vec<(String, String, Option<RRset>)>, PluginError> {
+fn named(
+    a: &StepArgs,
+    zone: &[RRset],
+) -> Result<Vec<(String, String, Option<RRset>)>, PluginError> {
     if a.record.is_empty() {
-        return Err(PluginError::arg("record", "name at least one `record name=... type=...`"));
+        return Err(PluginError::arg(
+            "record",
+            "name at least one `record name=... type=...`",
+        ));
     }
     Ok(a.record
         .iter()
@@ -35,7 +41,11 @@ fn named(a: &StepArgs, zone: &[RRset]) -> Result<Vec<(String, String, Option<RRs
 }
 
 fn log(host: &dyn Host, line: &str, dry: bool) {
-    let line = if dry { format!("{line} (would change)") } else { line.to_string() };
+    let line = if dry {
+        format!("{line} (would change)")
+    } else {
+        line.to_string()
+    };
     host.log(Level::Info, &line, &[]);
 }
 
@@ -44,9 +54,15 @@ pub fn show(host: &dyn Host, a: &StepArgs) -> Result<Outputs, PluginError> {
     let zone = p.zone(host)?;
     let sets: Vec<Value> = named(a, &zone)?
         .into_iter()
-        .map(|(n, t, cur)| cur.map_or(json!({ "name": n, "type": t, "absent": true }), |c| json!(c)))
+        .map(|(n, t, cur)| {
+            cur.map_or(json!({ "name": n, "type": t, "absent": true }), |c| {
+                json!(c)
+            })
+        })
         .collect();
-    Ok(Outputs::new().set("records", sets).set("zone-size", zone.len()))
+    Ok(Outputs::new()
+        .set("records", sets)
+        .set("zone-size", zone.len()))
 }
 
 pub fn prepare(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, PluginError> {
@@ -58,18 +74,26 @@ pub fn prepare(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plug
     let mut sent = true;
     for (name, rtype, cur) in named(a, &zone)? {
         let cur = cur.ok_or_else(|| {
-            PluginError::arg("record", format!("{rtype} {name} does not exist in zone {}", fqdn(&a.zone)))
+            PluginError::arg(
+                "record",
+                format!("{rtype} {name} does not exist in zone {}", fqdn(&a.zone)),
+            )
         })?;
         if cur.ttl <= low {
             continue;
         }
-        let new = RRset { ttl: low, ..cur.clone() };
+        let new = RRset {
+            ttl: low,
+            ..cur.clone()
+        };
         log(host, &diff_line(Some(&cur), &new), dry);
         sent &= p.replace(host, Some(&cur), &new)?;
         wait = wait.max(cur.ttl);
         previous.push(cur);
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     Ok(Outputs::new()
         .set("previous", json!(previous))
         .set("changed", previous.len())
@@ -87,9 +111,17 @@ pub fn switch(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plugi
     let mut plan: Vec<(Option<RRset>, Option<RRset>)> = Vec::new();
     for ((name, rtype, cur), r) in named(a, &zone)?.into_iter().zip(&a.record) {
         let to = r.to.as_deref().ok_or_else(|| {
-            PluginError::arg("record", format!("switch needs `to` for {rtype} {name} (an empty `to` deletes it)"))
+            PluginError::arg(
+                "record",
+                format!("switch needs `to` for {rtype} {name} (an empty `to` deletes it)"),
+            )
         })?;
-        let values: Vec<String> = to.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).collect();
+        let values: Vec<String> = to
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect();
         if values.is_empty() {
             if cur.is_some() {
                 plan.push((cur, None));
@@ -112,7 +144,11 @@ pub fn switch(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plugi
                 sent &= p.replace(host, cur.as_ref(), n)?;
             }
             (Some(c), None) => {
-                log(host, &format!("{} {} {} → (deleted)", c.rtype, c.name, c.values.join(" ")), dry);
+                log(
+                    host,
+                    &format!("{} {} {} → (deleted)", c.rtype, c.name, c.values.join(" ")),
+                    dry,
+                );
                 sent &= p.delete(host, c)?;
             }
             (None, None) => {}
@@ -132,8 +168,16 @@ pub fn switch(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plugi
 
 /// octoDNS's thresholds: deletes need permission; in a zone of at least
 /// [`MIN_RECORDS_FOR_SHARE`] record sets, changing more than the share does too.
-fn guard(a: &StepArgs, zone: &[RRset], plan: &[(Option<RRset>, Option<RRset>)]) -> Result<(), PluginError> {
-    let deletes: Vec<String> = plan.iter().filter(|(_, n)| n.is_none()).filter_map(|(c, _)| c.as_ref().map(RRset::key)).collect();
+fn guard(
+    a: &StepArgs,
+    zone: &[RRset],
+    plan: &[(Option<RRset>, Option<RRset>)],
+) -> Result<(), PluginError> {
+    let deletes: Vec<String> = plan
+        .iter()
+        .filter(|(_, n)| n.is_none())
+        .filter_map(|(c, _)| c.as_ref().map(RRset::key))
+        .collect();
     if !deletes.is_empty() && !a.allow_delete {
         return Err(PluginError::new(format!(
             "refused: this would delete {}; say `allow-delete #true` on the step to do it",
@@ -157,39 +201,69 @@ fn guard(a: &StepArgs, zone: &[RRset], plan: &[(Option<RRset>, Option<RRset>)]) 
 }
 
 /// The `previous` output of switch or prepare: an array, or its JSON text.
-fn previous(a: &StepArgs) -> Result<Vec<Value>, PluginError> {
+pub(crate) fn previous_of(a: &StepArgs) -> Result<Vec<Value>, PluginError> {
     let v = a.previous.clone().ok_or_else(|| {
-        PluginError::arg("previous", "restore needs `previous`: the `previous` output of the switch or prepare to undo")
+        PluginError::arg(
+            "previous",
+            "restore needs `previous`: the `previous` output of the switch or prepare to undo",
+        )
     })?;
     let v = match v {
-        Value::String(s) => serde_json::from_str(&s)
-            .map_err(|e| PluginError::arg("previous", format!("not the JSON of a `previous` output: {e}")))?,
+        Value::String(s) => serde_json::from_str(&s).map_err(|e| {
+            PluginError::arg(
+                "previous",
+                format!("not the JSON of a `previous` output: {e}"),
+            )
+        })?,
         v => v,
     };
-    v.as_array().cloned().ok_or_else(|| PluginError::arg("previous", "expected a list of record sets"))
+    v.as_array()
+        .cloned()
+        .ok_or_else(|| PluginError::arg("previous", "expected a list of record sets"))
 }
 
-pub fn restore(host: &dyn Host, a: &StepArgs, dry: bool, ttl_only: bool) -> Result<Outputs, PluginError> {
+pub fn restore(
+    host: &dyn Host,
+    a: &StepArgs,
+    dry: bool,
+    ttl_only: bool,
+) -> Result<Outputs, PluginError> {
     let p = provider::from_args(host, a)?;
     let zone = p.zone(host)?;
     let mut sent = true;
     let mut restored = 0;
-    for item in previous(a)? {
+    for item in previous_of(a)? {
         let name = fqdn(item["name"].as_str().unwrap_or(""));
         let rtype = item["type"].as_str().unwrap_or("").to_ascii_uppercase();
         let cur = find(&zone, &name, &rtype);
         if item["absent"] == true {
             if let Some(c) = cur {
-                log(host, &format!("{} {} {} → (deleted: it did not exist before)", c.rtype, c.name, c.values.join(" ")), dry);
+                log(
+                    host,
+                    &format!(
+                        "{} {} {} → (deleted: it did not exist before)",
+                        c.rtype,
+                        c.name,
+                        c.values.join(" ")
+                    ),
+                    dry,
+                );
                 sent &= p.delete(host, c)?;
                 restored += 1;
             }
             continue;
         }
-        let before: RRset = serde_json::from_value(item.clone())
-            .map_err(|e| PluginError::arg("previous", format!("a record set in `previous` is not one: {e}")))?;
+        let before: RRset = serde_json::from_value(item.clone()).map_err(|e| {
+            PluginError::arg(
+                "previous",
+                format!("a record set in `previous` is not one: {e}"),
+            )
+        })?;
         let target = match (ttl_only, cur) {
-            (true, Some(c)) => RRset { ttl: before.ttl, ..c.clone() },
+            (true, Some(c)) => RRset {
+                ttl: before.ttl,
+                ..c.clone()
+            },
             (true, None) => continue,
             (false, _) => before,
         };
@@ -199,24 +273,39 @@ pub fn restore(host: &dyn Host, a: &StepArgs, dry: bool, ttl_only: bool) -> Resu
             restored += 1;
         }
     }
-    Ok(Outputs::new().set("restored", restored).set("planned", !sent))
+    Ok(Outputs::new()
+        .set("restored", restored)
+        .set("planned", !sent))
 }
 
 pub fn verify(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, PluginError> {
     if a.servers.is_empty() {
-        return Err(PluginError::arg("servers", "verify needs `servers`: the zone's authoritative servers, IP[:PORT]"));
+        return Err(PluginError::arg(
+            "servers",
+            "verify needs `servers`: the zone's authoritative servers, IP[:PORT]",
+        ));
     }
     let want: Vec<(String, String, Vec<String>)> = a
         .record
         .iter()
         .map(|r| {
-            let mut v: Vec<String> = r.to.as_deref().unwrap_or("").split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).collect();
+            let mut v: Vec<String> =
+                r.to.as_deref()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+                    .collect();
             v.sort();
             (absolute(&r.name, &a.zone), r.rtype.to_ascii_uppercase(), v)
         })
         .collect();
     if want.is_empty() {
-        return Err(PluginError::arg("record", "name at least one `record name=... type=... to=...`"));
+        return Err(PluginError::arg(
+            "record",
+            "name at least one `record name=... type=... to=...`",
+        ));
     }
     let limit = a.timeout.map_or(DEFAULT_VERIFY, Into::into);
     let started = Instant::now();
@@ -228,24 +317,40 @@ pub fn verify(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plugi
                 if ans.planned {
                     return Ok(Outputs::new().set("planned", true));
                 }
-                let mut got: Vec<String> = ans.values(rtype).into_iter().map(|s| s.to_string()).collect();
+                let mut got: Vec<String> = ans
+                    .values(rtype)
+                    .into_iter()
+                    .map(|s| s.to_string())
+                    .collect();
                 got.sort();
                 if &got != values {
-                    pending.push(format!("{server} answers {rtype} {name} {}", if got.is_empty() { ans.rcode.clone() } else { got.join(" ") }));
+                    pending.push(format!(
+                        "{server} answers {rtype} {name} {}",
+                        if got.is_empty() {
+                            ans.rcode.clone()
+                        } else {
+                            got.join(" ")
+                        }
+                    ));
                 }
             }
         }
         if pending.is_empty() {
             return Ok(Outputs::new()
                 .set("servers", a.servers.len())
-                .set("waited-ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
+                .set(
+                    "waited-ms",
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                )
                 .set("planned", false));
         }
         if dry {
             for p in &pending {
                 host.log(Level::Info, &format!("not yet: {p}"), &[]);
             }
-            return Ok(Outputs::new().set("pending", json!(pending)).set("planned", true));
+            return Ok(Outputs::new()
+                .set("pending", json!(pending))
+                .set("planned", true));
         }
         if started.elapsed() >= limit {
             return Err(PluginError::new(format!(
@@ -272,7 +377,12 @@ fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

@@ -38,7 +38,12 @@ impl Cloudflare {
         // The host redacts the token everywhere from here on.
         let token = host.reveal(&host.secret(secret)?)?;
         Ok(Cloudflare {
-            api: a.api.clone().unwrap_or_else(|| DEFAULT_API.into()).trim_end_matches('/').to_string(),
+            api: a
+                .api
+                .clone()
+                .unwrap_or_else(|| DEFAULT_API.into())
+                .trim_end_matches('/')
+                .to_string(),
             zone: fqdn(&a.zone),
             zone_id: RefCell::new(a.zone_id.clone()),
             auth: format!("Bearer {token}"),
@@ -46,11 +51,19 @@ impl Cloudflare {
         })
     }
 
-    fn call(&self, host: &dyn Host, method: &str, path: &str, body: Option<serde_json::Value>) -> Result<Option<serde_json::Value>, PluginError> {
+    fn call(
+        &self,
+        host: &dyn Host,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, PluginError> {
         let url = format!("{}{path}", self.api);
         let mut req = Request::new(method, &url).header("Authorization", self.auth.as_str());
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
         let resp = host.http(&req)?;
         if resp.planned {
@@ -67,7 +80,10 @@ impl Cloudflare {
             }
         })?;
         if v["success"] != true {
-            return Err(PluginError::new(format!("{what}: Cloudflare says: {}", v["errors"])));
+            return Err(PluginError::new(format!(
+                "{what}: Cloudflare says: {}",
+                v["errors"]
+            )));
         }
         Ok(Some(v))
     }
@@ -77,9 +93,14 @@ impl Cloudflare {
             return Ok(id);
         }
         let name = self.zone.trim_end_matches('.');
-        let v = self.call(host, "GET", &format!("/zones?name={name}"), None)?.unwrap_or_default();
+        let v = self
+            .call(host, "GET", &format!("/zones?name={name}"), None)?
+            .unwrap_or_default();
         let id = v["result"][0]["id"].as_str().ok_or_else(|| {
-            PluginError::arg("zone", format!("Cloudflare has no zone `{name}` for this token"))
+            PluginError::arg(
+                "zone",
+                format!("Cloudflare has no zone `{name}` for this token"),
+            )
         })?;
         *self.zone_id.borrow_mut() = Some(id.to_string());
         Ok(id.to_string())
@@ -93,16 +114,28 @@ impl Provider for Cloudflare {
         let mut ids = BTreeMap::<String, Vec<(String, String)>>::new();
         for page in 1..=1000 {
             let v = self
-                .call(host, "GET", &format!("/zones/{zid}/dns_records?page={page}&per_page=100"), None)?
+                .call(
+                    host,
+                    "GET",
+                    &format!("/zones/{zid}/dns_records?page={page}&per_page=100"),
+                    None,
+                )?
                 .unwrap_or_default();
             for r in v["result"].as_array().into_iter().flatten() {
                 let name = fqdn(r["name"].as_str().unwrap_or(""));
                 let rtype = r["type"].as_str().unwrap_or("").to_string();
                 let content = r["content"].as_str().unwrap_or("").to_string();
                 let key = format!("{rtype} {name}");
-                let e = sets.entry(key.clone()).or_insert((name, rtype, r["ttl"].as_u64().unwrap_or(1) as u32, vec![]));
+                let e = sets.entry(key.clone()).or_insert((
+                    name,
+                    rtype,
+                    r["ttl"].as_u64().unwrap_or(1) as u32,
+                    vec![],
+                ));
                 e.3.push(content.clone());
-                ids.entry(key).or_default().push((r["id"].as_str().unwrap_or("").to_string(), content));
+                ids.entry(key)
+                    .or_default()
+                    .push((r["id"].as_str().unwrap_or("").to_string(), content));
             }
             let total = v["result_info"]["total_pages"].as_u64().unwrap_or(1);
             if page as u64 >= total {
@@ -110,17 +143,26 @@ impl Provider for Cloudflare {
             }
         }
         *self.ids.borrow_mut() = ids;
-        Ok(sets.into_values().map(|(n, t, ttl, vals)| RRset::new(&n, &t, ttl, vals)).collect())
+        Ok(sets
+            .into_values()
+            .map(|(n, t, ttl, vals)| RRset::new(&n, &t, ttl, vals))
+            .collect())
     }
 
-    fn replace(&self, host: &dyn Host, old: Option<&RRset>, new: &RRset) -> Result<bool, PluginError> {
+    fn replace(
+        &self,
+        host: &dyn Host,
+        old: Option<&RRset>,
+        new: &RRset,
+    ) -> Result<bool, PluginError> {
         let zid = self.zone_id(host)?;
         let existing = old
             .map(|o| self.ids.borrow().get(&o.key()).cloned().unwrap_or_default())
             .unwrap_or_default();
         let old_ttl = old.map_or(0, |o| o.ttl);
         let name = new.name.trim_end_matches('.');
-        let record = |v: &str| json!({ "type": new.rtype, "name": name, "content": v, "ttl": new.ttl });
+        let record =
+            |v: &str| json!({ "type": new.rtype, "name": name, "content": v, "ttl": new.ttl });
         let path = |id: &str| format!("/zones/{zid}/dns_records/{id}");
         let mut sent = true;
         // Records that keep their value only change their TTL; the others
@@ -130,16 +172,27 @@ impl Provider for Cloudflare {
             existing.iter().partition(|(_, c)| new.values.contains(c));
         for (id, content) in &kept {
             if old_ttl != new.ttl {
-                sent &= self.call(host, "PATCH", &path(id), Some(record(content)))?.is_some();
+                sent &= self
+                    .call(host, "PATCH", &path(id), Some(record(content)))?
+                    .is_some();
             }
         }
         let kept_values: Vec<&String> = kept.iter().map(|(_, c)| c).collect();
         for v in new.values.iter().filter(|v| !kept_values.contains(v)) {
             match reusable.pop() {
-                Some((id, _)) => sent &= self.call(host, "PATCH", &path(id), Some(record(v)))?.is_some(),
+                Some((id, _)) => {
+                    sent &= self
+                        .call(host, "PATCH", &path(id), Some(record(v)))?
+                        .is_some()
+                }
                 None => {
                     sent &= self
-                        .call(host, "POST", &format!("/zones/{zid}/dns_records"), Some(record(v)))?
+                        .call(
+                            host,
+                            "POST",
+                            &format!("/zones/{zid}/dns_records"),
+                            Some(record(v)),
+                        )?
                         .is_some()
                 }
             }
@@ -152,10 +205,22 @@ impl Provider for Cloudflare {
 
     fn delete(&self, host: &dyn Host, old: &RRset) -> Result<bool, PluginError> {
         let zid = self.zone_id(host)?;
-        let existing = self.ids.borrow().get(&old.key()).cloned().unwrap_or_default();
+        let existing = self
+            .ids
+            .borrow()
+            .get(&old.key())
+            .cloned()
+            .unwrap_or_default();
         let mut sent = true;
         for (id, _) in existing {
-            sent &= self.call(host, "DELETE", &format!("/zones/{zid}/dns_records/{id}"), None)?.is_some();
+            sent &= self
+                .call(
+                    host,
+                    "DELETE",
+                    &format!("/zones/{zid}/dns_records/{id}"),
+                    None,
+                )?
+                .is_some();
         }
         Ok(sent)
     }

@@ -24,8 +24,8 @@
 //! }
 //! ```
 //!
-//! Providers: PowerDNS's HTTP API and Cloudflare's DNS API, behind one
-//! interface (`provider.rs`). Guardrails after octoDNS's: in a zone of at
+//! Providers: PowerDNS's HTTP API, RFC 2136 dynamic updates with TSIG, and
+//! Cloudflare's DNS API, behind one interface (`provider.rs`). Guardrails after octoDNS's: in a zone of at
 //! least 10 record sets, changing more than `max-change-share` (30 %) of
 //! them is refused, and deleting a record set needs `allow-delete #true`.
 
@@ -34,6 +34,7 @@ mod cloudflare;
 mod model;
 mod powerdns;
 mod provider;
+mod rfc2136;
 #[cfg(test)]
 mod tests;
 
@@ -69,6 +70,9 @@ pub(crate) struct StepArgs {
     pub server_id: Option<String>,
     pub api_key_secret: Option<String>,
     pub api_token_secret: Option<String>,
+    /// rfc2136: the TSIG key's name and the secret holding it (base64).
+    pub tsig_key_name: Option<String>,
+    pub tsig_key_secret: Option<String>,
     /// Cloudflare's zone id (looked up by name when absent).
     pub zone_id: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
@@ -86,6 +90,22 @@ pub(crate) struct StepArgs {
     pub allow_delete: bool,
 }
 
+impl StepArgs {
+    /// The names and types of the record sets in `previous`, if any.
+    pub(crate) fn previous_names(&self) -> Vec<(String, String)> {
+        actions::previous_of(self)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| {
+                Some((
+                    v["name"].as_str()?.to_string(),
+                    v["type"].as_str()?.to_string(),
+                ))
+            })
+            .collect()
+    }
+}
+
 pub struct DnsCutover;
 
 impl Plugin for DnsCutover {
@@ -93,7 +113,7 @@ impl Plugin for DnsCutover {
         Description::new(
             "dns-cutover",
             env!("CARGO_PKG_VERSION"),
-            "Lower TTLs, switch records, verify on every authoritative server, restore TTLs (PowerDNS, Cloudflare)",
+            "Lower TTLs, switch records, verify on every authoritative server, restore TTLs (PowerDNS API, RFC 2136 with TSIG, Cloudflare)",
         )
         .action(
             "prepare",
@@ -124,11 +144,17 @@ impl Plugin for DnsCutover {
         .default_action("show")
         .capability("http", ["*"])
         .capability("dns", ["*"])
+        .capability("socket", ["*"])
         .capability("secrets", ["*"])
         .args_schema(schema())
     }
 
-    fn run(host: &dyn Host, ctx: &Context, action: &str, args: Args) -> Result<Outputs, PluginError> {
+    fn run(
+        host: &dyn Host,
+        ctx: &Context,
+        action: &str,
+        args: Args,
+    ) -> Result<Outputs, PluginError> {
         let a: StepArgs = args.decode()?;
         let dry = ctx.mode == Mode::DryRun;
         match action {
@@ -150,13 +176,15 @@ fn schema() -> serde_json::Value {
         "type": "object",
         "required": ["provider", "zone"],
         "properties": {
-            "provider": { "enum": ["powerdns", "cloudflare"] },
+            "provider": { "enum": ["powerdns", "cloudflare", "rfc2136"] },
             "zone": { "type": "string" },
             "api": { "type": "string" },
             "server-id": { "type": "string", "default": "localhost" },
             "api-key-secret": { "type": "string", "description": "powerdns: the secret with the X-API-Key" },
             "api-token-secret": { "type": "string", "description": "cloudflare: the secret with the API token" },
             "zone-id": { "type": "string" },
+            "tsig-key-name": { "type": "string", "description": "rfc2136" },
+            "tsig-key-secret": { "type": "string", "description": "rfc2136: the secret with the key, base64" },
             "record": { "description": "record name=www type=A to=\"192.0.2.20,192.0.2.21\" ttl=300 (repeatable)" },
             "ttl": { "type": "integer", "default": 60, "description": "prepare" },
             "previous": { "description": "restore, restore-ttl: the previous output of switch or prepare" },

@@ -61,7 +61,13 @@ pub fn diff_line(before: Option<&RRset>, after: &RRset) -> String {
     let b_vals = before.map_or("(none)".to_string(), |b| b.values.join(" "));
     let mut line = format!("{} {} {}", after.rtype, after.name, b_vals);
     if before.map(|b| &b.values) != Some(&after.values) {
-        line = format!("{} {} {} → {}", after.rtype, after.name, b_vals, after.values.join(" "));
+        line = format!(
+            "{} {} {} → {}",
+            after.rtype,
+            after.name,
+            b_vals,
+            after.values.join(" ")
+        );
     }
     match before {
         Some(b) if b.ttl != after.ttl => line.push_str(&format!(", TTL {} → {}", b.ttl, after.ttl)),

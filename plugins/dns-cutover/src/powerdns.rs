@@ -15,10 +15,16 @@ pub struct PowerDns {
 impl PowerDns {
     pub fn new(host: &dyn Host, a: &crate::StepArgs) -> Result<Self, PluginError> {
         let api = a.api.as_deref().ok_or_else(|| {
-            PluginError::arg("api", "powerdns needs `api`, e.g. http://127.0.0.1:8081/api/v1")
+            PluginError::arg(
+                "api",
+                "powerdns needs `api`, e.g. http://127.0.0.1:8081/api/v1",
+            )
         })?;
         let secret = a.api_key_secret.as_deref().ok_or_else(|| {
-            PluginError::arg("api-key-secret", "powerdns needs `api-key-secret`: the secret holding its X-API-Key")
+            PluginError::arg(
+                "api-key-secret",
+                "powerdns needs `api-key-secret`: the secret holding its X-API-Key",
+            )
         })?;
         let server = a.server_id.as_deref().unwrap_or("localhost");
         Ok(PowerDns {
@@ -70,7 +76,12 @@ impl Provider for PowerDns {
         Ok(out)
     }
 
-    fn replace(&self, host: &dyn Host, _old: Option<&RRset>, new: &RRset) -> Result<bool, PluginError> {
+    fn replace(
+        &self,
+        host: &dyn Host,
+        _old: Option<&RRset>,
+        new: &RRset,
+    ) -> Result<bool, PluginError> {
         let records: Vec<_> = new
             .values
             .iter()
@@ -83,6 +94,9 @@ impl Provider for PowerDns {
     }
 
     fn delete(&self, host: &dyn Host, old: &RRset) -> Result<bool, PluginError> {
-        self.patch(host, json!({ "name": old.name, "type": old.rtype, "changetype": "DELETE" }))
+        self.patch(
+            host,
+            json!({ "name": old.name, "type": old.rtype, "changetype": "DELETE" }),
+        )
     }
 }

@@ -5,14 +5,19 @@
 use cairn_sdk::prelude::*;
 
 use crate::model::RRset;
-use crate::{cloudflare, powerdns};
+use crate::{cloudflare, powerdns, rfc2136};
 
 pub trait Provider {
     /// Every record set of the zone.
     fn zone(&self, host: &dyn Host) -> Result<Vec<RRset>, PluginError>;
     /// Replaces the record set (same name and type) with this one; `false`
     /// when a dry-run did not send it.
-    fn replace(&self, host: &dyn Host, old: Option<&RRset>, new: &RRset) -> Result<bool, PluginError>;
+    fn replace(
+        &self,
+        host: &dyn Host,
+        old: Option<&RRset>,
+        new: &RRset,
+    ) -> Result<bool, PluginError>;
     /// Deletes the record set.
     fn delete(&self, host: &dyn Host, old: &RRset) -> Result<bool, PluginError>;
 }
@@ -22,9 +27,10 @@ pub fn from_args(host: &dyn Host, a: &crate::StepArgs) -> Result<Box<dyn Provide
     match a.provider.as_str() {
         "powerdns" => Ok(Box::new(powerdns::PowerDns::new(host, a)?)),
         "cloudflare" => Ok(Box::new(cloudflare::Cloudflare::new(host, a)?)),
+        "rfc2136" => Ok(Box::new(rfc2136::Rfc2136::new(host, a)?)),
         other => Err(PluginError::arg(
             "provider",
-            format!("`{other}` is not a provider of dns-cutover (powerdns, cloudflare)"),
+            format!("`{other}` is not a provider of dns-cutover (powerdns, rfc2136, cloudflare)"),
         )),
     }
 }

@@ -20,11 +20,23 @@ type Zone = Rc<RefCell<BTreeMap<(String, String), (u32, Vec<String>)>>>;
 
 fn zone(extra: usize) -> Zone {
     let mut z = BTreeMap::new();
-    z.insert(("www.example.test.".into(), "A".into()), (300, vec!["10.0.0.1".into()]));
-    z.insert(("example.test.".into(), "NS".into()), (3600, vec!["ns1.example.test.".into()]));
-    z.insert(("ns1.example.test.".into(), "A".into()), (3600, vec!["10.0.0.53".into()]));
+    z.insert(
+        ("www.example.test.".into(), "A".into()),
+        (300, vec!["10.0.0.1".into()]),
+    );
+    z.insert(
+        ("example.test.".into(), "NS".into()),
+        (3600, vec!["ns1.example.test.".into()]),
+    );
+    z.insert(
+        ("ns1.example.test.".into(), "A".into()),
+        (3600, vec!["10.0.0.53".into()]),
+    );
     for i in 0..extra {
-        z.insert((format!("h{i}.example.test."), "A".into()), (300, vec![format!("10.1.0.{i}")]));
+        z.insert(
+            (format!("h{i}.example.test."), "A".into()),
+            (300, vec![format!("10.1.0.{i}")]),
+        );
     }
     Rc::new(RefCell::new(z))
 }
@@ -64,12 +76,19 @@ fn powerdns(z: &Zone) -> MockHost {
 
 fn args(action_args: Value) -> Value {
     let mut a = json!({ "provider": "powerdns", "api": API, "api-key-secret": "pdns-key", "zone": "example.test" });
-    a.as_object_mut().unwrap().extend(action_args.as_object().unwrap().clone());
+    a.as_object_mut()
+        .unwrap()
+        .extend(action_args.as_object().unwrap().clone());
     a
 }
 
 fn run(host: &MockHost, mode: Mode, action: &str, a: Value) -> Result<Outputs, PluginError> {
-    DnsCutover::run(host, &Context::for_test().with_mode(mode), action, Args::from_value(a).unwrap())
+    DnsCutover::run(
+        host,
+        &Context::for_test().with_mode(mode),
+        action,
+        Args::from_value(a).unwrap(),
+    )
 }
 
 fn www(z: &Zone) -> (u32, Vec<String>) {
@@ -80,16 +99,35 @@ fn www(z: &Zone) -> (u32, Vec<String>) {
 fn switch_changes_the_record_and_restore_puts_it_back() {
     let z = zone(0);
     let host = powerdns(&z);
-    let out = run(&host, Mode::Apply, "switch", args(json!({ "record": { "name": "www", "type": "A", "to": "10.0.0.2" } }))).unwrap();
+    let out = run(
+        &host,
+        Mode::Apply,
+        "switch",
+        args(json!({ "record": { "name": "www", "type": "A", "to": "10.0.0.2" } })),
+    )
+    .unwrap();
     assert_eq!(www(&z), (300, vec!["10.0.0.2".to_string()]));
     assert_eq!(out.get("changed").unwrap(), 1);
     let previous = out.get("previous").unwrap().clone();
     assert_eq!(previous[0]["values"], json!(["10.0.0.1"]));
     // The API key went by handle, as a header.
-    let patch = host.requests().into_iter().find(|r| r.method == "PATCH").unwrap();
-    assert!(patch.headers.iter().any(|(n, v)| n == "X-API-Key" && matches!(v, MaybeSecret::Secret(s) if s.name() == "pdns-key")));
+    let patch = host
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .unwrap();
+    assert!(
+        patch.headers.iter().any(|(n, v)| n == "X-API-Key"
+            && matches!(v, MaybeSecret::Secret(s) if s.name() == "pdns-key"))
+    );
     // The undo gets the output as the text of a template.
-    let back = run(&host, Mode::Apply, "restore", args(json!({ "previous": previous.to_string() }))).unwrap();
+    let back = run(
+        &host,
+        Mode::Apply,
+        "restore",
+        args(json!({ "previous": previous.to_string() })),
+    )
+    .unwrap();
     assert_eq!(back.get("restored").unwrap(), 1);
     assert_eq!(www(&z), (300, vec!["10.0.0.1".to_string()]));
 }
@@ -98,13 +136,37 @@ fn switch_changes_the_record_and_restore_puts_it_back() {
 fn prepare_lowers_the_ttl_and_says_when_the_old_one_has_expired() {
     let z = zone(0);
     let host = powerdns(&z);
-    let out = run(&host, Mode::Apply, "prepare", args(json!({ "record": [{ "name": "www" }, { "name": "ns1" }], "ttl": 60 }))).unwrap();
+    let out = run(
+        &host,
+        Mode::Apply,
+        "prepare",
+        args(json!({ "record": [{ "name": "www" }, { "name": "ns1" }], "ttl": 60 })),
+    )
+    .unwrap();
     assert_eq!(www(&z).0, 60);
     assert_eq!(out.get("wait-seconds").unwrap(), 3600);
-    assert!(out.get("expired-at").unwrap().as_str().unwrap().ends_with('Z'));
+    assert!(
+        out.get("expired-at")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
     // After the switch, the TTLs go back but the new value stays.
-    run(&host, Mode::Apply, "switch", args(json!({ "record": { "name": "www", "to": "10.0.0.9" } }))).unwrap();
-    run(&host, Mode::Apply, "restore-ttl", args(json!({ "previous": out.get("previous").unwrap() }))).unwrap();
+    run(
+        &host,
+        Mode::Apply,
+        "switch",
+        args(json!({ "record": { "name": "www", "to": "10.0.0.9" } })),
+    )
+    .unwrap();
+    run(
+        &host,
+        Mode::Apply,
+        "restore-ttl",
+        args(json!({ "previous": out.get("previous").unwrap() })),
+    )
+    .unwrap();
     assert_eq!(www(&z), (300, vec!["10.0.0.9".to_string()]));
 }
 
@@ -112,31 +174,84 @@ fn prepare_lowers_the_ttl_and_says_when_the_old_one_has_expired() {
 fn a_dry_run_prints_the_diff_from_the_real_zone_and_changes_nothing() {
     let z = zone(0);
     let host = powerdns(&z).dry_run();
-    let out = run(&host, Mode::DryRun, "switch", args(json!({ "record": { "name": "www", "to": "10.0.0.2", "ttl": 60 } }))).unwrap();
+    let out = run(
+        &host,
+        Mode::DryRun,
+        "switch",
+        args(json!({ "record": { "name": "www", "to": "10.0.0.2", "ttl": 60 } })),
+    )
+    .unwrap();
     assert_eq!(out.get("planned").unwrap(), true);
     assert_eq!(www(&z), (300, vec!["10.0.0.1".to_string()]));
     let logs: Vec<String> = host.logs().into_iter().map(|(_, m)| m).collect();
-    assert!(logs.iter().any(|l| l == "A www.example.test. 10.0.0.1 → 10.0.0.2, TTL 300 → 60 (would change)"), "{logs:?}");
+    assert!(
+        logs.iter()
+            .any(|l| l == "A www.example.test. 10.0.0.1 → 10.0.0.2, TTL 300 → 60 (would change)"),
+        "{logs:?}"
+    );
 }
 
 #[test]
 fn deletes_and_large_shares_of_a_zone_are_refused_unless_raised() {
     let z = zone(0);
     let host = powerdns(&z);
-    let err = run(&host, Mode::Apply, "switch", args(json!({ "record": { "name": "www", "to": "" } }))).unwrap_err();
-    assert!(err.message.contains("would delete A www.example.test."), "{}", err.message);
-    run(&host, Mode::Apply, "switch", args(json!({ "record": { "name": "www", "to": "" }, "allow-delete": true }))).unwrap();
-    assert!(!z.borrow().contains_key(&("www.example.test.".to_string(), "A".to_string())));
+    let err = run(
+        &host,
+        Mode::Apply,
+        "switch",
+        args(json!({ "record": { "name": "www", "to": "" } })),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("would delete A www.example.test."),
+        "{}",
+        err.message
+    );
+    run(
+        &host,
+        Mode::Apply,
+        "switch",
+        args(json!({ "record": { "name": "www", "to": "" }, "allow-delete": true })),
+    )
+    .unwrap();
+    assert!(
+        !z.borrow()
+            .contains_key(&("www.example.test.".to_string(), "A".to_string()))
+    );
 
     // 4 of 12 record sets is 33 %: over octoDNS's default 30 %.
     let z = zone(9);
     let host = powerdns(&z);
-    let four: Vec<Value> = (0..4).map(|i| json!({ "name": format!("h{i}"), "to": "10.9.9.9" })).collect();
-    let err = run(&host, Mode::Apply, "switch", args(json!({ "record": four }))).unwrap_err();
-    assert!(err.message.contains("changes 4 of the 12 record sets"), "{}", err.message);
-    assert_eq!(z.borrow()[&("h0.example.test.".to_string(), "A".to_string())].1, ["10.1.0.0"]);
-    run(&host, Mode::Apply, "switch", args(json!({ "record": four, "max-change-share": 0.5 }))).unwrap();
-    assert_eq!(z.borrow()[&("h0.example.test.".to_string(), "A".to_string())].1, ["10.9.9.9"]);
+    let four: Vec<Value> = (0..4)
+        .map(|i| json!({ "name": format!("h{i}"), "to": "10.9.9.9" }))
+        .collect();
+    let err = run(
+        &host,
+        Mode::Apply,
+        "switch",
+        args(json!({ "record": four })),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("changes 4 of the 12 record sets"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        z.borrow()[&("h0.example.test.".to_string(), "A".to_string())].1,
+        ["10.1.0.0"]
+    );
+    run(
+        &host,
+        Mode::Apply,
+        "switch",
+        args(json!({ "record": four, "max-change-share": 0.5 })),
+    )
+    .unwrap();
+    assert_eq!(
+        z.borrow()[&("h0.example.test.".to_string(), "A".to_string())].1,
+        ["10.9.9.9"]
+    );
 }
 
 #[test]
@@ -146,18 +261,37 @@ fn verify_waits_until_every_server_answers_the_new_value() {
     let host = MockHost::new().on_dns(move |q| {
         *n.borrow_mut() += 1;
         // The second server lags for its first two answers.
-        let v = if q.resolver == "10.0.0.54:53" && *n.borrow() <= 4 { "10.0.0.1" } else { "10.0.0.2" };
-        Ok(DnsAnswer::records(vec![DnsRecord::new(&q.name, "A", 60, v)]))
+        let v = if q.resolver == "10.0.0.54:53" && *n.borrow() <= 4 {
+            "10.0.0.1"
+        } else {
+            "10.0.0.2"
+        };
+        Ok(DnsAnswer::records(vec![DnsRecord::new(
+            &q.name, "A", 60, v,
+        )]))
     });
-    let a = args(json!({ "record": { "name": "www", "to": "10.0.0.2" }, "servers": ["10.0.0.53:53", "10.0.0.54:53"], "timeout": "10s" }));
+    let a = args(
+        json!({ "record": { "name": "www", "to": "10.0.0.2" }, "servers": ["10.0.0.53:53", "10.0.0.54:53"], "timeout": "10s" }),
+    );
     let out = run(&host, Mode::Apply, "verify", a).unwrap();
     assert_eq!(out.get("servers").unwrap(), 2);
     assert!(*answers.borrow() >= 5);
 
-    let host = MockHost::new().on_dns(|q| Ok(DnsAnswer::records(vec![DnsRecord::new(&q.name, "A", 60, "10.0.0.1")])));
-    let a = args(json!({ "record": { "name": "www", "to": "10.0.0.2" }, "servers": "10.0.0.53", "timeout": "1s" }));
+    let host = MockHost::new().on_dns(|q| {
+        Ok(DnsAnswer::records(vec![DnsRecord::new(
+            &q.name, "A", 60, "10.0.0.1",
+        )]))
+    });
+    let a = args(
+        json!({ "record": { "name": "www", "to": "10.0.0.2" }, "servers": "10.0.0.53", "timeout": "1s" }),
+    );
     let err = run(&host, Mode::Apply, "verify", a).unwrap_err();
-    assert!(err.message.contains("10.0.0.53 answers A www.example.test. 10.0.0.1"), "{}", err.message);
+    assert!(
+        err.message
+            .contains("10.0.0.53 answers A www.example.test. 10.0.0.1"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
@@ -194,7 +328,10 @@ fn cloudflare_records_are_changed_value_by_value() {
     });
     let a = json!({ "provider": "cloudflare", "api-token-secret": "cf", "zone": "example.test.", "record": { "name": "www", "to": "10.0.0.3" } });
     let out = run(&host, Mode::Apply, "switch", a).unwrap();
-    assert_eq!(out.get("previous").unwrap()[0]["values"], json!(["10.0.0.1", "10.0.0.3"]));
+    assert_eq!(
+        out.get("previous").unwrap()[0]["values"],
+        json!(["10.0.0.1", "10.0.0.3"])
+    );
     // 10.0.0.3 kept as it was, 10.0.0.1 deleted; no POST.
     let all = recs.borrow();
     assert_eq!(all.len(), 1);
@@ -206,9 +343,55 @@ fn cloudflare_records_are_changed_value_by_value() {
 fn unknown_providers_and_missing_records_are_clear_errors() {
     let z = zone(0);
     let host = powerdns(&z);
-    let err = run(&host, Mode::Apply, "switch", args(json!({ "provider": "route53", "record": { "name": "www", "to": "1.2.3.4" } }))).unwrap_err();
+    let err = run(
+        &host,
+        Mode::Apply,
+        "switch",
+        args(json!({ "provider": "route53", "record": { "name": "www", "to": "1.2.3.4" } })),
+    )
+    .unwrap_err();
     assert_eq!(err.field.as_deref(), Some("provider"));
-    let err = run(&host, Mode::Apply, "prepare", args(json!({ "record": { "name": "nope" } }))).unwrap_err();
-    assert!(err.message.contains("A nope.example.test. does not exist"), "{}", err.message);
-    assert_eq!(crate::actions::rfc3339_for_test(1_796_292_000), "2026-12-03T10:00:00Z");
+    let err = run(
+        &host,
+        Mode::Apply,
+        "prepare",
+        args(json!({ "record": { "name": "nope" } })),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("A nope.example.test. does not exist"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        crate::actions::rfc3339_for_test(1_796_292_000),
+        "2026-12-03T10:00:00Z"
+    );
+}
+
+#[test]
+fn rfc2136_sends_one_signed_update_per_record_set() {
+    use crate::model::RRset;
+    let msg = crate::rfc2136::message_for_test(
+        b"0123456789abcdef",
+        "example.test.",
+        &RRset::new("www.example.test.", "A", 60, vec!["10.0.0.2".into()]),
+    );
+    let (len, m) = (u16::from_be_bytes([msg[0], msg[1]]) as usize, &msg[2..]);
+    assert_eq!(len, m.len(), "framed for tcp");
+    assert_eq!(m[2] >> 3 & 0x0f, 5, "opcode UPDATE");
+    // one zone, no prerequisite, delete + add, one TSIG record
+    assert_eq!(
+        [m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11]],
+        [0, 1, 0, 0, 0, 2, 0, 1]
+    );
+    let text = String::from_utf8_lossy(m);
+    assert!(
+        text.contains("hmac-sha256"),
+        "the TSIG record names its algorithm"
+    );
+    assert!(
+        m.windows(4).any(|w| w == [10, 0, 0, 2]),
+        "the new address is in the update"
+    );
 }

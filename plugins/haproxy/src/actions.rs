@@ -36,13 +36,24 @@ pub fn status(host: &dyn Host, a: &StepArgs) -> Result<Outputs, PluginError> {
 
 /// Refuses a change after which no server of the backend would take
 /// traffic, unless the step allows it.
-fn guard(a: &StepArgs, servers: &[Server], name: &str, after: impl Fn(&Server) -> bool) -> Result<(), PluginError> {
+fn guard(
+    a: &StepArgs,
+    servers: &[Server],
+    name: &str,
+    after: impl Fn(&Server) -> bool,
+) -> Result<(), PluginError> {
     if a.allow_empty_backend {
         return Ok(());
     }
     let left = servers
         .iter()
-        .filter(|s| if s.name == name { after(s) } else { s.serving() })
+        .filter(|s| {
+            if s.name == name {
+                after(s)
+            } else {
+                s.serving()
+            }
+        })
         .count();
     if left == 0 {
         let others: Vec<String> = servers
@@ -54,7 +65,11 @@ fn guard(a: &StepArgs, servers: &[Server], name: &str, after: impl Fn(&Server) -
             "refused: after this change backend `{}` would have no server that is ready and up \
              (others: {}); say `allow-empty-backend #true` on the step to do it anyway",
             a.backend,
-            if others.is_empty() { "none".to_string() } else { others.join(", ") }
+            if others.is_empty() {
+                "none".to_string()
+            } else {
+                others.join(", ")
+            }
         )));
     }
     Ok(())
@@ -62,18 +77,37 @@ fn guard(a: &StepArgs, servers: &[Server], name: &str, after: impl Fn(&Server) -
 
 fn log_change(host: &dyn Host, a: &StepArgs, name: &str, what: &str, dry: bool) {
     let msg = format!("server {}/{name}: {what}", a.backend);
-    let msg = if dry { format!("{msg} (would change)") } else { msg };
-    host.log(Level::Info, &msg, &[("backend", &a.backend), ("server", name)]);
+    let msg = if dry {
+        format!("{msg} (would change)")
+    } else {
+        msg
+    };
+    host.log(
+        Level::Info,
+        &msg,
+        &[("backend", &a.backend), ("server", name)],
+    );
 }
 
-pub fn set_state(host: &dyn Host, a: &StepArgs, to: Admin, dry: bool) -> Result<Outputs, PluginError> {
+pub fn set_state(
+    host: &dyn Host,
+    a: &StepArgs,
+    to: Admin,
+    dry: bool,
+) -> Result<Outputs, PluginError> {
     let name = server_name(a)?;
     let servers = api::servers(host, &a.socket, &a.backend)?;
     let before = find(&servers, &a.backend, name)?.clone();
     if to != Admin::Ready {
         guard(a, &servers, name, |_| false)?;
     }
-    log_change(host, a, name, &format!("{} → {}", before.state.as_str(), to.as_str()), dry);
+    log_change(
+        host,
+        a,
+        name,
+        &format!("{} → {}", before.state.as_str(), to.as_str()),
+        dry,
+    );
     let sent = api::write(
         host,
         &a.socket,
@@ -106,8 +140,18 @@ pub fn weight(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plugi
     if w == 0 {
         guard(a, &servers, name, |_| false)?;
     }
-    log_change(host, a, name, &format!("weight {} → {w}", before.weight), dry);
-    let sent = api::write(host, &a.socket, &format!("set server {}/{name} weight {w}", a.backend))?;
+    log_change(
+        host,
+        a,
+        name,
+        &format!("weight {} → {w}", before.weight),
+        dry,
+    );
+    let sent = api::write(
+        host,
+        &a.socket,
+        &format!("set server {}/{name} weight {w}", a.backend),
+    )?;
     Ok(Outputs::new()
         .set("server", name)
         .set("previous-weight", before.weight)

@@ -26,7 +26,8 @@ pub fn read(host: &dyn Host, socket: &str, command: &str) -> Result<String, Plug
 
 /// Sends a change; `Ok(false)` when a dry-run did not send it.
 pub fn write(host: &dyn Host, socket: &str, command: &str) -> Result<bool, PluginError> {
-    let reply = host.socket(&SocketRequest::new(socket, format!("{command}\n")).timeout(CALL_TIMEOUT))?;
+    let reply =
+        host.socket(&SocketRequest::new(socket, format!("{command}\n")).timeout(CALL_TIMEOUT))?;
     if reply.planned {
         return Ok(false);
     }
@@ -67,7 +68,11 @@ pub fn servers(host: &dyn Host, socket: &str, backend: &str) -> Result<Vec<Serve
 }
 
 /// The named server among them, or an error naming the ones there are.
-pub fn find<'a>(servers: &'a [Server], backend: &str, name: &str) -> Result<&'a Server, PluginError> {
+pub fn find<'a>(
+    servers: &'a [Server],
+    backend: &str,
+    name: &str,
+) -> Result<&'a Server, PluginError> {
     servers.iter().find(|s| s.name == name).ok_or_else(|| {
         let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
         PluginError::arg(

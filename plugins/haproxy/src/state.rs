@@ -80,7 +80,9 @@ impl Server {
 /// name, so newer HAProxy versions that append columns still parse.
 pub fn parse_servers_state(text: &str, backend: &str) -> Result<Vec<Server>, String> {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let version = lines.next().ok_or("an empty answer to `show servers state`")?;
+    let version = lines
+        .next()
+        .ok_or("an empty answer to `show servers state`")?;
     if version != "1" {
         return Err(format!(
             "`show servers state` answered `{}` (expected format version 1)",
@@ -114,9 +116,12 @@ pub fn parse_servers_state(text: &str, backend: &str) -> Result<Vec<Server>, Str
             continue;
         }
         let num = |i: usize| -> Result<u32, String> {
-            get(i)
-                .parse()
-                .map_err(|_| format!("`show servers state`: `{}` is not a number in: {line}", get(i)))
+            get(i).parse().map_err(|_| {
+                format!(
+                    "`show servers state`: `{}` is not a number in: {line}",
+                    get(i)
+                )
+            })
         };
         out.push(Server {
             name: get(name).to_string(),
@@ -140,7 +145,10 @@ pub fn parse_servers_state(text: &str, backend: &str) -> Result<Vec<Server>, Str
 }
 
 /// The `show stat` rows of a backend's servers: `svname` → its columns.
-pub fn parse_stat(text: &str, backend: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>, String> {
+pub fn parse_stat(
+    text: &str,
+    backend: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, String> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines
         .next()

@@ -123,7 +123,10 @@ fn host_for(f: &Fake) -> MockHost {
     let f = f.clone();
     MockHost::new().on_socket(move |req| {
         assert_eq!(req.address, SOCK);
-        Ok(SocketReply::new(answer(&f, &String::from_utf8_lossy(&req.data)), ReplyEnd::Eof))
+        Ok(SocketReply::new(
+            answer(&f, &String::from_utf8_lossy(&req.data)),
+            ReplyEnd::Eof,
+        ))
     })
 }
 
@@ -133,8 +136,15 @@ fn run(host: &MockHost, action: &str, args: Value) -> Result<Outputs, PluginErro
 
 fn run_in(host: &MockHost, mode: Mode, action: &str, args: Value) -> Result<Outputs, PluginError> {
     let mut a = json!({ "socket": SOCK, "backend": "be_app" });
-    a.as_object_mut().unwrap().extend(args.as_object().unwrap().clone());
-    Haproxy::run(host, &Context::for_test().with_mode(mode), action, Args::from_value(a).unwrap())
+    a.as_object_mut()
+        .unwrap()
+        .extend(args.as_object().unwrap().clone());
+    Haproxy::run(
+        host,
+        &Context::for_test().with_mode(mode),
+        action,
+        Args::from_value(a).unwrap(),
+    )
 }
 
 fn sent(host: &MockHost) -> Vec<String> {
@@ -169,14 +179,24 @@ fn drain_waits_for_sessions_and_returns_the_previous_state() {
     let f = fake(&[("app1", 0, 2), ("app2", 0, 2)]);
     f.borrow_mut()[0].scur = 2;
     let host = host_for(&f);
-    let out = run(&host, "drain", json!({ "server": "app1", "timeout": "10s" })).unwrap();
+    let out = run(
+        &host,
+        "drain",
+        json!({ "server": "app1", "timeout": "10s" }),
+    )
+    .unwrap();
     assert_eq!(out.get("previous-state").unwrap(), "ready");
     assert_eq!(out.get("state").unwrap(), "drain");
     assert_eq!(sent(&host), ["set server be_app/app1 state drain"]);
     assert_eq!(f.borrow()[0].scur, 0);
     assert_eq!(f.borrow()[0].admin, 8);
     // The undo: back to exactly what it was.
-    let back = run(&host, "set-state", json!({ "server": "app1", "state": "ready" })).unwrap();
+    let back = run(
+        &host,
+        "set-state",
+        json!({ "server": "app1", "state": "ready" }),
+    )
+    .unwrap();
     assert_eq!(back.get("previous-state").unwrap(), "drain");
     assert_eq!(f.borrow()[0].admin, 0);
 }
@@ -187,7 +207,11 @@ fn drain_that_outlasts_its_timeout_fails_naming_the_sessions() {
     f.borrow_mut()[0].scur = 1_000_000;
     let host = host_for(&f);
     let err = run(&host, "drain", json!({ "server": "app1", "timeout": "1s" })).unwrap_err();
-    assert!(err.message.contains("waited 1s for its sessions to end"), "{}", err.message);
+    assert!(
+        err.message.contains("waited 1s for its sessions to end"),
+        "{}",
+        err.message
+    );
     assert!(err.message.contains("sessions"), "{}", err.message);
 }
 
@@ -202,17 +226,33 @@ fn a_change_that_empties_the_backend_is_refused_unless_allowed() {
         ("weight", json!({ "weight": 0 })),
     ] {
         let mut args = json!({ "server": "app1" });
-        args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        args.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         let err = run(&host, action, args).unwrap_err();
-        assert!(err.message.contains("would have no server that is ready and up"), "{action}: {}", err.message);
+        assert!(
+            err.message
+                .contains("would have no server that is ready and up"),
+            "{action}: {}",
+            err.message
+        );
         assert!(err.message.contains("app2 maint up"), "{}", err.message);
     }
-    assert!(sent(&host).is_empty(), "nothing was sent: {:?}", sent(&host));
+    assert!(
+        sent(&host).is_empty(),
+        "nothing was sent: {:?}",
+        sent(&host)
+    );
     // A down server does not count as serving either.
     let f = fake(&[("app1", 0, 2), ("app2", 0, 0)]);
     let host = host_for(&f);
     assert!(run(&host, "maint", json!({ "server": "app1" })).is_err());
-    let ok = run(&host, "maint", json!({ "server": "app1", "allow-empty-backend": true })).unwrap();
+    let ok = run(
+        &host,
+        "maint",
+        json!({ "server": "app1", "allow-empty-backend": true }),
+    )
+    .unwrap();
     assert_eq!(ok.get("previous-state").unwrap(), "ready");
     assert_eq!(f.borrow()[0].admin, 1);
 }
@@ -221,7 +261,12 @@ fn a_change_that_empties_the_backend_is_refused_unless_allowed() {
 fn set_addr_and_weight_return_what_they_replaced() {
     let f = fake(&[("app1", 0, 2), ("app2", 0, 2)]);
     let host = host_for(&f);
-    let out = run(&host, "set-addr", json!({ "server": "app2", "addr": "127.0.0.2", "port": "58090" })).unwrap();
+    let out = run(
+        &host,
+        "set-addr",
+        json!({ "server": "app2", "addr": "127.0.0.2", "port": "58090" }),
+    )
+    .unwrap();
     assert_eq!(out.get("previous-addr").unwrap(), "127.0.0.1");
     assert_eq!(out.get("previous-port").unwrap(), 58082);
     assert_eq!(f.borrow()[1].addr, "127.0.0.2");
@@ -229,7 +274,12 @@ fn set_addr_and_weight_return_what_they_replaced() {
     let w = run(&host, "weight", json!({ "server": "app2", "weight": "50" })).unwrap();
     assert_eq!(w.get("previous-weight").unwrap(), 1);
     assert_eq!(f.borrow()[1].weight, 50);
-    let err = run(&host, "set-addr", json!({ "server": "app2", "addr": "new-host" })).unwrap_err();
+    let err = run(
+        &host,
+        "set-addr",
+        json!({ "server": "app2", "addr": "new-host" }),
+    )
+    .unwrap_err();
     assert_eq!(err.field.as_deref(), Some("addr"));
 }
 
@@ -243,7 +293,8 @@ fn a_dry_run_reads_the_real_state_and_sends_no_change() {
     assert_eq!(f.borrow()[0].admin, 0, "the fake haproxy saw no change");
     let logs = host.logs();
     assert!(
-        logs.iter().any(|(_, m)| m.contains("server be_app/app1: ready → drain")),
+        logs.iter()
+            .any(|(_, m)| m.contains("server be_app/app1: ready → drain")),
         "{logs:?}"
     );
 }
@@ -252,13 +303,32 @@ fn a_dry_run_reads_the_real_state_and_sends_no_change() {
 fn unknown_backend_server_and_refusals_are_clear_errors() {
     let f = fake(&[("app1", 0, 2), ("app2", 0, 2)]);
     let host = host_for(&f);
-    let err = run_in(&host, Mode::Apply, "status", json!({ "backend": "be_nope" })).unwrap_err();
-    assert!(err.message.contains("no backend `be_nope`"), "{}", err.message);
+    let err = run_in(
+        &host,
+        Mode::Apply,
+        "status",
+        json!({ "backend": "be_nope" }),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("no backend `be_nope`"),
+        "{}",
+        err.message
+    );
     let err = run(&host, "ready", json!({ "server": "app9" })).unwrap_err();
-    assert!(err.message.contains("no server `app9` (it has app1, app2)"), "{}", err.message);
+    assert!(
+        err.message.contains("no server `app9` (it has app1, app2)"),
+        "{}",
+        err.message
+    );
     let err = run(&host, "ready", json!({})).unwrap_err();
     assert_eq!(err.field.as_deref(), Some("server"));
-    let err = run(&host, "set-state", json!({ "server": "app1", "state": "gone" })).unwrap_err();
+    let err = run(
+        &host,
+        "set-state",
+        json!({ "server": "app1", "state": "gone" }),
+    )
+    .unwrap_err();
     assert_eq!(err.field.as_deref(), Some("state"));
 }
 
@@ -268,6 +338,11 @@ fn wait_healthy_waits_for_up_with_a_passing_check() {
     f.borrow_mut()[1].check = "L4CON";
     let host = host_for(&f);
     assert!(run(&host, "wait-healthy", json!({ "server": "app1" })).is_ok());
-    let err = run(&host, "wait-healthy", json!({ "server": "app2", "timeout": "1s" })).unwrap_err();
+    let err = run(
+        &host,
+        "wait-healthy",
+        json!({ "server": "app2", "timeout": "1s" }),
+    )
+    .unwrap_err();
     assert!(err.message.contains("down"), "{}", err.message);
 }
