@@ -4,6 +4,7 @@ mod harness;
 
 mod backup;
 mod busy_site;
+mod cloudflare_contract;
 mod commands;
 mod debris;
 mod dns_cutover;
