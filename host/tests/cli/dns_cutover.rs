@@ -3,7 +3,6 @@
 //! the API; the lab's `example.test.` is never touched), over its HTTP API
 //! and over RFC 2136 with TSIG. Cloudflare: `cloudflare_contract.rs`.
 
-
 use serde_json::{Value, json};
 
 use crate::Project;

@@ -21,6 +21,7 @@ mod journal_lock;
 mod leftovers;
 mod legacy_restore;
 mod lock_resume;
+mod postgres_move;
 mod preflight;
 mod rehearse;
 mod scratch_guards;
