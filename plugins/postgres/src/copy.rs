@@ -1,0 +1,107 @@
+//! `copy`: the source database into a new database on the target server,
+//! `pg_dump -Fc` streamed into `pg_restore` by the host (no temporary file;
+//! hence no `pg_restore -j`, which needs a seekable archive). The target
+//! database must not exist: a copy never overwrites. The new database is
+//! labelled with this run's id and its OID is returned, so a later step can
+//! prove what it would drop.
+
+use cairn_sdk::prelude::*;
+
+use crate::common::{
+    database_of, ident, literal, pg_command, run_ok, split_password, with_database, with_password,
+};
+use crate::readonly::psql;
+use crate::{StepArgs, target};
+
+pub fn copy(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs, PluginError> {
+    let target_url = target(a)?;
+    let db = database_of(target_url)
+        .ok_or_else(|| PluginError::arg("target-url", "the target URL names no database"))?;
+    let tsecret = a.target_password_secret.as_deref();
+    let server = with_database(target_url, "postgres");
+    let q = |sql: &str, effect: Effect| -> Result<Completed, PluginError> {
+        let (cmd, shown) = psql(host, &server, tsecret, sql, effect)?;
+        run_ok(host, &cmd, &format!("on {shown}"))
+    };
+    let exists = q(
+        &format!(
+            "select count(*) from pg_database where datname = {}",
+            literal(&db)
+        ),
+        Effect::Read,
+    )?;
+    if exists.stdout_text().trim() != "0" {
+        return Err(PluginError::arg(
+            "target-url",
+            format!(
+                "database `{db}` already exists on the target server: a copy never overwrites; drop it or name another"
+            ),
+        ));
+    }
+    let (source_shown, _) = split_password(&a.url);
+    let owner = a.owner.as_deref().filter(|o| !o.is_empty());
+    let label = format!("cairn copy run={} of {source_shown}", ctx.run_id);
+    let create = format!(
+        "create database {}{}",
+        ident(&db),
+        owner
+            .map(|o| format!(" owner {}", ident(o)))
+            .unwrap_or_default()
+    );
+    let created = q(&create, Effect::Write)?;
+    if created.planned {
+        host.log(
+            Level::Info,
+            &format!("would create database {db} on the target and restore {source_shown} into it"),
+            &[],
+        );
+        return Ok(Outputs::new().set("database", db).set("planned", true));
+    }
+    q(
+        &format!("comment on database {} is {}", ident(&db), literal(&label)),
+        Effect::Write,
+    )?;
+    let oid = q(
+        &format!(
+            "select oid from pg_database where datname = {}",
+            literal(&db)
+        ),
+        Effect::Read,
+    )?
+    .stdout_text()
+    .trim()
+    .to_string();
+
+    let (dump, _) = pg_command(
+        host,
+        "pg_dump",
+        &a.url,
+        a.password_secret.as_deref().filter(|s| !s.is_empty()),
+    )?;
+    let dump = dump
+        .args(["--format=custom", "--no-password"])
+        .target("local");
+    let (restore, _) = with_password(
+        host,
+        Command::new("pg_restore").arg(format!("--dbname={}", split_password(target_url).0)),
+        target_url,
+        tsecret.filter(|s| !s.is_empty()),
+    )?;
+    let mut restore = restore
+        .args(["--no-password", "--exit-on-error", "--no-owner"])
+        .target("local");
+    if let Some(o) = owner {
+        restore = restore.arg(format!("--role={o}"));
+    }
+    let mut t = Transfer::new(Source::command(dump)).to(Sink::command(restore));
+    t.timeout = a.timeout.map(Into::into);
+    let done = host
+        .transfer(&t)
+        .map_err(|e| PluginError::new(format!("copying {source_shown} into {db}: {e}")))?;
+    Ok(Outputs::new()
+        .set("database", db)
+        .set("oid", oid)
+        .set("label", label)
+        .set("bytes", done.bytes_in)
+        .set("planned", false))
+}

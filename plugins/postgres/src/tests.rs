@@ -1,0 +1,214 @@
+//! The plugin against the mock host: psql answers scripted by the SQL they
+//! are given.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use cairn_sdk::mock::MockHost;
+use cairn_sdk::prelude::*;
+use serde_json::{Value, json};
+
+use crate::Postgres;
+
+const URL: &str = "postgresql://cairn:pw@127.0.0.1:5432/site";
+
+fn sql_of(cmd: &Command) -> String {
+    match cmd.stdin.as_ref() {
+        Some(s) => String::from_utf8_lossy(s).into_owned(),
+        None => cmd.args.last().cloned().unwrap_or_default(),
+    }
+}
+
+fn run(host: &MockHost, action: &str, args: Value) -> Result<Outputs, PluginError> {
+    run_in(host, Mode::Apply, action, args)
+}
+
+fn run_in(host: &MockHost, mode: Mode, action: &str, args: Value) -> Result<Outputs, PluginError> {
+    Postgres::run(
+        host,
+        &Context::for_test().with_mode(mode),
+        action,
+        Args::from_value(args).unwrap(),
+    )
+}
+
+/// A database that becomes read-only for new sessions once altered.
+fn server(probe_writes: bool) -> (MockHost, Rc<RefCell<Vec<String>>>) {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let host = MockHost::new().on_exec(move |cmd| {
+        let sql = sql_of(cmd);
+        l.borrow_mut().push(sql.clone());
+        assert!(
+            !cmd.args.iter().any(|a| a.contains(":pw@")),
+            "password on a command line: {:?}",
+            cmd.args
+        );
+        Ok(if sql.contains("pg_db_role_setting") {
+            Completed::ok("off\n")
+        } else if sql == "select now()" {
+            Completed::ok("2026-12-03 10:00:00+00\n")
+        } else if sql.starts_with("select count(*) from pg_stat_activity") {
+            Completed::ok("0\n")
+        } else if sql.starts_with("create table \"cairn_ro_probe_") {
+            if probe_writes {
+                Completed::ok("")
+            } else {
+                Completed::new(
+                    1,
+                    "",
+                    "ERROR:  cannot execute CREATE TABLE in a read-only transaction\n",
+                )
+            }
+        } else {
+            Completed::ok("")
+        })
+    });
+    (host, log)
+}
+
+#[test]
+fn read_only_on_sets_the_database_and_proves_it_with_a_failing_write() {
+    let (host, log) = server(false);
+    let out = run(&host, "read-only", json!({ "url": URL, "mode": "on" })).unwrap();
+    assert_eq!(out.get("previous").unwrap(), "off");
+    assert_eq!(out.get("verified").unwrap(), true);
+    let log = log.borrow();
+    assert!(
+        log.iter()
+            .any(|s| s == "alter database \"site\" set default_transaction_read_only = on"),
+        "{log:?}"
+    );
+    // The ALTER's own session is forced writable (the database may be
+    // read-only already); the probe's is not.
+    let execs = host.commands();
+    let alter = execs
+        .iter()
+        .find(|c| sql_of(c).starts_with("alter database"))
+        .unwrap();
+    assert!(alter.env.iter().any(|(n, _)| n == "PGOPTIONS"));
+    let probe = execs
+        .iter()
+        .find(|c| sql_of(c).starts_with("create table"))
+        .unwrap();
+    assert!(!probe.env.iter().any(|(n, _)| n == "PGOPTIONS"));
+    assert!(probe.env.iter().any(|(n, _)| n == "PGPASSWORD"));
+}
+
+#[test]
+fn a_database_that_still_takes_writes_fails_the_step_and_the_probe_is_removed() {
+    let (host, log) = server(true);
+    let err = run(&host, "read-only", json!({ "url": URL, "mode": "on" })).unwrap_err();
+    assert!(err.message.contains("could still write"), "{}", err.message);
+    assert!(
+        log.borrow()
+            .iter()
+            .any(|s| s.starts_with("drop table \"cairn_ro_probe_test_run\"")),
+        "{:?}",
+        log.borrow()
+    );
+}
+
+#[test]
+fn read_only_in_a_dry_run_changes_nothing_and_counts_open_sessions() {
+    let (host, log) = server(false);
+    let host = host.dry_run();
+    let out = run_in(
+        &host,
+        Mode::DryRun,
+        "read-only",
+        json!({ "url": URL, "mode": "on" }),
+    )
+    .unwrap();
+    assert_eq!(out.get("planned").unwrap(), true);
+    assert!(out.get("sessions-open").is_some());
+    assert!(
+        !log.borrow()
+            .iter()
+            .any(|s| s.starts_with("alter") || s.starts_with("create")),
+        "{:?}",
+        log.borrow()
+    );
+}
+
+#[test]
+fn copy_refuses_a_target_database_that_exists() {
+    let host = MockHost::new().on_exec(|cmd| {
+        Ok(if sql_of(cmd).contains("from pg_database where datname") {
+            Completed::ok("1\n")
+        } else {
+            Completed::ok("")
+        })
+    });
+    let err = run(
+        &host,
+        "copy",
+        json!({ "url": URL, "target-url": "postgresql://postgres@127.0.0.1:5433/site" }),
+    )
+    .unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("target-url"));
+    assert!(err.message.contains("never overwrites"), "{}", err.message);
+    assert!(
+        !host
+            .commands()
+            .iter()
+            .any(|c| sql_of(c).starts_with("create database"))
+    );
+}
+
+#[test]
+fn compare_names_each_difference_of_rows_and_sequences() {
+    let host = MockHost::new().on_exec(|cmd| {
+        let target = cmd.args.iter().any(|a| a.contains(":5433"));
+        Ok(Completed::ok(if target {
+            "public.notes_note 4\nseq public.notes_note_id_seq 4\n"
+        } else {
+            "public.notes_note 5\npublic.django_session 3\nseq public.notes_note_id_seq 5\n"
+        }))
+    });
+    let args = json!({ "url": URL, "target-url": "postgresql://cairn@127.0.0.1:5433/site", "ignore-tables": "django_session" });
+    let err = run(&host, "compare", args).unwrap_err();
+    assert!(
+        err.message
+            .contains("table public.notes_note: 5 rows on the source, 4 on the target"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains("sequence public.notes_note_id_seq: 5 on the source, 4"),
+        "{}",
+        err.message
+    );
+    assert!(
+        !err.message.contains("django_session"),
+        "ignored: {}",
+        err.message
+    );
+    // Each side is read in one read-only repeatable-read snapshot.
+    let first = &host.commands()[0];
+    assert!(sql_of(first).starts_with("begin isolation level repeatable read read only;"));
+}
+
+#[test]
+fn sequences_are_set_to_at_least_the_source() {
+    let host = MockHost::new().on_exec(|cmd| {
+        Ok(Completed::ok(if sql_of(cmd).starts_with("begin") {
+            "public.t 9\nseq public.t_id_seq 42\n"
+        } else {
+            ""
+        }))
+    });
+    let out = run(
+        &host,
+        "sequences",
+        json!({ "url": URL, "target-url": "postgresql://cairn@127.0.0.1:5433/site" }),
+    )
+    .unwrap();
+    assert_eq!(out.get("set").unwrap(), 1);
+    let set = sql_of(&host.commands()[1]);
+    assert_eq!(
+        set,
+        "select setval('public.t_id_seq', greatest(42, (select last_value from \"public\".\"t_id_seq\")), true)"
+    );
+}
