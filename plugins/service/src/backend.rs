@@ -61,16 +61,18 @@ pub(crate) trait Backend {
     /// The current state of the programs a step names, groups and patterns
     /// expanded, in the backend's order; `None`: every program it has. A
     /// name the backend does not have is an error.
-    fn select(&self, host: &dyn Host, wanted: Option<&[String]>)
-    -> Result<Vec<Program>, PluginError>;
+    fn select(
+        &self,
+        host: &dyn Host,
+        wanted: Option<&[String]>,
+    ) -> Result<Vec<Program>, PluginError>;
 
     /// The current state of exactly these programs (names as `select`
     /// returned them).
     fn state(&self, host: &dyn Host, names: &[String]) -> Result<Vec<Program>, PluginError>;
 
     /// Runs the command of `verb` on `names` (a write).
-    fn act(&self, host: &dyn Host, verb: Verb, names: &[String])
-    -> Result<Completed, PluginError>;
+    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError>;
 
     /// Why a program failed: the end of its log, when the backend keeps one.
     fn why(&self, host: &dyn Host, program: &Program) -> String;

@@ -124,12 +124,7 @@ impl Backend for Compose {
             .collect())
     }
 
-    fn act(
-        &self,
-        host: &dyn Host,
-        verb: Verb,
-        names: &[String],
-    ) -> Result<Completed, PluginError> {
+    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError> {
         let mut args: Vec<String> = match verb {
             Verb::Start => vec!["up".into(), "-d".into()],
             Verb::Stop => vec!["stop".into()],

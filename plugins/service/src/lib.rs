@@ -129,7 +129,12 @@ impl Plugin for Service {
         .args_schema(schema())
     }
 
-    fn run(host: &dyn Host, ctx: &Context, action: &str, args: Args) -> Result<Outputs, PluginError> {
+    fn run(
+        host: &dyn Host,
+        ctx: &Context,
+        action: &str,
+        args: Args,
+    ) -> Result<Outputs, PluginError> {
         let known = [
             "status",
             "stop",
@@ -255,7 +260,8 @@ impl Job<'_> {
                 before
             } else {
                 self.report_exit(Verb::Stop, &done);
-                self.wait.until_stopped(self.host, self.backend, &names(&before))?
+                self.wait
+                    .until_stopped(self.host, self.backend, &names(&before))?
             }
         };
         Ok(self
@@ -281,7 +287,9 @@ impl Job<'_> {
             self.report_exit(Verb::Start, &done);
         }
         let started = Instant::now();
-        let after = self.wait.until_ready(self.host, self.backend, &names(&before))?;
+        let after = self
+            .wait
+            .until_ready(self.host, self.backend, &names(&before))?;
         Ok(self
             .outputs(&after, false)
             .set("was-running", was_running)
@@ -328,7 +336,9 @@ impl Job<'_> {
             return Ok(self.outputs(&before, true));
         }
         let started = Instant::now();
-        let after = self.wait.until_ready(self.host, self.backend, &names(&before))?;
+        let after = self
+            .wait
+            .until_ready(self.host, self.backend, &names(&before))?;
         Ok(self.outputs(&after, false).set("waited-ms", ms(started)))
     }
 

@@ -45,7 +45,9 @@ impl Supervisor {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Command::new("supervisorctl").args(self.conn.clone()).args(args)
+        Command::new("supervisorctl")
+            .args(self.conn.clone())
+            .args(args)
     }
 
     /// Every process supervisord has.
@@ -87,7 +89,11 @@ impl Backend for Supervisor {
                 vec![w.clone()]
             } else {
                 all.iter()
-                    .filter(|p| p.name.strip_prefix(group).is_some_and(|r| r.starts_with(':')))
+                    .filter(|p| {
+                        p.name
+                            .strip_prefix(group)
+                            .is_some_and(|r| r.starts_with(':'))
+                    })
                     .map(|p| p.name.clone())
                     .collect()
             };
@@ -115,19 +121,15 @@ impl Backend for Supervisor {
         names
             .iter()
             .map(|n| {
-                all.iter().find(|p| &p.name == n).cloned().ok_or_else(|| {
-                    PluginError::new(format!("supervisor: program `{n}` is gone"))
-                })
+                all.iter()
+                    .find(|p| &p.name == n)
+                    .cloned()
+                    .ok_or_else(|| PluginError::new(format!("supervisor: program `{n}` is gone")))
             })
             .collect()
     }
 
-    fn act(
-        &self,
-        host: &dyn Host,
-        verb: Verb,
-        names: &[String],
-    ) -> Result<Completed, PluginError> {
+    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError> {
         let mut args: Vec<String> = match verb {
             Verb::Start => vec!["start".into()],
             Verb::Stop => vec!["stop".into()],

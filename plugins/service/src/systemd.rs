@@ -35,7 +35,15 @@ impl Systemd {
             &self
                 .command(
                     "systemctl",
-                    ["list-units", "--all", "--plain", "--no-legend", "--full", "--", pattern],
+                    [
+                        "list-units",
+                        "--all",
+                        "--plain",
+                        "--no-legend",
+                        "--full",
+                        "--",
+                        pattern,
+                    ],
                 )
                 .effect(Effect::Read),
         )?;
@@ -114,7 +122,11 @@ impl Backend for Systemd {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args = vec!["show".to_string(), format!("--property={PROPERTIES}"), "--".into()];
+        let mut args = vec![
+            "show".to_string(),
+            format!("--property={PROPERTIES}"),
+            "--".into(),
+        ];
         args.extend(names.iter().cloned());
         let done = host.exec(&self.command("systemctl", args).effect(Effect::Read))?;
         if done.status != 0 {
@@ -139,12 +151,7 @@ impl Backend for Systemd {
             .collect())
     }
 
-    fn act(
-        &self,
-        host: &dyn Host,
-        verb: Verb,
-        names: &[String],
-    ) -> Result<Completed, PluginError> {
+    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError> {
         if verb == Verb::Pull {
             return Err(PluginError::new(
                 "`pull` is an action of the `compose` backend only",
@@ -160,7 +167,15 @@ impl Backend for Systemd {
             &self
                 .command(
                     "journalctl",
-                    ["-u", program.name.as_str(), "-n", "5", "--no-pager", "-o", "cat"],
+                    [
+                        "-u",
+                        program.name.as_str(),
+                        "-n",
+                        "5",
+                        "--no-pager",
+                        "-o",
+                        "cat",
+                    ],
                 )
                 .effect(Effect::Read),
         )

@@ -109,8 +109,11 @@ impl Wait {
         let per_request = self.interval.max(std::time::Duration::from_secs(5));
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let req = Request::get(url)
-                .timeout(per_request.min(left).max(std::time::Duration::from_millis(100)));
+            let req = Request::get(url).timeout(
+                per_request
+                    .min(left)
+                    .max(std::time::Duration::from_millis(100)),
+            );
             let last = match host.http(&req) {
                 Ok(r) if self.ready_status.contains(&r.status) => return Ok(()),
                 Ok(r) => format!("answered {}", r.status),
@@ -172,7 +175,7 @@ fn detail(p: &Program) -> String {
 
 fn secs(d: std::time::Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

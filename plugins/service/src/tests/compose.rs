@@ -65,8 +65,11 @@ fn fake(web: &str, worker: &str) -> (Rc<RefCell<(String, String)>>, MockHost) {
 }
 
 fn args(extra: serde_json::Value) -> serde_json::Value {
-    let mut a = json!({ "backend": "compose", "file": "site.yml", "interval": "1ms", "timeout": "2s" });
-    a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let mut a =
+        json!({ "backend": "compose", "file": "site.yml", "interval": "1ms", "timeout": "2s" });
+    a.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     a
 }
 
@@ -114,7 +117,10 @@ fn pull_and_an_unknown_service() {
     let out = invoke(&host, "pull", args(json!({ "programs": "web" }))).unwrap();
     assert_eq!(out["pulled"], json!(["web"]));
     let e = invoke(&host, "pull", args(json!({ "programs": "db" }))).unwrap_err();
-    assert_eq!(e.message, "argument `programs`: the compose project has no service `db` (it has: web, worker)");
+    assert_eq!(
+        e.message,
+        "argument `programs`: the compose project has no service `db` (it has: web, worker)"
+    );
 }
 
 #[test]
@@ -128,6 +134,11 @@ fn docker_compose_v2_standalone_is_accepted() {
             Completed::ok("")
         })
     });
-    let out = invoke(&host, "status", args(json!({ "compose-command": "docker-compose" }))).unwrap();
+    let out = invoke(
+        &host,
+        "status",
+        args(json!({ "compose-command": "docker-compose" })),
+    )
+    .unwrap();
     assert_eq!(out["programs"][0]["state"], "absent");
 }

@@ -49,7 +49,11 @@ fn an_unknown_backend_or_a_foreign_argument_is_refused() {
     let host = MockHost::new();
     let e = invoke(&host, "status", json!({ "backend": "upstart" })).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("backend"));
-    assert!(e.message.contains("unknown backend `upstart`"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown backend `upstart`"),
+        "{}",
+        e.message
+    );
     let e = invoke(
         &host,
         "status",

@@ -64,7 +64,9 @@ impl Fake {
             .iter()
             .map(|(n, s, pid)| match s.as_str() {
                 "RUNNING" => format!("{n:<32} RUNNING   pid {pid}, uptime 0:00:05\n"),
-                "FATAL" => format!("{n:<32} FATAL     Exited too quickly (process log may have details)\n"),
+                "FATAL" => {
+                    format!("{n:<32} FATAL     Exited too quickly (process log may have details)\n")
+                }
                 s => format!("{n:<32} {s:<9} Dec 03 10:30 AM\n"),
             })
             .collect();
@@ -117,7 +119,11 @@ fn args(extra: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn status_lists_every_program_with_its_state_and_pid() {
-    let fake = Fake::new(&[("web", "RUNNING"), ("workers:w_00", "STOPPED"), ("cron", "FATAL")]);
+    let fake = Fake::new(&[
+        ("web", "RUNNING"),
+        ("workers:w_00", "STOPPED"),
+        ("cron", "FATAL"),
+    ]);
     let host = Fake::host(&fake);
     let out = invoke(&host, "status", args(json!({}))).unwrap();
     assert_eq!(out["backend"], "supervisor");
@@ -142,16 +148,16 @@ fn status_parses_supervisorctl_lines_and_skips_the_rest() {
     assert_eq!(progs.len(), 2);
     assert_eq!(progs[0].pid, Some(6196));
     assert_eq!(progs[1].class, crate::Class::Starting);
-    assert_eq!(progs[1].detail, "Exited too quickly (process log may have details)");
+    assert_eq!(
+        progs[1].detail,
+        "Exited too quickly (process log may have details)"
+    );
 }
 
 #[test]
 fn supervisord_not_answering_is_an_error_with_its_message() {
-    let host = MockHost::new().exec_returns(Completed::new(
-        7,
-        "unix:///run/sv.sock no such file\n",
-        "",
-    ));
+    let host =
+        MockHost::new().exec_returns(Completed::new(7, "unix:///run/sv.sock no such file\n", ""));
     let e = invoke(&host, "status", args(json!({}))).unwrap_err();
     assert!(e.message.contains("exited with status 7"), "{}", e.message);
     assert!(e.message.contains("no such file"), "{}", e.message);
@@ -159,26 +165,48 @@ fn supervisord_not_answering_is_an_error_with_its_message() {
 
 #[test]
 fn stop_stops_what_runs_and_returns_what_was_running() {
-    let fake = Fake::new(&[("web", "RUNNING"), ("workers:w_00", "RUNNING"), ("workers:w_01", "STOPPED"), ("cron", "RUNNING")]);
+    let fake = Fake::new(&[
+        ("web", "RUNNING"),
+        ("workers:w_00", "RUNNING"),
+        ("workers:w_01", "STOPPED"),
+        ("cron", "RUNNING"),
+    ]);
     let host = Fake::host(&fake);
-    let out = invoke(&host, "stop", args(json!({ "programs": ["web", "workers"] }))).unwrap();
+    let out = invoke(
+        &host,
+        "stop",
+        args(json!({ "programs": ["web", "workers"] })),
+    )
+    .unwrap();
     assert_eq!(out["was-running"], json!(["web", "workers:w_00"]));
     assert_eq!(out["stopped"], json!(["web", "workers:w_00"]));
     assert_eq!(out["running"], json!([]));
     assert_eq!(out["planned"], false);
     let l = lines(&host);
-    assert!(l.contains(&"supervisorctl -c /etc/sv.conf stop web workers:w_00".to_string()), "{l:?}");
+    assert!(
+        l.contains(&"supervisorctl -c /etc/sv.conf stop web workers:w_00".to_string()),
+        "{l:?}"
+    );
     // cron was not named: still running
     assert_eq!(fake.borrow().progs[3].1, "RUNNING");
 }
 
 #[test]
 fn groups_are_named_with_or_without_the_star() {
-    let fake = Fake::new(&[("web", "RUNNING"), ("workers:w_00", "RUNNING"), ("workers:w_01", "RUNNING")]);
+    let fake = Fake::new(&[
+        ("web", "RUNNING"),
+        ("workers:w_00", "RUNNING"),
+        ("workers:w_01", "RUNNING"),
+    ]);
     let host = Fake::host(&fake);
     let out = invoke(&host, "status", args(json!({ "programs": "workers:*" }))).unwrap();
     assert_eq!(out["running"], json!(["workers:w_00", "workers:w_01"]));
-    let out = invoke(&host, "status", args(json!({ "programs": "web, workers:w_01" }))).unwrap();
+    let out = invoke(
+        &host,
+        "status",
+        args(json!({ "programs": "web, workers:w_01" })),
+    )
+    .unwrap();
     assert_eq!(out["running"], json!(["web", "workers:w_01"]));
 }
 
@@ -188,7 +216,10 @@ fn an_unknown_program_is_an_error_naming_those_there_are() {
     let host = Fake::host(&fake);
     let e = invoke(&host, "stop", args(json!({ "programs": ["web", "wrker"] }))).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("programs"));
-    assert_eq!(e.message, "argument `programs`: supervisor has no program `wrker` (it has: web, worker)");
+    assert_eq!(
+        e.message,
+        "argument `programs`: supervisor has no program `wrker` (it has: web, worker)"
+    );
     assert_eq!(lines(&host).len(), 1, "nothing was stopped");
 }
 
@@ -207,11 +238,19 @@ fn start_waits_until_running_not_until_the_command_returns() {
     let fake = Fake::new(&[("web", "STOPPED"), ("worker", "RUNNING")]);
     fake.borrow_mut().slow = 3;
     let host = Fake::host(&fake);
-    let out = invoke(&host, "start", args(json!({ "programs": ["web", "worker"] }))).unwrap();
+    let out = invoke(
+        &host,
+        "start",
+        args(json!({ "programs": ["web", "worker"] })),
+    )
+    .unwrap();
     assert_eq!(out["started"], json!(["web"]));
     assert_eq!(out["was-running"], json!(["worker"]));
     assert_eq!(out["all-running"], true);
-    let statuses = lines(&host).iter().filter(|l| l.ends_with(" status")).count();
+    let statuses = lines(&host)
+        .iter()
+        .filter(|l| l.ends_with(" status"))
+        .count();
     assert!(statuses >= 4, "looked {statuses} times");
     assert!(lines(&host).contains(&"supervisorctl -c /etc/sv.conf start web".to_string()));
 }
@@ -241,7 +280,8 @@ fn a_program_still_starting_at_the_timeout_fails_naming_it() {
     )
     .unwrap_err();
     assert!(
-        e.message.starts_with("supervisor programs not running after 50ms: `web` is STARTING"),
+        e.message
+            .starts_with("supervisor programs not running after 50ms: `web` is STARTING"),
         "{}",
         e.message
     );
@@ -286,7 +326,12 @@ fn a_ready_url_that_never_answers_fails_with_its_last_answer() {
 fn reload_sends_the_signal() {
     let fake = Fake::new(&[("web", "RUNNING")]);
     let host = Fake::host(&fake);
-    invoke(&host, "reload", args(json!({ "programs": "web", "signal": "SIGUSR2" }))).unwrap();
+    invoke(
+        &host,
+        "reload",
+        args(json!({ "programs": "web", "signal": "SIGUSR2" })),
+    )
+    .unwrap();
     assert!(lines(&host).contains(&"supervisorctl -c /etc/sv.conf signal USR2 web".to_string()));
 }
 
@@ -295,14 +340,21 @@ fn a_dry_run_looks_but_neither_stops_nor_waits() {
     let fake = Fake::new(&[("web", "RUNNING"), ("worker", "STOPPED")]);
     let f = fake.clone();
     let host = MockHost::new().dry_run().on_exec(move |cmd| {
-        assert_eq!(cmd.args[2], "status", "only reads reach the handler in a dry-run");
+        assert_eq!(
+            cmd.args[2], "status",
+            "only reads reach the handler in a dry-run"
+        );
         Ok(f.borrow_mut().status())
     });
     let ctx = Context::for_test().with_mode(Mode::DryRun);
-    let out = host.invoke::<crate::Service>(&ctx, "stop", args(json!({}))).unwrap();
+    let out = host
+        .invoke::<crate::Service>(&ctx, "stop", args(json!({})))
+        .unwrap();
     assert_eq!(out["planned"], true);
     assert_eq!(out["was-running"], json!(["web"]));
-    let out = host.invoke::<crate::Service>(&ctx, "wait-ready", args(json!({}))).unwrap();
+    let out = host
+        .invoke::<crate::Service>(&ctx, "wait-ready", args(json!({})))
+        .unwrap();
     assert_eq!(out["planned"], true);
     assert_eq!(out["running"], json!(["web"]));
     assert_eq!(fake.borrow().progs[0].1, "RUNNING");

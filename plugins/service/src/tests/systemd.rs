@@ -9,9 +9,15 @@ use serde_json::json;
 
 /// systemctl over units: `(ActiveState, SubState, Result)`; a started unit
 /// is `activating` for one look, then `active` (or `failed` when broken).
-fn fake(units: &[(&str, &str)], broken: &[&str]) -> (Rc<RefCell<BTreeMap<String, String>>>, MockHost) {
+fn fake(
+    units: &[(&str, &str)],
+    broken: &[&str],
+) -> (Rc<RefCell<BTreeMap<String, String>>>, MockHost) {
     let state: Rc<RefCell<BTreeMap<String, String>>> = Rc::new(RefCell::new(
-        units.iter().map(|(u, s)| (u.to_string(), s.to_string())).collect(),
+        units
+            .iter()
+            .map(|(u, s)| (u.to_string(), s.to_string()))
+            .collect(),
     ));
     let broken: Vec<String> = broken.iter().map(|b| b.to_string()).collect();
     let s = state.clone();
@@ -80,32 +86,49 @@ fn args(programs: serde_json::Value) -> serde_json::Value {
 #[test]
 fn a_bare_name_is_a_service_and_patterns_are_expanded() {
     let (_, host) = fake(
-        &[("web.service", "active"), ("worker@1.service", "active"), ("worker@2.service", "inactive")],
+        &[
+            ("web.service", "active"),
+            ("worker@1.service", "active"),
+            ("worker@2.service", "inactive"),
+        ],
         &[],
     );
     let out = invoke(&host, "status", args(json!(["web", "worker@*"]))).unwrap();
     assert_eq!(out["running"], json!(["web.service", "worker@1.service"]));
     assert_eq!(out["programs"][0]["pid"], 4242);
     assert_eq!(out["programs"][2]["state"], "inactive");
-    assert!(lines(&host)[0].starts_with("systemctl list-units --all --plain --no-legend --full -- worker@*"));
+    assert!(
+        lines(&host)[0]
+            .starts_with("systemctl list-units --all --plain --no-legend --full -- worker@*")
+    );
 }
 
 #[test]
 fn an_unknown_unit_is_an_error() {
     let (_, host) = fake(&[("web.service", "active")], &[]);
     let e = invoke(&host, "stop", args(json!("wbe"))).unwrap_err();
-    assert_eq!(e.message, "argument `programs`: systemd has no unit `wbe.service`");
+    assert_eq!(
+        e.message,
+        "argument `programs`: systemd has no unit `wbe.service`"
+    );
 }
 
 #[test]
 fn stop_returns_the_active_units_and_start_waits_for_active() {
-    let (state, host) = fake(&[("web.service", "active"), ("worker.service", "inactive")], &[]);
+    let (state, host) = fake(
+        &[("web.service", "active"), ("worker.service", "inactive")],
+        &[],
+    );
     let out = invoke(&host, "stop", args(json!(["web", "worker"]))).unwrap();
     assert_eq!(out["was-running"], json!(["web.service"]));
     assert_eq!(state.borrow()["web.service"], "inactive");
     let out = invoke(&host, "start", args(out["was-running"].clone())).unwrap();
     assert_eq!(out["all-running"], true);
-    assert_eq!(state.borrow()["worker.service"], "inactive", "only what ran was started");
+    assert_eq!(
+        state.borrow()["worker.service"],
+        "inactive",
+        "only what ran was started"
+    );
     assert!(lines(&host).contains(&"systemctl start -- web.service".to_string()));
 }
 
