@@ -72,7 +72,13 @@ pub(crate) trait Backend {
     fn state(&self, host: &dyn Host, names: &[String]) -> Result<Vec<Program>, PluginError>;
 
     /// Runs the command of `verb` on `names` (a write).
-    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError>;
+    fn act(
+        &self,
+        host: &dyn Host,
+        verb: Verb,
+        names: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<Completed, PluginError>;
 
     /// Why a program failed: the end of its log, when the backend keeps one.
     fn why(&self, host: &dyn Host, program: &Program) -> String;

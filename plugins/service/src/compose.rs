@@ -124,7 +124,13 @@ impl Backend for Compose {
             .collect())
     }
 
-    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError> {
+    fn act(
+        &self,
+        host: &dyn Host,
+        verb: Verb,
+        names: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<Completed, PluginError> {
         let mut args: Vec<String> = match verb {
             Verb::Start => vec!["up".into(), "-d".into()],
             Verb::Stop => vec!["stop".into()],
@@ -133,7 +139,7 @@ impl Backend for Compose {
             Verb::Pull => vec!["pull".into()],
         };
         args.extend(names.iter().cloned());
-        Ok(host.exec(&self.command(args).effect(Effect::Write))?)
+        Ok(host.exec(&self.command(args).effect(Effect::Write).timeout(timeout))?)
     }
 
     fn why(&self, host: &dyn Host, program: &Program) -> String {

@@ -254,7 +254,9 @@ impl Job<'_> {
         let after = if to_stop.is_empty() {
             before
         } else {
-            let done = self.backend.act(self.host, Verb::Stop, &to_stop)?;
+            let done = self
+                .backend
+                .act(self.host, Verb::Stop, &to_stop, self.wait.left())?;
             planned = done.planned;
             if planned {
                 before
@@ -277,7 +279,9 @@ impl Job<'_> {
         });
         let was_running = names_where(&before, |c| c == Class::Running);
         if !to_start.is_empty() {
-            let done = self.backend.act(self.host, Verb::Start, &to_start)?;
+            let done = self
+                .backend
+                .act(self.host, Verb::Start, &to_start, self.wait.left())?;
             if done.planned {
                 return Ok(self
                     .outputs(&before, true)
@@ -312,7 +316,7 @@ impl Job<'_> {
         if all.is_empty() {
             return Ok(self.outputs(&before, false).set("was-running", was_running));
         }
-        let done = self.backend.act(self.host, verb, &all)?;
+        let done = self.backend.act(self.host, verb, &all, self.wait.left())?;
         if done.planned {
             return Ok(self.outputs(&before, true).set("was-running", was_running));
         }
@@ -345,7 +349,9 @@ impl Job<'_> {
     fn pull(&self, wanted: Option<&[String]>) -> Result<Outputs, PluginError> {
         let before = self.backend.select(self.host, wanted)?;
         let all = names(&before);
-        let done = self.backend.act(self.host, Verb::Pull, &all)?;
+        let done = self
+            .backend
+            .act(self.host, Verb::Pull, &all, self.wait.left())?;
         if !done.planned && done.status != 0 {
             return Err(self.command_failed(Verb::Pull, &all, &done));
         }

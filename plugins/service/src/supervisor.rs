@@ -129,7 +129,13 @@ impl Backend for Supervisor {
             .collect()
     }
 
-    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError> {
+    fn act(
+        &self,
+        host: &dyn Host,
+        verb: Verb,
+        names: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<Completed, PluginError> {
         let mut args: Vec<String> = match verb {
             Verb::Start => vec!["start".into()],
             Verb::Stop => vec!["stop".into()],
@@ -142,7 +148,7 @@ impl Backend for Supervisor {
             }
         };
         args.extend(names.iter().cloned());
-        Ok(host.exec(&self.command(args).effect(Effect::Write))?)
+        Ok(host.exec(&self.command(args).effect(Effect::Write).timeout(timeout))?)
     }
 
     fn why(&self, host: &dyn Host, program: &Program) -> String {
@@ -174,8 +180,10 @@ pub(crate) fn parse_status(text: &str) -> Vec<Program> {
                 "RUNNING" => Class::Running,
                 "STARTING" | "BACKOFF" => Class::Starting,
                 "STOPPING" => Class::Stopping,
-                "STOPPED" | "EXITED" => Class::Stopped,
-                "FATAL" | "UNKNOWN" => Class::Failed,
+                "STOPPED" => Class::Stopped,
+                // EXITED: it ran and ended, and supervisord will not start
+                // it again (autorestart false, or an expected exit code).
+                "EXITED" | "FATAL" | "UNKNOWN" => Class::Failed,
                 _ => return None,
             };
             let detail = words.collect::<Vec<_>>().join(" ");

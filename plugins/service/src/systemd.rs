@@ -151,7 +151,13 @@ impl Backend for Systemd {
             .collect())
     }
 
-    fn act(&self, host: &dyn Host, verb: Verb, names: &[String]) -> Result<Completed, PluginError> {
+    fn act(
+        &self,
+        host: &dyn Host,
+        verb: Verb,
+        names: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<Completed, PluginError> {
         if verb == Verb::Pull {
             return Err(PluginError::new(
                 "`pull` is an action of the `compose` backend only",
@@ -159,7 +165,12 @@ impl Backend for Systemd {
         }
         let mut args = vec![verb.word().to_string(), "--".into()];
         args.extend(names.iter().cloned());
-        Ok(host.exec(&self.command("systemctl", args).effect(Effect::Write))?)
+        Ok(host.exec(
+            &self
+                .command("systemctl", args)
+                .effect(Effect::Write)
+                .timeout(timeout),
+        )?)
     }
 
     fn why(&self, host: &dyn Host, program: &Program) -> String {

@@ -8,6 +8,9 @@ use cairn_sdk::prelude::*;
 use crate::{Backend, Class, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Program, ServiceArgs};
 
 pub(crate) struct Wait {
+    /// When the action began: the timeout counts from there, commands
+    /// included.
+    pub began: Instant,
     pub timeout: std::time::Duration,
     pub interval: std::time::Duration,
     pub ready_url: Option<String>,
@@ -30,12 +33,20 @@ impl Wait {
             return Err(PluginError::arg("interval", "must be more than 0s"));
         }
         Ok(Wait {
+            began: Instant::now(),
             timeout: a.timeout.map_or(DEFAULT_TIMEOUT, Into::into),
             interval,
             ready_url: a.ready_url.clone(),
             ready_status: a.ready_status.clone(),
             dry_run,
         })
+    }
+
+    /// What is left of the timeout (at least a second, for a command).
+    pub fn left(&self) -> std::time::Duration {
+        (self.began + self.timeout)
+            .saturating_duration_since(Instant::now())
+            .max(std::time::Duration::from_secs(1))
     }
 
     fn pause(&self, deadline: Instant) {
@@ -52,8 +63,7 @@ impl Wait {
         backend: &dyn Backend,
         names: &[String],
     ) -> Result<Vec<Program>, PluginError> {
-        let start = Instant::now();
-        let deadline = start + self.timeout;
+        let deadline = self.began + self.timeout;
         let progs = loop {
             let progs = backend.state(host, names)?;
             if let Some(p) = progs.iter().find(|p| p.class == Class::Failed) {
@@ -138,7 +148,7 @@ impl Wait {
         backend: &dyn Backend,
         names: &[String],
     ) -> Result<Vec<Program>, PluginError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self.began + self.timeout;
         loop {
             let progs = backend.state(host, names)?;
             if progs

@@ -143,9 +143,15 @@ fn status_parses_supervisorctl_lines_and_skips_the_rest() {
     let progs = parse_status(
         "web                              RUNNING   pid 6196, uptime 0:06:00\n\
          workers:workers_00               BACKOFF   Exited too quickly (process log may have details)\n\
+         once                             EXITED    Dec 03 10:41 AM\n\
          error: <class 'xmlrpc.client.Fault'>, <Fault 6: 'SHUTDOWN_STATE'>\n",
     );
-    assert_eq!(progs.len(), 2);
+    assert_eq!(progs.len(), 3);
+    assert_eq!(
+        progs[2].class,
+        crate::Class::Failed,
+        "an EXITED program is not started again by supervisord"
+    );
     assert_eq!(progs[0].pid, Some(6196));
     assert_eq!(progs[1].class, crate::Class::Starting);
     assert_eq!(
