@@ -20,11 +20,14 @@
 
 use std::time::Instant;
 
-use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
 use serde_json::json;
 
+mod args;
 mod flag;
+mod haproxy;
+
+pub(crate) use args::MaintenanceArgs;
 
 use flag::{FlagFile, State};
 
@@ -34,38 +37,6 @@ pub const MARKER: &str = "<!-- cairn:maintenance";
 
 const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const DEFAULT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct MaintenanceArgs {
-    /// `flag-file` (the default); `haproxy` is not available yet.
-    #[serde(default = "flag_file")]
-    backend: String,
-    /// The flag file the web server checks (on the step's target).
-    file: Option<String>,
-    /// on: an HTML page on the target to serve; a plain page when absent.
-    page: Option<String>,
-    /// A URL of the site, requested to check the page is (or is no longer)
-    /// served.
-    url: Option<String>,
-    /// on: text the served page must hold; the marker by default.
-    expect_text: Option<String>,
-    /// off: the statuses that mean the site answers again; 200.
-    #[serde(default = "ok_status", deserialize_with = "one_or_many")]
-    expect_status: Vec<u16>,
-    /// How long the check may take; 10s.
-    timeout: Option<Duration>,
-    /// How often the check asks; 250ms.
-    interval: Option<Duration>,
-}
-
-fn flag_file() -> String {
-    "flag-file".into()
-}
-
-fn ok_status() -> Vec<u16> {
-    vec![200]
-}
 
 pub struct Maintenance;
 
@@ -94,7 +65,8 @@ impl Plugin for Maintenance {
         .default_action("status")
         .capability("exec", ["sh"])
         .capability("http", ["*"])
-        .args_schema(schema())
+        .capability("socket", ["*"])
+        .args_schema(args::schema())
     }
 
     fn run(
@@ -107,6 +79,15 @@ impl Plugin for Maintenance {
             return Err(PluginError::unknown_action(action));
         }
         let a: MaintenanceArgs = args.decode()?;
+        if a.backend == "haproxy" {
+            let hp = haproxy::Haproxy::new(&a)?;
+            let job = Job::checks(host, ctx, &a, String::new())?;
+            return match action {
+                "on" => hp.on(host, &job),
+                "off" => hp.off(host, &job),
+                _ => hp.status(host, &job),
+            };
+        }
         let m = Job::new(host, ctx, &a)?;
         match action {
             "on" => m.on(),
@@ -135,17 +116,22 @@ impl<'a> Job<'a> {
     ) -> Result<Self, PluginError> {
         match a.backend.as_str() {
             "flag-file" => {}
-            "haproxy" => {
-                return Err(PluginError::arg(
-                    "backend",
-                    "the `haproxy` backend is not available yet in this version of `maintenance`: \
-                     use `flag-file` (the web server serves the page while a file exists)",
-                ));
-            }
             other => {
                 return Err(PluginError::arg(
                     "backend",
-                    format!("unknown backend `{other}`, expected `flag-file`"),
+                    format!("unknown backend `{other}`, expected `flag-file` or `haproxy`"),
+                ));
+            }
+        }
+        for (given, name) in [
+            (a.socket.is_some(), "socket"),
+            (a.haproxy_backend.is_some(), "haproxy-backend"),
+            (a.servers.is_some(), "servers"),
+        ] {
+            if given {
+                return Err(PluginError::arg(
+                    name,
+                    format!("`{name}` is an argument of the `haproxy` backend, not of `flag-file`"),
                 ));
             }
         }
@@ -160,6 +146,16 @@ impl<'a> Job<'a> {
                 format!("`{file}` is not an absolute path"),
             ));
         }
+        Self::checks(host, ctx, a, file)
+    }
+
+    /// The job without a flag file's checks (the `haproxy` backend).
+    fn checks(
+        host: &'a dyn Host,
+        ctx: &'a Context,
+        a: &'a MaintenanceArgs,
+        file: String,
+    ) -> Result<Self, PluginError> {
         if let Some(url) = &a.url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -383,23 +379,6 @@ fn secs(d: std::time::Duration) -> String {
     } else {
         format!("{ms}ms")
     }
-}
-
-fn schema() -> serde_json::Value {
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "backend": { "enum": ["flag-file", "haproxy"], "default": "flag-file" },
-            "file": { "type": "string" },
-            "page": { "type": "string" },
-            "url": { "type": "string" },
-            "expect-text": { "type": "string" },
-            "expect-status": { "oneOf": [{ "type": "integer" }, { "type": "array", "items": { "type": "integer" } }], "default": 200 },
-            "timeout": { "type": "string", "default": "10s" },
-            "interval": { "type": "string", "default": "250ms" }
-        }
-    })
 }
 
 #[cfg(test)]

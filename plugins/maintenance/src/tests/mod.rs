@@ -235,14 +235,17 @@ fn a_dry_run_reads_the_state_and_writes_nothing() {
 }
 
 #[test]
-fn bad_arguments_and_the_haproxy_backend_are_refused() {
+fn bad_arguments_are_refused() {
     let (_, host) = site(&[], true);
     let e = invoke(&host, "on", json!({ "backend": "haproxy", "file": "/x" })).unwrap_err();
-    assert!(
-        e.message.contains("`haproxy` backend is not available yet"),
-        "{}",
-        e.message
-    );
+    assert_eq!(e.field.as_deref(), Some("file"));
+    let e = invoke(
+        &host,
+        "on",
+        json!({ "file": "/x", "socket": "/run/h.sock" }),
+    )
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("socket"));
     let e = invoke(&host, "on", json!({})).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("file"));
     let e = invoke(&host, "on", json!({ "file": "maintenance.html" })).unwrap_err();
@@ -251,3 +254,5 @@ fn bad_arguments_and_the_haproxy_backend_are_refused() {
     assert_eq!(e.field.as_deref(), Some("url"));
     assert!(host.commands().is_empty());
 }
+
+mod haproxy;
