@@ -305,7 +305,7 @@ impl Drop for Services {
 /// Ends a daemon and every process below it: the descendants are recorded
 /// first (pid and start time), the daemon gets SIGTERM and 20 s to end
 /// them, then whatever of the recorded processes is left gets SIGKILL.
-fn stop_tree(mut child: Child) {
+pub(crate) fn stop_tree(mut child: Child) {
     let root = child.id();
     let tree = descendants(root);
     signal(root, "TERM");

@@ -11,6 +11,7 @@ mod dry_run;
 mod engine;
 mod exec_grants;
 mod files;
+mod fixture_haproxy;
 mod fixture_services;
 mod hostile;
 mod http_check;

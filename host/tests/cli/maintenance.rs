@@ -141,3 +141,64 @@ fn on_fails_and_takes_its_file_back_when_the_server_does_not_serve_it() {
         .stdout_has("was removed again");
     assert!(!elsewhere.exists());
 }
+
+/// Backend `haproxy` against a private HAProxy (`fixture_haproxy.rs`) in
+/// front of two small servers; `app2` was put in maintenance by hand.
+#[test]
+fn haproxy_on_serves_the_errorfile_page_and_off_puts_back_only_its_servers() {
+    use crate::fixture_haproxy::{PAGE_TEXT, PrivateHaproxy};
+    let app1 = crate::http_check::Server::start(200, "the site");
+    let app2 = crate::http_check::Server::start(200, "the site");
+    let port =
+        |s: &crate::http_check::Server| s.url().rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let h = PrivateHaproxy::start(&[("app1", port(&app1)), ("app2", port(&app2))]);
+    h.api("set server be_site/app2 state maint");
+    assert_eq!(http_get(&h.url()).unwrap().0, 200);
+    let step = |action: &str, extra: &str| {
+        format!(
+            r#"
+runbook page version=1 {{
+    step page uses=maintenance action={action} {{
+        backend haproxy
+        socket "{sock}"
+        haproxy-backend be_site
+        url "{url}"
+        expect-text "{PAGE_TEXT}"
+        timeout "5s"
+        {extra}
+    }}
+}}
+"#,
+            sock = h.socket.display(),
+            url = h.url(),
+        )
+    };
+    let p = Project::new();
+    p.runbook("page", &step("on", ""));
+    p.cairn(&["run", "page"]).success();
+    let out = outputs(&p);
+    assert_eq!(out["put-in-maintenance"], serde_json::json!(["app1"]));
+    assert_eq!(out["verified"], true);
+    let (status, body) = http_get(&h.url()).unwrap();
+    assert_eq!(status, 503);
+    assert!(body.contains(PAGE_TEXT), "{body}");
+
+    p.runbook("page", &step("off", ""));
+    p.cairn(&["run", "page"])
+        .code(1)
+        .stdout_has("needs `servers`");
+    assert_eq!(http_get(&h.url()).unwrap().0, 503);
+
+    p.runbook("page", &step("off", "servers app1"));
+    p.cairn(&["run", "page", "--dry-run"]).success();
+    assert_eq!(h.admin_state("app1"), 1, "a dry-run changes nothing");
+    p.cairn(&["run", "page"]).success();
+    assert_eq!(outputs(&p)["verified"], true);
+    assert_eq!(http_get(&h.url()).unwrap().0, 200);
+    assert_eq!(h.admin_state("app1"), 0);
+    assert_eq!(
+        h.admin_state("app2"),
+        1,
+        "the server put in maintenance by hand stays there"
+    );
+}
