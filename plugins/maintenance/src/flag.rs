@@ -9,26 +9,14 @@ use crate::MARKER;
 const READ_LIMIT: usize = 1 << 20;
 
 /// Prints `absent`, `other` (not a regular file) or `file` and the content.
-const READ: &str = r#"f=$1
-if [ -f "$f" ]; then echo file; head -c "$2" -- "$f"
-elif [ -e "$f" ] || [ -L "$f" ]; then echo other
-else echo absent; fi"#;
+const READ: &str = r#"if [ -f "$1" ]; then echo file; head -c "$2" -- "$1"; elif [ -e "$1" ] || [ -L "$1" ]; then echo other; else echo absent; fi"#;
 
 /// Writes stdin to the file under a temporary name, then links it into
 /// place: `ln` refuses a file that appeared meanwhile (exit 3).
-const WRITE: &str = r#"f=$1
-d=$(dirname -- "$f")
-[ -d "$d" ] || { echo "directory $d does not exist" >&2; exit 2; }
-t="$f.cairn-tmp.$$"
-umask 022
-cat > "$t" || { rm -f -- "$t"; exit 2; }
-if ln -- "$t" "$f" 2>/dev/null; then rm -f -- "$t"; else rm -f -- "$t"; echo "$f exists" >&2; exit 3; fi"#;
+const WRITE: &str = r#"[ -d "$(dirname "$1")" ] || { echo "the directory of $1 does not exist" >&2; exit 2; }; t="$1.cairn-tmp.$$"; umask 022; cat > "$t" || { rm -f -- "$t"; exit 2; }; if ln -- "$t" "$1" 2>/dev/null; then rm -f -- "$t"; else rm -f -- "$t"; echo "$1 exists" >&2; exit 3; fi"#;
 
 /// Removes the file only if it still holds the marker (exit 3 otherwise).
-const REMOVE: &str = r#"f=$1
-[ -e "$f" ] || [ -L "$f" ] || exit 0
-[ -f "$f" ] && grep -qF -- "$2" "$f" || { echo "$f does not hold the marker" >&2; exit 3; }
-rm -f -- "$f""#;
+const REMOVE: &str = r#"[ -e "$1" ] || [ -L "$1" ] || exit 0; [ -f "$1" ] && grep -qF -- "$2" "$1" || { echo "$1 does not hold the marker" >&2; exit 3; }; rm -f -- "$1""#;
 
 const CAT: &str = r#"cat -- "$1""#;
 

@@ -188,7 +188,7 @@ impl<'a> Job<'a> {
     }
 
     fn status(&self) -> Result<Outputs, PluginError> {
-        let state = self.flag.read(self.host)?;
+        let state = self.read()?;
         let on = state.is_on();
         let mut out = self.outputs(&state, on, on);
         if let Some(url) = &self.a.url {
@@ -217,6 +217,16 @@ impl<'a> Job<'a> {
     /// The flag file's state; a directory or special file there is an error.
     fn read(&self) -> Result<State, PluginError> {
         let state = self.flag.read(self.host)?;
+        self.host.info(&format!(
+            "maintenance page `{}`: {}",
+            self.flag.path,
+            match &state {
+                State::Absent => "not up",
+                State::File(_) if state.is_cairns() => "up (a page cairn wrote)",
+                State::File(_) => "up (not written by cairn)",
+                State::Other => "not a regular file",
+            }
+        ));
         if state == State::Other {
             return Err(PluginError::new(format!(
                 "`{}` is not a regular file: it cannot be a maintenance flag",

@@ -25,58 +25,21 @@
 
 use std::time::Instant;
 
-use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
 use serde_json::{Value, json};
 
+mod args;
 mod backend;
 mod compose;
 mod supervisor;
 mod systemd;
 mod wait;
 
+pub(crate) use args::ServiceArgs;
 pub(crate) use backend::{Backend, Class, Program, Verb};
 
 const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 const DEFAULT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct ServiceArgs {
-    /// `supervisor`, `systemd` or `compose`.
-    pub backend: String,
-    /// Names, groups (`workers:*`, `workers`), unit patterns; absent: all.
-    #[serde(default)]
-    pub programs: Option<Value>,
-    /// supervisor: `supervisorctl -c CONFIG`.
-    pub config: Option<String>,
-    /// supervisor: `supervisorctl -s URL` (`unix:///run/supervisor.sock`).
-    pub server_url: Option<String>,
-    /// systemd: `systemctl --user`.
-    #[serde(default)]
-    pub user: bool,
-    /// compose: the project's file (`docker compose -f FILE`).
-    pub file: Option<String>,
-    /// compose: the project name (`-p NAME`).
-    pub project: Option<String>,
-    /// compose: `docker` (`docker compose`, the default) or `docker-compose`.
-    pub compose_command: Option<String>,
-    /// reload: the signal (supervisor and compose; `HUP` by default).
-    pub signal: Option<String>,
-    /// How long to wait for the programs to be up (or down); 60s.
-    pub timeout: Option<Duration>,
-    /// How often to look while waiting; 500ms.
-    pub interval: Option<Duration>,
-    /// After the programs are up, wait until this URL answers.
-    pub ready_url: Option<String>,
-    /// The statuses of `ready-url` that count as ready; 200.
-    #[serde(default = "ok_status", deserialize_with = "one_or_many")]
-    pub ready_status: Vec<u16>,
-}
-
-fn ok_status() -> Vec<u16> {
-    vec![200]
-}
 
 pub struct Service;
 
@@ -126,7 +89,7 @@ impl Plugin for Service {
             ],
         )
         .capability("http", ["*"])
-        .args_schema(schema())
+        .args_schema(args::schema())
     }
 
     fn run(
@@ -239,13 +202,33 @@ impl Job<'_> {
             .set("planned", planned)
     }
 
-    fn status(&self, wanted: Option<&[String]>) -> Result<Outputs, PluginError> {
+    /// The programs a step names, their state logged (a dry-run's plan
+    /// shows what runs now).
+    fn select(&self, wanted: Option<&[String]>) -> Result<Vec<Program>, PluginError> {
         let progs = self.backend.select(self.host, wanted)?;
+        let states: Vec<String> = progs
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.state))
+            .collect();
+        self.host.info(&format!(
+            "{}: {}",
+            self.backend.name(),
+            if states.is_empty() {
+                "no program selected".to_string()
+            } else {
+                states.join(", ")
+            }
+        ));
+        Ok(progs)
+    }
+
+    fn status(&self, wanted: Option<&[String]>) -> Result<Outputs, PluginError> {
+        let progs = self.select(wanted)?;
         Ok(self.outputs(&progs, false))
     }
 
     fn stop(&self, wanted: Option<&[String]>) -> Result<Outputs, PluginError> {
-        let before = self.backend.select(self.host, wanted)?;
+        let before = self.select(wanted)?;
         let was_running = names_where(&before, |c| c == Class::Running);
         let to_stop = names_where(&before, |c| {
             matches!(c, Class::Running | Class::Starting | Class::Stopping)
@@ -273,7 +256,7 @@ impl Job<'_> {
     }
 
     fn start(&self, wanted: Option<&[String]>) -> Result<Outputs, PluginError> {
-        let before = self.backend.select(self.host, wanted)?;
+        let before = self.select(wanted)?;
         let to_start = names_where(&before, |c| {
             matches!(c, Class::Stopped | Class::Failed | Class::Stopping)
         });
@@ -310,7 +293,7 @@ impl Job<'_> {
     }
 
     fn act_and_wait(&self, wanted: Option<&[String]>, verb: Verb) -> Result<Outputs, PluginError> {
-        let before = self.backend.select(self.host, wanted)?;
+        let before = self.select(wanted)?;
         let was_running = names_where(&before, |c| c == Class::Running);
         let all = names(&before);
         if all.is_empty() {
@@ -333,7 +316,7 @@ impl Job<'_> {
     }
 
     fn wait_ready(&self, wanted: Option<&[String]>) -> Result<Outputs, PluginError> {
-        let before = self.backend.select(self.host, wanted)?;
+        let before = self.select(wanted)?;
         if self.wait.dry_run {
             // A dry-run reports the state; it does not wait for what the
             // planned steps before it would have started.
@@ -347,7 +330,7 @@ impl Job<'_> {
     }
 
     fn pull(&self, wanted: Option<&[String]>) -> Result<Outputs, PluginError> {
-        let before = self.backend.select(self.host, wanted)?;
+        let before = self.select(wanted)?;
         let all = names(&before);
         let done = self
             .backend
@@ -407,32 +390,6 @@ pub(crate) fn tail(done: &Completed, n: usize) -> String {
 pub(crate) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
-}
-
-fn schema() -> Value {
-    let names = json!({
-        "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
-    });
-    json!({
-        "type": "object",
-        "required": ["backend"],
-        "additionalProperties": false,
-        "properties": {
-            "backend": { "enum": ["supervisor", "systemd", "compose"] },
-            "programs": names,
-            "config": { "type": "string" },
-            "server-url": { "type": "string" },
-            "user": { "type": "boolean", "default": false },
-            "file": { "type": "string" },
-            "project": { "type": "string" },
-            "compose-command": { "enum": ["docker", "docker-compose"], "default": "docker" },
-            "signal": { "type": "string", "default": "HUP" },
-            "timeout": { "type": "string", "default": "60s" },
-            "interval": { "type": "string", "default": "500ms" },
-            "ready-url": { "type": "string" },
-            "ready-status": { "oneOf": [{ "type": "integer" }, { "type": "array", "items": { "type": "integer" } }], "default": 200 }
-        }
-    })
 }
 
 #[cfg(test)]
