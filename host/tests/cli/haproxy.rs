@@ -12,6 +12,35 @@ use crate::Project;
 use crate::backup::outputs;
 use crate::fixture_haproxy::PrivateHaproxy;
 
+/// A private HAProxy whose backend `be_site` has the lab's two nginx app
+/// servers as `app1` and `app2`; `None` without the lab (a panic under CI).
+fn start() -> Option<PrivateHaproxy> {
+    let port = |n: &str| {
+        std::env::var(n).ok().and_then(|u| {
+            u.rsplit(':')
+                .next()?
+                .trim_end_matches('/')
+                .parse::<u16>()
+                .ok()
+        })
+    };
+    match (port("CAIRN_LAB_APP1_URL"), port("CAIRN_LAB_APP2_URL")) {
+        (Some(a1), Some(a2)) => Some(PrivateHaproxy::start(&[("app1", a1), ("app2", a2)])),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but the lab's site is not up"
+            );
+            eprintln!("skipped: no lab site (eval \"$(tests/lab/up site)\")");
+            None
+        }
+    }
+}
+
+fn admin_of(h: &PrivateHaproxy, server: &str) -> u32 {
+    h.admin_state(server)
+}
+
 fn project(h: &PrivateHaproxy, steps: &str) -> Project {
     let p = Project::new();
     p.runbook(
@@ -52,23 +81,23 @@ fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
         &h,
         r#"    step drain uses=haproxy action=drain {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server "{{ params.server }}"
         timeout "20s"
     }
     step seen uses=haproxy action=status {
         socket "SOCK"
-        backend be_t
+        backend be_site
     }
     step back uses=haproxy action=set-state {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server "{{ params.server }}"
         state "{{ steps.drain.outputs.previous-state }}"
     }
     step healthy uses=haproxy action=wait-healthy {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server "{{ params.server }}"
         timeout "20s"
     }"#,
@@ -107,7 +136,12 @@ fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
         "{seen}"
     );
     assert_eq!(seen["serving"], 1);
-    assert_eq!(h.admin_of("app1"), 0, "back to ready: {:?}", h.states());
+    assert_eq!(
+        admin_of(&h, "app1"),
+        0,
+        "back to ready: {:?}",
+        h.api("show servers state be_site")
+    );
     let (ok, bad) = (ok.load(Ordering::Relaxed), bad.load(Ordering::Relaxed));
     assert!(ok > 10, "the client made too few requests: {ok}");
     assert_eq!(
@@ -127,12 +161,12 @@ fn the_last_serving_server_is_not_taken_out_unless_the_step_says_so() {
         &h,
         r#"    step one uses=haproxy action=maint {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server app1
     }
     step two uses=haproxy action=maint {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server app2
     }"#,
     );
@@ -144,25 +178,35 @@ fn the_last_serving_server_is_not_taken_out_unless_the_step_says_so() {
         "{all}"
     );
     assert!(all.contains("allow-empty-backend"), "{all}");
-    assert_eq!(h.admin_of("app2"), 0, "app2 still ready: {:?}", h.states());
-    h.ask("set server be_t/app1 state ready");
+    assert_eq!(
+        admin_of(&h, "app2"),
+        0,
+        "app2 still ready: {:?}",
+        h.api("show servers state be_site")
+    );
+    h.api("set server be_site/app1 state ready");
 
     let allowed = project(
         &h,
         r#"    step all uses=haproxy action=maint {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server app1
     }
     step last uses=haproxy action=maint {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server app2
         allow-empty-backend #true
     }"#,
     );
     allowed.cairn(&["run", "lb"]).success();
-    assert_eq!(h.admin_of("app2") & 1, 1, "{:?}", h.states());
+    assert_eq!(
+        admin_of(&h, "app2") & 1,
+        1,
+        "{:?}",
+        h.api("show servers state be_site")
+    );
 }
 
 #[test]
@@ -174,27 +218,27 @@ fn a_dry_run_shows_the_change_from_the_real_state_and_sends_nothing() {
         &h,
         r#"    step drain uses=haproxy action=drain {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server app2
     }
     step move uses=haproxy action=set-addr {
         socket "SOCK"
-        backend be_t
+        backend be_site
         server app2
         addr "127.0.0.2"
     }"#,
     );
-    let before = h.ask("show servers state be_t");
+    let before = h.api("show servers state be_site");
     let run = p.cairn(&["run", "lb", "--dry-run"]);
     run.success()
-        .stdout_has("server be_t/app2: ready → drain")
+        .stdout_has("server be_site/app2: ready → drain")
         .stdout_has("would send to socket");
     assert!(
-        run.stdout.contains("server be_t/app2: 127.0.0.1:"),
+        run.stdout.contains("server be_site/app2: 127.0.0.1:"),
         "{}",
         run.stdout
     );
-    let after = h.ask("show servers state be_t");
+    let after = h.api("show servers state be_site");
     let cols = |t: &str| -> Vec<String> {
         t.lines()
             .filter(|l| !l.starts_with('#'))

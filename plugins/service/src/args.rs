@@ -1,0 +1,69 @@
+//! The step arguments of every backend, and their JSON Schema.
+
+use cairn_sdk::args::one_or_many;
+use cairn_sdk::prelude::*;
+use serde_json::{Value, json};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct ServiceArgs {
+    /// `supervisor`, `systemd` or `compose`.
+    pub backend: String,
+    /// Names, groups (`workers:*`, `workers`), unit patterns; absent: all.
+    #[serde(default)]
+    pub programs: Option<Value>,
+    /// supervisor: `supervisorctl -c CONFIG`.
+    pub config: Option<String>,
+    /// supervisor: `supervisorctl -s URL` (`unix:///run/supervisor.sock`).
+    pub server_url: Option<String>,
+    /// systemd: `systemctl --user`.
+    #[serde(default)]
+    pub user: bool,
+    /// compose: the project's file (`docker compose -f FILE`).
+    pub file: Option<String>,
+    /// compose: the project name (`-p NAME`).
+    pub project: Option<String>,
+    /// compose: `docker` (`docker compose`, the default) or `docker-compose`.
+    pub compose_command: Option<String>,
+    /// reload: the signal (supervisor and compose; `HUP` by default).
+    pub signal: Option<String>,
+    /// How long to wait for the programs to be up (or down); 60s.
+    pub timeout: Option<Duration>,
+    /// How often to look while waiting; 500ms.
+    pub interval: Option<Duration>,
+    /// After the programs are up, wait until this URL answers.
+    pub ready_url: Option<String>,
+    /// The statuses of `ready-url` that count as ready; 200.
+    #[serde(default = "ok_status", deserialize_with = "one_or_many")]
+    pub ready_status: Vec<u16>,
+}
+
+fn ok_status() -> Vec<u16> {
+    vec![200]
+}
+
+pub(crate) fn schema() -> Value {
+    let names = json!({
+        "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
+    });
+    json!({
+        "type": "object",
+        "required": ["backend"],
+        "additionalProperties": false,
+        "properties": {
+            "backend": { "enum": ["supervisor", "systemd", "compose"] },
+            "programs": names,
+            "config": { "type": "string" },
+            "server-url": { "type": "string" },
+            "user": { "type": "boolean", "default": false },
+            "file": { "type": "string" },
+            "project": { "type": "string" },
+            "compose-command": { "enum": ["docker", "docker-compose"], "default": "docker" },
+            "signal": { "type": "string", "default": "HUP" },
+            "timeout": { "type": "string", "default": "60s" },
+            "interval": { "type": "string", "default": "500ms" },
+            "ready-url": { "type": "string" },
+            "ready-status": { "oneOf": [{ "type": "integer" }, { "type": "array", "items": { "type": "integer" } }], "default": 200 }
+        }
+    })
+}

@@ -1,0 +1,203 @@
+//! supervisor, through `supervisorctl` (`-c CONFIG` or `-s URL`).
+//!
+//! `supervisorctl status` lists every process, one a line:
+//!
+//! ```text
+//! web                              RUNNING   pid 6196, uptime 0:06:00
+//! workers:workers_00               STOPPED   Dec 03 10:30 AM
+//! broken                           FATAL     Exited too quickly (process log may have details)
+//! ```
+//!
+//! A process of a group is `GROUP:NAME`; a step may name it so, name the
+//! group (`workers` or `workers:*`), or a program alone.
+
+use cairn_sdk::prelude::*;
+
+use crate::backend::{check_signal, dedup};
+use crate::{Backend, Class, Program, Verb, last_lines};
+
+pub(crate) struct Supervisor {
+    conn: Vec<String>,
+    signal: String,
+}
+
+impl Supervisor {
+    pub fn new(
+        config: Option<&str>,
+        server_url: Option<&str>,
+        signal: Option<&str>,
+    ) -> Result<Self, PluginError> {
+        let mut conn = Vec::new();
+        if let Some(c) = config {
+            conn.extend(["-c".to_string(), c.to_string()]);
+        }
+        if let Some(s) = server_url {
+            conn.extend(["-s".to_string(), s.to_string()]);
+        }
+        Ok(Supervisor {
+            conn,
+            signal: check_signal(signal)?,
+        })
+    }
+
+    fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Command::new("supervisorctl")
+            .args(self.conn.clone())
+            .args(args)
+    }
+
+    /// Every process supervisord has.
+    fn all(&self, host: &dyn Host) -> Result<Vec<Program>, PluginError> {
+        let done = host.exec(&self.command(["status"]).effect(Effect::Read))?;
+        let text = done.stdout_text();
+        let progs = parse_status(&text);
+        // supervisorctl exits 3 when a process is not running: the listing
+        // is still good. No listing at all is supervisord not answering.
+        if progs.is_empty() && (done.status != 0 || !text.trim().is_empty()) {
+            return Err(PluginError::new(format!(
+                "supervisor: `supervisorctl status` exited with status {}: {}",
+                done.status,
+                crate::tail(&done, 5)
+            )));
+        }
+        Ok(progs)
+    }
+}
+
+impl Backend for Supervisor {
+    fn name(&self) -> &'static str {
+        "supervisor"
+    }
+
+    fn select(
+        &self,
+        host: &dyn Host,
+        wanted: Option<&[String]>,
+    ) -> Result<Vec<Program>, PluginError> {
+        let all = self.all(host)?;
+        let Some(wanted) = wanted else {
+            return Ok(all);
+        };
+        let mut picked = Vec::new();
+        for w in wanted {
+            let group = w.strip_suffix(":*").unwrap_or(w);
+            let matching: Vec<String> = if all.iter().any(|p| &p.name == w) {
+                vec![w.clone()]
+            } else {
+                all.iter()
+                    .filter(|p| {
+                        p.name
+                            .strip_prefix(group)
+                            .is_some_and(|r| r.starts_with(':'))
+                    })
+                    .map(|p| p.name.clone())
+                    .collect()
+            };
+            if matching.is_empty() {
+                let known: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+                return Err(PluginError::arg(
+                    "programs",
+                    format!(
+                        "supervisor has no program `{w}` (it has: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            picked.extend(matching);
+        }
+        dedup(&mut picked);
+        Ok(picked
+            .iter()
+            .filter_map(|n| all.iter().find(|p| &p.name == n).cloned())
+            .collect())
+    }
+
+    fn state(&self, host: &dyn Host, names: &[String]) -> Result<Vec<Program>, PluginError> {
+        let all = self.all(host)?;
+        names
+            .iter()
+            .map(|n| {
+                all.iter()
+                    .find(|p| &p.name == n)
+                    .cloned()
+                    .ok_or_else(|| PluginError::new(format!("supervisor: program `{n}` is gone")))
+            })
+            .collect()
+    }
+
+    fn act(
+        &self,
+        host: &dyn Host,
+        verb: Verb,
+        names: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<Completed, PluginError> {
+        let mut args: Vec<String> = match verb {
+            Verb::Start => vec!["start".into()],
+            Verb::Stop => vec!["stop".into()],
+            Verb::Restart => vec!["restart".into()],
+            Verb::Reload => vec!["signal".into(), self.signal.clone()],
+            Verb::Pull => {
+                return Err(PluginError::new(
+                    "`pull` is an action of the `compose` backend only",
+                ));
+            }
+        };
+        args.extend(names.iter().cloned());
+        Ok(host.exec(&self.command(args).effect(Effect::Write).timeout(timeout))?)
+    }
+
+    fn why(&self, host: &dyn Host, program: &Program) -> String {
+        let log = |stream: &str| {
+            host.exec(
+                &self
+                    .command(["tail", "-1600", program.name.as_str(), stream])
+                    .effect(Effect::Read),
+            )
+            .ok()
+            .filter(|d| d.status == 0)
+            .map(|d| last_lines(&d.stdout_text(), 5))
+            .unwrap_or_default()
+        };
+        let out = log("stdout");
+        if out.is_empty() { log("stderr") } else { out }
+    }
+}
+
+/// The processes of `supervisorctl status`; lines that are not a process
+/// (errors, warnings) are left out.
+pub(crate) fn parse_status(text: &str) -> Vec<Program> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            let state = words.next()?;
+            let class = match state {
+                "RUNNING" => Class::Running,
+                "STARTING" | "BACKOFF" => Class::Starting,
+                "STOPPING" => Class::Stopping,
+                "STOPPED" => Class::Stopped,
+                // EXITED: it ran and ended, and supervisord will not start
+                // it again (autorestart false, or an expected exit code).
+                "EXITED" | "FATAL" | "UNKNOWN" => Class::Failed,
+                _ => return None,
+            };
+            let detail = words.collect::<Vec<_>>().join(" ");
+            let pid = detail
+                .strip_prefix("pid ")
+                .and_then(|r| r.split(',').next())
+                .and_then(|p| p.trim().parse().ok());
+            Some(Program {
+                name: name.to_string(),
+                state: state.to_string(),
+                class,
+                pid,
+                detail,
+            })
+        })
+        .collect()
+}
