@@ -74,7 +74,7 @@ fn get(port: u16) -> u16 {
 
 #[test]
 fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
-    let Some(h) = PrivateHaproxy::start() else {
+    let Some(h) = start() else {
         return;
     };
     let p = project(
@@ -154,7 +154,7 @@ fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
 
 #[test]
 fn the_last_serving_server_is_not_taken_out_unless_the_step_says_so() {
-    let Some(h) = PrivateHaproxy::start() else {
+    let Some(h) = start() else {
         return;
     };
     let p = project(
@@ -211,7 +211,7 @@ fn the_last_serving_server_is_not_taken_out_unless_the_step_says_so() {
 
 #[test]
 fn a_dry_run_shows_the_change_from_the_real_state_and_sends_nothing() {
-    let Some(h) = PrivateHaproxy::start() else {
+    let Some(h) = start() else {
         return;
     };
     let p = project(
