@@ -1,0 +1,300 @@
+//! The stock `git` and `migrate` plugins through the real binary, on a
+//! private copy of the lab's Django site (`fixture_site::ScratchSite`): its
+//! own clone and its own database on the lab's PostgreSQL.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::Run;
+use crate::backup::outputs;
+use crate::fixture_site::ScratchSite;
+use crate::harness::Project;
+
+/// A migration adding a column to `notes_note`.
+const ADD_FLAG: &str = r#"from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("notes", "0001_initial")]
+    operations = [
+        migrations.AddField("note", "flag", models.BooleanField(default=False)),
+    ]
+"#;
+
+/// A data migration that cannot be reversed.
+const IRREVERSIBLE: &str = r#"from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    dependencies = [("notes", "0001_initial")]
+    operations = [migrations.RunPython(forwards)]
+"#;
+
+/// A project whose secret `database_url` is the scratch database's URL.
+pub(crate) struct SiteProject {
+    pub(crate) p: Project,
+    pub(crate) site: ScratchSite,
+}
+
+impl SiteProject {
+    pub(crate) fn new() -> Option<Self> {
+        let site = ScratchSite::new()?;
+        let p = Project::with_config("project site-test {\n    secrets { env prefix=SCRATCHSITE_; }\n}\n");
+        Some(SiteProject { p, site })
+    }
+
+    /// The arguments that point `migrate` (or `static-collect`) at the site.
+    pub(crate) fn site_args(&self, dir: &str) -> String {
+        format!(
+            "dir \"{dir}\"\n        python \"{}\"\n        settings labsite.settings\n        {}\n        secret-env DATABASE_URL=database_url",
+            self.site.python,
+            self.site.env_kdl()
+        )
+    }
+
+    pub(crate) fn cairn(&self, args: &[&str]) -> Run {
+        let out = self
+            .p
+            .cmd()
+            .env("SCRATCHSITE_DATABASE_URL", &self.site.database_url)
+            .args(args)
+            .output()
+            .expect("run cairn");
+        Run::new(args, out)
+    }
+
+    /// Nothing cairn wrote holds the database password.
+    pub(crate) fn no_password_in_dot_cairn(&self) {
+        let password = self
+            .site
+            .database_url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('@'))
+            .and_then(|(cred, _)| cred.split_once(':'))
+            .map(|(_, pw)| pw.to_string())
+            .expect("a password in the lab's URL");
+        let mut seen = 0;
+        for f in files(&self.p.join(".cairn")) {
+            seen += 1;
+            let bytes = std::fs::read(&f).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(&password),
+                "{} holds the database password",
+                f.display()
+            );
+        }
+        assert!(seen > 0, "nothing under .cairn");
+    }
+}
+
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn has_column(site: &ScratchSite, column: &str) -> bool {
+    site.sql(&format!(
+        "select count(*) from information_schema.columns where table_name = 'notes_note' and column_name = '{column}'"
+    )) == "1"
+}
+
+fn applied(site: &ScratchSite, app: &str) -> Vec<String> {
+    site.sql(&format!(
+        "select name from django_migrations where app = '{app}' order by id"
+    ))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+#[test]
+fn git_checkout_returns_previous_and_current_and_refuses_a_dirty_tree() {
+    let Some(sp) = SiteProject::new() else { return };
+    let site = &sp.site;
+    let base = site.head();
+    let new = site.commit("v2", &[("VERSION", "2\n")]);
+    site.git(&["checkout", "--quiet", "--detach", &base]);
+    let dir = site.dir_str();
+    sp.p.runbook(
+        "deploy",
+        &format!(
+            "runbook deploy version=1 {{\n    param rev\n    step before uses=git action=revision {{\n        dir \"{dir}\"\n    }}\n    step checkout uses=git action=checkout {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n    }}\n}}\n"
+        ),
+    );
+    sp.cairn(&["run", "deploy", "-p", &format!("rev={new}")]).success();
+    assert_eq!(outputs(&sp.p, "before")["commit"], base);
+    assert_eq!(outputs(&sp.p, "before")["dirty"], false);
+    let co = outputs(&sp.p, "checkout");
+    assert_eq!((co["previous"].as_str(), co["current"].as_str()), (Some(&*base), Some(&*new)));
+    assert_eq!(site.head(), new);
+
+    // A local change to a tracked file: refused, the checkout stays.
+    std::fs::write(site.dir().join("VERSION"), "local edit\n").unwrap();
+    let r = sp.cairn(&["run", "deploy", "-p", &format!("rev={base}")]);
+    assert_ne!(r.out.status.code(), Some(0), "{}", r.stdout);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("local changes to 1 tracked file(s)"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(site.head(), new);
+    assert_eq!(std::fs::read_to_string(site.dir().join("VERSION")).unwrap(), "local edit\n");
+}
+
+fn migrate_runbook(sp: &SiteProject, steps: &str) {
+    sp.p.runbook(
+        "mig",
+        &format!("runbook mig version=1 {{\n    param allow default=#false\n{steps}}}\n"),
+    );
+}
+
+fn step(sp: &SiteProject, id: &str, action: &str, extra: &str) -> String {
+    format!(
+        "    step {id} uses=migrate action={action} {{\n        {}\n        {extra}\n    }}\n",
+        sp.site_args(&sp.site.dir_str())
+    )
+}
+
+#[test]
+fn migrate_plans_applies_and_unapplies_a_new_migration() {
+    let Some(sp) = SiteProject::new() else { return };
+    let site = &sp.site;
+    site.manage(&["migrate", "--noinput"]);
+    site.commit("add flag", &[("notes/migrations/0002_note_flag.py", ADD_FLAG)]);
+
+    migrate_runbook(&sp, &step(&sp, "plan", "plan", ""));
+    sp.cairn(&["run", "mig"]).success();
+    let plan = outputs(&sp.p, "plan");
+    assert_eq!(plan["count"], 1);
+    assert_eq!(plan["apps"], json!({ "notes": ["0002_note_flag"] }));
+    assert_eq!(plan["before"], json!({ "notes": "0001_initial" }));
+    assert_eq!(plan["irreversible-count"], 0);
+    assert!(!has_column(site, "flag"), "plan changed the schema");
+
+    // Apply alone first: the column is there.
+    migrate_runbook(&sp, &step(&sp, "apply", "apply", ""));
+    sp.cairn(&["run", "mig"]).success();
+    let applied_out = outputs(&sp.p, "apply");
+    assert_eq!(applied_out["before"], json!({ "notes": "0001_initial" }));
+    assert_eq!(applied_out["after"], json!({ "notes": "0002_note_flag" }));
+    assert!(has_column(site, "flag"));
+    assert_eq!(applied(site, "notes"), ["0001_initial", "0002_note_flag"]);
+
+    // Unapply to what apply recorded: the schema is back.
+    migrate_runbook(
+        &sp,
+        &step(&sp, "back", "unapply", "to \"notes=0001_initial\""),
+    );
+    sp.cairn(&["run", "mig"]).success();
+    assert_eq!(outputs(&sp.p, "back")["reverted"], json!(["notes.0002_note_flag"]));
+    assert!(!has_column(site, "flag"), "the column is still there");
+    assert_eq!(applied(site, "notes"), ["0001_initial"]);
+    site.manage(&["check"]);
+
+    // Apply and unapply in one run, through the `before` output.
+    migrate_runbook(
+        &sp,
+        &(step(&sp, "apply", "apply", "")
+            + &step(&sp, "back", "unapply", "to \"{{ steps.apply.outputs.before }}\"")),
+    );
+    sp.cairn(&["run", "mig"]).success();
+    assert_eq!(outputs(&sp.p, "back")["after"], json!({ "notes": "0001_initial" }));
+    assert!(!has_column(site, "flag"));
+    sp.no_password_in_dot_cairn();
+}
+
+#[test]
+fn an_irreversible_migration_is_flagged_and_refused_unless_allowed() {
+    let Some(sp) = SiteProject::new() else { return };
+    let site = &sp.site;
+    site.manage(&["migrate", "--noinput"]);
+    site.commit("data", &[("notes/migrations/0002_fill.py", IRREVERSIBLE)]);
+
+    migrate_runbook(
+        &sp,
+        &(step(&sp, "plan", "plan", "")
+            + &step(&sp, "apply", "apply", "allow-irreversible \"{{ params.allow }}\"")),
+    );
+    let r = sp.cairn(&["run", "mig"]);
+    assert_ne!(r.out.status.code(), Some(0));
+    let plan = outputs(&sp.p, "plan");
+    assert_eq!(plan["irreversible-count"], 1);
+    assert!(
+        plan["irreversible"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("notes.0002_fill: operation 1 RunPython"),
+        "{plan}"
+    );
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("allow-irreversible #true"), "{all}");
+    assert_eq!(applied(site, "notes"), ["0001_initial"]);
+
+    sp.cairn(&["run", "mig", "-p", "allow=true"]).success();
+    assert_eq!(applied(site, "notes"), ["0001_initial", "0002_fill"]);
+    sp.no_password_in_dot_cairn();
+}
+
+#[test]
+fn a_dry_run_plans_the_target_revision_and_leaves_the_checkout_untouched() {
+    let Some(sp) = SiteProject::new() else { return };
+    let site = &sp.site;
+    site.manage(&["migrate", "--noinput"]);
+    let base = site.head();
+    let target = site.commit("add flag", &[("notes/migrations/0002_note_flag.py", ADD_FLAG)]);
+    site.git(&["checkout", "--quiet", "--detach", &base]);
+    let trees = site.scratch("trees");
+    let before = (
+        site.head(),
+        site.git(&["status", "--porcelain"]),
+        site.git(&["worktree", "list", "--porcelain"]),
+    );
+    let dir = site.dir_str();
+    let runbook = format!(
+        "runbook up version=1 {{\n    param rev\n    step tree uses=git action=export {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n        under \"{}\"\n    }}\n{}    step drop-tree uses=git action=remove-export {{\n        dir \"{{{{ steps.tree.outputs.dir }}}}\"\n    }}\n    step checkout uses=git action=checkout {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n    }}\n{}}}\n",
+        trees.display(),
+        format!(
+            "    step plan uses=migrate action=plan {{\n        {}\n    }}\n",
+            sp.site_args("{{ steps.tree.outputs.dir }}")
+        ),
+        step(&sp, "migrate", "apply", ""),
+    );
+    sp.p.runbook("up", &runbook);
+    let r = sp.cairn(&["run", "up", "--dry-run", "-p", &format!("rev={target}")]);
+    r.success();
+    let plan = outputs(&sp.p, "plan");
+    assert_eq!(plan["migrations"], json!(["notes.0002_note_flag"]), "{plan}");
+    assert_eq!(outputs(&sp.p, "tree")["commit"], target);
+    assert_eq!(outputs(&sp.p, "checkout")["current"], target);
+    assert_eq!(outputs(&sp.p, "checkout")["planned"], true);
+    // The live checkout's plan is empty: the dry-run read the target.
+    assert_eq!(outputs(&sp.p, "migrate")["count"], 0);
+
+    let after = (
+        site.head(),
+        site.git(&["status", "--porcelain"]),
+        site.git(&["worktree", "list", "--porcelain"]),
+    );
+    assert_eq!(before, after, "the checkout changed");
+    let left: Vec<_> = std::fs::read_dir(&trees).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left in the temp dir: {left:?}");
+    assert!(!has_column(site, "flag"));
+    assert_eq!(applied(site, "notes"), ["0001_initial"]);
+    sp.no_password_in_dot_cairn();
+}
