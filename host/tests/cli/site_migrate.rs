@@ -43,8 +43,15 @@ pub(crate) struct SiteProject {
 
 impl SiteProject {
     pub(crate) fn new() -> Option<Self> {
+        Self::with_config("")
+    }
+
+    /// With more lines in `cairn.kdl`'s project block.
+    pub(crate) fn with_config(extra: &str) -> Option<Self> {
         let site = ScratchSite::new()?;
-        let p = Project::with_config("project site-test {\n    secrets { env prefix=SCRATCHSITE_; }\n}\n");
+        let p = Project::with_config(&format!(
+            "project site-test {{\n    secrets {{ env prefix=SCRATCHSITE_; }}\n    {extra}\n}}\n"
+        ));
         Some(SiteProject { p, site })
     }
 
