@@ -22,6 +22,7 @@ mod preflight;
 mod rehearse;
 mod scratch_guards;
 mod secret_shapes;
+mod site_deps;
 mod site_migrate;
 mod site_static;
 mod storage;
