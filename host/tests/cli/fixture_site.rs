@@ -35,7 +35,9 @@ impl ScratchSite {
             get("CAIRN_LAB_PYTHON"),
         ) else {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true but the lab's site is not set up: eval \"$(tests/lab/up postgres site)\"");
+                panic!(
+                    "CI=true but the lab's site is not set up: eval \"$(tests/lab/up postgres site)\""
+                );
             }
             eprintln!("skipped: no lab site (eval \"$(tests/lab/up postgres site)\")");
             return None;
@@ -45,14 +47,25 @@ impl ScratchSite {
             .tempdir()
             .expect("tempdir");
         let app = tmp.path().join("app");
-        run(Command::new("git").args(["clone", "--quiet", "--no-hardlinks", &site]).arg(&app));
-        for (k, v) in [("user.name", "cairn test"), ("user.email", "test@example.test")] {
-            run(Command::new("git").arg("-C").arg(&app).args(["config", k, v]));
+        run(Command::new("git")
+            .args(["clone", "--quiet", "--no-hardlinks", &site])
+            .arg(&app));
+        for (k, v) in [
+            ("user.name", "cairn test"),
+            ("user.email", "test@example.test"),
+        ] {
+            run(Command::new("git")
+                .arg("-C")
+                .arg(&app)
+                .args(["config", k, v]));
         }
         std::fs::create_dir_all(tmp.path().join("static")).unwrap();
         std::fs::create_dir_all(tmp.path().join("media")).unwrap();
         let database = unique("site");
-        psql(&admin, &format!("create database \"{database}\" owner cairn"));
+        psql(
+            &admin,
+            &format!("create database \"{database}\" owner cairn"),
+        );
         let oid = psql(
             &admin,
             &format!("select oid from pg_database where datname = '{database}'"),

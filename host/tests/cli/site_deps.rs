@@ -28,7 +28,11 @@ with zipfile.ZipFile(os.path.join(out, f"{name}-{version}-py3-none-any.whl"), "w
 
 fn ok(c: &mut Command) -> String {
     let out = c.output().expect("spawn");
-    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -50,7 +54,10 @@ fn requirements_are_installed_into_a_private_venv_and_a_dry_run_changes_nothing(
     let wheels = site.scratch("wheels");
     let venv = site.path().join("venv");
     for v in ["1.0", "1.1"] {
-        ok(Command::new(&site.python).args(["-c", MAKE_WHEEL]).arg(&wheels).arg(v));
+        ok(Command::new(&site.python)
+            .args(["-c", MAKE_WHEEL])
+            .arg(&wheels)
+            .arg(v));
     }
     ok(Command::new(&site.python).args(["-m", "venv"]).arg(&venv));
     site.commit("deps", &[("requirements.txt", "cairntiny==1.0\n")]);
@@ -66,14 +73,23 @@ fn requirements_are_installed_into_a_private_venv_and_a_dry_run_changes_nothing(
 
     sp.cairn(&["run", "deps", "--dry-run"]).success();
     let o = outputs(&sp.p, "deps");
-    assert_eq!(o["changes"], json!([{ "name": "cairntiny", "from": "", "to": "1.0" }]));
+    assert_eq!(
+        o["changes"],
+        json!([{ "name": "cairntiny", "from": "", "to": "1.0" }])
+    );
     assert_eq!(o["planned"], true);
     assert_eq!(tiny(&venv), None, "a dry-run installed the package");
 
     sp.cairn(&["run", "deps"]).success();
     let o = outputs(&sp.p, "deps");
-    assert_eq!(o["changes"], json!([{ "name": "cairntiny", "from": "", "to": "1.0" }]));
-    assert_eq!((o["added"].as_u64(), o["planned"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(
+        o["changes"],
+        json!([{ "name": "cairntiny", "from": "", "to": "1.0" }])
+    );
+    assert_eq!(
+        (o["added"].as_u64(), o["planned"].as_bool()),
+        (Some(1), Some(false))
+    );
     assert_eq!(tiny(&venv).as_deref(), Some("1.0"));
 
     // A new revision pins 1.1: the dry-run says so, the run upgrades.

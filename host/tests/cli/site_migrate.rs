@@ -143,11 +143,15 @@ fn git_checkout_returns_previous_and_current_and_refuses_a_dirty_tree() {
             "runbook deploy version=1 {{\n    param rev\n    step before uses=git action=revision {{\n        dir \"{dir}\"\n    }}\n    step checkout uses=git action=checkout {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n    }}\n}}\n"
         ),
     );
-    sp.cairn(&["run", "deploy", "-p", &format!("rev={new}")]).success();
+    sp.cairn(&["run", "deploy", "-p", &format!("rev={new}")])
+        .success();
     assert_eq!(outputs(&sp.p, "before")["commit"], base);
     assert_eq!(outputs(&sp.p, "before")["dirty"], false);
     let co = outputs(&sp.p, "checkout");
-    assert_eq!((co["previous"].as_str(), co["current"].as_str()), (Some(&*base), Some(&*new)));
+    assert_eq!(
+        (co["previous"].as_str(), co["current"].as_str()),
+        (Some(&*base), Some(&*new))
+    );
     assert_eq!(site.head(), new);
 
     // A local change to a tracked file: refused, the checkout stays.
@@ -161,7 +165,10 @@ fn git_checkout_returns_previous_and_current_and_refuses_a_dirty_tree() {
         r.stderr
     );
     assert_eq!(site.head(), new);
-    assert_eq!(std::fs::read_to_string(site.dir().join("VERSION")).unwrap(), "local edit\n");
+    assert_eq!(
+        std::fs::read_to_string(site.dir().join("VERSION")).unwrap(),
+        "local edit\n"
+    );
 }
 
 fn migrate_runbook(sp: &SiteProject, steps: &str) {
@@ -183,7 +190,10 @@ fn migrate_plans_applies_and_unapplies_a_new_migration() {
     let Some(sp) = SiteProject::new() else { return };
     let site = &sp.site;
     site.manage(&["migrate", "--noinput"]);
-    site.commit("add flag", &[("notes/migrations/0002_note_flag.py", ADD_FLAG)]);
+    site.commit(
+        "add flag",
+        &[("notes/migrations/0002_note_flag.py", ADD_FLAG)],
+    );
 
     migrate_runbook(&sp, &step(&sp, "plan", "plan", ""));
     sp.cairn(&["run", "mig"]).success();
@@ -209,7 +219,10 @@ fn migrate_plans_applies_and_unapplies_a_new_migration() {
         &step(&sp, "back", "unapply", "to \"notes=0001_initial\""),
     );
     sp.cairn(&["run", "mig"]).success();
-    assert_eq!(outputs(&sp.p, "back")["reverted"], json!(["notes.0002_note_flag"]));
+    assert_eq!(
+        outputs(&sp.p, "back")["reverted"],
+        json!(["notes.0002_note_flag"])
+    );
     assert!(!has_column(site, "flag"), "the column is still there");
     assert_eq!(applied(site, "notes"), ["0001_initial"]);
     site.manage(&["check"]);
@@ -218,10 +231,18 @@ fn migrate_plans_applies_and_unapplies_a_new_migration() {
     migrate_runbook(
         &sp,
         &(step(&sp, "apply", "apply", "")
-            + &step(&sp, "back", "unapply", "to \"{{ steps.apply.outputs.before }}\"")),
+            + &step(
+                &sp,
+                "back",
+                "unapply",
+                "to \"{{ steps.apply.outputs.before }}\"",
+            )),
     );
     sp.cairn(&["run", "mig"]).success();
-    assert_eq!(outputs(&sp.p, "back")["after"], json!({ "notes": "0001_initial" }));
+    assert_eq!(
+        outputs(&sp.p, "back")["after"],
+        json!({ "notes": "0001_initial" })
+    );
     assert!(!has_column(site, "flag"));
     sp.no_password_in_dot_cairn();
 }
@@ -236,7 +257,12 @@ fn an_irreversible_migration_is_flagged_and_refused_unless_allowed() {
     migrate_runbook(
         &sp,
         &(step(&sp, "plan", "plan", "")
-            + &step(&sp, "apply", "apply", "allow-irreversible \"{{ params.allow }}\"")),
+            + &step(
+                &sp,
+                "apply",
+                "apply",
+                "allow-irreversible \"{{ params.allow }}\"",
+            )),
     );
     let r = sp.cairn(&["run", "mig"]);
     assert_ne!(r.out.status.code(), Some(0));
@@ -264,7 +290,10 @@ fn a_dry_run_plans_the_target_revision_and_leaves_the_checkout_untouched() {
     let site = &sp.site;
     site.manage(&["migrate", "--noinput"]);
     let base = site.head();
-    let target = site.commit("add flag", &[("notes/migrations/0002_note_flag.py", ADD_FLAG)]);
+    let target = site.commit(
+        "add flag",
+        &[("notes/migrations/0002_note_flag.py", ADD_FLAG)],
+    );
     site.git(&["checkout", "--quiet", "--detach", &base]);
     let trees = site.scratch("trees");
     let before = (
@@ -286,7 +315,11 @@ fn a_dry_run_plans_the_target_revision_and_leaves_the_checkout_untouched() {
     let r = sp.cairn(&["run", "up", "--dry-run", "-p", &format!("rev={target}")]);
     r.success();
     let plan = outputs(&sp.p, "plan");
-    assert_eq!(plan["migrations"], json!(["notes.0002_note_flag"]), "{plan}");
+    assert_eq!(
+        plan["migrations"],
+        json!(["notes.0002_note_flag"]),
+        "{plan}"
+    );
     assert_eq!(outputs(&sp.p, "tree")["commit"], target);
     assert_eq!(outputs(&sp.p, "checkout")["current"], target);
     assert_eq!(outputs(&sp.p, "checkout")["planned"], true);

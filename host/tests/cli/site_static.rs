@@ -58,7 +58,10 @@ fn collectstatic_counts_copied_unmodified_and_deleted_files() {
     assert_eq!(n, would);
 
     // A new static file in a new revision: one copied, the rest unmodified.
-    sp.site.commit("css", &[("notes/static/notes/extra.css", "body { color: red }\n")]);
+    sp.site.commit(
+        "css",
+        &[("notes/static/notes/extra.css", "body { color: red }\n")],
+    );
     sp.cairn(&["run", "static"]).success();
     assert_eq!(counts(&sp), (1, n, 0));
     assert!(root.join("notes/extra.css").is_file());
@@ -67,7 +70,10 @@ fn collectstatic_counts_copied_unmodified_and_deleted_files() {
     runbook(&sp, "clear #true");
     sp.cairn(&["run", "static"]).success();
     assert_eq!(counts(&sp), (n + 1, 0, n + 1));
-    assert_eq!(outputs(&sp.p, "collect")["static-root"], root.to_string_lossy().as_ref());
+    assert_eq!(
+        outputs(&sp.p, "collect")["static-root"],
+        root.to_string_lossy().as_ref()
+    );
 }
 
 #[test]
@@ -95,7 +101,8 @@ fn collected_files_are_uploaded_and_the_cdn_purge_is_called() {
             }
         };
         s.set_nonblocking(false).unwrap();
-        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
         loop {
@@ -106,8 +113,10 @@ fn collected_files_are_uploaded_and_the_cdn_purge_is_called() {
                 break;
             }
         }
-        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{\"success\":true}")
-            .unwrap();
+        s.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{\"success\":true}",
+        )
+        .unwrap();
         String::from_utf8_lossy(&buf).into_owned()
     });
     runbook(
@@ -118,13 +127,22 @@ fn collected_files_are_uploaded_and_the_cdn_purge_is_called() {
     );
     sp.cairn(&["run", "static"]).success();
     let request = server.join().unwrap();
-    assert!(request.starts_with("POST /zones/z1/purge_cache "), "{request}");
-    assert!(request.contains("{\"prefixes\":[\"www.example.test/static/\"]}"), "{request}");
+    assert!(
+        request.starts_with("POST /zones/z1/purge_cache "),
+        "{request}"
+    );
+    assert!(
+        request.contains("{\"prefixes\":[\"www.example.test/static/\"]}"),
+        "{request}"
+    );
     let o = outputs(&sp.p, "collect");
     assert_eq!(o["purge-status"], 200);
     let n = count_files(&sp.site.static_root());
     assert_eq!(o["uploaded"], n as u64);
     let css = std::fs::read(store.path().join("static/notes/site.css")).unwrap();
-    assert_eq!(css, std::fs::read(sp.site.static_root().join("notes/site.css")).unwrap());
+    assert_eq!(
+        css,
+        std::fs::read(sp.site.static_root().join("notes/site.css")).unwrap()
+    );
     sp.no_password_in_dot_cairn();
 }

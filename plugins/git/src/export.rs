@@ -102,15 +102,15 @@ pub fn refusal(dir: &str, marker: &str, run_id: &str) -> Option<String> {
     };
     let name = root.rsplit('/').next().unwrap_or("");
     if !name.starts_with("cairn-tree.") || root.matches('/').count() < 2 {
-        return Some(format!(
-            "is not in a directory made by `export` (`{root}`)"
-        ));
+        return Some(format!("is not in a directory made by `export` (`{root}`)"));
     }
     if marker.is_empty() {
         return Some("has no `cairn-owner` marker beside it: `export` did not make it".into());
     }
     if !marker.starts_with(&marker_prefix(run_id)) {
-        return Some(format!("was made by another run (its marker says `{marker}`)"));
+        return Some(format!(
+            "was made by another run (its marker says `{marker}`)"
+        ));
     }
     None
 }
@@ -122,7 +122,10 @@ if [ -f "$r/cairn-owner" ] && [ ! -L "$r/cairn-owner" ]; then printf 'marker=%s\
 
 pub fn remove(host: &dyn Host, ctx: &Context, a: RemoveArgs) -> Result<Outputs, PluginError> {
     if a.dir.trim().is_empty() {
-        return Err(PluginError::arg("dir", "needs the `dir` output of `export`"));
+        return Err(PluginError::arg(
+            "dir",
+            "needs the `dir` output of `export`",
+        ));
     }
     let mut probe = Command::new("sh")
         .args(["-c", PROBE, "sh", &a.dir])
@@ -151,11 +154,15 @@ pub fn remove(host: &dyn Host, ctx: &Context, a: RemoveArgs) -> Result<Outputs, 
     }
     let root = dir.trim_end_matches("/tree").to_string();
     let mut rm = Command::new("sh")
-        .args(["-c", r#"rm -rf -- "$1/tree" && rm -f -- "$1/cairn-owner" && rmdir -- "$1""#, "sh", &root])
+        .args([
+            "-c",
+            r#"rm -rf -- "$1/tree" && rm -f -- "$1/cairn-owner" && rmdir -- "$1""#,
+            "sh",
+            &root,
+        ])
         .effect(Effect::Read);
     rm.target = ctx.target.clone();
     rm.timeout = a.timeout.map(Into::into);
     run_ok(host, &rm, &format!("removing `{root}`"))?;
     Ok(Outputs::new().set("removed", root).set("planned", false))
 }
-

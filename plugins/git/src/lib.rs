@@ -190,7 +190,13 @@ pub(crate) fn resolve(
     let cmd = git(
         ctx,
         dir,
-        &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec],
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ],
         Effect::Read,
         timeout,
     );
@@ -215,7 +221,13 @@ fn state(
 ) -> Result<(String, String, Vec<String>), PluginError> {
     let head = run_ok(
         host,
-        &git(ctx, dir, &["rev-parse", "--verify", "HEAD"], Effect::Read, timeout),
+        &git(
+            ctx,
+            dir,
+            &["rev-parse", "--verify", "HEAD"],
+            Effect::Read,
+            timeout,
+        ),
         &format!("reading the revision of `{dir}`"),
     )?;
     let branch_cmd = git(
@@ -367,7 +379,13 @@ fn checkout(host: &dyn Host, ctx: &Context, a: CheckoutArgs) -> Result<Outputs, 
     }
     let now = run_ok(
         host,
-        &git(ctx, &a.dir, &["rev-parse", "--verify", "HEAD"], Effect::Read, a.timeout),
+        &git(
+            ctx,
+            &a.dir,
+            &["rev-parse", "--verify", "HEAD"],
+            Effect::Read,
+            a.timeout,
+        ),
         "reading the revision after the checkout",
     )?;
     if now != target {

@@ -65,9 +65,16 @@ fn revision_reads_commit_branch_and_changes() {
 #[test]
 fn checkout_refuses_local_changes_and_checks_nothing_out() {
     let host = repo(" M app/views.py\nM  app/models.py\n");
-    let e = run(&host, "checkout", json!({ "dir": "/srv/site", "ref": "origin/main" }))
-        .unwrap_err();
-    assert!(e.message.contains("local changes to 2 tracked file(s)"), "{e}");
+    let e = run(
+        &host,
+        "checkout",
+        json!({ "dir": "/srv/site", "ref": "origin/main" }),
+    )
+    .unwrap_err();
+    assert!(
+        e.message.contains("local changes to 2 tracked file(s)"),
+        "{e}"
+    );
     assert!(e.message.contains("allow-dirty #true"), "{e}");
     assert!(e.message.contains("M app/views.py"), "{e}");
     assert!(host.commands().iter().all(|c| c.args[2] != "checkout"));
@@ -76,7 +83,12 @@ fn checkout_refuses_local_changes_and_checks_nothing_out() {
 #[test]
 fn checkout_returns_the_previous_and_the_new_commit() {
     let host = repo("");
-    let out = run(&host, "checkout", json!({ "dir": "/srv/site", "ref": "origin/main" })).unwrap();
+    let out = run(
+        &host,
+        "checkout",
+        json!({ "dir": "/srv/site", "ref": "origin/main" }),
+    )
+    .unwrap();
     assert_eq!(out["previous"], OLD);
     assert_eq!(out["previous-branch"], "main");
     assert_eq!(out["current"], NEW);
@@ -113,8 +125,16 @@ fn a_checkout_that_did_not_land_fails() {
             _ => Completed::ok(""),
         })
     });
-    let e = run(&host, "checkout", json!({ "dir": "/srv/site", "ref": "v2" })).unwrap_err();
-    assert!(e.message.contains(&format!("after checking out {NEW}")), "{e}");
+    let e = run(
+        &host,
+        "checkout",
+        json!({ "dir": "/srv/site", "ref": "v2" }),
+    )
+    .unwrap_err();
+    assert!(
+        e.message.contains(&format!("after checking out {NEW}")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -122,26 +142,42 @@ fn a_dry_run_checkout_says_where_it_would_go() {
     let host = MockHost::new().dry_run();
     let host = host.on_exec(|cmd| {
         Ok(match cmd.args[2].as_str() {
-            "rev-parse" if cmd.args[3] == "--verify" && cmd.args[4] == "HEAD" => {
-                Completed::ok(OLD)
-            }
+            "rev-parse" if cmd.args[3] == "--verify" && cmd.args[4] == "HEAD" => Completed::ok(OLD),
             "rev-parse" => Completed::ok(NEW),
             "symbolic-ref" => Completed::new(1, "", ""),
             _ => Completed::ok(""),
         })
     });
-    let out = run(&host, "checkout", json!({ "dir": "/srv/site", "ref": "v2" })).unwrap();
+    let out = run(
+        &host,
+        "checkout",
+        json!({ "dir": "/srv/site", "ref": "v2" }),
+    )
+    .unwrap();
     assert_eq!(out["planned"], true);
-    assert_eq!((out["previous"].as_str(), out["current"].as_str()), (Some(OLD), Some(NEW)));
+    assert_eq!(
+        (out["previous"].as_str(), out["current"].as_str()),
+        (Some(OLD), Some(NEW))
+    );
 }
 
 #[test]
 fn an_unknown_revision_is_an_argument_error() {
     let host = repo("");
-    let e = run(&host, "checkout", json!({ "dir": "/srv/site", "ref": "nope" })).unwrap_err();
+    let e = run(
+        &host,
+        "checkout",
+        json!({ "dir": "/srv/site", "ref": "nope" }),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("ref"));
     assert!(e.message.contains("`nope` names no commit"), "{e}");
-    let e = run(&host, "checkout", json!({ "dir": "/srv/site", "ref": "--force" })).unwrap_err();
+    let e = run(
+        &host,
+        "checkout",
+        json!({ "dir": "/srv/site", "ref": "--force" }),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("ref"));
     let e = run(&host, "checkout", json!({ "dir": "", "ref": "x" })).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("dir"));
@@ -152,7 +188,12 @@ fn export_marks_its_directory_with_the_run_and_reads_only() {
     let host = MockHost::new()
         .exec_returns(Completed::ok(format!("{NEW}\n")))
         .exec_returns(Completed::ok("/tmp/cairn-tree.abcd1234/tree\n"));
-    let out = run(&host, "export", json!({ "dir": "/srv/site", "ref": "origin/main" })).unwrap();
+    let out = run(
+        &host,
+        "export",
+        json!({ "dir": "/srv/site", "ref": "origin/main" }),
+    )
+    .unwrap();
     assert_eq!(out["dir"], "/tmp/cairn-tree.abcd1234/tree");
     assert_eq!(out["commit"], NEW);
     let cmds = host.commands();
@@ -176,11 +217,21 @@ fn only_a_tree_this_run_exported_is_removed() {
     assert!(why("/cairn-tree.x/tree", &ours).contains("not in a directory made by"));
     assert!(why("/tmp/cairn-tree.x1/tree", "").contains("no `cairn-owner` marker"));
     assert!(
-        why("/tmp/cairn-tree.x1/tree", "cairn git export run=r2 step=s commit=1")
-            .contains("another run")
+        why(
+            "/tmp/cairn-tree.x1/tree",
+            "cairn git export run=r2 step=s commit=1"
+        )
+        .contains("another run")
     );
     // run=r1 is not a prefix match for run=r10.
-    assert!(!refusal("/tmp/cairn-tree.x1/tree", "cairn git export run=r10 step=s", "r1").is_none());
+    assert!(
+        refusal(
+            "/tmp/cairn-tree.x1/tree",
+            "cairn git export run=r10 step=s",
+            "r1"
+        )
+        .is_some()
+    );
 }
 
 #[test]
@@ -198,7 +249,12 @@ fn remove_export_removes_the_marked_tree() {
             "dir=/tmp/cairn-tree.x1/tree\nmarker=cairn git export run=test-run step=a commit=1\n",
         ))
         .exec_returns(Completed::ok(""));
-    let out = run(&host, "remove-export", json!({ "dir": "/tmp/cairn-tree.x1/tree" })).unwrap();
+    let out = run(
+        &host,
+        "remove-export",
+        json!({ "dir": "/tmp/cairn-tree.x1/tree" }),
+    )
+    .unwrap();
     assert_eq!(out["removed"], "/tmp/cairn-tree.x1");
     assert_eq!(host.commands()[1].args[3], "/tmp/cairn-tree.x1");
 }

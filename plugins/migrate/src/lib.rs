@@ -37,7 +37,9 @@ use cairn_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
 mod site;
+mod unapply;
 use site::{Site, run_ok};
+use unapply::unapply;
 
 /// The Django snippet, run by `manage.py shell -c`.
 const INSPECT: &str = include_str!("inspect.py");
@@ -62,17 +64,6 @@ struct ApplyArgs {
     /// Apply a plan with operations that cannot be reversed.
     #[serde(default)]
     allow_irreversible: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct UnapplyArgs {
-    #[serde(skip)]
-    site: Site,
-    database: Option<String>,
-    /// `{app: migration}` (`zero` for none): the `before` output of `apply`;
-    /// also `"app=migration app2=zero"`.
-    to: Value,
 }
 
 pub struct Migrate;
@@ -114,17 +105,38 @@ impl Plugin for Migrate {
             "plan" => {
                 site::check_keys(&args, &["database"])?;
                 let site = args.decode()?;
-                plan(host, ctx, PlanArgs { site, ..args.decode()? })
+                plan(
+                    host,
+                    ctx,
+                    PlanArgs {
+                        site,
+                        ..args.decode()?
+                    },
+                )
             }
             "apply" => {
                 site::check_keys(&args, &["database", "allow-irreversible"])?;
                 let site = args.decode()?;
-                apply(host, ctx, ApplyArgs { site, ..args.decode()? })
+                apply(
+                    host,
+                    ctx,
+                    ApplyArgs {
+                        site,
+                        ..args.decode()?
+                    },
+                )
             }
             "unapply" => {
                 site::check_keys(&args, &["database", "to"])?;
                 let site = args.decode()?;
-                unapply(host, ctx, UnapplyArgs { site, ..args.decode()? })
+                unapply(
+                    host,
+                    ctx,
+                    unapply::UnapplyArgs {
+                        site,
+                        ..args.decode()?
+                    },
+                )
             }
             other => Err(PluginError::unknown_action(other)),
         }
@@ -164,14 +176,14 @@ pub struct Inspected {
 }
 
 impl Step {
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{}.{}", self.app, self.name)
     }
 }
 
 /// Asks Django (a read): the forward plan (`targets` None) or the plan to
 /// reach `targets`, and the state of every app.
-fn inspect(
+pub(crate) fn inspect(
     host: &dyn Host,
     ctx: &Context,
     site: &Site,
@@ -213,7 +225,7 @@ fn inspect(
 }
 
 /// `app.name: Operation (describe)` for each irreversible operation.
-fn irreversible(plan: &[Step]) -> Vec<String> {
+pub(crate) fn irreversible(plan: &[Step]) -> Vec<String> {
     plan.iter()
         .flat_map(|s| {
             s.irreversible.iter().map(move |i| {
@@ -240,12 +252,20 @@ fn plan_outputs(plan: &[Step], state: &BTreeMap<String, Value>) -> Outputs {
     }
     let before: Map<String, Value> = apps
         .keys()
-        .map(|a| (a.clone(), state.get(a).cloned().unwrap_or_else(|| "zero".into())))
+        .map(|a| {
+            (
+                a.clone(),
+                state.get(a).cloned().unwrap_or_else(|| "zero".into()),
+            )
+        })
         .collect();
     let flagged = irreversible(plan);
     Outputs::new()
         .set("count", plan.len())
-        .set("migrations", plan.iter().map(Step::label).collect::<Vec<_>>())
+        .set(
+            "migrations",
+            plan.iter().map(Step::label).collect::<Vec<_>>(),
+        )
         .set("apps", Value::Object(apps))
         .set("before", Value::Object(before))
         .set("irreversible-count", flagged.len())
@@ -269,13 +289,17 @@ fn plan(host: &dyn Host, ctx: &Context, a: PlanArgs) -> Result<Outputs, PluginEr
         host.info(&format!(
             "{} migration(s) to apply: {}",
             seen.plan.len(),
-            seen.plan.iter().map(Step::label).collect::<Vec<_>>().join(", ")
+            seen.plan
+                .iter()
+                .map(Step::label)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Ok(plan_outputs(&seen.plan, &seen.state).set("planned", false))
 }
 
-fn database_args(database: Option<&str>) -> Vec<String> {
+pub(crate) fn database_args(database: Option<&str>) -> Vec<String> {
     database
         .map(|d| vec![format!("--database={d}")])
         .unwrap_or_default()
@@ -312,106 +336,24 @@ fn apply(host: &dyn Host, ctx: &Context, a: ApplyArgs) -> Result<Outputs, Plugin
         return Err(PluginError::new(format!(
             "`manage.py migrate` succeeded but {} migration(s) are still unapplied: {}",
             now.plan.len(),
-            now.plan.iter().map(Step::label).collect::<Vec<_>>().join(", ")
+            now.plan
+                .iter()
+                .map(Step::label)
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let after: Map<String, Value> = seen
         .plan
         .iter()
-        .map(|s| (s.app.clone(), now.state.get(&s.app).cloned().unwrap_or(Value::Null)))
+        .map(|s| {
+            (
+                s.app.clone(),
+                now.state.get(&s.app).cloned().unwrap_or(Value::Null),
+            )
+        })
         .collect();
-    Ok(outputs.set("after", Value::Object(after)).set("planned", false))
-}
-
-/// `to` as `(app, migration)` pairs: an object, or `"app=name ..."`.
-fn targets(to: &Value) -> Result<Vec<(String, String)>, PluginError> {
-    let bad = |why: String| PluginError::arg("to", why);
-    let pairs: Vec<(String, String)> = match to {
-        Value::Object(m) => m
-            .iter()
-            .map(|(app, v)| match v {
-                Value::String(s) => Ok((app.clone(), s.clone())),
-                other => Err(bad(format!(
-                    "app `{app}`: expected a migration name or `zero`, got {other}"
-                ))),
-            })
-            .collect::<Result<_, _>>()?,
-        Value::String(s) => s
-            .split_whitespace()
-            .map(|pair| {
-                pair.split_once('=')
-                    .map(|(a, n)| (a.to_string(), n.to_string()))
-                    .ok_or_else(|| bad(format!("`{pair}` is not `app=migration`")))
-            })
-            .collect::<Result<_, _>>()?,
-        other => return Err(bad(format!("expected `{{app: migration}}`, got {other}"))),
-    };
-    for (app, name) in &pairs {
-        let ok = |s: &str| {
-            !s.is_empty()
-                && !s.starts_with('-')
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        };
-        if !ok(app) || !ok(name) {
-            return Err(bad(format!("`{app}={name}` is not an app and a migration")));
-        }
-    }
-    Ok(pairs)
-}
-
-fn unapply(host: &dyn Host, ctx: &Context, a: UnapplyArgs) -> Result<Outputs, PluginError> {
-    let to = targets(&a.to)?;
-    if to.is_empty() {
-        host.info("nothing to unapply");
-        return Ok(Outputs::new()
-            .set("reverted", Vec::<String>::new())
-            .set("after", json!({}))
-            .set("planned", false));
-    }
-    let seen = inspect(host, ctx, &a.site, a.database.as_deref(), Some(&to))?;
-    if let Some(fwd) = seen.plan.iter().find(|s| !s.backwards) {
-        return Err(PluginError::new(format!(
-            "unapply would apply {} (the database is behind `to`); nothing was migrated",
-            fwd.label()
-        )));
-    }
-    let flagged = irreversible(&seen.plan);
-    if !flagged.is_empty() {
-        return Err(PluginError::new(format!(
-            "migrating back needs {} operation(s) that cannot be reversed; nothing was migrated\n  {}",
-            flagged.len(),
-            flagged.join("\n  ")
-        )));
-    }
-    let reverted: Vec<String> = seen.plan.iter().map(Step::label).collect();
-    let mut planned = false;
-    for (app, name) in &to {
-        let mut args = vec!["migrate".to_string(), app.clone(), name.clone(), "--noinput".into()];
-        args.extend(database_args(a.database.as_deref()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let cmd = a.site.manage(host, ctx, &args, Effect::Write)?;
-        let done = run_ok(host, &cmd, &format!("migrating `{app}` back to `{name}`"))?;
-        planned |= done.planned;
-    }
-    if planned {
-        return Ok(Outputs::new()
-            .set("reverted", reverted)
-            .set("after", json!({}))
-            .set("planned", true));
-    }
-    let now = inspect(host, ctx, &a.site, a.database.as_deref(), None)?;
-    let mut after = Map::new();
-    for (app, name) in &to {
-        let got = now.state.get(app).cloned().unwrap_or_else(|| "zero".into());
-        if got != Value::from(name.as_str()) {
-            return Err(PluginError::new(format!(
-                "after migrating back, `{app}` is at {got} instead of `{name}`"
-            )));
-        }
-        after.insert(app.clone(), got);
-    }
-    Ok(Outputs::new()
-        .set("reverted", reverted)
+    Ok(outputs
         .set("after", Value::Object(after))
         .set("planned", false))
 }

@@ -49,7 +49,10 @@ pub fn check_keys(args: &Args, own: &[&str]) -> Result<(), PluginError> {
             all.sort_unstable();
             return Err(PluginError::arg(
                 key,
-                format!("unknown argument `{key}`, expected one of {}", all.join(", ")),
+                format!(
+                    "unknown argument `{key}`, expected one of {}",
+                    all.join(", ")
+                ),
             ));
         }
     }
@@ -63,7 +66,10 @@ impl Site {
             (Some(d), None) if !d.trim().is_empty() => {
                 let d = d.trim_end_matches('/');
                 let d = if d.is_empty() { "/" } else { d };
-                Ok((d.to_string(), format!("{}/manage.py", d.trim_end_matches('/'))))
+                Ok((
+                    d.to_string(),
+                    format!("{}/manage.py", d.trim_end_matches('/')),
+                ))
             }
             (None, Some(m)) if m.ends_with("manage.py") => {
                 let dir = match m.rsplit_once('/') {
@@ -109,7 +115,12 @@ impl Site {
         for (name, value) in self.env.iter().flatten() {
             cmd = cmd.env(name, value);
         }
-        for (name, secret) in self.secret_env.iter().flatten().filter(|(_, s)| !s.is_empty()) {
+        for (name, secret) in self
+            .secret_env
+            .iter()
+            .flatten()
+            .filter(|(_, s)| !s.is_empty())
+        {
             let handle = host
                 .secret(secret)
                 .map_err(|e| PluginError::arg(format!("secret-env.{name}"), e))?;

@@ -59,14 +59,20 @@ fn describes_itself() {
 fn plan_lists_migrations_per_app_and_flags_irreversible_ones() {
     let host = MockHost::new()
         .with_secret("db_url", "postgresql://u:pw@db/site")
-        .exec_returns(answer(pending(true), json!({ "notes": "0001_initial", "shop": "zero" })));
+        .exec_returns(answer(
+            pending(true),
+            json!({ "notes": "0001_initial", "shop": "zero" }),
+        ));
     let out = run(&host, "plan", site()).unwrap();
     assert_eq!(out["count"], 3);
     assert_eq!(
         out["apps"],
         json!({ "notes": ["0002_note_flag", "0003_fill"], "shop": ["0001_initial"] })
     );
-    assert_eq!(out["before"], json!({ "notes": "0001_initial", "shop": "zero" }));
+    assert_eq!(
+        out["before"],
+        json!({ "notes": "0001_initial", "shop": "zero" })
+    );
     assert_eq!(out["irreversible-count"], 1);
     assert_eq!(
         out["irreversible"][0],
@@ -78,10 +84,22 @@ fn plan_lists_migrations_per_app_and_flags_irreversible_ones() {
     assert_eq!(cmd.cwd.as_deref(), Some("/srv/site"));
     assert_eq!(cmd.effect, Effect::Read);
     let env: Vec<&str> = cmd.env.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(env, ["DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "DATABASE_URL", "CAIRN_MIGRATE"]);
+    assert_eq!(
+        env,
+        [
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_DEBUG",
+            "DATABASE_URL",
+            "CAIRN_MIGRATE"
+        ]
+    );
     // The database URL goes by handle: the plugin never holds it.
     assert!(matches!(cmd.env[2].1, MaybeSecret::Secret(_)));
-    assert!(host.logs().iter().any(|(l, m)| *l == Level::Warn && m.contains("RunPython")));
+    assert!(
+        host.logs()
+            .iter()
+            .any(|(l, m)| *l == Level::Warn && m.contains("RunPython"))
+    );
 }
 
 #[test]
@@ -99,15 +117,35 @@ fn apply_refuses_an_irreversible_plan_and_migrates_nothing() {
 fn apply_records_where_each_app_was() {
     let host = MockHost::new()
         .with_secret("db_url", "x")
-        .exec_returns(answer(pending(true), json!({ "notes": "0001_initial", "shop": "zero", "auth": "0012_x" })))
+        .exec_returns(answer(
+            pending(true),
+            json!({ "notes": "0001_initial", "shop": "zero", "auth": "0012_x" }),
+        ))
         .exec_returns(Completed::ok("Applying notes.0002_note_flag... OK\n"))
-        .exec_returns(answer(json!([]), json!({ "notes": "0003_fill", "shop": "0001_initial", "auth": "0012_x" })));
-    let out = run(&host, "apply", with(site(), json!({ "allow-irreversible": true }))).unwrap();
-    assert_eq!(out["before"], json!({ "notes": "0001_initial", "shop": "zero" }));
-    assert_eq!(out["after"], json!({ "notes": "0003_fill", "shop": "0001_initial" }));
+        .exec_returns(answer(
+            json!([]),
+            json!({ "notes": "0003_fill", "shop": "0001_initial", "auth": "0012_x" }),
+        ));
+    let out = run(
+        &host,
+        "apply",
+        with(site(), json!({ "allow-irreversible": true })),
+    )
+    .unwrap();
+    assert_eq!(
+        out["before"],
+        json!({ "notes": "0001_initial", "shop": "zero" })
+    );
+    assert_eq!(
+        out["after"],
+        json!({ "notes": "0003_fill", "shop": "0001_initial" })
+    );
     assert_eq!(out["planned"], false);
     let migrate = &host.commands()[1];
-    assert_eq!(migrate.args, ["/srv/site/manage.py", "migrate", "--noinput"]);
+    assert_eq!(
+        migrate.args,
+        ["/srv/site/manage.py", "migrate", "--noinput"]
+    );
     assert_eq!(migrate.effect, Effect::Write);
 }
 
@@ -134,23 +172,41 @@ fn unapply_migrates_each_app_back() {
         .exec_returns(answer(back, json!({})))
         .exec_returns(Completed::ok(""))
         .exec_returns(Completed::ok(""))
-        .exec_returns(answer(json!([]), json!({ "notes": "0001_initial", "shop": "zero" })));
+        .exec_returns(answer(
+            json!([]),
+            json!({ "notes": "0001_initial", "shop": "zero" }),
+        ));
     let out = run(
         &host,
         "unapply",
-        with(site(), json!({ "to": { "notes": "0001_initial", "shop": "zero" } })),
+        with(
+            site(),
+            json!({ "to": { "notes": "0001_initial", "shop": "zero" } }),
+        ),
     )
     .unwrap();
-    assert_eq!(out["reverted"], json!(["shop.0001_initial", "notes.0002_note_flag"]));
-    assert_eq!(out["after"], json!({ "notes": "0001_initial", "shop": "zero" }));
+    assert_eq!(
+        out["reverted"],
+        json!(["shop.0001_initial", "notes.0002_note_flag"])
+    );
+    assert_eq!(
+        out["after"],
+        json!({ "notes": "0001_initial", "shop": "zero" })
+    );
     let cmds = host.commands();
     let request: serde_json::Value = serde_json::from_str(match &cmds[0].env[3].1 {
         MaybeSecret::Plain(v) => v,
         other => panic!("{other:?}"),
     })
     .unwrap();
-    assert_eq!(request["targets"], json!([["notes", "0001_initial"], ["shop", "zero"]]));
-    assert_eq!(cmds[1].args[1..], ["migrate", "notes", "0001_initial", "--noinput"]);
+    assert_eq!(
+        request["targets"],
+        json!([["notes", "0001_initial"], ["shop", "zero"]])
+    );
+    assert_eq!(
+        cmds[1].args[1..],
+        ["migrate", "notes", "0001_initial", "--noinput"]
+    );
     assert_eq!(cmds[2].args[1..], ["migrate", "shop", "zero", "--noinput"]);
 }
 
@@ -161,7 +217,12 @@ fn unapply_refuses_to_go_back_through_an_irreversible_operation() {
     let host = MockHost::new()
         .with_secret("db_url", "x")
         .exec_returns(answer(back, json!({})));
-    let e = run(&host, "unapply", with(site(), json!({ "to": "notes=0002_note_flag" }))).unwrap_err();
+    let e = run(
+        &host,
+        "unapply",
+        with(site(), json!({ "to": "notes=0002_note_flag" })),
+    )
+    .unwrap_err();
     assert!(e.message.contains("cannot be reversed"), "{e}");
     assert_eq!(host.commands().len(), 1);
 }
@@ -173,7 +234,12 @@ fn bad_arguments_are_named() {
     assert_eq!(e.field.as_deref(), Some("dtabase"));
     let e = run(&host, "plan", json!({ "python": "python3" })).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("dir"));
-    let e = run(&host, "unapply", json!({ "dir": "/srv", "to": "notes=--fake" })).unwrap_err();
+    let e = run(
+        &host,
+        "unapply",
+        json!({ "dir": "/srv", "to": "notes=--fake" }),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("to"));
     let e = run(&host, "unapply", json!({ "dir": "/srv", "to": ["x"] })).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("to"));
@@ -188,7 +254,10 @@ fn a_failed_snippet_quotes_django() {
         "Traceback...\ndjango.db.utils.OperationalError: connection refused\n",
     ));
     let e = run(&host, "plan", json!({ "manage": "/srv/site/manage.py" })).unwrap_err();
-    assert!(e.message.contains("OperationalError: connection refused"), "{e}");
+    assert!(
+        e.message.contains("OperationalError: connection refused"),
+        "{e}"
+    );
     assert_eq!(host.commands()[0].cwd.as_deref(), Some("/srv/site"));
     assert_eq!(host.commands()[0].program, "python3");
 }

@@ -37,7 +37,8 @@ pub fn normalize(name: &str) -> String {
 
 /// `pip list --format=json` (and `uv pip list --format json`).
 pub fn parse_list(json: &str) -> Result<Installed, String> {
-    let v: Value = serde_json::from_str(json.trim()).map_err(|e| format!("not a package list: {e}"))?;
+    let v: Value =
+        serde_json::from_str(json.trim()).map_err(|e| format!("not a package list: {e}"))?;
     let items = v.as_array().ok_or("not a package list")?;
     Ok(items
         .iter()
@@ -80,7 +81,9 @@ pub fn diff(before: &Installed, after: &Installed) -> Vec<Change> {
 pub fn from_report(before: &Installed, report: &str) -> Result<Vec<Change>, String> {
     let v: Value =
         serde_json::from_str(report.trim()).map_err(|e| format!("not a pip report: {e}"))?;
-    let items = v["install"].as_array().ok_or("a pip report without `install`")?;
+    let items = v["install"]
+        .as_array()
+        .ok_or("a pip report without `install`")?;
     let mut out: Vec<Change> = items
         .iter()
         .filter_map(|i| {
@@ -127,7 +130,10 @@ mod tests {
     use super::*;
 
     fn list(pairs: &[(&str, &str)]) -> Installed {
-        pairs.iter().map(|(n, v)| (normalize(n), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(n, v)| (normalize(n), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -159,9 +165,17 @@ mod tests {
         let before = list(&[("django", "5.1")]);
         let report = r#"{"version":"1","install":[{"metadata":{"name":"Django","version":"5.2"}},{"metadata":{"name":"asgiref","version":"3.8"}}]}"#;
         let c = from_report(&before, report).unwrap();
-        assert_eq!(c[1], Change { name: "django".into(), from: "5.1".into(), to: "5.2".into() });
+        assert_eq!(
+            c[1],
+            Change {
+                name: "django".into(),
+                from: "5.1".into(),
+                to: "5.2".into()
+            }
+        );
         assert_eq!(c[0].from, "");
-        let c = from_uv("Would install 1 package\n - django==5.1\n + django==5.2\n + asgiref==3.8\n");
+        let c =
+            from_uv("Would install 1 package\n - django==5.1\n + django==5.2\n + asgiref==3.8\n");
         assert_eq!(c.len(), 2);
         assert_eq!((c[1].from.as_str(), c[1].to.as_str()), ("5.1", "5.2"));
         assert!(from_report(&before, "garbage").is_err());

@@ -107,7 +107,12 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn command(&self, program: &str, args: &[&str], effect: Effect) -> Result<Command, PluginError> {
+    fn command(
+        &self,
+        program: &str,
+        args: &[&str],
+        effect: Effect,
+    ) -> Result<Command, PluginError> {
         let mut cmd = Command::new(program)
             .args(args.iter().copied())
             .effect(effect)
@@ -115,7 +120,13 @@ impl Runner<'_> {
         for (name, value) in self.a.env.iter().flatten() {
             cmd = cmd.env(name, value);
         }
-        for (name, secret) in self.a.secret_env.iter().flatten().filter(|(_, s)| !s.is_empty()) {
+        for (name, secret) in self
+            .a
+            .secret_env
+            .iter()
+            .flatten()
+            .filter(|(_, s)| !s.is_empty())
+        {
             let handle = self
                 .host
                 .secret(secret)
@@ -167,9 +178,17 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
     };
     let list = |r: &Runner| -> Result<Installed, PluginError> {
         let cmd = if uv {
-            r.command("uv", &["pip", "list", "--python", &python, "--format", "json"], Effect::Read)?
+            r.command(
+                "uv",
+                &["pip", "list", "--python", &python, "--format", "json"],
+                Effect::Read,
+            )?
         } else {
-            r.command(&python, &["-m", "pip", "list", "--format=json"], Effect::Read)?
+            r.command(
+                &python,
+                &["-m", "pip", "list", "--format=json"],
+                Effect::Read,
+            )?
         };
         let done = r.ok(&cmd, "listing the installed packages")?;
         changes::parse_list(&done.stdout_text()).map_err(PluginError::new)
@@ -204,7 +223,10 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
             args.extend(["--dry-run", "--quiet", "--report", "-"]);
         }
         args.extend(&what);
-        let done = r.ok(&r.command(program, &args, Effect::Read)?, "asking what would change")?;
+        let done = r.ok(
+            &r.command(program, &args, Effect::Read)?,
+            "asking what would change",
+        )?;
         let changes = if uv {
             changes::from_uv(&format!("{}\n{}", done.stdout_text(), done.stderr_text()))
         } else {
@@ -214,7 +236,10 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
     } else {
         let mut args = base.clone();
         args.extend(&what);
-        let done = r.ok(&r.command(program, &args, Effect::Write)?, "installing the dependencies")?;
+        let done = r.ok(
+            &r.command(program, &args, Effect::Write)?,
+            "installing the dependencies",
+        )?;
         if done.planned {
             (Vec::new(), true)
         } else {
@@ -231,9 +256,15 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
     Ok(Outputs::new()
         .set("added", count(|c| c.from.is_empty()))
         .set("removed", count(|c| c.to.is_empty()))
-        .set("upgraded", count(|c| !c.from.is_empty() && !c.to.is_empty()))
+        .set(
+            "upgraded",
+            count(|c| !c.from.is_empty() && !c.to.is_empty()),
+        )
         .set("changed", changes.len())
-        .set("changes", serde_json::to_value(&changes).unwrap_or_default())
+        .set(
+            "changes",
+            serde_json::to_value(&changes).unwrap_or_default(),
+        )
         .set("installer", installer)
         .set("requirements", file)
         .set("planned", planned))
@@ -266,7 +297,11 @@ fn requirements_file(r: &Runner) -> Result<String, PluginError> {
             ));
         }
     };
-    let mut args = vec!["-c", r#"for f; do if [ -f "$f" ]; then printf '%s\n' "$f"; exit 0; fi; done; exit 1"#, "sh"];
+    let mut args = vec![
+        "-c",
+        r#"for f; do if [ -f "$f" ]; then printf '%s\n' "$f"; exit 0; fi; done; exit 1"#,
+        "sh",
+    ];
     args.extend(candidates.iter().map(String::as_str));
     let mut probe = Command::new("sh").args(args).effect(Effect::Read);
     probe.target = r.ctx.target.clone();
@@ -274,7 +309,11 @@ fn requirements_file(r: &Runner) -> Result<String, PluginError> {
     let found = done.stdout_text().trim().to_string();
     if done.status != 0 || found.is_empty() {
         return Err(PluginError::arg(
-            if a.requirements.is_some() { "requirements" } else { "dir" },
+            if a.requirements.is_some() {
+                "requirements"
+            } else {
+                "dir"
+            },
             format!("no requirements file: none of {}", candidates.join(", ")),
         ));
     }

@@ -100,7 +100,14 @@ impl Plugin for StaticCollect {
             "collect" => {
                 check_keys(&args, OWN_KEYS)?;
                 let site = args.decode()?;
-                collect(host, ctx, CollectArgs { site, ..args.decode()? })
+                collect(
+                    host,
+                    ctx,
+                    CollectArgs {
+                        site,
+                        ..args.decode()?
+                    },
+                )
             }
             other => Err(PluginError::unknown_action(other)),
         }
@@ -139,7 +146,11 @@ fn collect(host: &dyn Host, ctx: &Context, a: CollectArgs) -> Result<Outputs, Pl
         s.copied,
         s.unmodified,
         s.deleted,
-        if dry { " (collectstatic --dry-run)" } else { "" }
+        if dry {
+            " (collectstatic --dry-run)"
+        } else {
+            ""
+        }
     ));
     let root = a.static_root.clone().or(s.destination.clone());
     let mut out = Outputs::new()
@@ -200,7 +211,8 @@ fn upload(
             .arg(format!("{}/{rel}", root.trim_end_matches('/')))
             .effect(Effect::Read);
         cat.target = ctx.target.clone();
-        let t = Transfer::new(Source::command(cat)).to(Sink::object(storage, format!("{prefix}{rel}")));
+        let t =
+            Transfer::new(Source::command(cat)).to(Sink::object(storage, format!("{prefix}{rel}")));
         host.transfer(&t)?;
     }
     host.info(&format!(

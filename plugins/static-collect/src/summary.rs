@@ -18,8 +18,7 @@ fn count_before(text: &str, word: &str) -> u64 {
     text.split(", ")
         .find_map(|part| {
             let part = part.trim_end_matches('.');
-            part.strip_suffix(word)
-                .and_then(|n| n.trim().parse().ok())
+            part.strip_suffix(word).and_then(|n| n.trim().parse().ok())
         })
         .unwrap_or(0)
 }
@@ -70,7 +69,9 @@ mod tests {
 
     #[test]
     fn reads_django_summaries() {
-        let s = parse("\n12 static files copied to '/srv/static', 130 unmodified, 4 post-processed.\n").unwrap();
+        let s =
+            parse("\n12 static files copied to '/srv/static', 130 unmodified, 4 post-processed.\n")
+                .unwrap();
         assert_eq!(
             s,
             Summary {
@@ -85,9 +86,13 @@ mod tests {
         assert_eq!((s.copied, s.unmodified), (1, 0));
         let s = parse("0 static files copied, 5 unmodified.").unwrap();
         assert_eq!((s.copied, s.unmodified, s.destination), (0, 5, None));
-        let s = parse("Deleting 'a.css'\nDeleting 'b/c.js'\n\n3 static files symlinked to '/x'.").unwrap();
+        let s = parse("Deleting 'a.css'\nDeleting 'b/c.js'\n\n3 static files symlinked to '/x'.")
+            .unwrap();
         assert_eq!((s.copied, s.deleted), (3, 2));
-        let s = parse("Pretending to delete 'a.css'\nPretending to copy 'x'\n\n1 static file copied to '/x'.").unwrap();
+        let s = parse(
+            "Pretending to delete 'a.css'\nPretending to copy 'x'\n\n1 static file copied to '/x'.",
+        )
+        .unwrap();
         assert_eq!((s.copied, s.deleted), (1, 1));
         assert_eq!(parse("Traceback (most recent call last):"), None);
     }

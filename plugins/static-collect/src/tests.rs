@@ -8,7 +8,8 @@ fn run(host: &MockHost, ctx: &Context, args: serde_json::Value) -> Result<Output
     host.invoke::<StaticCollect>(ctx, "collect", args)
 }
 
-const SUMMARY: &str = "Deleting 'old.css'\n\n2 static files copied to '/srv/static', 130 unmodified.\n";
+const SUMMARY: &str =
+    "Deleting 'old.css'\n\n2 static files copied to '/srv/static', 130 unmodified.\n";
 
 #[test]
 fn describes_itself() {
@@ -27,22 +28,36 @@ fn collects_and_counts() {
     )
     .unwrap();
     assert_eq!(
-        (out["copied"].as_u64(), out["unmodified"].as_u64(), out["deleted"].as_u64()),
+        (
+            out["copied"].as_u64(),
+            out["unmodified"].as_u64(),
+            out["deleted"].as_u64()
+        ),
         (Some(2), Some(130), Some(1))
     );
     assert_eq!(out["static-root"], "/srv/static");
     assert_eq!(out["planned"], false);
     let cmd = &host.commands()[0];
-    assert_eq!(cmd.args, ["/srv/site/manage.py", "collectstatic", "--noinput", "--clear"]);
+    assert_eq!(
+        cmd.args,
+        [
+            "/srv/site/manage.py",
+            "collectstatic",
+            "--noinput",
+            "--clear"
+        ]
+    );
     assert_eq!(cmd.effect, Effect::Write);
 }
 
 #[test]
 fn a_dry_run_asks_django_for_its_own_dry_run() {
-    let host = MockHost::new().dry_run().exec_returns(Completed::ok(
-        "Pretending to copy 'a.css'\n\n1 static file copied to '/srv/static', 3 unmodified.\n",
-    ))
-    .exec_returns(Completed::ok("./a.css\n"));
+    let host = MockHost::new()
+        .dry_run()
+        .exec_returns(Completed::ok(
+            "Pretending to copy 'a.css'\n\n1 static file copied to '/srv/static', 3 unmodified.\n",
+        ))
+        .exec_returns(Completed::ok("./a.css\n"));
     let out = run(
         &host,
         &Context::for_test().with_mode(Mode::DryRun),
@@ -87,8 +102,14 @@ fn uploads_every_file_and_purges() {
     assert_eq!(t.len(), 2);
     match (&t[1].source, &t[1].sink) {
         (Source::Command(c), Sink::Object(o)) => {
-            assert_eq!((c.program.as_str(), c.args[0].as_str()), ("cat", "/srv/static/img/b.png"));
-            assert_eq!((o.storage.as_str(), o.key.as_str()), ("cdn", "static/img/b.png"));
+            assert_eq!(
+                (c.program.as_str(), c.args[0].as_str()),
+                ("cat", "/srv/static/img/b.png")
+            );
+            assert_eq!(
+                (o.storage.as_str(), o.key.as_str()),
+                ("cdn", "static/img/b.png")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -102,8 +123,12 @@ fn a_failed_purge_fails_the_step() {
     let host = MockHost::new()
         .exec_returns(Completed::ok(SUMMARY))
         .http_returns(Response::new(403, "forbidden"));
-    let e = run(&host, &Context::for_test(), json!({ "dir": "/s", "purge-url": "https://x/p" }))
-        .unwrap_err();
+    let e = run(
+        &host,
+        &Context::for_test(),
+        json!({ "dir": "/s", "purge-url": "https://x/p" }),
+    )
+    .unwrap_err();
     assert!(e.message.contains("answered 403: forbidden"), "{e}");
 }
 
@@ -112,6 +137,11 @@ fn no_summary_is_an_error_and_unknown_arguments_are_named() {
     let host = MockHost::new().exec_returns(Completed::ok("something else\n"));
     let e = run(&host, &Context::for_test(), json!({ "dir": "/s" })).unwrap_err();
     assert!(e.message.contains("no summary line"), "{e}");
-    let e = run(&host, &Context::for_test(), json!({ "dir": "/s", "clean": true })).unwrap_err();
+    let e = run(
+        &host,
+        &Context::for_test(),
+        json!({ "dir": "/s", "clean": true }),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("clean"));
 }
