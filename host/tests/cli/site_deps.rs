@@ -3,11 +3,13 @@
 //! package built by the test as two wheels, installed with `--no-index
 //! --find-links` (no network), from the requirements of a scratch site.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::json;
 
 use crate::backup::outputs;
+use crate::fixture_site::ScratchSite;
 use crate::site_migrate::SiteProject;
 
 /// Writes `cairntiny-VERSION-py3-none-any.whl` into the directory.
@@ -37,7 +39,7 @@ fn ok(c: &mut Command) -> String {
 }
 
 /// The version of cairntiny in the venv, `None` when it is not installed.
-fn tiny(venv: &std::path::Path) -> Option<String> {
+pub(crate) fn tiny(venv: &std::path::Path) -> Option<String> {
     let out = Command::new(venv.join("bin/python"))
         .args(["-c", "import cairntiny; print(cairntiny.VERSION)"])
         .output()
@@ -47,10 +49,9 @@ fn tiny(venv: &std::path::Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-#[test]
-fn requirements_are_installed_into_a_private_venv_and_a_dry_run_changes_nothing() {
-    let Some(sp) = SiteProject::new() else { return };
-    let site = &sp.site;
+/// A private virtualenv beside the site, and a directory of wheels of
+/// cairntiny 1.0 and 1.1.
+pub(crate) fn venv_with_wheels(site: &ScratchSite) -> (PathBuf, PathBuf) {
     let wheels = site.scratch("wheels");
     let venv = site.path().join("venv");
     for v in ["1.0", "1.1"] {
@@ -60,6 +61,14 @@ fn requirements_are_installed_into_a_private_venv_and_a_dry_run_changes_nothing(
             .arg(v));
     }
     ok(Command::new(&site.python).args(["-m", "venv"]).arg(&venv));
+    (venv, wheels)
+}
+
+#[test]
+fn requirements_are_installed_into_a_private_venv_and_a_dry_run_changes_nothing() {
+    let Some(sp) = SiteProject::new() else { return };
+    let site = &sp.site;
+    let (venv, wheels) = venv_with_wheels(site);
     site.commit("deps", &[("requirements.txt", "cairntiny==1.0\n")]);
     sp.p.runbook(
         "deps",

@@ -10,6 +10,7 @@ use crate::Run;
 use crate::backup::outputs;
 use crate::fixture_site::ScratchSite;
 use crate::harness::Project;
+use crate::site_deps::{tiny, venv_with_wheels};
 
 /// A migration adding a column to `notes_note`.
 const ADD_FLAG: &str = r#"from django.db import migrations, models
@@ -291,10 +292,14 @@ fn a_dry_run_plans_the_target_revision_and_leaves_the_checkout_untouched() {
     site.manage(&["migrate", "--noinput"]);
     let base = site.head();
     let target = site.commit(
-        "add flag",
-        &[("notes/migrations/0002_note_flag.py", ADD_FLAG)],
+        "add flag and a dependency",
+        &[
+            ("notes/migrations/0002_note_flag.py", ADD_FLAG),
+            ("requirements.txt", "cairntiny==1.0\n"),
+        ],
     );
     site.git(&["checkout", "--quiet", "--detach", &base]);
+    let (venv, wheels) = venv_with_wheels(site);
     let trees = site.scratch("trees");
     let before = (
         site.head(),
@@ -302,13 +307,18 @@ fn a_dry_run_plans_the_target_revision_and_leaves_the_checkout_untouched() {
         site.git(&["worktree", "list", "--porcelain"]),
     );
     let dir = site.dir_str();
+    let plan_step = format!(
+        "    step plan uses=migrate action=plan {{\n        {}\n    }}\n",
+        sp.site_args("{{ steps.tree.outputs.dir }}")
+    );
+    let deps_step = format!(
+        "    step deps uses=python-deps {{\n        dir \"{{{{ steps.tree.outputs.dir }}}}\"\n        venv \"{}\"\n        installer pip\n        pip-args \"--no-index\" \"--find-links\" \"{}\"\n    }}\n",
+        venv.display(),
+        wheels.display()
+    );
     let runbook = format!(
-        "runbook up version=1 {{\n    param rev\n    step tree uses=git action=export {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n        under \"{}\"\n    }}\n{}    step drop-tree uses=git action=remove-export {{\n        dir \"{{{{ steps.tree.outputs.dir }}}}\"\n    }}\n    step checkout uses=git action=checkout {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n    }}\n{}}}\n",
+        "runbook up version=1 {{\n    param rev\n    step tree uses=git action=export {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n        under \"{}\"\n    }}\n{plan_step}{deps_step}    step drop-tree uses=git action=remove-export {{\n        dir \"{{{{ steps.tree.outputs.dir }}}}\"\n    }}\n    step checkout uses=git action=checkout {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n    }}\n{}}}\n",
         trees.display(),
-        format!(
-            "    step plan uses=migrate action=plan {{\n        {}\n    }}\n",
-            sp.site_args("{{ steps.tree.outputs.dir }}")
-        ),
         step(&sp, "migrate", "apply", ""),
     );
     sp.p.runbook("up", &runbook);
@@ -321,6 +331,12 @@ fn a_dry_run_plans_the_target_revision_and_leaves_the_checkout_untouched() {
         "{plan}"
     );
     assert_eq!(outputs(&sp.p, "tree")["commit"], target);
+    // The requirements of the target revision, against the venv as it is.
+    assert_eq!(
+        outputs(&sp.p, "deps")["changes"],
+        json!([{ "name": "cairntiny", "from": "", "to": "1.0" }])
+    );
+    assert_eq!(tiny(&venv), None, "the dry-run installed into the venv");
     assert_eq!(outputs(&sp.p, "checkout")["current"], target);
     assert_eq!(outputs(&sp.p, "checkout")["planned"], true);
     // The live checkout's plan is empty: the dry-run read the target.
