@@ -23,6 +23,7 @@ mod rehearse;
 mod scratch_guards;
 mod secret_shapes;
 mod site_deps;
+mod site_git;
 mod site_migrate;
 mod site_static;
 mod storage;

@@ -1,4 +1,4 @@
-//! The stock `git` and `migrate` plugins through the real binary, on a
+//! The stock `migrate` plugin (and `git`'s tree of a target revision) through the real binary, on a
 //! private copy of the lab's Django site (`fixture_site::ScratchSite`): its
 //! own clone and its own database on the lab's PostgreSQL.
 
@@ -128,48 +128,6 @@ fn applied(site: &ScratchSite, app: &str) -> Vec<String> {
     .lines()
     .map(str::to_string)
     .collect()
-}
-
-#[test]
-fn git_checkout_returns_previous_and_current_and_refuses_a_dirty_tree() {
-    let Some(sp) = SiteProject::new() else { return };
-    let site = &sp.site;
-    let base = site.head();
-    let new = site.commit("v2", &[("VERSION", "2\n")]);
-    site.git(&["checkout", "--quiet", "--detach", &base]);
-    let dir = site.dir_str();
-    sp.p.runbook(
-        "deploy",
-        &format!(
-            "runbook deploy version=1 {{\n    param rev\n    step before uses=git action=revision {{\n        dir \"{dir}\"\n    }}\n    step checkout uses=git action=checkout {{\n        dir \"{dir}\"\n        ref \"{{{{ params.rev }}}}\"\n    }}\n}}\n"
-        ),
-    );
-    sp.cairn(&["run", "deploy", "-p", &format!("rev={new}")])
-        .success();
-    assert_eq!(outputs(&sp.p, "before")["commit"], base);
-    assert_eq!(outputs(&sp.p, "before")["dirty"], false);
-    let co = outputs(&sp.p, "checkout");
-    assert_eq!(
-        (co["previous"].as_str(), co["current"].as_str()),
-        (Some(&*base), Some(&*new))
-    );
-    assert_eq!(site.head(), new);
-
-    // A local change to a tracked file: refused, the checkout stays.
-    std::fs::write(site.dir().join("VERSION"), "local edit\n").unwrap();
-    let r = sp.cairn(&["run", "deploy", "-p", &format!("rev={base}")]);
-    assert_ne!(r.out.status.code(), Some(0), "{}", r.stdout);
-    assert!(
-        format!("{}{}", r.stdout, r.stderr).contains("local changes to 1 tracked file(s)"),
-        "{}\n{}",
-        r.stdout,
-        r.stderr
-    );
-    assert_eq!(site.head(), new);
-    assert_eq!(
-        std::fs::read_to_string(site.dir().join("VERSION")).unwrap(),
-        "local edit\n"
-    );
 }
 
 fn migrate_runbook(sp: &SiteProject, steps: &str) {
