@@ -2,7 +2,7 @@
 //! deployed (its migrations, its requirements) before it is checked out.
 //!
 //! The tree is made with `git archive REV | tar -x` into a fresh directory
-//! from `mktemp -d` (`cairn-tree.XXXXXXXX` in `under`, `$TMPDIR` or `/tmp`):
+//! from `mktemp -d` (`cairn-tree.XXXXXXXX` in `under`, else `/tmp`):
 //! `git archive` only reads the repository, so neither the work tree, the
 //! index, `HEAD`, the refs nor `git worktree list` change. The directory
 //! holds the marker `cairn-owner` (written before anything else, naming the
@@ -25,7 +25,8 @@ pub struct ExportArgs {
     dir: String,
     #[serde(rename = "ref")]
     reference: String,
-    /// Where to make the temporary directory; `$TMPDIR`, else `/tmp`.
+    /// Where to make the temporary directory; `/tmp` (or the command's
+    /// `$TMPDIR`) by default.
     under: Option<String>,
     timeout: Option<Duration>,
 }
@@ -89,6 +90,13 @@ pub fn export(host: &dyn Host, ctx: &Context, a: ExportArgs) -> Result<Outputs, 
         )));
     }
     host.info(&format!("{} ({commit}) is in `{tree}`", a.reference));
+    if ctx.is_dry_run() && !commit.starts_with(a.reference.as_str()) {
+        // `fetch` is planned in a dry-run: a branch is what was last fetched.
+        host.info(&format!(
+            "`{}` resolved in the local repository, as of its last fetch",
+            a.reference
+        ));
+    }
     Ok(Outputs::new()
         .set("dir", tree)
         .set("commit", commit)
