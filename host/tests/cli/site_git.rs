@@ -133,3 +133,59 @@ fn git_fetch_returns_the_remote_tracking_commit_before_and_after() {
     assert_eq!(o["changed"], true);
     assert_eq!(site.head(), head, "fetch moved the checkout");
 }
+
+#[test]
+fn remove_export_removes_only_a_tree_this_run_exported() {
+    let Some(sp) = SiteProject::new() else { return };
+    let site = &sp.site;
+    let trees = site.scratch("trees");
+    // A tree marked by another run, and one without a marker.
+    let other = trees.join("cairn-tree.other01");
+    std::fs::create_dir_all(other.join("tree")).unwrap();
+    std::fs::write(
+        other.join("cairn-owner"),
+        "cairn git export run=someone-else step=x commit=1\n",
+    )
+    .unwrap();
+    let bare = trees.join("cairn-tree.bare0001");
+    std::fs::create_dir_all(bare.join("tree")).unwrap();
+    sp.p.runbook(
+        "rm",
+        "runbook rm version=1 {\n    param dir\n    step rm uses=git action=remove-export {\n        dir \"{{ params.dir }}\"\n    }\n}\n",
+    );
+    for dir in [other.join("tree"), bare.join("tree"), site.dir()] {
+        let r = sp.cairn(&["run", "rm", "-p", &format!("dir={}", dir.display())]);
+        assert_ne!(r.out.status.code(), Some(0), "{}", r.stdout);
+        assert!(
+            format!("{}{}", r.stdout, r.stderr).contains("nothing was removed"),
+            "{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+        assert!(dir.is_dir(), "{} was removed", dir.display());
+    }
+
+    // Export and remove in one run: the tree is gone, the others stay.
+    sp.p.runbook(
+        "both",
+        &format!(
+            "runbook both version=1 {{\n    step tree uses=git action=export {{\n        dir \"{}\"\n        ref HEAD\n        under \"{}\"\n    }}\n    step rm uses=git action=remove-export {{\n        dir \"{{{{ steps.tree.outputs.dir }}}}\"\n    }}\n}}\n",
+            site.dir_str(),
+            trees.display()
+        ),
+    );
+    sp.cairn(&["run", "both"]).success();
+    let made = outputs(&sp.p, "tree")["dir"].as_str().unwrap().to_string();
+    assert!(
+        made.starts_with(&trees.to_string_lossy().into_owned()),
+        "{made}"
+    );
+    assert!(!std::path::Path::new(&made).exists());
+    let mut left: Vec<String> = std::fs::read_dir(&trees)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["cairn-tree.bare0001", "cairn-tree.other01"]);
+}
