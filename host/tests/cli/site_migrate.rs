@@ -281,7 +281,10 @@ fn a_dry_run_plans_the_target_revision_and_leaves_the_checkout_untouched() {
     );
     sp.p.runbook("up", &runbook);
     let r = sp.cairn(&["run", "up", "--dry-run", "-p", &format!("rev={target}")]);
-    r.success();
+    // What the operator reads: the target's migration and dependency.
+    r.success()
+        .stdout_has("1 migration(s) to apply: notes.0002_note_flag")
+        .stdout_has("would add cairntiny 1.0");
     let plan = outputs(&sp.p, "plan");
     assert_eq!(
         plan["migrations"],

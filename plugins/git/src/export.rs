@@ -66,17 +66,17 @@ pub fn export(host: &dyn Host, ctx: &Context, a: ExportArgs) -> Result<Outputs, 
         marker_prefix(&ctx.run_id),
         ctx.step_id
     );
+    // The script goes on stdin (`sh -s`): a dry-run prints the command.
     let mut cmd = Command::new("sh")
         .args([
-            "-c",
-            EXPORT,
-            "sh",
+            "-s",
             &a.dir,
             &commit,
             a.under.as_deref().unwrap_or(""),
             &marker,
         ])
-        .effect(Effect::Read);
+        .effect(Effect::Read)
+        .stdin(EXPORT);
     cmd.timeout = a.timeout.map(Into::into);
     cmd.target = ctx.target.clone();
     let tree = run_ok(
@@ -90,7 +90,7 @@ pub fn export(host: &dyn Host, ctx: &Context, a: ExportArgs) -> Result<Outputs, 
         )));
     }
     host.info(&format!("{} ({commit}) is in `{tree}`", a.reference));
-    if ctx.is_dry_run() && !commit.starts_with(a.reference.as_str()) {
+    if ctx.is_dry_run() && a.reference != "HEAD" && !commit.starts_with(a.reference.as_str()) {
         // `fetch` is planned in a dry-run: a branch is what was last fetched.
         host.info(&format!(
             "`{}` resolved in the local repository, as of its last fetch",
@@ -136,8 +136,9 @@ pub fn remove(host: &dyn Host, ctx: &Context, a: RemoveArgs) -> Result<Outputs, 
         ));
     }
     let mut probe = Command::new("sh")
-        .args(["-c", PROBE, "sh", &a.dir])
-        .effect(Effect::Read);
+        .args(["-s", &a.dir])
+        .effect(Effect::Read)
+        .stdin(PROBE);
     probe.target = ctx.target.clone();
     probe.timeout = a.timeout.map(Into::into);
     let seen = run_ok(host, &probe, &format!("looking at `{}`", a.dir))?;

@@ -200,9 +200,14 @@ fn export_marks_its_directory_with_the_run_and_reads_only() {
     assert!(cmds.iter().all(|c| c.effect == Effect::Read));
     let sh = &cmds[1];
     assert_eq!(sh.program, "sh");
-    assert_eq!(sh.args[3..5], ["/srv/site", NEW]);
+    assert_eq!(sh.args[..3], ["-s", "/srv/site", NEW]);
+    assert!(
+        sh.stdin
+            .as_deref()
+            .is_some_and(|s| s.starts_with(b"set -u"))
+    );
     assert_eq!(
-        sh.args[6],
+        sh.args[4],
         format!("cairn git export run=test-run step=test-step commit={NEW}")
     );
 }

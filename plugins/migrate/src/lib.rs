@@ -43,6 +43,8 @@ use unapply::unapply;
 
 /// The Django snippet, run by `manage.py shell -c`.
 const INSPECT: &str = include_str!("inspect.py");
+/// What `shell -c` runs: the snippet, read from stdin.
+const RUN_STDIN: &str = "exec(__import__('sys').stdin.read())";
 /// The line of its answer.
 const ANSWER: &str = "CAIRN-MIGRATE-JSON ";
 
@@ -194,9 +196,11 @@ pub(crate) fn inspect(
         None => json!({ "mode": "plan", "database": database }),
         Some(t) => json!({ "mode": "back", "database": database, "targets": t }),
     };
+    // The snippet goes on stdin, so that a dry-run prints one short line.
     let cmd = site
-        .manage(host, ctx, &["shell", "-c", INSPECT], Effect::Read)?
-        .env("CAIRN_MIGRATE", request.to_string());
+        .manage(host, ctx, &["shell", "-c", RUN_STDIN], Effect::Read)?
+        .env("CAIRN_MIGRATE", request.to_string())
+        .stdin(INSPECT);
     let done = run_ok(host, &cmd, "reading the migrations")?;
     let text = done.stdout_text();
     let line = text
@@ -283,20 +287,20 @@ fn plan(host: &dyn Host, ctx: &Context, a: PlanArgs) -> Result<Outputs, PluginEr
     for line in irreversible(&seen.plan) {
         host.warn(&line);
     }
-    if seen.plan.is_empty() {
+    say_plan(host, &seen.plan);
+    Ok(plan_outputs(&seen.plan, &seen.state).set("planned", false))
+}
+
+fn say_plan(host: &dyn Host, plan: &[Step]) {
+    if plan.is_empty() {
         host.info("no migrations to apply");
     } else {
         host.info(&format!(
             "{} migration(s) to apply: {}",
-            seen.plan.len(),
-            seen.plan
-                .iter()
-                .map(Step::label)
-                .collect::<Vec<_>>()
-                .join(", ")
+            plan.len(),
+            plan.iter().map(Step::label).collect::<Vec<_>>().join(", ")
         ));
     }
-    Ok(plan_outputs(&seen.plan, &seen.state).set("planned", false))
 }
 
 pub(crate) fn database_args(database: Option<&str>) -> Vec<String> {
@@ -319,8 +323,8 @@ fn apply(host: &dyn Host, ctx: &Context, a: ApplyArgs) -> Result<Outputs, Plugin
         host.warn(line);
     }
     let outputs = plan_outputs(&seen.plan, &seen.state);
+    say_plan(host, &seen.plan);
     if seen.plan.is_empty() {
-        host.info("no migrations to apply");
         return Ok(outputs.set("after", json!({})).set("planned", false));
     }
     let mut args = vec!["migrate".to_string(), "--noinput".to_string()];
