@@ -1,0 +1,366 @@
+//! The stock `migrate` plugin: Django migrations.
+//!
+//! - `plan` (read): what `manage.py migrate` would apply, per app, with the
+//!   operations that cannot be reversed (`RunPython` without `reverse_code`,
+//!   `RunSQL` without `reverse_sql`, any operation whose `reversible` is
+//!   false) flagged.
+//! - `apply` (write): `manage.py migrate --noinput`; refuses an irreversible
+//!   plan unless `allow-irreversible #true`; returns `before`, the migration
+//!   each app it migrates was at (`zero` for none), for `unapply`.
+//! - `unapply` (write): migrates each app of `to` back to its migration.
+//!
+//! The plan, the irreversible operations and the state come from Django
+//! itself: a small snippet (`inspect.py`) run by `manage.py shell -c` with
+//! the site's python and settings, which asks Django's migration executor
+//! the question `migrate --plan` asks and reads each operation's
+//! `reversible`. Nothing in it writes.
+//!
+//! ```kdl
+//! step migrate uses=migrate action=apply {
+//!     dir "/srv/site"
+//!     python "/srv/site/venv/bin/python"
+//!     secret-env DATABASE_URL=site_database_url
+//!     undo {
+//!         step back uses=migrate action=unapply {
+//!             dir "/srv/site"
+//!             python "/srv/site/venv/bin/python"
+//!             secret-env DATABASE_URL=site_database_url
+//!             to "{{ steps.migrate.outputs.before }}"
+//!         }
+//!     }
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+
+use cairn_sdk::prelude::*;
+use serde_json::{Map, Value, json};
+
+mod site;
+mod unapply;
+use site::{Site, run_ok};
+use unapply::unapply;
+
+/// The Django snippet, run by `manage.py shell -c`.
+const INSPECT: &str = include_str!("inspect.py");
+/// What `shell -c` runs: the snippet, read from stdin.
+const RUN_STDIN: &str = "exec(__import__('sys').stdin.read())";
+/// The line of its answer.
+const ANSWER: &str = "CAIRN-MIGRATE-JSON ";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PlanArgs {
+    #[serde(skip)]
+    site: Site,
+    /// The Django database alias; `default` by default.
+    database: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ApplyArgs {
+    #[serde(skip)]
+    site: Site,
+    database: Option<String>,
+    /// Apply a plan with operations that cannot be reversed.
+    #[serde(default)]
+    allow_irreversible: bool,
+}
+
+pub struct Migrate;
+
+impl Plugin for Migrate {
+    fn describe() -> Description {
+        Description::new(
+            "migrate",
+            env!("CARGO_PKG_VERSION"),
+            "Django migrations: plan (irreversible operations flagged), apply, unapply",
+        )
+        .action(
+            "plan",
+            "The migrations `manage.py migrate` would apply, per app, irreversible operations flagged",
+            Effect::Read,
+        )
+        .action(
+            "apply",
+            "`manage.py migrate`; returns `before`, where each migrated app was",
+            Effect::Write,
+        )
+        .action(
+            "unapply",
+            "Migrate each app of `to` back to its migration (`zero`: none)",
+            Effect::Write,
+        )
+        .default_action("apply")
+        .capability("exec", ["*"])
+        .capability("secrets", ["*"])
+    }
+
+    fn run(
+        host: &dyn Host,
+        ctx: &Context,
+        action: &str,
+        args: Args,
+    ) -> Result<Outputs, PluginError> {
+        match action {
+            "plan" => {
+                site::check_keys(&args, &["database"])?;
+                let site = args.decode()?;
+                plan(
+                    host,
+                    ctx,
+                    PlanArgs {
+                        site,
+                        ..args.decode()?
+                    },
+                )
+            }
+            "apply" => {
+                site::check_keys(&args, &["database", "allow-irreversible"])?;
+                let site = args.decode()?;
+                apply(
+                    host,
+                    ctx,
+                    ApplyArgs {
+                        site,
+                        ..args.decode()?
+                    },
+                )
+            }
+            "unapply" => {
+                site::check_keys(&args, &["database", "to"])?;
+                let site = args.decode()?;
+                unapply(
+                    host,
+                    ctx,
+                    unapply::UnapplyArgs {
+                        site,
+                        ..args.decode()?
+                    },
+                )
+            }
+            other => Err(PluginError::unknown_action(other)),
+        }
+    }
+}
+
+cairn_sdk::export_plugin!(Migrate);
+
+/// One migration of a plan.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Step {
+    pub app: String,
+    pub name: String,
+    pub backwards: bool,
+    #[serde(default)]
+    pub operations: Vec<String>,
+    #[serde(default)]
+    pub irreversible: Vec<Irreversible>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Irreversible {
+    pub operation: String,
+    pub index: usize,
+    pub describe: String,
+}
+
+/// Django's answer.
+#[derive(Debug, Deserialize)]
+pub struct Inspected {
+    pub plan: Vec<Step>,
+    /// Per app: the last applied migration, `zero`, or a list when the
+    /// applied migrations of an app have several heads.
+    pub state: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub conflicts: BTreeMap<String, Vec<String>>,
+}
+
+impl Step {
+    pub(crate) fn label(&self) -> String {
+        format!("{}.{}", self.app, self.name)
+    }
+}
+
+/// Asks Django (a read): the forward plan (`targets` None) or the plan to
+/// reach `targets`, and the state of every app.
+pub(crate) fn inspect(
+    host: &dyn Host,
+    ctx: &Context,
+    site: &Site,
+    database: Option<&str>,
+    targets: Option<&[(String, String)]>,
+) -> Result<Inspected, PluginError> {
+    let request = match targets {
+        None => json!({ "mode": "plan", "database": database }),
+        Some(t) => json!({ "mode": "back", "database": database, "targets": t }),
+    };
+    // The snippet goes on stdin, so that a dry-run prints one short line.
+    let cmd = site
+        .manage(host, ctx, &["shell", "-c", RUN_STDIN], Effect::Read)?
+        .env("CAIRN_MIGRATE", request.to_string())
+        .stdin(INSPECT);
+    let done = run_ok(host, &cmd, "reading the migrations")?;
+    let text = done.stdout_text();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix(ANSWER))
+        .ok_or_else(|| {
+            PluginError::new(format!(
+                "reading the migrations: `manage.py shell` gave no answer\n  {}",
+                site::tail(&done)
+            ))
+        })?;
+    let answer: Inspected = serde_json::from_str(line)
+        .map_err(|e| PluginError::new(format!("reading the migrations: {e}")))?;
+    if !answer.conflicts.is_empty() {
+        let list: Vec<String> = answer
+            .conflicts
+            .iter()
+            .map(|(app, names)| format!("{app}: {}", names.join(", ")))
+            .collect();
+        return Err(PluginError::new(format!(
+            "conflicting migrations (several leaves) in {}; merge them (`manage.py makemigrations --merge`) first",
+            list.join("; ")
+        )));
+    }
+    Ok(answer)
+}
+
+/// `app.name: Operation (describe)` for each irreversible operation.
+pub(crate) fn irreversible(plan: &[Step]) -> Vec<String> {
+    plan.iter()
+        .flat_map(|s| {
+            s.irreversible.iter().map(move |i| {
+                format!(
+                    "{}: operation {} {} ({}) cannot be reversed",
+                    s.label(),
+                    i.index + 1,
+                    i.operation,
+                    i.describe
+                )
+            })
+        })
+        .collect()
+}
+
+/// The outputs every action shares about a plan.
+fn plan_outputs(plan: &[Step], state: &BTreeMap<String, Value>) -> Outputs {
+    let mut apps: Map<String, Value> = Map::new();
+    for s in plan {
+        let list = apps.entry(s.app.clone()).or_insert_with(|| json!([]));
+        if let Value::Array(v) = list {
+            v.push(Value::from(s.name.clone()));
+        }
+    }
+    let before: Map<String, Value> = apps
+        .keys()
+        .map(|a| {
+            (
+                a.clone(),
+                state.get(a).cloned().unwrap_or_else(|| "zero".into()),
+            )
+        })
+        .collect();
+    let flagged = irreversible(plan);
+    Outputs::new()
+        .set("count", plan.len())
+        .set(
+            "migrations",
+            plan.iter().map(Step::label).collect::<Vec<_>>(),
+        )
+        .set("apps", Value::Object(apps))
+        .set("before", Value::Object(before))
+        .set("irreversible-count", flagged.len())
+        .set("irreversible", flagged)
+        .set(
+            "operations",
+            plan.iter()
+                .map(|s| json!({ "migration": s.label(), "operations": s.operations }))
+                .collect::<Vec<_>>(),
+        )
+}
+
+fn plan(host: &dyn Host, ctx: &Context, a: PlanArgs) -> Result<Outputs, PluginError> {
+    let seen = inspect(host, ctx, &a.site, a.database.as_deref(), None)?;
+    for line in irreversible(&seen.plan) {
+        host.warn(&line);
+    }
+    say_plan(host, &seen.plan);
+    Ok(plan_outputs(&seen.plan, &seen.state).set("planned", false))
+}
+
+fn say_plan(host: &dyn Host, plan: &[Step]) {
+    if plan.is_empty() {
+        host.info("no migrations to apply");
+    } else {
+        host.info(&format!(
+            "{} migration(s) to apply: {}",
+            plan.len(),
+            plan.iter().map(Step::label).collect::<Vec<_>>().join(", ")
+        ));
+    }
+}
+
+pub(crate) fn database_args(database: Option<&str>) -> Vec<String> {
+    database
+        .map(|d| vec![format!("--database={d}")])
+        .unwrap_or_default()
+}
+
+fn apply(host: &dyn Host, ctx: &Context, a: ApplyArgs) -> Result<Outputs, PluginError> {
+    let seen = inspect(host, ctx, &a.site, a.database.as_deref(), None)?;
+    let flagged = irreversible(&seen.plan);
+    if !flagged.is_empty() && !a.allow_irreversible {
+        return Err(PluginError::new(format!(
+            "the plan has {} operation(s) that cannot be reversed, so an undo could not migrate back; pass `allow-irreversible #true` to apply it anyway; nothing was migrated\n  {}",
+            flagged.len(),
+            flagged.join("\n  ")
+        )));
+    }
+    for line in &flagged {
+        host.warn(line);
+    }
+    let outputs = plan_outputs(&seen.plan, &seen.state);
+    say_plan(host, &seen.plan);
+    if seen.plan.is_empty() {
+        return Ok(outputs.set("after", json!({})).set("planned", false));
+    }
+    let mut args = vec!["migrate".to_string(), "--noinput".to_string()];
+    args.extend(database_args(a.database.as_deref()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let cmd = a.site.manage(host, ctx, &args, Effect::Write)?;
+    let done = run_ok(host, &cmd, "applying the migrations")?;
+    if done.planned {
+        return Ok(outputs.set("after", json!({})).set("planned", true));
+    }
+    let now = inspect(host, ctx, &a.site, a.database.as_deref(), None)?;
+    if !now.plan.is_empty() {
+        return Err(PluginError::new(format!(
+            "`manage.py migrate` succeeded but {} migration(s) are still unapplied: {}",
+            now.plan.len(),
+            now.plan
+                .iter()
+                .map(Step::label)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let after: Map<String, Value> = seen
+        .plan
+        .iter()
+        .map(|s| {
+            (
+                s.app.clone(),
+                now.state.get(&s.app).cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    Ok(outputs
+        .set("after", Value::Object(after))
+        .set("planned", false))
+}
+
+#[cfg(test)]
+mod tests;
