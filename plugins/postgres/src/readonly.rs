@@ -13,7 +13,31 @@ use crate::common::{database_of, ident, literal, pg_command, run_ok, tail};
 
 const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 
-/// `psql` on `url`, its own sessions forced writable so that `ALTER
+/// `psql` on `url` as any new session of the site would connect: the
+/// database's own defaults apply.
+pub(crate) fn session(
+    host: &dyn Host,
+    url: &str,
+    secret: Option<&str>,
+    sql: &str,
+    effect: Effect,
+) -> Result<(Command, String), PluginError> {
+    let (cmd, shown) = pg_command(host, "psql", url, secret.filter(|s| !s.is_empty()))?;
+    let args = [
+        "--no-password",
+        "--no-psqlrc",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-tA",
+        "-F",
+        "\t",
+        "-c",
+        sql,
+    ];
+    Ok((cmd.args(args).effect(effect), shown))
+}
+
+/// [`session`] forced writable for itself (`PGOPTIONS`), so that `ALTER
 /// DATABASE` works on a database already read-only.
 pub(crate) fn psql(
     host: &dyn Host,
@@ -22,21 +46,9 @@ pub(crate) fn psql(
     sql: &str,
     effect: Effect,
 ) -> Result<(Command, String), PluginError> {
-    let (cmd, shown) = pg_command(host, "psql", url, secret.filter(|s| !s.is_empty()))?;
+    let (cmd, shown) = session(host, url, secret, sql, effect)?;
     Ok((
-        cmd.args([
-            "--no-password",
-            "--no-psqlrc",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-tA",
-            "-F",
-            "\t",
-            "-c",
-            sql,
-        ])
-        .env("PGOPTIONS", "-c default_transaction_read_only=off")
-        .effect(effect),
+        cmd.env("PGOPTIONS", "-c default_transaction_read_only=off"),
         shown,
     ))
 }
@@ -125,21 +137,13 @@ pub fn read_only(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs
         out = out.set("verified", true);
     } else {
         // A new session without our PGOPTIONS must be writable again.
-        let (cmd, _) = pg_command(
+        let (cmd, _) = session(
             host,
-            "psql",
             &a.url,
-            a.password_secret.as_deref().filter(|s| !s.is_empty()),
+            a.password_secret.as_deref(),
+            "show default_transaction_read_only",
+            Effect::Read,
         )?;
-        let cmd = cmd
-            .args([
-                "--no-password",
-                "--no-psqlrc",
-                "-tA",
-                "-c",
-                "show default_transaction_read_only",
-            ])
-            .effect(Effect::Read);
         let shown = host.exec(&cmd)?.stdout_text().trim().to_string();
         if shown != "off" {
             return Err(PluginError::new(format!(
@@ -222,23 +226,13 @@ fn prove_read_only(
         ctx.run_id
             .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
     );
-    let (cmd, _) = pg_command(
+    let (cmd, _) = session(
         host,
-        "psql",
         &a.url,
-        a.password_secret.as_deref().filter(|s| !s.is_empty()),
+        a.password_secret.as_deref(),
+        &format!("create table {} (x int)", ident(&probe)),
+        Effect::Write,
     )?;
-    let cmd = cmd
-        .args([
-            "--no-password",
-            "--no-psqlrc",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-tA",
-            "-c",
-        ])
-        .arg(format!("create table {} (x int)", ident(&probe)))
-        .effect(Effect::Write);
     let done = host.exec(&cmd)?;
     if done.status == 0 {
         // It was written: remove exactly the table this run just made.
