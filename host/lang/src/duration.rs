@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 /// Parses a duration: one or more `NUMBER UNIT` pairs with units `ms`, `s`,
-/// `m`, `h`, `d`, largest first, no spaces (`"1h30m"`, `"2m30s"`, `"500ms"`).
+/// `m`, `h`, `d`, largest first, no spaces (`"1h30m"`, `"2m30s"`, `"500ms"`);
+/// a number may have decimals (`"1.5s"`, `"0.5h"`) down to the millisecond.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     duration_or_reason(s).map_err(|why| format!("invalid duration `{s}`: {why}"))
 }
@@ -26,6 +27,16 @@ pub(crate) fn duration_or_reason(s: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| bad("the number is too large"))?;
         rest = &rest[digits..];
+        // A decimal part: `1.5s` is 1500 ms.
+        let mut fraction = "";
+        if let Some(after) = rest.strip_prefix('.') {
+            let len = after.bytes().take_while(u8::is_ascii_digit).count();
+            if len == 0 {
+                return Err(bad("expected digits after the decimal point, as in `1.5s`"));
+            }
+            fraction = &after[..len];
+            rest = &after[len..];
+        }
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
@@ -48,7 +59,22 @@ pub(crate) fn duration_or_reason(s: &str) -> Result<Duration, String> {
             ));
         }
         last_rank = rank;
-        let part = n.checked_mul(millis).ok_or_else(|| bad("it is too long"))?;
+        let mut part = n.checked_mul(millis).ok_or_else(|| bad("it is too long"))?;
+        if !fraction.is_empty() {
+            let scale = 10u64
+                .checked_pow(fraction.len() as u32)
+                .ok_or_else(|| bad("too many decimals"))?;
+            let f: u64 = fraction.parse().map_err(|_| bad("too many decimals"))?;
+            let frac_ms = f
+                .checked_mul(millis)
+                .ok_or_else(|| bad("too many decimals"))?;
+            if frac_ms % scale != 0 {
+                return Err(bad("it is finer than a millisecond"));
+            }
+            part = part
+                .checked_add(frac_ms / scale)
+                .ok_or_else(|| bad("it is too long"))?;
+        }
         total = total
             .checked_add(Duration::from_millis(part))
             .ok_or_else(|| bad("it is too long"))?;
@@ -72,6 +98,9 @@ mod tests {
             Ok(Duration::from_millis(90_250))
         );
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("0.25s"), Ok(Duration::from_millis(250)));
     }
 
     #[test]
@@ -81,7 +110,9 @@ mod tests {
             "10",
             "m",
             "10x",
-            "1.5h",
+            "1.s",
+            "1.5.5s",
+            "0.0001s",
             "30m1h",
             "1m1m",
             "10 m",

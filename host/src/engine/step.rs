@@ -358,8 +358,11 @@ impl Executor<'_> {
                 Err(e) => {
                     last_error = match &e {
                         CallError::Plugin(pe) => match &pe.field {
-                            Some(f) => format!("argument `{f}`: {}", pe.message),
-                            None => pe.message.clone(),
+                            // The SDK's own argument errors already name it.
+                            Some(f) if !pe.message.contains(&format!("`{f}`")) => {
+                                format!("argument `{f}`: {}", pe.message)
+                            }
+                            _ => pe.message.clone(),
                         },
                         other => other.to_string(),
                     };

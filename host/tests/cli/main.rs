@@ -11,6 +11,7 @@ mod dns_cutover;
 mod docker;
 mod dry_run;
 mod engine;
+mod errors_help;
 mod exec_grants;
 mod files;
 mod fixture_haproxy;
