@@ -60,14 +60,39 @@ impl Workspace {
             None => std::env::current_dir().map_err(|e| Error::Other(e.into()))?,
         };
         let start = start.canonicalize().unwrap_or(start);
-        let found = if dir.is_some() {
-            start.join("cairn.kdl").is_file().then(|| start.clone())
+        // The first directory (only `start` with `-C`) holding something
+        // named `cairn.kdl`; it must then be a readable file, not a
+        // directory or a link to nothing, else cairn says so and stops
+        // instead of quietly using another project or the defaults.
+        let candidates: Vec<&Path> = if dir.is_some() {
+            vec![start.as_path()]
         } else {
-            start
-                .ancestors()
-                .find(|a| a.join("cairn.kdl").is_file())
-                .map(Path::to_path_buf)
+            start.ancestors().collect()
         };
+        let found = candidates
+            .into_iter()
+            .find(|a| std::fs::symlink_metadata(a.join("cairn.kdl")).is_ok())
+            .map(Path::to_path_buf);
+        if let Some(root) = &found {
+            let file = root.join("cairn.kdl");
+            if !file.is_file() {
+                let what = match std::fs::metadata(&file) {
+                    Ok(m) if m.is_dir() => "a directory".to_string(),
+                    Ok(_) => "not a regular file".to_string(),
+                    Err(_) => match std::fs::read_link(&file) {
+                        Ok(to) => format!(
+                            "a symbolic link to `{}`, which does not exist",
+                            to.display()
+                        ),
+                        Err(e) => format!("unreadable ({e})"),
+                    },
+                };
+                return Err(Error::Usage(format!(
+                    "`{}` is {what}: a project's `cairn.kdl` must be a file",
+                    file.display()
+                )));
+            }
+        }
         let (project, has_file) = match found {
             Some(root) => (cairn_lang::load_project(&root)?, true),
             None => (default_project(&start), false),
@@ -188,7 +213,9 @@ impl Workspace {
             };
             match loaded {
                 Ok(rb) if rb.name == name => return Some(Ok(rb)),
-                Err(d) if named_after => return Some(Err(d.into())),
+                Err(d) if named_after || text.as_deref().is_some_and(|t| declares(t, name)) => {
+                    return Some(Err(d.into()));
+                }
                 _ => {}
             }
         }
@@ -201,6 +228,19 @@ impl Workspace {
             Ok(_) => None,
             Err(d) => Some(Err(d.into())),
         }
+    }
+
+    /// Fails for a command that needs a project (`cairn lock`) when none was
+    /// found, saying where cairn looked.
+    pub fn require_project(&self, command: &str) -> Result<()> {
+        if self.has_file {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "`{command}` needs a project, and there is no `cairn.kdl` in `{}` or any directory above it; \
+             run it in a project (or give one with `-C DIR`)",
+            self.project.root.display()
+        )))
     }
 
     /// Validates a runbook completely: language rules, plugins, actions,
@@ -239,6 +279,22 @@ fn stem(path: &Path) -> String {
 /// `name`, or an escape that could spell it.
 fn may_declare(text: &str, name: &str) -> bool {
     text.contains('\\') || text.contains(name)
+}
+
+/// Whether a line of `text` starts the declaration of runbook `name`
+/// (`runbook NAME` or `runbook "NAME"`): a file that declares it but does
+/// not load is reported with its own errors, whatever the file is named.
+fn declares(text: &str, name: &str) -> bool {
+    text.lines().any(|l| {
+        let Some(rest) = l.trim_start().strip_prefix("runbook") else {
+            return false;
+        };
+        let word = rest.trim_start();
+        rest.len() > word.len()
+            && (word.strip_prefix(name).is_some_and(|t| {
+                t.is_empty() || t.starts_with(|c: char| c.is_whitespace() || c == '{')
+            }) || word.strip_prefix(&format!("\"{name}\"")).is_some())
+    })
 }
 
 /// The embedded defaults: a project rooted at `dir` with the `local` target

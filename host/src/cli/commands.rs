@@ -427,6 +427,7 @@ enum Again {
 
 fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -> Result<ExitCode> {
     use crate::lockfile::{LockFile, mismatch, pin_of};
+    ws.require_project("cairn lock")?;
     let root = &ws.project.root;
     let existing = LockFile::read(root).map_err(Error::Usage)?;
     let mut pins = std::collections::BTreeMap::new();
