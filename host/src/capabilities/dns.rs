@@ -18,7 +18,7 @@ use serde_json::json;
 use super::StepState;
 use super::grants::host_matches;
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::dns::{
+use crate::wit::cairn::plugin::dns::{
     self as wit, Answer, DnsRecord, Query as WitQuery,
 };
 
@@ -370,7 +370,7 @@ impl StepState {
             match f {
                 Failure::Timeout => format!(
                     "{what}: no answer in {} ({proto})",
-                    crate::runtime::humanize(budget)
+                    crate::humanize::humanize(budget)
                 ),
                 Failure::Refused => {
                     format!("{what}: refused ({proto} port {port} is closed; no DNS server there?)")

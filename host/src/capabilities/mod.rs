@@ -12,7 +12,6 @@ pub mod programs;
 pub mod secrets;
 pub mod socket;
 pub mod storage;
-pub mod target;
 pub mod transfer;
 
 use std::sync::Arc;
@@ -24,10 +23,10 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::events::{Event, EventSink, Mode, NullSink};
 use crate::redact::Redactor;
-use crate::runtime::Limits;
+use crate::limits::Limits;
 pub use grants::{Allow, Grants};
 pub use secrets::SecretStore;
-pub use target::Targets;
+pub use crate::targets::Targets;
 
 /// What the host knows while a plugin runs one step.
 pub struct CapCtx {
@@ -287,4 +286,4 @@ impl wasmtime::ResourceLimiter for MemLimiter {
     }
 }
 
-impl crate::runtime::bindings::cairn::plugin::types::Host for StepState {}
+impl crate::wit::cairn::plugin::types::Host for StepState {}

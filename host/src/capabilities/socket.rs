@@ -13,8 +13,8 @@ use serde_json::json;
 use super::StepState;
 use super::grants::host_matches;
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::socket::{self as wit, Reply, ReplyEnd, Request};
-use crate::runtime::bindings::cairn::plugin::types::Effect;
+use crate::wit::cairn::plugin::socket::{self as wit, Reply, ReplyEnd, Request};
+use crate::wit::cairn::plugin::types::Effect;
 
 /// The most a reply may hold, whatever the plugin asks.
 pub const MAX_REPLY: usize = 8 << 20;

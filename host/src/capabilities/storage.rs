@@ -23,7 +23,7 @@ use serde_json::json;
 use super::{SecretStore, StepState};
 use crate::events::Event;
 use crate::redact::Redactor;
-use crate::runtime::bindings::cairn::plugin::storage::{self as wit, ObjectInfo, Written};
+use crate::wit::cairn::plugin::storage::{self as wit, ObjectInfo, Written};
 use dir::DirStore;
 use owner::Owner;
 use s3::S3Store;

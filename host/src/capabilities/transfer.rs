@@ -19,13 +19,13 @@ use sha2::{Digest, Sha256};
 use super::StepState;
 use super::storage::check_key;
 use super::storage::dir::TempFile;
-use super::target::{Invocation, launch};
+use crate::targets::{Invocation, launch};
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::exec::Command;
-use crate::runtime::bindings::cairn::plugin::transfer::{
+use crate::wit::cairn::plugin::exec::Command;
+use crate::wit::cairn::plugin::transfer::{
     self as wit, ObjectRef, Pipeline, Sink, Source, Summary, Transform,
 };
-use crate::runtime::bindings::cairn::plugin::types::Effect;
+use crate::wit::cairn::plugin::types::Effect;
 use pipe::{
     GunzipStage, GzipStage, Proc, PumpError, ShaStage, SinkStage, Stage, Terminal, UnzstdStage,
     Watchdog, ZstdStage,
@@ -46,7 +46,7 @@ impl CommandEnd {
 
     /// How the command runs on its target (an ssh target's shared
     /// connection is opened within 30 seconds if need be).
-    fn launch(&self) -> Result<super::target::Launch, String> {
+    fn launch(&self) -> Result<crate::targets::Launch, String> {
         launch(
             &self.kind,
             &self.inv,
@@ -385,7 +385,7 @@ impl StepState {
         let timed_out = || {
             format!(
                 "transfer: did not finish in {} (the deadline); nothing was left at the sink",
-                crate::runtime::humanize(started.elapsed())
+                crate::humanize::humanize(started.elapsed())
             )
         };
         let sink_failed = |e: std::io::Error, sink_proc: Option<Proc>| -> String {

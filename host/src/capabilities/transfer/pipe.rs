@@ -19,7 +19,7 @@ use crate::capabilities::ChildLog;
 use crate::capabilities::docker::run::{PipeEnd, Piped, RunError, Stopper};
 use crate::capabilities::storage::ObjectWriter;
 use crate::capabilities::storage::dir::TempFile;
-use crate::capabilities::target::Launch;
+use crate::targets::Launch;
 
 /// The size of the buffer the pump reads into.
 pub const CHUNK: usize = 256 << 10;
@@ -196,7 +196,7 @@ impl Proc {
         let killed = |what: &str| {
             format!(
                 "transfer: `{what}` did not finish in {} and was killed",
-                crate::runtime::humanize(elapsed)
+                crate::humanize::humanize(elapsed)
             )
         };
         let (code, stderr, stdout) = match &mut self.inner {
@@ -233,7 +233,7 @@ impl Proc {
                         return Err(format!(
                             "transfer: `{}` did not finish in {} and may still run there: it could not be stopped: {why}",
                             self.what,
-                            crate::runtime::humanize(elapsed)
+                            crate::humanize::humanize(elapsed)
                         ));
                     }
                     None => {}

@@ -20,8 +20,12 @@ use std::time::{Duration, Instant};
 
 use cairn_lang::TargetKind;
 
-use super::docker::Engine;
-use super::docker::run::ContainerCommand;
+pub mod docker;
+pub mod process;
+pub mod programs;
+
+use docker::Engine;
+use docker::run::ContainerCommand;
 
 /// The project's targets by name; `local` always exists.
 ///
@@ -65,7 +69,7 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,
     /// On a `local` target, the file to run, found by the host (see
-    /// [`super::programs`]); the program is then found on cairn's `PATH`.
+    /// [`programs`]); the program is then found on cairn's `PATH`.
     pub path: Option<PathBuf>,
 }
 
@@ -108,7 +112,7 @@ pub fn launch(target: &TargetKind, inv: &Invocation, deadline: Instant) -> Resul
                 None => {
                     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
                     let base = inv.cwd.as_ref().map_or(cwd.clone(), |d| cwd.join(d));
-                    super::programs::find(&inv.program, &base)
+                    programs::find(&inv.program, &base)
                         .ok_or("no such program on this machine's PATH")?
                         .path
                 }
@@ -118,7 +122,7 @@ pub fn launch(target: &TargetKind, inv: &Invocation, deadline: Instant) -> Resul
             let mut c = Command::new(path);
             c.args(&inv.args);
             c.env_clear();
-            c.envs(super::programs::passed_env());
+            c.envs(programs::passed_env());
             c.envs(inv.env.iter().map(|(k, v)| (k, v)));
             if let Some(cwd) = &inv.cwd {
                 c.current_dir(cwd);
@@ -189,7 +193,7 @@ impl SshTarget<'_> {
         // The client gets a clean environment too (so no `SendEnv` forwards
         // cairn's), keeping its agent.
         c.env_clear();
-        c.envs(super::programs::passed_env());
+        c.envs(programs::passed_env());
         c.envs(std::env::vars_os().filter(|(k, _)| k == "SSH_AUTH_SOCK"));
         c.arg("-o").arg("BatchMode=yes");
         if let Some(p) = self.port {
@@ -274,7 +278,7 @@ impl SshTarget<'_> {
             // What ssh says before that (a refused key) is not kept: the
             // command will say it again.
             let c = self.command(Sharing::OpenMaster(&path));
-            let _ = super::exec::run_process(c, None, deadline, 64 << 10, &|_| {});
+            let _ = process::run_process(c, None, deadline, 64 << 10, &|_| {});
         }
         Some(path)
     }
@@ -347,7 +351,7 @@ impl Mux {
             c.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            let _ = super::exec::run_process(
+            let _ = process::run_process(
                 c,
                 None,
                 Instant::now() + Duration::from_secs(5),
