@@ -29,27 +29,46 @@ fn root() -> PathBuf {
 #[test]
 fn host_has_no_import_circle() {
     let cycles = crate_cycles(&root().join("src"), &["capabilities"]);
-    assert!(cycles.is_empty(), "import circles in the host crate (host/src):\n{}", cycles.join("\n"));
+    assert!(
+        cycles.is_empty(),
+        "import circles in the host crate (host/src):\n{}",
+        cycles.join("\n")
+    );
 }
 
 #[test]
 fn sdk_has_no_import_circle() {
     let cycles = crate_cycles(&root().join("../sdk/src"), &[]);
-    assert!(cycles.is_empty(), "import circles in the SDK (sdk/src):\n{}", cycles.join("\n"));
+    assert!(
+        cycles.is_empty(),
+        "import circles in the SDK (sdk/src):\n{}",
+        cycles.join("\n")
+    );
 }
 
 #[test]
 fn lang_has_no_import_circle() {
     let cycles = crate_cycles(&root().join("lang/src"), &[]);
-    let allowed = KNOWN_CIRCLES_TO_REMOVE.iter().any(|c| c.starts_with("cairn-lang "));
+    let allowed = KNOWN_CIRCLES_TO_REMOVE
+        .iter()
+        .any(|c| c.starts_with("cairn-lang "));
     if allowed {
         if cycles.is_empty() {
-            panic!("cairn-lang has no import circle any more: remove its entry from KNOWN_CIRCLES_TO_REMOVE");
+            panic!(
+                "cairn-lang has no import circle any more: remove its entry from KNOWN_CIRCLES_TO_REMOVE"
+            );
         }
-        eprintln!("known import circles in cairn-lang (allow-listed, to remove):\n{}", cycles.join("\n"));
+        eprintln!(
+            "known import circles in cairn-lang (allow-listed, to remove):\n{}",
+            cycles.join("\n")
+        );
         return;
     }
-    assert!(cycles.is_empty(), "import circles in cairn-lang (host/lang/src):\n{}", cycles.join("\n"));
+    assert!(
+        cycles.is_empty(),
+        "import circles in cairn-lang (host/lang/src):\n{}",
+        cycles.join("\n")
+    );
 }
 
 /// The test's own reader: a known circle is found and named.
@@ -57,9 +76,17 @@ fn lang_has_no_import_circle() {
 fn a_circle_is_found_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path();
-    fs::write(src.join("lib.rs"), "pub mod a;\npub mod b;\npub mod c;\npub use c::Thing;\n").unwrap();
+    fs::write(
+        src.join("lib.rs"),
+        "pub mod a;\npub mod b;\npub mod c;\npub use c::Thing;\n",
+    )
+    .unwrap();
     // a -> b via a group, b -> c via a root re-export, c -> a via super.
-    fs::write(src.join("a.rs"), "use crate::{b::{self, X}, c as _};\n// crate::zz::ignored\n").unwrap();
+    fs::write(
+        src.join("a.rs"),
+        "use crate::{b::{self, X}, c as _};\n// crate::zz::ignored\n",
+    )
+    .unwrap();
     fs::write(src.join("b.rs"), "fn f() -> crate::Thing { todo!() }\n").unwrap();
     fs::create_dir(src.join("c")).unwrap();
     fs::write(src.join("c.rs"), "mod inner;\n").unwrap();
@@ -69,7 +96,10 @@ fn a_circle_is_found_and_named() {
     )
     .unwrap();
     let cycles = crate_cycles(src, &[]);
-    assert_eq!(cycles, vec!["a -> b -> c -> a".to_string(), "a -> c -> a".to_string()]);
+    assert_eq!(
+        cycles,
+        vec!["a -> b -> c -> a".to_string(), "a -> c -> a".to_string()]
+    );
 
     // Without the edge back, no circle.
     fs::write(src.join("c/inner.rs"), "use super::Thing;\n").unwrap();
@@ -129,7 +159,9 @@ fn crate_cycles(src: &Path, nested: &[&str]) -> Vec<String> {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (module, file) in &modules {
         let tokens = tokenize(&fs::read_to_string(file).unwrap());
-        let Some(from) = node_of(module) else { continue };
+        let Some(from) = node_of(module) else {
+            continue;
+        };
         for target in references(module, &tokens) {
             let Some(to) = node_of(&target) else { continue };
             if to == from {
@@ -138,7 +170,10 @@ fn crate_cycles(src: &Path, nested: &[&str]) -> Vec<String> {
             // Two graphs: top level, and the children of a nested module.
             let (f_top, t_top) = (top(&from), top(&to));
             if f_top != t_top {
-                edges.entry(f_top.to_string()).or_default().insert(t_top.to_string());
+                edges
+                    .entry(f_top.to_string())
+                    .or_default()
+                    .insert(t_top.to_string());
             } else if from.contains("::") && to.contains("::") {
                 edges.entry(from.clone()).or_default().insert(to.clone());
             }
@@ -192,7 +227,10 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 /// a crate of its own (`None`).
 fn module_path(src: &Path, file: &Path) -> Option<Vec<String>> {
     let rel = file.strip_prefix(src).unwrap();
-    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let last = parts.pop().unwrap();
     let stem = last.trim_end_matches(".rs");
     if parts.is_empty() && stem == "main" {
@@ -240,7 +278,10 @@ fn tokenize(text: &str) -> Vec<Tok> {
                     i += 1;
                 }
             }
-        } else if ch == 'r' && (c.get(i + 1) == Some(&'#') || c.get(i + 1) == Some(&'"')) && !prev_ident(&c, i) {
+        } else if ch == 'r'
+            && (c.get(i + 1) == Some(&'#') || c.get(i + 1) == Some(&'"'))
+            && !prev_ident(&c, i)
+        {
             // raw string r"…" / r#"…"#
             let mut j = i + 1;
             let mut hashes = 0;
@@ -340,7 +381,8 @@ fn references(module: &[String], tokens: &[Tok]) -> Vec<Vec<String>> {
                 }
             }
             Tok::Ident(kw) if kw == "mod" => {
-                if let (Some(name), Some(Tok::Open)) = (ident(tokens.get(i + 1)), tokens.get(i + 2)) {
+                if let (Some(name), Some(Tok::Open)) = (ident(tokens.get(i + 1)), tokens.get(i + 2))
+                {
                     inline.push((name.to_string(), depth + 1));
                 }
             }
@@ -358,7 +400,9 @@ fn references(module: &[String], tokens: &[Tok]) -> Vec<Vec<String>> {
                     if kw == "super" {
                         base.pop();
                         j += 2;
-                        while ident(tokens.get(j)) == Some("super") && tokens.get(j + 1) == Some(&Tok::Path) {
+                        while ident(tokens.get(j)) == Some("super")
+                            && tokens.get(j + 1) == Some(&Tok::Path)
+                        {
                             base.pop();
                             j += 2;
                         }
@@ -407,7 +451,10 @@ fn tree(tokens: &[Tok], mut i: usize, prefix: &[String], out: &mut Vec<Vec<Strin
                             let before = i;
                             i = tree(tokens, i, &path, out);
                             // skip `as name` and anything unexpected
-                            while !matches!(tokens.get(i), Some(Tok::Other(',')) | Some(Tok::Close) | None) {
+                            while !matches!(
+                                tokens.get(i),
+                                Some(Tok::Other(',')) | Some(Tok::Close) | None
+                            ) {
                                 i += 1;
                             }
                             if i == before {
@@ -438,9 +485,16 @@ fn reexports(tokens: &[Tok]) -> Vec<(String, String)> {
             Tok::Close => depth = depth.saturating_sub(1),
             Tok::Ident(kw) if kw == "use" && depth == 0 => {
                 let public = (i > 0 && ident(tokens.get(i - 1)) == Some("pub"))
-                    || (i > 3 && tokens[i - 1] == Tok::Other(')') && ident(tokens.get(i - 4)) == Some("pub"));
-                let Some(child) = ident(tokens.get(i + 1)) else { continue };
-                if !public || matches!(child, "crate" | "super" | "self") || tokens.get(i + 2) != Some(&Tok::Path) {
+                    || (i > 3
+                        && tokens[i - 1] == Tok::Other(')')
+                        && ident(tokens.get(i - 4)) == Some("pub"));
+                let Some(child) = ident(tokens.get(i + 1)) else {
+                    continue;
+                };
+                if !public
+                    || matches!(child, "crate" | "super" | "self")
+                    || tokens.get(i + 2) != Some(&Tok::Path)
+                {
                     continue;
                 }
                 // names up to `;`: the last identifier of each leaf (after `as`).

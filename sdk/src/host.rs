@@ -9,13 +9,13 @@
 
 use std::time::Duration;
 
-pub use crate::command::{Command, Completed};
-pub use crate::http::{Request, Response};
-pub use crate::secret::{MaybeSecret, Secret};
-use crate::docker::{ContainerChange, ContainerInfo, DockerExec};
-use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
-use crate::store::{ObjectInfo, Transfer, Transferred, Written};
 use crate::HostError;
+pub use crate::command::{Command, Completed};
+use crate::docker::{ContainerChange, ContainerInfo, DockerExec};
+pub use crate::http::{Request, Response};
+use crate::net::{DnsAnswer, DnsQuery, SocketReply, SocketRequest};
+pub use crate::secret::{MaybeSecret, Secret};
+use crate::store::{ObjectInfo, Transfer, Transferred, Written};
 
 fn no_docker(engine: &str) -> HostError {
     HostError::new(format!(

@@ -18,9 +18,7 @@ use serde_json::json;
 use super::StepState;
 use super::grants::host_matches;
 use crate::events::Event;
-use crate::wit::cairn::plugin::dns::{
-    self as wit, Answer, DnsRecord, Query as WitQuery,
-};
+use crate::wit::cairn::plugin::dns::{self as wit, Answer, DnsRecord, Query as WitQuery};
 
 /// The per-call timeout when the plugin gives none (the step's deadline
 /// applies as well).

@@ -17,12 +17,10 @@ use bollard::query_parameters::{
 use serde_json::json;
 
 use super::StepState;
-use crate::targets::docker::{Failure, Op, block, client, phrase};
-pub use crate::targets::docker::{DEFAULT_ENGINE, Engine, check_container, engine_matches, run};
 use crate::events::Event;
-use crate::wit::cairn::plugin::docker::{
-    self as wit, Changed, Completed, ContainerInfo, EnvVar,
-};
+pub use crate::targets::docker::{DEFAULT_ENGINE, Engine, check_container, engine_matches, run};
+use crate::targets::docker::{Failure, Op, block, client, phrase};
+use crate::wit::cairn::plugin::docker::{self as wit, Changed, Completed, ContainerInfo, EnvVar};
 use crate::wit::cairn::plugin::exec::EnvValue;
 use crate::wit::cairn::plugin::types::Effect;
 

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::StepState;
-use crate::targets::docker::run::{self as container, RunError};
-use crate::targets::{Launch, launch};
-pub use crate::targets::process::{Finished, run_process};
 use crate::events::Event;
+use crate::targets::docker::run::{self as container, RunError};
+pub use crate::targets::process::{Finished, run_process};
+use crate::targets::{Launch, launch};
 use crate::wit::cairn::plugin::exec::{self as wit, Command, Completed};
 use crate::wit::cairn::plugin::types::Effect;
 

@@ -22,11 +22,11 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::events::{Event, EventSink, Mode, NullSink};
-use crate::redact::Redactor;
 use crate::limits::Limits;
+use crate::redact::Redactor;
+pub use crate::targets::Targets;
 pub use grants::{Allow, Grants};
 pub use secrets::SecretStore;
-pub use crate::targets::Targets;
 
 /// What the host knows while a plugin runs one step.
 pub struct CapCtx {

@@ -22,8 +22,8 @@ use cairn_lang::TargetKind;
 
 use super::StepState;
 use super::grants::Allow;
-pub use crate::targets::programs::{Found, PASSED, find, is_refused, passed_env, sha256_of};
 use crate::targets::Invocation;
+pub use crate::targets::programs::{Found, PASSED, find, is_refused, passed_env, sha256_of};
 use crate::wit::cairn::plugin::exec::{Command, EnvValue};
 
 /// Whether a program path climbs with `..` (never matched, even when it

@@ -20,18 +20,18 @@ use sha2::{Digest, Sha256};
 use super::StepState;
 use super::storage::check_key;
 use super::storage::dir::TempFile;
-use crate::targets::{Invocation, launch};
 use crate::events::Event;
+use crate::targets::{Invocation, launch};
 use crate::wit::cairn::plugin::exec::Command;
 use crate::wit::cairn::plugin::transfer::{
     self as wit, ObjectRef, Pipeline, Sink, Source, Summary, Transform,
 };
 use crate::wit::cairn::plugin::types::Effect;
+use ends::*;
 use pipe::{
     GunzipStage, GzipStage, Proc, PumpError, ShaStage, SinkStage, Stage, Terminal, UnzstdStage,
     Watchdog, ZstdStage,
 };
-use ends::*;
 
 impl StepState {
     fn command_end(&mut self, cmd: &Command) -> Result<CommandEnd, String> {

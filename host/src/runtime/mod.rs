@@ -17,10 +17,10 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::capabilities::{CapCtx, StepState};
-pub use bindings::{ActionInfo, Capability, Context, Description, Effect, PluginError, WitMode};
-pub use catalog::{Catalog, PluginSource, StockPlugin};
 pub use crate::humanize::humanize;
 pub use crate::limits::Limits;
+pub use bindings::{ActionInfo, Capability, Context, Description, Effect, PluginError, WitMode};
+pub use catalog::{Catalog, PluginSource, StockPlugin};
 
 /// The epoch advances this often; deadlines are counted in ticks of it.
 const TICK: Duration = Duration::from_millis(5);

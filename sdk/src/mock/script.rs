@@ -161,7 +161,11 @@ impl MockHost {
             .collect()
     }
 
-    pub(super) fn find_container(&self, engine: &str, container: &str) -> Result<String, HostError> {
+    pub(super) fn find_container(
+        &self,
+        engine: &str,
+        container: &str,
+    ) -> Result<String, HostError> {
         self.containers
             .borrow()
             .values()

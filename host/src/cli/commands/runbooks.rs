@@ -131,7 +131,12 @@ pub(super) fn show(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCod
     Ok(ExitCode::Success)
 }
 
-pub(super) fn validate(ws: &Workspace, names: &[String], json_out: bool, style: Style) -> Result<ExitCode> {
+pub(super) fn validate(
+    ws: &Workspace,
+    names: &[String],
+    json_out: bool,
+    style: Style,
+) -> Result<ExitCode> {
     let mut results = Vec::new();
     if names.is_empty() {
         for (r, rb) in ws.runbooks() {

@@ -298,7 +298,6 @@ fn attach_until(
     }
 }
 
-
 /// Reads a command's output to its end: stdout into `out`, stderr into
 /// `err`.
 async fn drain<E: From<bollard::errors::Error>>(

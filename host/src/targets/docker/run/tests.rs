@@ -25,9 +25,7 @@ fn commands_are_checked() {
         None,
     );
     assert!(ok.is_ok());
-    assert!(
-        ContainerCommand::new(engine.clone(), "a/b", vec!["x".into()], vec![], None).is_err()
-    );
+    assert!(ContainerCommand::new(engine.clone(), "a/b", vec!["x".into()], vec![], None).is_err());
     assert!(ContainerCommand::new(engine.clone(), "web", vec![], vec![], None).is_err());
     let bad_env = vec![("A=B".into(), "1".into())];
     assert!(ContainerCommand::new(engine, "web", vec!["x".into()], bad_env, None).is_err());
