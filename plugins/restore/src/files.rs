@@ -17,7 +17,12 @@ pub(crate) struct FilesArgs {
     pub(crate) scratch: Option<bool>,
 }
 
-pub(crate) fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, w: Which) -> Result<Outputs, PluginError> {
+pub(crate) fn files(
+    host: &dyn Host,
+    ctx: &Context,
+    a: FilesArgs,
+    w: Which,
+) -> Result<Outputs, PluginError> {
     if a.dir.trim().is_empty() {
         return Err(PluginError::arg(
             "dir",
@@ -60,7 +65,11 @@ pub(crate) fn files(host: &dyn Host, ctx: &Context, a: FilesArgs, w: Which) -> R
 
 /// Room for a files restore: a scratch directory is marked as this run's
 /// first (it must not exist); any other goes through [`make_room`].
-pub(crate) fn files_room(host: &dyn Host, ctx: &Context, a: &FilesArgs) -> Result<String, PluginError> {
+pub(crate) fn files_room(
+    host: &dyn Host,
+    ctx: &Context,
+    a: &FilesArgs,
+) -> Result<String, PluginError> {
     if label::is_scratch(ctx, a.scratch) {
         if a.replace {
             return Err(PluginError::arg(

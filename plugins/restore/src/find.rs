@@ -3,7 +3,11 @@
 
 use super::*;
 
-pub(crate) fn find(host: &dyn Host, w: &Which, kind: &str) -> Result<(String, Manifest), PluginError> {
+pub(crate) fn find(
+    host: &dyn Host,
+    w: &Which,
+    kind: &str,
+) -> Result<(String, Manifest), PluginError> {
     if w.storage.is_empty() {
         return Err(PluginError::arg("storage", "needs a storage name"));
     }
@@ -79,7 +83,11 @@ pub(crate) fn check_legacy(
 }
 
 /// Finds the backup and checks it; nothing is touched before this passes.
-pub(crate) fn checked(host: &dyn Host, w: &Which, kind: &str) -> Result<(String, Manifest), PluginError> {
+pub(crate) fn checked(
+    host: &dyn Host,
+    w: &Which,
+    kind: &str,
+) -> Result<(String, Manifest), PluginError> {
     let (key, m) = find(host, w, kind)?;
     check_archive(host, &w.storage, &key, &m)?;
     report_match(host, &key, &m);

@@ -32,7 +32,6 @@ use crate::common::*;
 mod lrz;
 use lrz::*;
 
-
 /// What a legacy archive is, by the end of its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

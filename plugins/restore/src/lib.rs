@@ -31,12 +31,18 @@ use cairn_sdk::prelude::*;
 use serde_json::json;
 
 #[allow(dead_code)]
+#[path = "../../backup/src/clock.rs"]
+mod clock;
+#[allow(dead_code)]
 #[path = "../../backup/src/common.rs"]
 mod common;
 mod compare;
 mod drop_scratch;
 mod label;
 mod legacy;
+#[allow(dead_code)]
+#[path = "../../backup/src/pg.rs"]
+mod pg;
 mod scratch_dir;
 use common::*;
 use legacy::Format;
@@ -52,7 +58,6 @@ use find::*;
 use kept::*;
 use postgres::*;
 use sqlite::*;
-
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -10,7 +10,12 @@ pub(crate) struct SqliteArgs {
     pub(crate) replace: bool,
 }
 
-pub(crate) fn sqlite(host: &dyn Host, ctx: &Context, a: SqliteArgs, w: Which) -> Result<Outputs, PluginError> {
+pub(crate) fn sqlite(
+    host: &dyn Host,
+    ctx: &Context,
+    a: SqliteArgs,
+    w: Which,
+) -> Result<Outputs, PluginError> {
     if a.path.trim().is_empty() {
         return Err(PluginError::arg("path", "needs the SQLite file to write"));
     }

@@ -3,9 +3,9 @@
 //! with `psql`.
 
 use super::*;
+use crate::tests::*;
 use cairn_sdk::mock::{Call, MockHost};
 use cairn_sdk::store::Transform;
-use crate::tests::*;
 
 const LEGACY_URL: &str = "postgresql://postgres:pw@127.0.0.1:55433/legacy";
 
