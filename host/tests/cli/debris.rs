@@ -23,7 +23,6 @@ use crate::backup::{Lab, Scratch, lab, lab_boto3, outputs, psql, unique, with_db
 mod dir;
 mod s3;
 
-
 /// A database of the test on the lab's primary, dropped at the end.
 struct TestDb {
     admin: String,

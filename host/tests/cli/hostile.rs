@@ -23,7 +23,6 @@ mod limits;
 mod sandbox;
 mod secrets;
 
-
 /// What the tests grant `hostile`, which declares `*` for each capability.
 const GRANT: &str = r#"grant plugin=hostile {
         exec "echo"
