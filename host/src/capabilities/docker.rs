@@ -1,10 +1,9 @@
 //! `docker`: containers on a granted engine, through the engine's API
-//! (bollard) on a small tokio runtime owned by this module; the engine runs
-//! steps on plain threads and blocks on it. `inspect` and `list` read;
+//! (bollard, on the small tokio runtime of `targets::docker`; the engine runs
+//! steps on plain threads and blocks on it). `inspect` and `list` read;
 //! `restart`, `stop` and `start` write (recorded, not performed, in a
 //! dry-run); `exec` follows the effect the plugin gives it. Commands in
-//! containers (this `exec`, and those of docker targets) are in [`run`]; the
-//! client itself is `targets::docker`.
+//! containers (this `exec`, and those of docker targets) are in [`run`].
 
 use std::time::{Duration, Instant};
 
