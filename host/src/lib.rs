@@ -12,11 +12,15 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod humanize;
+pub mod limits;
 pub mod lockfile;
 pub mod project;
 pub mod redact;
 pub mod runtime;
 pub(crate) mod sys;
+pub mod targets;
+pub(crate) mod wit;
 
 pub use error::{Error, ExitCode};
 

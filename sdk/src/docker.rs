@@ -7,7 +7,7 @@
 //! `unix:///var/run/docker.sock`).
 
 use crate::Effect;
-use crate::host::MaybeSecret;
+use crate::secret::MaybeSecret;
 
 /// A container as the engine describes it (`docker.container-info` in the
 /// WIT).

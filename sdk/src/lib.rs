@@ -53,15 +53,19 @@
 //! through a whole plugin.
 
 pub mod args;
+mod command;
 pub mod docker;
 mod error;
 pub mod host;
+mod http;
 mod lenient;
 pub mod mock;
 pub mod net;
 mod outputs;
+mod secret;
 pub mod store;
 mod types;
+mod wit_common;
 mod wit_host;
 mod wit_store;
 

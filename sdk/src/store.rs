@@ -18,7 +18,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::{Command, Effect};
+use crate::Effect;
+use crate::command::Command;
 
 /// An object's metadata (`storage.object-info` in the WIT).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,8 @@ use crate::docker::{ContainerChange, ContainerInfo, DockerExec};
 use crate::host::{Completed, Host, Level, MaybeSecret, Request, Response, Secret};
 use crate::net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
 use crate::store::{ObjectInfo, Transfer, Transferred, Written};
-use crate::{Command, Context, Effect, HostError, Mode, Plugin, PluginError};
+use crate::wit_common::{effect_to_wit, millis};
+use crate::{Command, Context, HostError, Mode, Plugin, PluginError};
 
 /// The real host, reached through the component's imports.
 #[derive(Debug, Clone, Copy)]
@@ -249,10 +250,6 @@ fn seconds(d: Option<std::time::Duration>) -> Option<u32> {
     })
 }
 
-pub(crate) fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 fn level_to_wit(level: Level) -> log::Level {
     match level {
         Level::Trace => log::Level::Trace,
@@ -260,13 +257,6 @@ fn level_to_wit(level: Level) -> log::Level {
         Level::Info => log::Level::Info,
         Level::Warn => log::Level::Warn,
         Level::Error => log::Level::Error,
-    }
-}
-
-pub(crate) fn effect_to_wit(effect: Effect) -> types::Effect {
-    match effect {
-        Effect::Read => types::Effect::Read,
-        Effect::Write => types::Effect::Write,
     }
 }
 

@@ -2,11 +2,11 @@
 //! types of [`crate::store`]. [`crate::wit_host::WitHost`] calls these.
 
 use crate::bindings::cairn::plugin::{exec, storage, transfer};
-use crate::host::MaybeSecret;
+use crate::secret::MaybeSecret;
 use crate::store::{
     ObjectInfo, ObjectRef, Sink, Source, Transfer, Transferred, Transform, Written,
 };
-use crate::wit_host::{effect_to_wit, millis};
+use crate::wit_common::{effect_to_wit, millis};
 use crate::{Command, HostError};
 
 fn info(o: storage::ObjectInfo) -> ObjectInfo {

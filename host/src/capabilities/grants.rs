@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_lang::Grant;
 
-use super::programs::{Found, find};
-use crate::runtime::Capability;
+use crate::targets::programs::{Found, find};
+use crate::wit::Capability;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allow {

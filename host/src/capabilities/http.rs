@@ -9,7 +9,7 @@ use serde_json::json;
 use super::StepState;
 use super::grants::{Allow, host_matches};
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::http::{self as wit, HeaderValue, Request, Response};
+use crate::wit::cairn::plugin::http::{self as wit, HeaderValue, Request, Response};
 
 const MAX_BODY: usize = 8 << 20;
 

@@ -1,7 +1,7 @@
 //! `log`: structured events from plugins into the journal and tracing.
 
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::log::{self as wit, Level};
+use crate::wit::cairn::plugin::log::{self as wit, Level};
 
 use super::StepState;
 

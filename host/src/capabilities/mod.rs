@@ -12,7 +12,6 @@ pub mod programs;
 pub mod secrets;
 pub mod socket;
 pub mod storage;
-pub mod target;
 pub mod transfer;
 
 use std::sync::Arc;
@@ -23,11 +22,11 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::events::{Event, EventSink, Mode, NullSink};
+use crate::limits::Limits;
 use crate::redact::Redactor;
-use crate::runtime::Limits;
+pub use crate::targets::Targets;
 pub use grants::{Allow, Grants};
 pub use secrets::SecretStore;
-pub use target::Targets;
 
 /// What the host knows while a plugin runs one step.
 pub struct CapCtx {
@@ -287,4 +286,4 @@ impl wasmtime::ResourceLimiter for MemLimiter {
     }
 }
 
-impl crate::runtime::bindings::cairn::plugin::types::Host for StepState {}
+impl crate::wit::cairn::plugin::types::Host for StepState {}

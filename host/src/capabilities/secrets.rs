@@ -10,13 +10,9 @@ use cairn_lang::SecretSource;
 use wasmtime::component::Resource;
 
 use super::StepState;
-use crate::runtime::bindings::cairn::plugin::secrets as wit;
+use crate::wit::cairn::plugin::secrets as wit;
 
-/// A handle a plugin holds: the secret's name, never its value.
-#[derive(Debug, Clone)]
-pub struct SecretHandle {
-    pub name: String,
-}
+pub use crate::wit::SecretHandle;
 
 /// All secrets of a project, read on first use.
 #[derive(Debug, Default)]

@@ -5,6 +5,7 @@
 //! Nothing half-written is left under a final name: files are renamed into
 //! place and objects committed only when the source ended well.
 
+mod ends;
 mod pipe;
 
 use std::cell::Cell;
@@ -19,116 +20,18 @@ use sha2::{Digest, Sha256};
 use super::StepState;
 use super::storage::check_key;
 use super::storage::dir::TempFile;
-use super::target::{Invocation, launch};
 use crate::events::Event;
-use crate::runtime::bindings::cairn::plugin::exec::Command;
-use crate::runtime::bindings::cairn::plugin::transfer::{
+use crate::targets::{Invocation, launch};
+use crate::wit::cairn::plugin::exec::Command;
+use crate::wit::cairn::plugin::transfer::{
     self as wit, ObjectRef, Pipeline, Sink, Source, Summary, Transform,
 };
-use crate::runtime::bindings::cairn::plugin::types::Effect;
+use crate::wit::cairn::plugin::types::Effect;
+use ends::*;
 use pipe::{
     GunzipStage, GzipStage, Proc, PumpError, ShaStage, SinkStage, Stage, Terminal, UnzstdStage,
     Watchdog, ZstdStage,
 };
-
-/// A command end, checked and resolved.
-struct CommandEnd {
-    target: String,
-    kind: cairn_lang::TargetKind,
-    inv: Invocation,
-    write: bool,
-}
-
-impl CommandEnd {
-    fn display(&self) -> String {
-        format!("{} (on `{}`)", self.inv.display(), self.target)
-    }
-
-    /// How the command runs on its target (an ssh target's shared
-    /// connection is opened within 30 seconds if need be).
-    fn launch(&self) -> Result<super::target::Launch, String> {
-        launch(
-            &self.kind,
-            &self.inv,
-            Instant::now() + Duration::from_secs(30),
-        )
-        .map_err(|e| {
-            format!(
-                "transfer: cannot start `{}` on `{}`: {e}",
-                self.inv.program, self.target
-            )
-        })
-    }
-}
-
-enum End {
-    Command(CommandEnd),
-    File(PathBuf),
-    Object {
-        storage: String,
-        key: String,
-        url: String,
-    },
-    Discard,
-}
-
-impl End {
-    fn display(&self) -> String {
-        match self {
-            End::Command(c) => c.display(),
-            End::File(p) => format!("file {}", p.display()),
-            End::Object { url, .. } => format!("object {url}"),
-            End::Discard => "discard".into(),
-        }
-    }
-}
-
-fn transform_display(t: &Transform) -> String {
-    match t {
-        Transform::Zstd(l) => format!("zstd -{l}"),
-        Transform::Unzstd => "zstd -d".into(),
-        Transform::Gzip(l) => format!("gzip -{l}"),
-        Transform::Gunzip => "gzip -d".into(),
-        Transform::Sha256 => "sha256".into(),
-    }
-}
-
-/// `/a/./b` → `/a/b`; `None` when the path climbs with `..`.
-fn normal(p: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => return None,
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    Some(out)
-}
-
-/// `files`: a granted directory covers the paths under it.
-fn dir_matches(root: &Path) -> impl Fn(&str, &str) -> bool + '_ {
-    move |granted, path| {
-        let g = root.join(granted);
-        match normal(&g) {
-            Some(g) => Path::new(path).starts_with(&g),
-            None => false,
-        }
-    }
-}
-
-fn human_bytes(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e9 {
-        format!("{:.2} GB", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1} kB", n / 1e3)
-    } else {
-        format!("{n} B")
-    }
-}
 
 impl StepState {
     fn command_end(&mut self, cmd: &Command) -> Result<CommandEnd, String> {
@@ -385,7 +288,7 @@ impl StepState {
         let timed_out = || {
             format!(
                 "transfer: did not finish in {} (the deadline); nothing was left at the sink",
-                crate::runtime::humanize(started.elapsed())
+                crate::humanize::humanize(started.elapsed())
             )
         };
         let sink_failed = |e: std::io::Error, sink_proc: Option<Proc>| -> String {
@@ -479,18 +382,4 @@ impl wit::Host for StepState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_normalised_and_never_climb() {
-        assert_eq!(normal(Path::new("/a/./b")), Some(PathBuf::from("/a/b")));
-        assert_eq!(normal(Path::new("/a/../b")), None);
-        let root = Path::new("/proj");
-        let m = dir_matches(root);
-        assert!(m("backups", "/proj/backups/x.zst"));
-        assert!(m("/var/backups", "/var/backups/x"));
-        assert!(!m("/var/backups", "/var/backupsx/y"));
-        assert!(!m("backups", "/proj/other"));
-    }
-}
+mod tests;

@@ -1,11 +1,10 @@
 //! The plugin runtime: wasmtime's component model, the on-disk cache of
 //! compiled components, per-step stores with limits.
 
-pub(crate) mod bindings;
+pub(crate) use crate::wit as bindings;
 mod cache;
 pub mod catalog;
 mod engine_config;
-mod limits;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,9 +17,10 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::capabilities::{CapCtx, StepState};
+pub use crate::humanize::humanize;
+pub use crate::limits::Limits;
 pub use bindings::{ActionInfo, Capability, Context, Description, Effect, PluginError, WitMode};
 pub use catalog::{Catalog, PluginSource, StockPlugin};
-pub use limits::Limits;
 
 /// The epoch advances this often; deadlines are counted in ticks of it.
 const TICK: Duration = Duration::from_millis(5);
@@ -65,20 +65,6 @@ pub enum CallError {
         size: usize,
         limit: usize,
     },
-}
-
-pub fn humanize(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(1000) && ms < 120_000 {
-        format!("{}s", ms / 1000)
-    } else if ms < 120_000 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        let s = d.as_secs();
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
 }
 
 pub struct Runtime {

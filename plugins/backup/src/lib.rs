@@ -22,9 +22,17 @@ use cairn_sdk::prelude::*;
 use serde_json::json;
 
 #[allow(dead_code)]
+mod clock;
+#[allow(dead_code)]
 mod common;
+#[allow(dead_code)]
+mod pg;
 mod snapshot;
 use common::*;
+mod prune;
+mod verify;
+use prune::*;
+use verify::*;
 
 /// The arguments every archiving action takes.
 #[derive(Debug, Deserialize)]
@@ -76,30 +84,6 @@ struct FilesArgs {
     dir: String,
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
     exclude: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct PruneArgs {
-    storage: String,
-    #[serde(default = "default_prefix")]
-    prefix: String,
-    kind: String,
-    name: String,
-    keep: u32,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct VerifyArgs {
-    storage: String,
-    #[serde(default = "default_prefix")]
-    prefix: String,
-    kind: String,
-    /// The latest archive of this name, unless `key` is given.
-    name: Option<String>,
-    key: Option<String>,
-    timeout: Option<Duration>,
 }
 
 const COMMON_KEYS: &[&str] = &["storage", "prefix", "name", "level", "timeout"];
@@ -362,104 +346,6 @@ fn store(
         )
         .set("planned", done.planned)
         .set("tables-counted", tables.map_or(json!(null), |n| json!(n))))
-}
-
-fn prune(host: &dyn Host, a: PruneArgs) -> Result<Outputs, PluginError> {
-    if a.keep == 0 {
-        return Err(PluginError::arg(
-            "keep",
-            "must be at least 1: prune never deletes the only copy",
-        ));
-    }
-    let name = key_name(&a.name);
-    let all = archives(host, &a.storage, &a.prefix, &a.kind, &name)?;
-    // Only archives with a manifest count as kept. One without may be
-    // still being written by a live run, or left by one that died: prune
-    // never deletes it; `cairn storage gc` does, once its writer is gone.
-    let series = series_prefix(&a.prefix, &a.kind, &name);
-    let manifests: std::collections::HashSet<String> = host
-        .storage_list(&a.storage, &series)?
-        .into_iter()
-        .map(|o| o.key)
-        .filter(|k| k.ends_with(MANIFEST_SUFFIX))
-        .collect();
-    let (all, unfinished): (Vec<_>, Vec<_>) = all
-        .into_iter()
-        .partition(|o| manifests.contains(&manifest_key(&o.key)));
-    for o in &unfinished {
-        host.warn(&format!(
-            "prune: `{}` has no manifest: not counted, not deleted (see `cairn storage gc`)",
-            o.key
-        ));
-    }
-    let cut = all.len().saturating_sub(a.keep as usize);
-    let (old, kept) = all.split_at(cut);
-    let mut deleted = Vec::new();
-    let mut planned = false;
-    for o in old {
-        let w = host.storage_delete(&a.storage, &o.key)?;
-        host.storage_delete(&a.storage, &manifest_key(&o.key))?;
-        planned |= w.planned;
-        deleted.push(o.key.clone());
-    }
-    Ok(Outputs::new()
-        .set("deleted", json!(deleted))
-        .set("deleted-count", deleted.len())
-        .set(
-            "kept",
-            json!(kept.iter().map(|o| o.key.clone()).collect::<Vec<_>>()),
-        )
-        .set("kept-count", kept.len())
-        .set(
-            "without-manifest",
-            json!(unfinished.iter().map(|o| o.key.clone()).collect::<Vec<_>>()),
-        )
-        .set("planned", planned))
-}
-
-fn verify(host: &dyn Host, a: VerifyArgs) -> Result<Outputs, PluginError> {
-    let (key, m) = pick(
-        host,
-        &a.storage,
-        &a.prefix,
-        &a.kind,
-        a.name.as_deref(),
-        a.key.as_deref(),
-    )?;
-    // First the stored bytes against the manifest: a read, whatever follows.
-    check_archive(host, &a.storage, &key, &m)?;
-    let mut lister = match a.kind.as_str() {
-        // Not `--list`: it stops reading after the table of contents, and the
-        // rest of a dump larger than a pipe's buffer then has nowhere to go
-        // (`Broken pipe`). A restore into /dev/null reads every data block.
-        "postgres" => Some(Command::new("pg_restore").args(["--file", "/dev/null"])),
-        "files" => Some(Command::new("tar").args(["-tf", "-"])),
-        _ => None,
-    };
-    let mut entries = None;
-    if let Some(cmd) = lister.take() {
-        // A local read: the listing goes to the command, which writes nothing.
-        let cmd = cmd.effect(Effect::Read).target("local");
-        let mut t = Transfer::new(Source::object(&a.storage, &key))
-            .unzstd()
-            .to(Sink::command(cmd));
-        t.timeout = a.timeout.map(Into::into);
-        let done = host.transfer(&t).map_err(|e| {
-            PluginError::new(format!(
-                "backup `{key}` does not read back as a {} archive: {e}",
-                a.kind
-            ))
-        })?;
-        entries = Some(done.bytes_in);
-    }
-    Ok(Outputs::new()
-        .set("key", key)
-        .set("sha256", m.sha256)
-        .set("size", m.size)
-        .set("created", m.created.clone())
-        .set("backup-created", m.created)
-        .set("checked-bytes", entries.unwrap_or(m.size))
-        .set("verified", true))
 }
 
 fn schema() -> serde_json::Value {

@@ -16,10 +16,16 @@
 //! commands as `PGPASSWORD`, never their command line, or comes from a
 //! secret by handle (`password-secret`, `target-password-secret`).
 
-#[path = "../../backup/src/common.rs"]
 #[allow(dead_code)]
+#[path = "../../backup/src/clock.rs"]
+mod clock;
+#[allow(dead_code)]
+#[path = "../../backup/src/common.rs"]
 mod common;
 mod copy;
+#[allow(dead_code)]
+#[path = "../../backup/src/pg.rs"]
+mod pg;
 mod readonly;
 mod state;
 #[cfg(test)]

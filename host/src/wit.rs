@@ -5,8 +5,14 @@ wasmtime::component::bindgen!({
     world: "plugin",
     imports: { default: trappable },
     with: {
-        "cairn:plugin/secrets.secret": crate::capabilities::secrets::SecretHandle,
+        "cairn:plugin/secrets.secret": crate::wit::SecretHandle,
     },
 });
 
 pub use self::cairn::plugin::types::{ActionInfo, Capability, Effect, Mode as WitMode};
+
+/// A handle a plugin holds: the secret's name, never its value.
+#[derive(Debug, Clone)]
+pub struct SecretHandle {
+    pub name: String,
+}

@@ -1,0 +1,68 @@
+//! `cairn lock`: pinning the plugins and grants in `cairn.lock`.
+
+use super::*;
+
+pub(super) fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -> Result<ExitCode> {
+    use crate::lockfile::{LockFile, mismatch, pin_of};
+    ws.require_project("cairn lock")?;
+    let root = &ws.project.root;
+    let existing = LockFile::read(root).map_err(Error::Usage)?;
+    let mut pins = std::collections::BTreeMap::new();
+    for (_, rb) in ws.runbooks() {
+        let Ok(rb) = rb else { continue };
+        for r in engine::resolve_plugins_raw(ws, &rb)?.into_values() {
+            let pin = pin_of(&r.plugin, &r.grants, root);
+            pins.insert((pin.name.clone(), pin.version.clone()), pin);
+        }
+    }
+    let mut lock = existing.clone().unwrap_or(LockFile {
+        version: 1,
+        strict: false,
+        plugins: Vec::new(),
+    });
+    // `--strict` on a lock that was not: every pin gets its programs' digests.
+    let tighten = strict && !lock.strict;
+    lock.strict |= strict;
+    let mut changed = Vec::new();
+    let mut added = Vec::new();
+    for pin in pins.into_values() {
+        match lock.find(&pin.name, &pin.version) {
+            None => {
+                added.push(format!("{} {}", pin.name, pin.version));
+                lock.upsert(pin);
+            }
+            Some(old) => {
+                if let Some(why) = mismatch(Some(old), &pin) {
+                    changed.push(why);
+                    if update {
+                        lock.upsert(pin);
+                    }
+                } else if tighten {
+                    lock.upsert(pin);
+                }
+            }
+        }
+    }
+    if !changed.is_empty() && !update {
+        return Err(Error::Refused(format!(
+            "{}; review the change, then run `cairn lock --update`",
+            changed.join("; ")
+        )));
+    }
+    if existing.as_ref() != Some(&lock) {
+        lock.write(root)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot write cairn.lock: {e}")))?;
+    }
+    if json_out {
+        print_json(&serde_json::to_value(&lock).unwrap_or_default());
+    } else {
+        for a in &added {
+            println!("pinned {a}");
+        }
+        for c in &changed {
+            println!("updated: {c}");
+        }
+        println!("cairn.lock: {} plugin(s) pinned", lock.plugins.len());
+    }
+    Ok(ExitCode::Success)
+}
