@@ -21,11 +21,6 @@ use std::path::{Path, PathBuf};
 mod source;
 use source::{reexports, references, tokenize};
 
-/// Crates whose circles are known and scheduled for removal. Each entry is
-/// a crate that is still checked and reported but does not fail the test.
-/// Remove an entry as soon as its crate is clean; add none.
-const KNOWN_CIRCLES_TO_REMOVE: &[&str] = &["cairn-lang (include <-> rehearsal <-> runbook)"];
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
@@ -53,21 +48,6 @@ fn sdk_has_no_import_circle() {
 #[test]
 fn lang_has_no_import_circle() {
     let cycles = crate_cycles(&root().join("lang/src"), &[]);
-    let allowed = KNOWN_CIRCLES_TO_REMOVE
-        .iter()
-        .any(|c| c.starts_with("cairn-lang "));
-    if allowed {
-        if cycles.is_empty() {
-            panic!(
-                "cairn-lang has no import circle any more: remove its entry from KNOWN_CIRCLES_TO_REMOVE"
-            );
-        }
-        eprintln!(
-            "known import circles in cairn-lang (allow-listed, to remove):\n{}",
-            cycles.join("\n")
-        );
-        return;
-    }
     assert!(
         cycles.is_empty(),
         "import circles in cairn-lang (host/lang/src):\n{}",

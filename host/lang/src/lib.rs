@@ -105,9 +105,9 @@ pub mod diagnostics;
 
 mod args;
 mod decode;
+mod decoder;
 mod duration;
 mod expr;
-mod include;
 mod params;
 mod project;
 mod reference;

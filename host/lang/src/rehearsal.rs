@@ -8,9 +8,9 @@ use kdl::KdlNode;
 use crate::decode::{
     self, check_arg_count, check_no_children, check_props, children, name, name_span,
 };
+use crate::decoder::Decoder;
 use crate::model::{Param, Rehearsal};
 use crate::params::typed_value;
-use crate::runbook::Decoder;
 use crate::target::decode_target;
 
 pub(crate) fn decode_rehearsal(

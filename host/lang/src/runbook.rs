@@ -1,23 +1,25 @@
 //! Runbook files: `runbook NAME version=N { ... }` with its params, steps,
 //! blocks, rehearsal and `use` includes, decoded and structurally checked.
+//! Loading a file and splicing the files it `use`s are one recursion, so
+//! they live together; the per-file decoding state is in `decoder.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdl::KdlNode;
+use miette::SourceSpan;
 
 use crate::decode::{
     self, check_arg_count, check_no_children, check_props, children, name, name_span,
 };
+use crate::decoder::{Decoder, Origin};
 use crate::diagnostics::{Diagnostics, Report};
-use crate::include::include;
-use crate::model::{Block, Param, Project, Runbook, Spanned, Step};
+use crate::model::{Block, Include, Param, Project, Runbook, Spanned, Step};
 use crate::params::decode_param;
 use crate::reference::is_name;
 use crate::rehearsal::decode_rehearsal;
 use crate::source;
-use crate::step::decode_step;
 use crate::target::bad_name;
 
 const RUNBOOK_NODES: [&str; 9] = [
@@ -51,117 +53,6 @@ pub fn load_runbook_source(
     let path = project.root.join(path);
     let (file, sha256) = source::from_text(&path, &project.root, text);
     decode_file(project, &path, file, sha256, &mut Vec::new())
-}
-
-/// Where a step id was first seen while assembling a runbook.
-pub(crate) enum Origin {
-    Own,
-    Included(String),
-}
-
-/// The state of decoding one file.
-pub(crate) struct Decoder<'a> {
-    pub r: Report,
-    pub project: &'a Project,
-    pub ids: BTreeMap<String, Origin>,
-}
-
-impl Decoder<'_> {
-    /// Records the id of a step written in this file, and of its undo
-    /// steps; reports one already used.
-    pub(crate) fn claim(&mut self, step: &Step) {
-        for s in step.with_undo() {
-            self.claim_one(s);
-        }
-    }
-
-    fn claim_one(&mut self, step: &Step) {
-        match self.ids.get(&step.id) {
-            Some(origin) => {
-                let hint = match origin {
-                    Origin::Own => {
-                        "step ids are unique across the runbook, its blocks and included files"
-                            .to_owned()
-                    }
-                    Origin::Included(f) => {
-                        format!("`{f}`, included with `use`, has a step with this id")
-                    }
-                };
-                self.r
-                    .error(step.id_span, format!("step id `{}` is used twice", step.id))
-                    .label("second use")
-                    .hint(hint);
-            }
-            None => {
-                self.ids.insert(step.id.clone(), Origin::Own);
-            }
-        }
-    }
-
-    /// A list of `step` and `parallel` nodes (the children of `on-failure`,
-    /// `finally` or `verify`).
-    pub(crate) fn blocks(&mut self, node: &KdlNode) -> Vec<Block> {
-        let what = format!("`{}`", name(node));
-        check_props(&mut self.r, node, &what, &[]);
-        check_arg_count(
-            &mut self.r,
-            node,
-            &what,
-            0,
-            &format!("`{} {{ step ... }}`", name(node)),
-        );
-        let mut out = Vec::new();
-        for child in children(node) {
-            match name(child) {
-                "step" | "parallel" => out.extend(self.block(child)),
-                _ => decode::unknown_node(&mut self.r, child, &what, &["step", "parallel"]),
-            }
-        }
-        crate::undo::refuse_outside_main(&mut self.r, &out, name(node));
-        out
-    }
-
-    fn block(&mut self, node: &KdlNode) -> Option<Block> {
-        if name(node) == "step" {
-            let s = decode_step(&mut self.r, node)?;
-            self.claim(&s);
-            return Some(Block::Step(s));
-        }
-        check_props(&mut self.r, node, "`parallel`", &[]);
-        check_arg_count(
-            &mut self.r,
-            node,
-            "`parallel`",
-            0,
-            "`parallel { step ... }`",
-        );
-        let mut steps = Vec::new();
-        for child in children(node) {
-            match name(child) {
-                "step" => {
-                    if let Some(s) = decode_step(&mut self.r, child) {
-                        self.claim(&s);
-                        steps.push(s);
-                    }
-                }
-                "parallel" => {
-                    self.r
-                        .error(name_span(child), "`parallel` blocks can't be nested")
-                        .hint("list the steps directly in one `parallel` block");
-                }
-                _ => decode::unknown_node(&mut self.r, child, "`parallel`", &["step"]),
-            }
-        }
-        if steps.is_empty() && children(node).is_empty() {
-            self.r
-                .error(name_span(node), "`parallel` block has no steps")
-                .hint("write `parallel { step a ...; step b ... }`");
-        }
-        Some(Block::Parallel {
-            steps,
-            span: name_span(node),
-        })
-    }
 }
 
 pub(crate) fn load_file(
@@ -343,4 +234,93 @@ fn decode_requires(r: &mut Report, node: &KdlNode) -> Option<Spanned<semver::Ver
             None
         }
     }
+}
+
+/// `use "runbooks/other.kdl"`: the other file's params (those not declared
+/// here) and main steps, spliced in at this point.
+pub(crate) fn include(
+    d: &mut Decoder<'_>,
+    node: &KdlNode,
+    rb: &mut Runbook,
+    params: &mut Vec<Param>,
+    stack: &mut Vec<PathBuf>,
+) {
+    let usage = "`use \"runbooks/other.kdl\"`";
+    check_props(&mut d.r, node, "`use`", &[]);
+    check_no_children(&mut d.r, node, "`use`");
+    check_arg_count(&mut d.r, node, "`use`", 1, usage);
+    let Some(rel) = decode::string_arg(&mut d.r, node, "`use`", usage) else {
+        return;
+    };
+    let path = d.project.root.join(&rel.value);
+    let Ok(canonical) = std::fs::canonicalize(&path) else {
+        d.r.error(
+            rel.span,
+            format!("cannot read `{}`: no such file", rel.value),
+        )
+        .hint("`use` paths are relative to the project root");
+        return;
+    };
+    if let Some(at) = stack.iter().position(|p| *p == canonical) {
+        let names: Vec<String> = stack[at..]
+            .iter()
+            .chain(std::iter::once(&canonical))
+            .map(|p| source::display_name(p, &canonical_root(d.project)))
+            .collect();
+        d.r.error(rel.span, format!("`use` cycle: {}", names.join(" → ")))
+            .label("includes a file that includes this one");
+        return;
+    }
+    let inc = match load_file(d.project, &path, stack) {
+        Ok(inc) => inc,
+        Err(errs) => {
+            d.r.diags.extend(errs);
+            return;
+        }
+    };
+    let nested: Vec<&str> = inc
+        .includes
+        .iter()
+        .flat_map(|i| i.step_ids.iter().map(String::as_str))
+        .collect();
+    let mut own_ids = Vec::new();
+    for step in inc
+        .steps
+        .iter()
+        .flat_map(Block::steps)
+        .flat_map(Step::with_undo)
+    {
+        if self_claim(d, &step.id, &inc.file.name, rel.span) && !nested.contains(&step.id.as_str())
+        {
+            own_ids.push(step.id.clone());
+        }
+    }
+    rb.includes.push(Include {
+        file: inc.file.clone(),
+        sha256: inc.sha256,
+        step_ids: own_ids,
+        span: name_span(node),
+    });
+    rb.includes.extend(inc.includes);
+    rb.steps.extend(inc.steps);
+    params.extend(inc.params);
+}
+
+/// Records a step id brought in by `use`; reports it if already used.
+fn self_claim(d: &mut Decoder<'_>, id: &str, from: &str, at: SourceSpan) -> bool {
+    if d.ids.contains_key(id) {
+        d.r.error(
+            at,
+            format!("`{from}` brings step `{id}`, but this runbook already has a step `{id}`"),
+        )
+        .hint("step ids are unique across the runbook, its blocks and included files");
+        return false;
+    }
+    d.ids
+        .insert(id.to_owned(), Origin::Included(from.to_owned()));
+    true
+}
+
+fn canonical_root(p: &Project) -> PathBuf {
+    std::fs::canonicalize(&p.root).unwrap_or_else(|_| p.root.clone())
 }

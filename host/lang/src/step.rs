@@ -26,7 +26,7 @@ pub(crate) const STEP_PROPS: [&str; 6] = [
     "continue-on-error",
 ];
 /// Children of a step that are not plugin arguments; `undo` holds the
-/// compensation steps (see `crate::undo`).
+/// compensation steps (decoded here by [`decode_undo`]; the rules are in `crate::undo`).
 pub(crate) const RESERVED: [&str; 3] = ["retry", "confirm", "undo"];
 
 const USAGE: &str = "`step ID uses=PLUGIN`";
@@ -83,12 +83,7 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
                 check_arg_count(r, child, &here, 1, "`confirm \"question?\"`");
                 confirm = confirm_of(r, child, &here);
             }
-            "undo" => {
-                undo = (
-                    crate::undo::decode_undo(r, child, &what),
-                    Some(name_span(child)),
-                )
-            }
+            "undo" => undo = (decode_undo(r, child, &what), Some(name_span(child))),
             _ => arg_nodes.push(child),
         }
     }
@@ -258,4 +253,42 @@ fn confirm_of(r: &mut Report, node: &KdlNode, here: &str) -> Option<Spanned<Temp
         return None;
     }
     Some(decode::template(r, e))
+}
+
+/// Decodes the steps of an `undo` node written in `what` (`step \`x\``).
+pub(crate) fn decode_undo(r: &mut Report, node: &KdlNode, what: &str) -> Vec<Step> {
+    let here = format!("`undo` in {what}");
+    check_props(r, node, &here, &[]);
+    check_arg_count(r, node, &here, 0, "`undo { step ... }`");
+    let mut steps = Vec::new();
+    for child in children(node) {
+        match name(child) {
+            "step" => {
+                let Some(s) = decode_step(r, child) else {
+                    continue;
+                };
+                if let Some(span) = s.undo_span {
+                    r.error(
+                        span,
+                        format!("`undo` inside undo step `{}` of {what}", s.id),
+                    )
+                    .label("an undo step is not undone")
+                    .hint("put what the undo step needs in the same `undo` block, before it");
+                }
+                steps.push(s);
+            }
+            "parallel" => {
+                r.error(name_span(child), format!("`parallel` in {here}"))
+                    .hint(
+                        "the steps of an `undo` block run one after the other: list them directly",
+                    );
+            }
+            _ => decode::unknown_node(r, child, &here, &["step"]),
+        }
+    }
+    if children(node).is_empty() {
+        r.error(name_span(node), format!("{here} has no steps"))
+            .hint("write `undo { step ID uses=PLUGIN { ... } }` with the steps that put back what this step changed, or remove it");
+    }
+    steps
 }

@@ -1,52 +1,11 @@
 //! `undo { step ... }` inside a main step: the compensation steps that put
 //! back what the step changed, run (in reverse order of the main list) when
-//! a later main step fails. Decoding, and the rules of what an undo step may
-//! refer to.
+//! a later main step fails. The rules of where an `undo` may be and what an
+//! undo step may refer to; the block itself is decoded with its step
+//! (`step.rs`).
 
-use kdl::KdlNode;
-
-use crate::decode::{self, check_arg_count, check_props, children, name, name_span};
 use crate::diagnostics::Report;
-use crate::model::{Block, Section, Step, StepPlace};
-use crate::step::decode_step;
-
-/// Decodes the steps of an `undo` node written in `what` (`step \`x\``).
-pub(crate) fn decode_undo(r: &mut Report, node: &KdlNode, what: &str) -> Vec<Step> {
-    let here = format!("`undo` in {what}");
-    check_props(r, node, &here, &[]);
-    check_arg_count(r, node, &here, 0, "`undo { step ... }`");
-    let mut steps = Vec::new();
-    for child in children(node) {
-        match name(child) {
-            "step" => {
-                let Some(s) = decode_step(r, child) else {
-                    continue;
-                };
-                if let Some(span) = s.undo_span {
-                    r.error(
-                        span,
-                        format!("`undo` inside undo step `{}` of {what}", s.id),
-                    )
-                    .label("an undo step is not undone")
-                    .hint("put what the undo step needs in the same `undo` block, before it");
-                }
-                steps.push(s);
-            }
-            "parallel" => {
-                r.error(name_span(child), format!("`parallel` in {here}"))
-                    .hint(
-                        "the steps of an `undo` block run one after the other: list them directly",
-                    );
-            }
-            _ => decode::unknown_node(r, child, &here, &["step"]),
-        }
-    }
-    if children(node).is_empty() {
-        r.error(name_span(node), format!("{here} has no steps"))
-            .hint("write `undo { step ID uses=PLUGIN { ... } }` with the steps that put back what this step changed, or remove it");
-    }
-    steps
-}
+use crate::model::{Block, Section, StepPlace};
 
 /// Steps of `on-failure`, `finally` and `verify` are not undone: an `undo`
 /// block there is reported.
