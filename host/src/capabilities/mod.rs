@@ -86,6 +86,26 @@ impl CapCtx {
     }
 
     pub fn emit(&self, event: Event) {
+        if let Event::Capability {
+            capability,
+            effect,
+            planned,
+            summary,
+            detail,
+            ..
+        } = &event
+        {
+            // One line per host call inside the step's and the plugin
+            // call's spans; the summary is already redacted.
+            tracing::debug!(
+                target: "cairn::host_call",
+                capability = %capability,
+                effect = %effect,
+                planned = planned,
+                duration_ms = detail.get("duration_ms").and_then(serde_json::Value::as_f64),
+                "{summary}"
+            );
+        }
         self.events.emit(&event);
     }
 

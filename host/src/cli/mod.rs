@@ -218,7 +218,9 @@ fn init_tracing(verbose: u8) {
         1 => "warn,cairn=info",
         _ => "info,cairn=debug",
     };
+    // `CAIRN_LOG`, else the usual `RUST_LOG`, else by `-v`.
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
         // The docker engine's client logs its request bodies at debug: an
         // exec's environment, secrets included. Never shown, whatever
@@ -227,6 +229,8 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A span's close line carries its `duration_ms` (crate::spans).
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .without_time()
         .with_ansi(
             std::io::stderr().is_terminal()

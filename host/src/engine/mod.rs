@@ -277,6 +277,17 @@ pub fn run(
         leftovers::before_resume(r, sink.as_ref())?;
     }
 
+    // Everything this run logs through `tracing` (`CAIRN_LOG=cairn=debug`)
+    // carries its id; the span's close line gives its duration.
+    let _run_span = tracing::info_span!(
+        "run",
+        run_id = %run_id,
+        runbook = %rb.name,
+        mode = ?opts.mode,
+        duration_ms = tracing::field::Empty
+    )
+    .entered();
+    let _run_timed = crate::spans::Timed::new(&_run_span);
     let dir = ws.runs_dir().join(&run_id);
     let redactor = opts.redactor.clone();
     let journal = journal::Journal::create(&dir, redactor.clone())

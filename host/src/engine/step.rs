@@ -189,6 +189,16 @@ impl Executor<'_> {
             .as_ref()
             .map_or("local", |t| t.value.as_str())
             .to_string();
+        let _span = tracing::info_span!(
+            "step",
+            step = %step.id,
+            phase = ?phase,
+            plugin = %step.plugin,
+            target = %target,
+            duration_ms = tracing::field::Empty
+        )
+        .entered();
+        let _timed = crate::spans::Timed::new(&_span);
         let fail = |message: String, attempts: u32, refused: bool| {
             let status = if step.continue_on_error && !refused {
                 StepStatus::FailedContinued

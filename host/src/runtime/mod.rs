@@ -223,6 +223,14 @@ impl Runtime {
         action: &str,
         args: &str,
     ) -> Result<String, CallError> {
+        let _span = tracing::debug_span!(
+            "plugin_call",
+            plugin = %plugin.name,
+            action = %action,
+            duration_ms = tracing::field::Empty
+        )
+        .entered();
+        let _timed = crate::spans::Timed::new(&_span);
         let mut store = self.store(cx, limits);
         let started = Instant::now();
         let result = plugin

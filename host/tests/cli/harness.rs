@@ -55,7 +55,8 @@ impl Project {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
         c.current_dir(self.path())
             .env("NO_COLOR", "1")
-            .env_remove("CAIRN_LOG");
+            .env_remove("CAIRN_LOG")
+            .env_remove("RUST_LOG");
         c
     }
 

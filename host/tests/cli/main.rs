@@ -37,6 +37,7 @@ mod site_migrate;
 mod site_static;
 mod storage;
 mod targets;
+mod tracing_spans;
 mod undo;
 mod validate;
 mod verdicts;
