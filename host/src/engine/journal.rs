@@ -1,9 +1,17 @@
 //! `.cairn/runs/RUN-ID/journal.jsonl`: one JSON object per event, appended
 //! and flushed as it happens, secrets redacted.
+//!
+//! Flushed is not on disk: after a power loss the kernel may have lost the
+//! last lines, and a resume would then run again a step that had written.
+//! So the records a resume trusts are synced (`fdatasync`): the end of a
+//! step that made a write (a capability call with effect `write` that was
+//! performed), and the end of the run (its verdict). Steps that only read
+//! cost no sync; repeating one after a crash is harmless.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::events::{Event, EventSink};
@@ -13,6 +21,8 @@ pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
     redactor: Arc<Redactor>,
+    /// A write was performed since the last sync.
+    wrote: AtomicBool,
 }
 
 impl Journal {
@@ -27,6 +37,7 @@ impl Journal {
             path,
             file: Mutex::new(file),
             redactor,
+            wrote: AtomicBool::new(false),
         })
     }
 
@@ -56,9 +67,26 @@ impl EventSink for Journal {
         if matches!(event, Event::Progress { .. }) {
             return;
         }
+        if let Event::Capability {
+            effect, planned, ..
+        } = event
+            && effect == "write"
+            && !planned
+        {
+            self.wrote.store(true, Ordering::SeqCst);
+        }
+        let sync = match event {
+            Event::StepFinished { .. } => self.wrote.swap(false, Ordering::SeqCst),
+            Event::RunFinished { .. } => true,
+            _ => false,
+        };
         let text = line(event, &self.redactor);
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = f.write_all(text.as_bytes()).and_then(|_| f.flush()) {
+        let mut done = f.write_all(text.as_bytes()).and_then(|_| f.flush());
+        if sync && done.is_ok() {
+            done = f.sync_data();
+        }
+        if let Err(e) = done {
             tracing::error!("cannot write the journal {}: {e}", self.path.display());
         }
     }

@@ -21,6 +21,7 @@ mod haproxy;
 mod hostile;
 mod http_check;
 mod journal_lock;
+mod journal_sync;
 mod leftovers;
 mod legacy_restore;
 mod lock_resume;
