@@ -243,7 +243,11 @@ pub(crate) fn from_kdl(file: &SourceFile, err: &kdl::KdlError) -> Diagnostics {
     if out.is_empty() {
         out.push(Diagnostic::at(file, (0, 0).into(), "invalid KDL document"));
     }
-    out
+    let mut improved = Diagnostics::new();
+    for d in crate::kdl_hints::improve(file, out.into_iter().collect()) {
+        improved.push(d);
+    }
+    improved
 }
 
 /// kdl sometimes spans an error from the start of the node to the place it

@@ -108,6 +108,7 @@ mod decode;
 mod decoder;
 mod duration;
 mod expr;
+mod kdl_hints;
 mod params;
 mod project;
 mod reference;
