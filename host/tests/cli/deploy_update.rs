@@ -332,6 +332,7 @@ fn an_irreversible_migration_is_shown_by_the_dry_run_and_refused_unless_allowed(
 
     // The dry-run reads the target's plan, not the live checkout's.
     let r = d.run(&["--dry-run", "-p", &format!("revision={target}")]);
+    eprintln!("DRY {}", r.stdout);
     r.success()
         .stdout_has("notes.0002_fill: operation 1 RunPython");
     assert_eq!(outputs(&d.sp.p, "target-plan")["irreversible-count"], 1);
