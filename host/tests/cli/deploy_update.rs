@@ -332,9 +332,13 @@ fn an_irreversible_migration_is_shown_by_the_dry_run_and_refused_unless_allowed(
 
     // The dry-run reads the target's plan, not the live checkout's.
     let r = d.run(&["--dry-run", "-p", &format!("revision={target}")]);
-    eprintln!("DRY {}", r.stdout);
     r.success()
-        .stdout_has("notes.0002_fill: operation 1 RunPython");
+        .stdout_has("notes.0002_fill: operation 1 RunPython")
+        .stdout_has("would run: sh -c")
+        .stdout_has("undo of `checkout`: would run if a later step fails")
+        // The undo steps listed use values known only after the run: they
+        // are planned, not failed.
+        .stdout_lacks("would not complete");
     assert_eq!(outputs(&d.sp.p, "target-plan")["irreversible-count"], 1);
     assert_eq!(state(), before, "the dry-run changed the checkout");
     assert!(!d.services.maintenance_file.exists());

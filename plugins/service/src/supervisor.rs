@@ -52,7 +52,15 @@ impl Supervisor {
 
     /// Every process supervisord has.
     fn all(&self, host: &dyn Host) -> Result<Vec<Program>, PluginError> {
+        Ok(self.listing(host)?.unwrap_or_default())
+    }
+
+    /// Every process supervisord has; `None` when the read was planned.
+    fn listing(&self, host: &dyn Host) -> Result<Option<Vec<Program>>, PluginError> {
         let done = host.exec(&self.command(["status"]).effect(Effect::Read))?;
+        if done.planned {
+            return Ok(None);
+        }
         let text = done.stdout_text();
         let progs = parse_status(&text);
         // supervisorctl exits 3 when a process is not running: the listing
@@ -64,8 +72,23 @@ impl Supervisor {
                 crate::tail(&done, 5)
             )));
         }
-        Ok(progs)
+        Ok(Some(progs))
     }
+}
+
+/// Programs whose state was not read: `stop` and `start` both plan
+/// their command for them.
+fn unknown(names: &[String]) -> Vec<Program> {
+    names
+        .iter()
+        .map(|n| Program {
+            name: n.clone(),
+            state: "unknown".into(),
+            class: Class::Stopping,
+            pid: None,
+            detail: "not read: this dry-run step depends on a planned one".into(),
+        })
+        .collect()
 }
 
 impl Backend for Supervisor {
@@ -78,7 +101,11 @@ impl Backend for Supervisor {
         host: &dyn Host,
         wanted: Option<&[String]>,
     ) -> Result<Vec<Program>, PluginError> {
-        let all = self.all(host)?;
+        // `None`: a dry-run step that runs offline (it depends on a planned
+        // step): nothing is read, the names stand for themselves.
+        let Some(all) = self.listing(host)? else {
+            return Ok(unknown(wanted.unwrap_or_default()));
+        };
         let Some(wanted) = wanted else {
             return Ok(all);
         };
