@@ -364,3 +364,34 @@ fn an_irreversible_migration_is_shown_by_the_dry_run_and_refused_unless_allowed(
     d.site_is_up();
     d.sp.no_password_in_dot_cairn();
 }
+
+#[test]
+fn a_site_that_does_not_come_back_keeps_its_maintenance_page() {
+    let Some(d) = Deploy::new() else { return };
+    let site = &d.sp.site;
+    let target = site.commit("a stylesheet", &[("notes/static/notes/x.css", "a {}\n")]);
+    site.git(&["checkout", "--quiet", "--detach", &d.base]);
+    // A health URL that never answers 200: neither the new revision nor
+    // the previous one is healthy.
+    let broken = format!("health-url={}/no-such-page/", d.services.gunicorn_url());
+    let r = d.run(&[
+        "-p",
+        &format!("revision={target}"),
+        "-p",
+        &broken,
+        "-p",
+        "timeout=5s",
+    ]);
+    r.code(4)
+        .stdout_has("failed, rollback failed")
+        .stdout_has("`page-up`");
+    assert_eq!(site.head(), d.base, "the checkout is not back");
+    assert!(
+        d.services.maintenance_file.exists(),
+        "the page came down over a broken site"
+    );
+    let (status, body) = http_get(&format!("{}/", d.services.nginx_url())).unwrap();
+    assert_eq!(status, 503);
+    assert!(body.contains(MARKER), "{body}");
+    d.sp.no_password_in_dot_cairn();
+}
