@@ -13,7 +13,7 @@
 
 use cairn_sdk::prelude::*;
 
-use crate::backend::{check_signal, dedup};
+use crate::backend::{check_signal, dedup, unknown};
 use crate::{Backend, Class, Program, Verb, last_lines};
 
 pub(crate) struct Supervisor {
@@ -74,21 +74,6 @@ impl Supervisor {
         }
         Ok(Some(progs))
     }
-}
-
-/// Programs whose state was not read: `stop` and `start` both plan
-/// their command for them.
-fn unknown(names: &[String]) -> Vec<Program> {
-    names
-        .iter()
-        .map(|n| Program {
-            name: n.clone(),
-            state: "unknown".into(),
-            class: Class::Stopping,
-            pid: None,
-            detail: "not read: this dry-run step depends on a planned one".into(),
-        })
-        .collect()
 }
 
 impl Backend for Supervisor {
