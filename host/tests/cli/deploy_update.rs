@@ -244,6 +244,16 @@ fn an_update_migrates_collects_and_the_visitors_see_only_the_site_or_the_page() 
     site.git(&["checkout", "--quiet", "--detach", &d.base]);
     let web_before = d.services.program("web").1;
 
+    // The dry-run reads the target: its migration and its requirement.
+    d.run(&["--dry-run", "-p", &format!("revision={target}")])
+        .success()
+        .stdout_has("1 migration(s) to apply: notes.0002_note_flag")
+        .stdout_has("would change cairntiny 1.0 → 1.1")
+        .stdout_lacks("would not complete");
+    assert_eq!(site.head(), d.base, "the dry-run changed the checkout");
+    assert_eq!(tiny(&d.venv).as_deref(), Some("1.0"));
+    assert!(!d.has_flag_column());
+
     let poller = Poller::start(format!("{}/health/", d.services.nginx_url()));
     let r = d.run(&["-p", &format!("revision={target}")]);
     let (ok, page, other) = poller.finish();
