@@ -24,6 +24,10 @@ pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[
         "dr-rehearsal",
         include_str!("../../runbooks/dr-rehearsal.kdl"),
     ),
+    (
+        "deploy-update",
+        include_str!("../../runbooks/deploy-update.kdl"),
+    ),
 ];
 
 pub struct Workspace {

@@ -79,17 +79,36 @@ impl Services {
     /// Starts the site; panics (after cleaning up) when it does not come up
     /// within a minute.
     pub fn start(lab: &ServicesLab, extra: &[ExtraProgram]) -> Self {
+        Self::launch(lab, None, &[], extra)
+    }
+
+    /// The same around a checkout of the test's own (a `ScratchSite`'s):
+    /// `web` and `worker:*` run in `site_dir`, with the lab site's
+    /// environment but for the variables of `env` (its `DATABASE_URL`).
+    pub fn start_on(lab: &ServicesLab, site_dir: &Path, env: &[(String, String)]) -> Self {
+        Self::launch(lab, Some(site_dir.to_path_buf()), env, &[])
+    }
+
+    fn launch(
+        lab: &ServicesLab,
+        site_dir: Option<PathBuf>,
+        env: &[(String, String)],
+        extra: &[ExtraProgram],
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("cairn-svc-")
             .tempdir()
             .expect("tempdir");
-        let site_dir = dir.path().join("site");
-        let out = Command::new("git")
-            .args(["clone", "-q", &lab.site_dir])
-            .arg(&site_dir)
-            .output()
-            .expect("git clone");
-        assert!(out.status.success(), "git clone: {out:?}");
+        let site_dir = site_dir.unwrap_or_else(|| {
+            let site_dir = dir.path().join("site");
+            let out = Command::new("git")
+                .args(["clone", "-q", &lab.site_dir])
+                .arg(&site_dir)
+                .output()
+                .expect("git clone");
+            assert!(out.status.success(), "git clone: {out:?}");
+            site_dir
+        });
         let maint_dir = dir.path().join("maintenance");
         std::fs::create_dir_all(&maint_dir).unwrap();
         let mut s = Services {
@@ -102,7 +121,7 @@ impl Services {
             nginx: None,
             dir,
         };
-        s.write_supervisor_conf(lab, extra);
+        s.write_supervisor_conf(lab, env, extra);
         s.write_nginx_conf();
         let supervisord = {
             let venv = Path::new(&lab.venv).join("bin/supervisord");
@@ -208,12 +227,21 @@ impl Services {
         (state, pid)
     }
 
-    fn write_supervisor_conf(&self, lab: &ServicesLab, extra: &[ExtraProgram]) {
+    fn write_supervisor_conf(
+        &self,
+        lab: &ServicesLab,
+        over: &[(String, String)],
+        extra: &[ExtraProgram],
+    ) {
         let env_text = std::fs::read_to_string(&lab.site_env).expect("site env");
         let mut env = Vec::new();
         let mut wsgi = "labsite.wsgi".to_string();
         for line in env_text.lines().filter(|l| !l.starts_with('#')) {
             if let Some((k, v)) = line.split_once('=') {
+                let v = over
+                    .iter()
+                    .find(|(o, _)| o == k)
+                    .map_or(v, |(_, o)| o.as_str());
                 if k == "DJANGO_SETTINGS_MODULE" {
                     wsgi = v.replace(".settings", ".wsgi");
                 }

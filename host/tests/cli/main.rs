@@ -7,6 +7,7 @@ mod busy_site;
 mod cloudflare_contract;
 mod commands;
 mod debris;
+mod deploy_update;
 mod dns_cutover;
 mod docker;
 mod dry_run;

@@ -201,6 +201,11 @@ pub(crate) fn resolve(
         timeout,
     );
     let done = host.exec(&cmd)?;
+    if done.planned {
+        // A dry-run step that runs offline (it depends on a planned step):
+        // nothing is read, the reference stands for itself.
+        return Ok(reference.to_string());
+    }
     let commit = done.stdout_text().trim().to_string();
     if done.status != 0 || commit.is_empty() {
         return Err(PluginError::arg(

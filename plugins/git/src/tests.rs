@@ -263,3 +263,20 @@ fn remove_export_removes_the_marked_tree() {
     assert_eq!(out["removed"], "/tmp/cairn-tree.x1");
     assert_eq!(host.commands()[1].args[3], "/tmp/cairn-tree.x1");
 }
+
+#[test]
+fn a_dry_run_whose_reads_are_planned_too_plans_the_checkout() {
+    // An undo step listed by a dry-run runs offline: its `ref` is a value
+    // known only after the run and even the reads are planned.
+    let host = MockHost::new()
+        .dry_run()
+        .on_exec(|_| Ok(Completed::planned()));
+    let out = run(
+        &host,
+        "checkout",
+        json!({ "dir": "/srv/site", "ref": "(known after the step runs)", "allow-dirty": true }),
+    )
+    .unwrap();
+    assert_eq!(out["planned"], true);
+    assert_eq!(out["current"], "(known after the step runs)");
+}

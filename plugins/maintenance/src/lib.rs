@@ -189,6 +189,9 @@ impl<'a> Job<'a> {
 
     fn status(&self) -> Result<Outputs, PluginError> {
         let state = self.read()?;
+        if state == State::Unknown {
+            return Ok(self.outputs(&state, false, false).set("planned", true));
+        }
         let on = state.is_on();
         let mut out = self.outputs(&state, on, on);
         if let Some(url) = &self.a.url {
@@ -225,6 +228,7 @@ impl<'a> Job<'a> {
                 State::File(_) if state.is_cairns() => "up (a page cairn wrote)",
                 State::File(_) => "up (not written by cairn)",
                 State::Other => "not a regular file",
+                State::Unknown => "not known before the steps it depends on run",
             }
         ));
         if state == State::Other {
@@ -297,6 +301,10 @@ impl<'a> Job<'a> {
 
     fn off(&self) -> Result<Outputs, PluginError> {
         let before = self.read()?;
+        if before == State::Unknown {
+            // Planned: it would remove the file if cairn wrote it.
+            return Ok(self.outputs(&before, false, true).set("planned", true));
+        }
         if !before.is_on() {
             let out = self.outputs(&before, false, false);
             return self.verify_off(out);

@@ -17,7 +17,8 @@ pub struct Site {
     /// The site's python (its virtualenv's `bin/python`); `python3` by
     /// default.
     pub python: Option<String>,
-    /// `DJANGO_SETTINGS_MODULE`; `manage.py`'s own default otherwise.
+    /// `DJANGO_SETTINGS_MODULE`; `manage.py`'s own default when absent or
+    /// empty.
     pub settings: Option<String>,
     /// `env NAME=VALUE...`: plain variables (no passwords: arguments are
     /// journaled, masked only where cairn recognises a password).
@@ -109,7 +110,8 @@ impl Site {
             .args(args.iter().copied())
             .effect(effect)
             .cwd(dir);
-        if let Some(s) = &self.settings {
+        // Empty: `manage.py`'s own default (a stock runbook passes `""`).
+        if let Some(s) = self.settings.as_deref().filter(|s| !s.trim().is_empty()) {
             cmd = cmd.env("DJANGO_SETTINGS_MODULE", s);
         }
         for (name, value) in self.env.iter().flatten() {

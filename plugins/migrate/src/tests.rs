@@ -261,3 +261,19 @@ fn a_failed_snippet_quotes_django() {
     assert_eq!(host.commands()[0].cwd.as_deref(), Some("/srv/site"));
     assert_eq!(host.commands()[0].program, "python3");
 }
+
+#[test]
+fn empty_settings_and_secret_leave_manage_py_its_defaults() {
+    // A stock runbook passes its params through: `settings ""` and
+    // `secret-env DATABASE_URL=""` mean "the project's own".
+    let host = MockHost::new().exec_returns(answer(json!([]), json!({})));
+    let args = json!({
+        "dir": "/srv/site",
+        "settings": "  ",
+        "secret-env": { "DATABASE_URL": "" },
+    });
+    run(&host, "plan", args).unwrap();
+    let cmd = &host.commands()[0];
+    let env: Vec<&str> = cmd.env.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(env, ["CAIRN_MIGRATE"]);
+}

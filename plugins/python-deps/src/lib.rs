@@ -166,7 +166,15 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
     }
     let r = Runner { host, ctx, a: &a };
     let python = format!("{}/bin/python", a.venv.trim_end_matches('/'));
-    let file = requirements_file(&r)?;
+    let Some(file) = requirements_file(&r)? else {
+        // A dry-run step that runs offline (it depends on a planned step):
+        // nothing can be read, so what would change is not known.
+        host.info("what would change is not known: this step depends on a planned one");
+        return Ok(Outputs::new()
+            .set("changes", serde_json::json!([]))
+            .set("changed", 0)
+            .set("planned", true));
+    };
     let pyproject = file.ends_with("pyproject.toml");
 
     let uv = match a.installer {
@@ -281,7 +289,8 @@ fn describe(c: &Change, planned: bool) -> String {
 
 /// The requirements file: `requirements` (relative to `dir`), else
 /// `dir/requirements.txt`, else `dir/pyproject.toml`.
-fn requirements_file(r: &Runner) -> Result<String, PluginError> {
+/// `None` when the probe itself was planned (nothing is read).
+fn requirements_file(r: &Runner) -> Result<Option<String>, PluginError> {
     let a = r.a;
     let join = |f: &str| match (&a.dir, f.starts_with('/')) {
         (Some(d), false) => format!("{}/{f}", d.trim_end_matches('/')),
@@ -306,6 +315,9 @@ fn requirements_file(r: &Runner) -> Result<String, PluginError> {
     let mut probe = Command::new("sh").args(args).effect(Effect::Read);
     probe.target = r.ctx.target.clone();
     let done = r.host.exec(&probe)?;
+    if done.planned {
+        return Ok(None);
+    }
     let found = done.stdout_text().trim().to_string();
     if done.status != 0 || found.is_empty() {
         return Err(PluginError::arg(
@@ -317,7 +329,7 @@ fn requirements_file(r: &Runner) -> Result<String, PluginError> {
             format!("no requirements file: none of {}", candidates.join(", ")),
         ));
     }
-    Ok(found)
+    Ok(Some(found))
 }
 
 #[cfg(test)]

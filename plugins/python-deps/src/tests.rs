@@ -189,3 +189,22 @@ fn a_failed_install_quotes_pip() {
         "{e}"
     );
 }
+
+#[test]
+fn a_dry_run_whose_reads_are_planned_too_says_the_changes_are_not_known() {
+    // An undo step listed by a dry-run runs offline: even its reads are
+    // planned, so nothing is read and nothing fails.
+    let host = MockHost::new()
+        .dry_run()
+        .on_exec(|_| Ok(Completed::planned()));
+    let ctx = Context::for_test().with_mode(Mode::DryRun);
+    let out = run(
+        &host,
+        &ctx,
+        json!({ "dir": "/srv/site", "venv": "/srv/venv", "installer": "pip" }),
+    )
+    .unwrap();
+    assert_eq!(out["planned"], true);
+    assert_eq!(out["changes"], json!([]));
+    assert_eq!(host.commands().len(), 1, "only the probe of the file");
+}

@@ -38,6 +38,28 @@ pub(crate) struct ServiceArgs {
     pub ready_status: Vec<u16>,
 }
 
+impl ServiceArgs {
+    /// An empty string is an absent argument: a runbook passes its params
+    /// through (`config "{{ params.service-config }}"`), whatever backend
+    /// it names.
+    pub(crate) fn without_empty(mut self) -> Self {
+        for v in [
+            &mut self.config,
+            &mut self.server_url,
+            &mut self.file,
+            &mut self.project,
+            &mut self.compose_command,
+            &mut self.signal,
+            &mut self.ready_url,
+        ] {
+            if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                *v = None;
+            }
+        }
+        self
+    }
+}
+
 fn ok_status() -> Vec<u16> {
     vec![200]
 }

@@ -156,3 +156,18 @@ pub(crate) fn dedup(names: &mut Vec<String>) {
     let mut seen = std::collections::BTreeSet::new();
     names.retain(|n| seen.insert(n.clone()));
 }
+
+/// Programs whose state was not read: `stop` and `start` both plan
+/// their command for them.
+pub(crate) fn unknown(names: &[String]) -> Vec<Program> {
+    names
+        .iter()
+        .map(|n| Program {
+            name: n.clone(),
+            state: "unknown".into(),
+            class: Class::Stopping,
+            pid: None,
+            detail: "not read: this dry-run step depends on a planned one".into(),
+        })
+        .collect()
+}

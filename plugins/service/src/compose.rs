@@ -60,8 +60,13 @@ impl Compose {
             .args(args)
     }
 
-    fn read(&self, host: &dyn Host, args: &[&str]) -> Result<String, PluginError> {
+    /// `None` when the read was planned (offline: a dry-run step that
+    /// depends on a planned one).
+    fn read(&self, host: &dyn Host, args: &[&str]) -> Result<Option<String>, PluginError> {
         let done = host.exec(&self.command(args.iter().copied()).effect(Effect::Read))?;
+        if done.planned {
+            return Ok(None);
+        }
         if done.status != 0 {
             return Err(PluginError::new(format!(
                 "compose: `{} {}` exited with status {}: {}",
@@ -71,17 +76,17 @@ impl Compose {
                 crate::tail(&done, 5)
             )));
         }
-        Ok(done.stdout_text().into_owned())
+        Ok(Some(done.stdout_text().into_owned()))
     }
 
-    fn services(&self, host: &dyn Host) -> Result<Vec<String>, PluginError> {
-        Ok(self
-            .read(host, &["config", "--services"])?
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect())
+    fn services(&self, host: &dyn Host) -> Result<Option<Vec<String>>, PluginError> {
+        Ok(self.read(host, &["config", "--services"])?.map(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        }))
     }
 }
 
@@ -95,7 +100,9 @@ impl Backend for Compose {
         host: &dyn Host,
         wanted: Option<&[String]>,
     ) -> Result<Vec<Program>, PluginError> {
-        let all = self.services(host)?;
+        let Some(all) = self.services(host)? else {
+            return Ok(crate::backend::unknown(wanted.unwrap_or_default()));
+        };
         let names = match wanted {
             None => all,
             Some(w) => {
@@ -117,7 +124,10 @@ impl Backend for Compose {
     }
 
     fn state(&self, host: &dyn Host, names: &[String]) -> Result<Vec<Program>, PluginError> {
-        let containers = parse_ps(&self.read(host, &["ps", "--all", "--format", "json"])?)?;
+        let Some(ps) = self.read(host, &["ps", "--all", "--format", "json"])? else {
+            return Ok(crate::backend::unknown(names));
+        };
+        let containers = parse_ps(&ps)?;
         Ok(names
             .iter()
             .map(|n| service_state(n, &containers))

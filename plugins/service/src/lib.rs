@@ -110,7 +110,7 @@ impl Plugin for Service {
         if !known.contains(&action) {
             return Err(PluginError::unknown_action(action));
         }
-        let a: ServiceArgs = args.decode()?;
+        let a: ServiceArgs = args.decode::<ServiceArgs>()?.without_empty();
         let backend = backend::from_args(&a)?;
         let wanted = programs_arg(a.programs.as_ref())?;
         let job = Job {

@@ -13,7 +13,7 @@
 
 use cairn_sdk::prelude::*;
 
-use crate::backend::{check_signal, dedup};
+use crate::backend::{check_signal, dedup, unknown};
 use crate::{Backend, Class, Program, Verb, last_lines};
 
 pub(crate) struct Supervisor {
@@ -52,7 +52,15 @@ impl Supervisor {
 
     /// Every process supervisord has.
     fn all(&self, host: &dyn Host) -> Result<Vec<Program>, PluginError> {
+        Ok(self.listing(host)?.unwrap_or_default())
+    }
+
+    /// Every process supervisord has; `None` when the read was planned.
+    fn listing(&self, host: &dyn Host) -> Result<Option<Vec<Program>>, PluginError> {
         let done = host.exec(&self.command(["status"]).effect(Effect::Read))?;
+        if done.planned {
+            return Ok(None);
+        }
         let text = done.stdout_text();
         let progs = parse_status(&text);
         // supervisorctl exits 3 when a process is not running: the listing
@@ -64,7 +72,7 @@ impl Supervisor {
                 crate::tail(&done, 5)
             )));
         }
-        Ok(progs)
+        Ok(Some(progs))
     }
 }
 
@@ -78,7 +86,11 @@ impl Backend for Supervisor {
         host: &dyn Host,
         wanted: Option<&[String]>,
     ) -> Result<Vec<Program>, PluginError> {
-        let all = self.all(host)?;
+        // `None`: a dry-run step that runs offline (it depends on a planned
+        // step): nothing is read, the names stand for themselves.
+        let Some(all) = self.listing(host)? else {
+            return Ok(unknown(wanted.unwrap_or_default()));
+        };
         let Some(wanted) = wanted else {
             return Ok(all);
         };

@@ -47,6 +47,11 @@ impl Systemd {
                 )
                 .effect(Effect::Read),
         )?;
+        if done.planned {
+            // Offline (a dry-run step that depends on a planned one): the
+            // pattern stands for itself.
+            return Ok(vec![pattern.to_string()]);
+        }
         if done.status != 0 {
             return Err(PluginError::new(format!(
                 "systemd: `systemctl list-units {pattern}` exited with status {}: {}",
@@ -129,6 +134,9 @@ impl Backend for Systemd {
         ];
         args.extend(names.iter().cloned());
         let done = host.exec(&self.command("systemctl", args).effect(Effect::Read))?;
+        if done.planned {
+            return Ok(crate::backend::unknown(names));
+        }
         if done.status != 0 {
             return Err(PluginError::new(format!(
                 "systemd: `systemctl show` exited with status {}: {}",

@@ -235,6 +235,22 @@ fn a_dry_run_reads_the_state_and_writes_nothing() {
 }
 
 #[test]
+fn a_dry_run_whose_reads_are_planned_too_plans_off_and_on() {
+    // A step after a planned one (its `when` reads `was-on` of a page that
+    // was only planned) runs offline: even the read of the flag file is
+    // planned. Nothing is known, nothing fails, no check is made.
+    for action in ["off", "on"] {
+        let host = MockHost::new().dry_run().exec_returns(Completed::planned());
+        let ctx = Context::for_test().with_mode(Mode::DryRun);
+        let out = host
+            .invoke::<Maintenance>(&ctx, action, args(json!({})))
+            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+        assert_eq!(out["planned"], true, "{action}");
+        assert!(host.requests().is_empty(), "{action}: a check was made");
+    }
+}
+
+#[test]
 fn bad_arguments_are_refused() {
     let (_, host) = site(&[], true);
     let e = invoke(&host, "on", json!({ "backend": "haproxy", "file": "/x" })).unwrap_err();

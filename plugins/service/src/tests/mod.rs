@@ -88,3 +88,31 @@ fn a_bad_ready_url_or_signal_is_refused_before_anything_runs() {
     assert_eq!(e.field.as_deref(), Some("signal"));
     assert!(host.commands().is_empty());
 }
+
+#[test]
+fn every_backend_plans_offline_without_checking_names() {
+    // An undo step listed by a dry-run runs offline: even the reads are
+    // planned, so the names cannot be checked and the state is not known.
+    let ctx = Context::for_test().with_mode(Mode::DryRun);
+    let cases = [
+        json!({ "backend": "supervisor", "programs": "web worker:*" }),
+        json!({ "backend": "systemd", "programs": "web worker@*" }),
+        json!({ "backend": "compose", "file": "/srv/site.yml", "programs": "web worker" }),
+    ];
+    for args in cases {
+        for action in ["stop", "start", "status"] {
+            let host = MockHost::new()
+                .dry_run()
+                .on_exec(|_| Ok(Completed::planned()));
+            let out = host
+                .invoke::<Service>(&ctx, action, args.clone())
+                .unwrap_or_else(|e| panic!("{action} {args}: {e:?}"));
+            assert_eq!(out["programs"][0]["state"], "unknown", "{action} {args}");
+            assert_eq!(
+                out["programs"].as_array().unwrap().len(),
+                2,
+                "{action} {args}"
+            );
+        }
+    }
+}

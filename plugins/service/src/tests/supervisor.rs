@@ -365,3 +365,21 @@ fn a_dry_run_looks_but_neither_stops_nor_waits() {
     assert_eq!(out["running"], json!(["web"]));
     assert_eq!(fake.borrow().progs[0].1, "RUNNING");
 }
+
+#[test]
+fn a_dry_run_whose_reads_are_planned_too_plans_without_checking_names() {
+    // An undo step listed by a dry-run runs offline: even `status` is
+    // planned, so the names cannot be checked and the state is not known.
+    let ctx = Context::for_test().with_mode(Mode::DryRun);
+    for action in ["stop", "start"] {
+        let host = MockHost::new()
+            .dry_run()
+            .on_exec(|_| Ok(Completed::planned()));
+        let out = host
+            .invoke::<crate::Service>(&ctx, action, args(json!({ "programs": "web worker:*" })))
+            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+        assert_eq!(out["planned"], true, "{action}");
+        assert_eq!(out["programs"][1]["name"], "worker:*", "{action}");
+        assert_eq!(out["programs"][0]["state"], "unknown", "{action}");
+    }
+}

@@ -151,3 +151,24 @@ fn user_units_are_asked_with_user() {
     invoke(&host, "status", a).unwrap();
     assert!(lines(&host)[0].starts_with("systemctl --user show"));
 }
+
+#[test]
+fn empty_arguments_of_other_backends_are_absent() {
+    // A stock runbook passes its params through: `config ""` (a supervisor
+    // argument) under systemd means "none", not a foreign argument.
+    let (_, host) = fake(&[("web.service", "active")], &[]);
+    let mut a = args(json!(["web"]));
+    for k in [
+        "config",
+        "server-url",
+        "file",
+        "project",
+        "compose-command",
+        "signal",
+        "ready-url",
+    ] {
+        a[k] = json!("");
+    }
+    let out = invoke(&host, "status", a).unwrap();
+    assert_eq!(out["running"], json!(["web.service"]));
+}
