@@ -329,6 +329,15 @@ impl StepState {
                 "docker: exec in container `{container}` on {engine}: no command"
             ));
         };
+        // The same rule as `exec`: a loader or start-up variable would run
+        // other code than the command's, in the container as on a host.
+        for var in &env {
+            if crate::targets::programs::is_refused(&var.name)
+                && !self.cx.grants.allows("exec-env", &var.name, |g, v| g == v)
+            {
+                return Err(self.cx.denied("exec-env", &var.name));
+            }
+        }
         let mut vars = Vec::with_capacity(env.len());
         for var in &env {
             let value = match &var.value {

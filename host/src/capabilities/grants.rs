@@ -75,9 +75,10 @@ impl Grants {
                 .collect(),
         };
         // `exec-env` is the grant's alone (no plugin declares it), and only
-        // with `exec`; `*` is not a variable name.
+        // with what runs commands (`exec`, or `docker` for a container's
+        // exec); `*` is not a variable name.
         if let Some(vars) = grant.and_then(|g| g.capabilities.get(EXEC_ENV))
-            && caps.contains_key("exec")
+            && (caps.contains_key("exec") || caps.contains_key("docker"))
         {
             let vars = vars.iter().filter(|v| *v != "*").cloned().collect();
             caps.insert(EXEC_ENV.to_string(), Allow::Only(vars));

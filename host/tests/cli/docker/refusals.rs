@@ -57,3 +57,40 @@ runbook box version=1 {{
         lab.host
     ));
 }
+
+#[test]
+fn a_loader_variable_in_a_container_exec_needs_an_exec_env_grant() {
+    let Some(lab) = lab() else { return };
+    let runbook = format!(
+        r#"
+runbook box version=1 {{
+    step probe uses=docker-probe action=exec {{
+        engine {host}
+        container {c}
+        run sh "-c" "printf '%s' \"$BASH_ENV\""
+        env BASH_ENV="/tmp/not-a-script"
+        effect read
+    }}
+}}
+"#,
+        host = kdl(&lab.host),
+        c = kdl(&lab.container)
+    );
+    let Some(p) = project(&lab.host, &runbook) else {
+        return;
+    };
+    cairn(&p, &["run", "box"], None)
+        .code(1)
+        .has("exec-env: `BASH_ENV` is not permitted for plugin `docker-probe`");
+    // Granted by name, it reaches the container.
+    std::fs::write(
+        p.join("cairn.kdl"),
+        format!(
+            "project docker-test {{\n    plugins {{ dir \"plugins\"; }}\n    grant plugin=docker-probe {{ docker {}; exec-env \"BASH_ENV\"; }}\n}}\n",
+            kdl(&lab.host)
+        ),
+    )
+    .unwrap();
+    cairn(&p, &["run", "box"], None).code(0);
+    assert_eq!(outputs(&p, "probe")["stdout"], "/tmp/not-a-script");
+}
