@@ -24,6 +24,7 @@ pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[
         "dr-rehearsal",
         include_str!("../../runbooks/dr-rehearsal.kdl"),
     ),
+    ("move-site", include_str!("../../runbooks/move-site.kdl")),
 ];
 
 pub struct Workspace {

@@ -63,6 +63,14 @@ pub struct ExtraProgram<'a> {
     pub command: &'a str,
 }
 
+/// How a site differs from the lab's: environment variables replaced or
+/// added, and whether `web` starts with supervisord.
+#[derive(Default)]
+pub struct SiteVariant<'a> {
+    pub env: Vec<(&'a str, String)>,
+    pub web_stopped: bool,
+}
+
 pub struct Services {
     dir: tempfile::TempDir,
     pub site_dir: PathBuf,
@@ -79,6 +87,12 @@ impl Services {
     /// Starts the site; panics (after cleaning up) when it does not come up
     /// within a minute.
     pub fn start(lab: &ServicesLab, extra: &[ExtraProgram]) -> Self {
+        Self::start_variant(lab, extra, &SiteVariant::default())
+    }
+
+    /// The site with `variant`'s environment; with `web_stopped`, only the
+    /// workers and nginx run (nginx answers 502 until `web` is started).
+    pub fn start_variant(lab: &ServicesLab, extra: &[ExtraProgram], variant: &SiteVariant) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("cairn-svc-")
             .tempdir()
@@ -102,7 +116,7 @@ impl Services {
             nginx: None,
             dir,
         };
-        s.write_supervisor_conf(lab, extra);
+        s.write_supervisor_conf(lab, extra, variant);
         s.write_nginx_conf();
         let supervisord = {
             let venv = Path::new(&lab.venv).join("bin/supervisord");
@@ -136,9 +150,14 @@ impl Services {
                 .spawn()
                 .expect("start nginx"),
         );
+        let front = format!("{}/health/", s.nginx_url());
+        if variant.web_stopped {
+            s.wait_for("nginx", &front, |st| st == 502);
+            s.wait_running(&["worker:worker_00", "worker:worker_01"]);
+            return s;
+        }
         let health = format!("http://127.0.0.1:{}/health/", s.gunicorn_port);
         s.wait_for("gunicorn", &health, |st| st == 200);
-        let front = format!("{}/health/", s.nginx_url());
         s.wait_for("nginx", &front, |st| st == 200);
         s.wait_running(&["web", "worker:worker_00", "worker:worker_01"]);
         s
@@ -208,19 +227,29 @@ impl Services {
         (state, pid)
     }
 
-    fn write_supervisor_conf(&self, lab: &ServicesLab, extra: &[ExtraProgram]) {
+    fn write_supervisor_conf(
+        &self,
+        lab: &ServicesLab,
+        extra: &[ExtraProgram],
+        variant: &SiteVariant,
+    ) {
         let env_text = std::fs::read_to_string(&lab.site_env).expect("site env");
         let mut env = Vec::new();
         let mut wsgi = "labsite.wsgi".to_string();
         for line in env_text.lines().filter(|l| !l.starts_with('#')) {
             if let Some((k, v)) = line.split_once('=') {
+                if variant.env.iter().any(|(name, _)| *name == k) {
+                    continue;
+                }
                 if k == "DJANGO_SETTINGS_MODULE" {
                     wsgi = v.replace(".settings", ".wsgi");
                 }
                 env.push(format!("{k}=\"{}\"", v.replace('"', "")));
             }
         }
+        env.extend(variant.env.iter().map(|(k, v)| format!("{k}=\"{v}\"")));
         let env = env.join(",");
+        let web_autostart = !variant.web_stopped;
         let d = self.dir.path().display();
         let site = self.site_dir.display();
         let venv = &lab.venv;
@@ -234,7 +263,7 @@ impl Services {
              [supervisorctl]\nserverurl=unix://{d}/supervisor.sock\n\n\
              [program:web]\n\
              command={venv}/bin/gunicorn {wsgi}:application --bind 127.0.0.1:{port} --workers 1 --timeout 30 --graceful-timeout 2\n\
-             directory={site}\nenvironment={env}\nautostart=true\nautorestart=true\n\
+             directory={site}\nenvironment={env}\nautostart={web_autostart}\nautorestart=true\n\
              startsecs=1\nstopwaitsecs=10\nstopasgroup=true\nkillasgroup=true\n\
              redirect_stderr=true\nstdout_logfile={d}/web.log\n\n\
              [program:worker]\n\

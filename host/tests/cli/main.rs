@@ -24,6 +24,7 @@ mod leftovers;
 mod legacy_restore;
 mod lock_resume;
 mod maintenance;
+mod move_site;
 mod postgres_move;
 mod preflight;
 mod rehearse;
