@@ -361,7 +361,6 @@ fn a_failure_late_in_the_move_leaves_the_old_site_serving_as_before() {
     // The DNS verify asks a server that never answers: it fails after the
     // switch, with the site already behind HAProxy's new address.
     let run = m.run(&["dns-servers=127.0.0.1:9", "dns-verify-timeout=3s"]);
-    eprintln!("{}\n{}", run.stdout, run.stderr);
     run.code(1).stdout_has("failed (rolled back)");
     for step in [
         "maintenance-on",
