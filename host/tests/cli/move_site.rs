@@ -285,7 +285,9 @@ fn a_dry_run_changes_nothing_then_the_site_moves() {
         .stdout_has(&format!(
             "server be_site/app: 127.0.0.1:{} → 127.0.0.1:{}",
             m.old.nginx_port, m.new.nginx_port
-        ));
+        ))
+        .stdout_has("undo of `haproxy-addr`: would run if a later step fails")
+        .stdout_lacks("would not complete");
     m.assert_old_serves_as_before();
     write(&m.site.database_url).unwrap();
     assert!(
