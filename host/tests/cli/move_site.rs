@@ -287,6 +287,10 @@ fn a_dry_run_changes_nothing_then_the_site_moves() {
             m.old.nginx_port, m.new.nginx_port
         ))
         .stdout_has("undo of `haproxy-addr`: would run if a later step fails")
+        .stdout_has(&format!(
+            "would remove `{}` if it is the page cairn wrote",
+            m.old.maintenance_file.display()
+        ))
         .stdout_lacks("would not complete");
     m.assert_old_serves_as_before();
     write(&m.site.database_url).unwrap();

@@ -27,11 +27,14 @@ pub(crate) enum State {
     File(String),
     /// A directory or a special file where the flag should be.
     Other,
+    /// Not read: a plan in which cairn performs no read (the undo steps
+    /// of a dry-run).
+    Unread,
 }
 
 impl State {
     pub fn is_on(&self) -> bool {
-        !matches!(self, State::Absent)
+        !matches!(self, State::Absent | State::Unread)
     }
 
     pub fn is_cairns(&self) -> bool {
@@ -57,6 +60,9 @@ impl FlagFile {
     pub fn read(&self, host: &dyn Host) -> Result<State, PluginError> {
         let limit = READ_LIMIT.to_string();
         let done = host.exec(&sh(READ, &[&self.path, &limit]).effect(Effect::Read))?;
+        if done.planned {
+            return Ok(State::Unread);
+        }
         let text = done.stdout_text();
         let (kind, content) = text.split_once('\n').unwrap_or((text.trim(), ""));
         match (done.status, kind) {

@@ -225,6 +225,7 @@ impl<'a> Job<'a> {
                 State::File(_) if state.is_cairns() => "up (a page cairn wrote)",
                 State::File(_) => "up (not written by cairn)",
                 State::Other => "not a regular file",
+                State::Unread => "not read in this plan",
             }
         ));
         if state == State::Other {
@@ -297,6 +298,17 @@ impl<'a> Job<'a> {
 
     fn off(&self) -> Result<Outputs, PluginError> {
         let before = self.read()?;
+        if before == State::Unread {
+            // Only planned: the removal checks the marker itself.
+            self.host.info(&format!(
+                "would remove `{}` if it is the page cairn wrote",
+                self.flag.path
+            ));
+            let done = self.flag.remove(self.host)?;
+            return Ok(self
+                .outputs(&before, false, false)
+                .set("planned", done.planned));
+        }
         if !before.is_on() {
             let out = self.outputs(&before, false, false);
             return self.verify_off(out);

@@ -234,6 +234,29 @@ fn a_dry_run_reads_the_state_and_writes_nothing() {
     );
 }
 
+/// The plan of an undo step: cairn performs no read for it (every command
+/// is answered as planned), so the flag file cannot be read.
+#[test]
+fn a_plan_that_reads_nothing_plans_off_and_on_without_failing() {
+    let host = MockHost::new()
+        .on_exec(|_| Ok(Completed::planned()))
+        .on_http(|_| Ok(Response::planned()));
+    let ctx = Context::for_test().with_mode(Mode::DryRun);
+    for action in ["off", "on"] {
+        let out = host
+            .invoke::<Maintenance>(&ctx, action, args(json!({})))
+            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+        assert_eq!(out["planned"], true, "{action}");
+    }
+    assert!(
+        host.logs()
+            .iter()
+            .any(|(_, m)| m.contains("not read in this plan")),
+        "{:?}",
+        host.logs()
+    );
+}
+
 #[test]
 fn bad_arguments_are_refused() {
     let (_, host) = site(&[], true);
