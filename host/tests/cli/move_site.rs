@@ -287,6 +287,7 @@ fn a_dry_run_changes_nothing_then_the_site_moves() {
             m.old.nginx_port, m.new.nginx_port
         ))
         .stdout_has("undo of `haproxy-addr`: would run if a later step fails")
+        .stdout_has("would put back the record sets in `previous`")
         .stdout_has(&format!(
             "would remove `{}` if it is the page cairn wrote",
             m.old.maintenance_file.display()
