@@ -28,6 +28,7 @@ pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[
         "deploy-update",
         include_str!("../../runbooks/deploy-update.kdl"),
     ),
+    ("move-site", include_str!("../../runbooks/move-site.kdl")),
 ];
 
 pub struct Workspace {

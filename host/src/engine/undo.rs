@@ -113,10 +113,13 @@ impl Executor<'_> {
                 Some(&owner.id),
             );
             for step in &owner.undo {
+                // Planned without reads and with values the main steps
+                // return only when they run: a plugin that needs either
+                // cannot plan, which says nothing of the real undo.
                 if let Err(f) = self.run_step(step, Phase::Undo) {
                     self.sink.emit(&Event::Warning {
                         message: format!(
-                            "undo of `{}` would not complete: {}",
+                            "undo of `{}` cannot be checked before the run (it reads nothing in a plan and uses what the steps return when they run): {}",
                             owner.id, f.message
                         ),
                     });

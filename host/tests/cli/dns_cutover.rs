@@ -8,15 +8,15 @@ use serde_json::{Value, json};
 use crate::Project;
 use crate::backup::{outputs, unique};
 
-struct Pdns {
-    api: String,
-    key: String,
-    dns: String,
-    zone: String,
+pub(crate) struct Pdns {
+    pub(crate) api: String,
+    pub(crate) key: String,
+    pub(crate) dns: String,
+    pub(crate) zone: String,
 }
 
 impl Pdns {
-    fn new() -> Option<Pdns> {
+    pub(crate) fn new() -> Option<Pdns> {
         let get = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
         let (Some(api), Some(key), Some(dns)) = (
             get("CAIRN_LAB_PDNS_API"),
@@ -49,7 +49,7 @@ impl Pdns {
         Some(p)
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
         let mut c = std::process::Command::new("curl");
         c.args(["-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H"])
             .arg(format!("X-API-Key: {}", self.key))
@@ -65,7 +65,7 @@ impl Pdns {
     }
 
     /// `(ttl, values)` of an A record set of the zone, from the API.
-    fn a(&self, name: &str) -> Option<(u64, Vec<String>)> {
+    pub(crate) fn a(&self, name: &str) -> Option<(u64, Vec<String>)> {
         let (_, body) = self.call(
             "GET",
             &format!("/servers/localhost/zones/{}", self.zone),

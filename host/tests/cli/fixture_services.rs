@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub(crate) use crate::fixture_procs::{alive, stop_tree};
+
 /// What the fixture needs of the lab.
 pub struct ServicesLab {
     pub site_dir: String,
@@ -63,6 +65,17 @@ pub struct ExtraProgram<'a> {
     pub command: &'a str,
 }
 
+/// How a site differs from the lab's: environment variables replaced or
+/// added, and whether `web` starts with supervisord.
+/// By default the site is a fresh clone of the lab's; `site_dir` runs a
+/// checkout of the test's own (a `ScratchSite`'s) instead.
+#[derive(Default)]
+pub struct SiteVariant<'a> {
+    pub env: Vec<(&'a str, String)>,
+    pub web_stopped: bool,
+    pub site_dir: Option<PathBuf>,
+}
+
 pub struct Services {
     dir: tempfile::TempDir,
     pub site_dir: PathBuf,
@@ -79,27 +92,29 @@ impl Services {
     /// Starts the site; panics (after cleaning up) when it does not come up
     /// within a minute.
     pub fn start(lab: &ServicesLab, extra: &[ExtraProgram]) -> Self {
-        Self::launch(lab, None, &[], extra)
+        Self::start_variant(lab, extra, &SiteVariant::default())
     }
 
     /// The same around a checkout of the test's own (a `ScratchSite`'s):
     /// `web` and `worker:*` run in `site_dir`, with the lab site's
     /// environment but for the variables of `env` (its `DATABASE_URL`).
     pub fn start_on(lab: &ServicesLab, site_dir: &Path, env: &[(String, String)]) -> Self {
-        Self::launch(lab, Some(site_dir.to_path_buf()), env, &[])
+        let variant = SiteVariant {
+            env: env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
+            web_stopped: false,
+            site_dir: Some(site_dir.to_path_buf()),
+        };
+        Self::start_variant(lab, &[], &variant)
     }
 
-    fn launch(
-        lab: &ServicesLab,
-        site_dir: Option<PathBuf>,
-        env: &[(String, String)],
-        extra: &[ExtraProgram],
-    ) -> Self {
+    /// The site with `variant`'s environment; with `web_stopped`, only the
+    /// workers and nginx run (nginx answers 502 until `web` is started).
+    pub fn start_variant(lab: &ServicesLab, extra: &[ExtraProgram], variant: &SiteVariant) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("cairn-svc-")
             .tempdir()
             .expect("tempdir");
-        let site_dir = site_dir.unwrap_or_else(|| {
+        let site_dir = variant.site_dir.clone().unwrap_or_else(|| {
             let site_dir = dir.path().join("site");
             let out = Command::new("git")
                 .args(["clone", "-q", &lab.site_dir])
@@ -121,7 +136,7 @@ impl Services {
             nginx: None,
             dir,
         };
-        s.write_supervisor_conf(lab, env, extra);
+        s.write_supervisor_conf(lab, extra, variant);
         s.write_nginx_conf();
         let supervisord = {
             let venv = Path::new(&lab.venv).join("bin/supervisord");
@@ -155,9 +170,14 @@ impl Services {
                 .spawn()
                 .expect("start nginx"),
         );
+        let front = format!("{}/health/", s.nginx_url());
+        if variant.web_stopped {
+            s.wait_for("nginx", &front, |st| st == 502);
+            s.wait_running(&["worker:worker_00", "worker:worker_01"]);
+            return s;
+        }
         let health = format!("http://127.0.0.1:{}/health/", s.gunicorn_port);
         s.wait_for("gunicorn", &health, |st| st == 200);
-        let front = format!("{}/health/", s.nginx_url());
         s.wait_for("nginx", &front, |st| st == 200);
         s.wait_running(&["web", "worker:worker_00", "worker:worker_01"]);
         s
@@ -230,25 +250,26 @@ impl Services {
     fn write_supervisor_conf(
         &self,
         lab: &ServicesLab,
-        over: &[(String, String)],
         extra: &[ExtraProgram],
+        variant: &SiteVariant,
     ) {
         let env_text = std::fs::read_to_string(&lab.site_env).expect("site env");
         let mut env = Vec::new();
         let mut wsgi = "labsite.wsgi".to_string();
         for line in env_text.lines().filter(|l| !l.starts_with('#')) {
             if let Some((k, v)) = line.split_once('=') {
-                let v = over
-                    .iter()
-                    .find(|(o, _)| o == k)
-                    .map_or(v, |(_, o)| o.as_str());
+                if variant.env.iter().any(|(name, _)| *name == k) {
+                    continue;
+                }
                 if k == "DJANGO_SETTINGS_MODULE" {
                     wsgi = v.replace(".settings", ".wsgi");
                 }
                 env.push(format!("{k}=\"{}\"", v.replace('"', "")));
             }
         }
+        env.extend(variant.env.iter().map(|(k, v)| format!("{k}=\"{v}\"")));
         let env = env.join(",");
+        let web_autostart = !variant.web_stopped;
         let d = self.dir.path().display();
         let site = self.site_dir.display();
         let venv = &lab.venv;
@@ -262,7 +283,7 @@ impl Services {
              [supervisorctl]\nserverurl=unix://{d}/supervisor.sock\n\n\
              [program:web]\n\
              command={venv}/bin/gunicorn {wsgi}:application --bind 127.0.0.1:{port} --workers 1 --timeout 30 --graceful-timeout 2\n\
-             directory={site}\nenvironment={env}\nautostart=true\nautorestart=true\n\
+             directory={site}\nenvironment={env}\nautostart={web_autostart}\nautorestart=true\n\
              startsecs=1\nstopwaitsecs=10\nstopasgroup=true\nkillasgroup=true\n\
              redirect_stderr=true\nstdout_logfile={d}/web.log\n\n\
              [program:worker]\n\
@@ -327,101 +348,6 @@ impl Drop for Services {
         {
             stop_tree(child);
         }
-    }
-}
-
-/// Ends a daemon and every process below it: the descendants are recorded
-/// first (pid and start time), the daemon gets SIGTERM and 20 s to end
-/// them, then whatever of the recorded processes is left gets SIGKILL.
-pub(crate) fn stop_tree(mut child: Child) {
-    let root = child.id();
-    let tree = descendants(root);
-    signal(root, "TERM");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if !matches!(child.try_wait(), Ok(Some(_))) {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let alive: Vec<&(u32, u64)> = tree
-            .iter()
-            .filter(|(pid, start)| start_time(*pid) == Some(*start))
-            .collect();
-        if alive.is_empty() {
-            return;
-        }
-        if Instant::now() >= deadline {
-            for (pid, _) in alive {
-                signal(*pid, "KILL");
-            }
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// `kill -SIG PID` (the test crate allows no `unsafe`).
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// A process's start time (field 22 of /proc/PID/stat), to tell it from
-/// a later process with the same pid.
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn parent(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Every process below `root`, with its start time.
-fn descendants(root: u32) -> Vec<(u32, u64)> {
-    let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter_map(|pid| Some((pid, parent(pid)?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let p = found[i];
-        found.extend(all.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
-        i += 1;
-    }
-    found
-        .into_iter()
-        .skip(1)
-        .filter_map(|pid| Some((pid, start_time(pid)?)))
-        .collect()
-}
-
-/// Is a process with this pid alive (not a zombie)?
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rfind(')')
-            .and_then(|i| stat[i + 2..].split_whitespace().next())
-            .is_some_and(|state| state != "Z"),
-        Err(_) => false,
     }
 }
 

@@ -191,6 +191,41 @@ fn a_dry_run_prints_the_diff_from_the_real_zone_and_changes_nothing() {
     );
 }
 
+/// The undo of a switch in a dry-run: `previous` is the value cairn shows
+/// for an output known only when the switch runs, and nothing is read.
+#[test]
+fn a_dry_run_restore_of_a_previous_not_known_yet_is_planned_without_reading() {
+    let host = MockHost::new()
+        .dry_run()
+        .with_secret("pdns-key", "k")
+        .on_http(|_| Ok(Response::planned()));
+    let out = run(
+        &host,
+        Mode::DryRun,
+        "restore",
+        args(json!({ "previous": "(known after the step runs)" })),
+    )
+    .unwrap();
+    assert_eq!(out.get("planned").unwrap(), true);
+    let logs: Vec<String> = host.logs().into_iter().map(|(_, m)| m).collect();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("would put back the record sets")),
+        "{logs:?}"
+    );
+    // Applied, the same value is an error.
+    let err = run(
+        &MockHost::new()
+            .with_secret("pdns-key", "k")
+            .on_http(|_| Ok(Response::planned())),
+        Mode::Apply,
+        "restore",
+        args(json!({ "previous": "(known after the step runs)" })),
+    )
+    .unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("previous"));
+}
+
 #[test]
 fn deletes_and_large_shares_of_a_zone_are_refused_unless_raised() {
     let z = zone(0);

@@ -75,12 +75,18 @@ fn guard(
     Ok(())
 }
 
-fn log_change(host: &dyn Host, a: &StepArgs, name: &str, what: &str, dry: bool) {
-    let msg = format!("server {}/{name}: {what}", a.backend);
-    let msg = if dry {
-        format!("{msg} (would change)")
+/// `server B/S: BEFORE → AFTER`, `(would change)` in a dry-run; `BEFORE
+/// (no change)` when the server is there already.
+fn log_change(host: &dyn Host, a: &StepArgs, name: &str, before: &str, after: &str, dry: bool) {
+    let msg = if before == after {
+        format!("server {}/{name}: {before} (no change)", a.backend)
+    } else if dry {
+        format!(
+            "server {}/{name}: {before} → {after} (would change)",
+            a.backend
+        )
     } else {
-        msg
+        format!("server {}/{name}: {before} → {after}", a.backend)
     };
     host.log(
         Level::Info,
@@ -101,13 +107,7 @@ pub fn set_state(
     if to != Admin::Ready {
         guard(a, &servers, name, |_| false)?;
     }
-    log_change(
-        host,
-        a,
-        name,
-        &format!("{} → {}", before.state.as_str(), to.as_str()),
-        dry,
-    );
+    log_change(host, a, name, before.state.as_str(), to.as_str(), dry);
     let sent = api::write(
         host,
         &a.socket,
@@ -144,7 +144,8 @@ pub fn weight(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plugi
         host,
         a,
         name,
-        &format!("weight {} → {w}", before.weight),
+        &format!("weight {}", before.weight),
+        &format!("weight {w}"),
         dry,
     );
     let sent = api::write(
@@ -179,7 +180,8 @@ pub fn set_addr(host: &dyn Host, a: &StepArgs, dry: bool) -> Result<Outputs, Plu
         host,
         a,
         name,
-        &format!("{}:{} → {addr}:{port}", before.addr, before.port),
+        &format!("{}:{}", before.addr, before.port),
+        &format!("{addr}:{port}"),
         dry,
     );
     let cmd = match a.port {

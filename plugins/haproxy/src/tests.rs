@@ -300,6 +300,24 @@ fn a_dry_run_reads_the_real_state_and_sends_no_change() {
 }
 
 #[test]
+fn a_dry_run_of_a_state_the_server_has_already_says_no_change() {
+    let f = fake(&[("app1", 0, 2), ("app2", 0, 2)]);
+    let host = host_for(&f).dry_run();
+    let out = run_in(&host, Mode::DryRun, "ready", json!({ "server": "app1" })).unwrap();
+    assert_eq!(out.get("previous-state").unwrap(), "ready");
+    let logs = host.logs();
+    assert!(
+        logs.iter()
+            .any(|(_, m)| m == "server be_app/app1: ready (no change)"),
+        "{logs:?}"
+    );
+    assert!(
+        !logs.iter().any(|(_, m)| m.contains("would change")),
+        "{logs:?}"
+    );
+}
+
+#[test]
 fn unknown_backend_server_and_refusals_are_clear_errors() {
     let f = fake(&[("app1", 0, 2), ("app2", 0, 2)]);
     let host = host_for(&f);
