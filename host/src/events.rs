@@ -108,7 +108,27 @@ pub enum Event {
         pid: u32,
         #[serde(skip_serializing_if = "Option::is_none")]
         start_time: Option<u64>,
+        /// Its own cgroup, where cairn made one: it holds every process
+        /// the command started, also those that left the process group.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cgroup: Option<String>,
         command: String,
+    },
+    /// A command a step started on another machine or in a container
+    /// (an `ssh` or `docker` target), whose processes carry
+    /// `CAIRN_EXEC_ID=marker`: `cairn resume` looks for them there.
+    RemoteStarted {
+        step: String,
+        target: String,
+        /// The target as it was reached (`kind`, destination or container).
+        at: Value,
+        marker: String,
+        command: String,
+    },
+    /// That command ended (or was stopped there).
+    RemoteEnded {
+        step: String,
+        marker: String,
     },
     /// That process ended and was reaped.
     ChildEnded {

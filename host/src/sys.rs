@@ -40,6 +40,25 @@ pub fn signal_pid(pid: u32, sig: libc::c_int) -> bool {
     }
 }
 
+/// Makes the command's child write `bytes` to the open file `fd` between
+/// fork and exec, ignoring failure (entering a cgroup: `0` to its
+/// `cgroup.procs`). `bytes` must outlive the command: a constant.
+pub fn write_on_spawn(
+    cmd: &mut std::process::Command,
+    fd: std::os::fd::RawFd,
+    bytes: &'static [u8],
+) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and calls
+    // only `write`, which is async-signal-safe; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _ = libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+            Ok(())
+        });
+    }
+}
+
 /// Makes the command's child ask the kernel for SIGKILL when its parent
 /// dies (`PR_SET_PDEATHSIG`, Linux). The kernel sends it when the *thread*
 /// that forked the child exits, not only the process: a caller spawns from a

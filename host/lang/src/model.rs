@@ -60,7 +60,10 @@ pub struct Target {
     pub span: SourceSpan,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized (tagged `kind`) where a run journals the target of a command
+/// it started there, so that `cairn resume` can reach it again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TargetKind {
     Local,
     Ssh {

@@ -381,7 +381,7 @@ impl StepState {
         let cap = self.cx.limits.max_exec_capture;
         let started = Instant::now();
         let deadline = Instant::now() + self.cx.remaining(None);
-        let result = run::run(&command, None, deadline, cap);
+        let result = run::run(&command, &run::new_marker(), None, deadline, cap);
         let elapsed = started.elapsed();
         self.mark_if_late();
         let result = result.map_err(|e| match e {

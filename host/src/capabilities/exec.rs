@@ -8,9 +8,10 @@ use super::StepState;
 use crate::events::Event;
 use crate::targets::docker::run::{self as container, RunError};
 pub use crate::targets::process::{Finished, run_process};
-use crate::targets::{Launch, launch};
+use crate::targets::{Launch, launch, marked};
 use crate::wit::cairn::plugin::exec::{self as wit, Command, Completed};
 use crate::wit::cairn::plugin::types::Effect;
+use cairn_lang::TargetKind;
 
 impl wit::Host for StepState {
     fn run(&mut self, cmd: Command) -> wasmtime::Result<Result<Completed, String>> {
@@ -30,7 +31,7 @@ impl StepState {
             .get(&target_name)
             .cloned()
             .ok_or_else(|| format!("exec: unknown target `{target_name}`"))?;
-        let inv = self.invocation("exec", &cmd, &target_name, &target)?;
+        let mut inv = self.invocation("exec", &cmd, &target_name, &target)?;
         let write = cmd.effect == Effect::Write;
         let summary = format!("{} (on `{target_name}`)", inv.display());
         let mut detail = json!({
@@ -64,6 +65,17 @@ impl StepState {
         let deadline = Instant::now() + self.cx.remaining(timeout);
         let started = Instant::now();
         let mut stop_failure = None;
+        // On an ssh or docker target the processes carry a mark, so that
+        // they can be found there again (cairn killed, a deadline).
+        let log = self.cx.child_log();
+        let remote = !matches!(target, TargetKind::Local);
+        let marker = marked::new_marker();
+        if remote {
+            if matches!(target, TargetKind::Ssh { .. }) {
+                inv.env.push((marked::MARKER.into(), marker.clone()));
+            }
+            log.remote_started(&target_name, &target, &marker, &summary);
+        }
         let cannot_start = |e: &dyn std::fmt::Display| {
             format!(
                 "exec: cannot start `{}` on `{target_name}`: {e}",
@@ -73,7 +85,7 @@ impl StepState {
         let launched = launch(&target, &inv, deadline).map_err(|e| cannot_start(&e))?;
         let finished = match launched {
             Launch::Process(c) => {
-                let (log, shown) = (self.cx.child_log(), inv.display());
+                let shown = inv.display();
                 match run_process(
                     c,
                     cmd.stdin.clone(),
@@ -96,6 +108,7 @@ impl StepState {
             }
             Launch::Container(c) => match container::run(
                 &c,
+                &marker,
                 cmd.stdin.clone(),
                 deadline,
                 self.cx.limits.max_exec_capture,
@@ -122,6 +135,21 @@ impl StepState {
                 }
             },
         };
+        if remote {
+            // An ssh command past its deadline: the client is gone, the
+            // command may not be; end it there.
+            if finished.timed_out && matches!(target, TargetKind::Ssh { .. }) {
+                if let Err(e) = marked::find(&target, &marker, true) {
+                    stop_failure = Some(format!(
+                        "its processes carry {}={marker} there: {e}",
+                        marked::MARKER
+                    ));
+                }
+            }
+            if stop_failure.is_none() {
+                log.remote_ended(&marker);
+            }
+        }
         let elapsed = started.elapsed();
         self.mark_if_late();
         detail["status"] = json!(finished.status);

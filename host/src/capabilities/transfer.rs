@@ -213,13 +213,14 @@ impl StepState {
         let watchdog = Watchdog::new(deadline);
         let started = Instant::now();
         let storages = self.cx.storages.clone();
+        let log = self.cx.child_log();
         // The source.
         let mut src_proc = None;
         let mut src: Box<dyn Read> = match source {
             End::Command(c) => {
                 let what = c.display();
                 let (proc_, out, _) =
-                    Proc::spawn(c.launch()?, what, false, &watchdog, self.cx.child_log())
+                    Proc::spawn(c.launch(&log)?, what, false, &watchdog, log.clone())
                         .map_err(|e| start_error(&c, e))?;
                 src_proc = Some(proc_);
                 Box::new(out.expect("piped stdout"))
@@ -237,7 +238,7 @@ impl StepState {
             End::Command(c) => {
                 let what = c.display();
                 let (proc_, _, stdin) =
-                    Proc::spawn(c.launch()?, what, true, &watchdog, self.cx.child_log())
+                    Proc::spawn(c.launch(&log)?, what, true, &watchdog, log.clone())
                         .map_err(|e| start_error(&c, e))?;
                 sink_proc = Some(proc_);
                 Terminal::Stdin(stdin.expect("piped stdin"))

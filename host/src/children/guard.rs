@@ -5,7 +5,8 @@
 //! cairn writes `+ PGID` when a child starts and `- PGID` once it has been
 //! reaped, on a pipe the guard reads. The kernel closes that pipe however
 //! cairn ends; at its end the guard sends SIGKILL to every group still
-//! listed, and exits. The parent-death signal alone kills only the direct
+//! listed, kills what is in the cgroups cairn made for its children (those
+//! of reaped children are gone by then), and exits. The parent-death signal alone kills only the direct
 //! child: a shell's own children live on without the guard.
 //!
 //! The guard is `/bin/sh` running a fixed script (no allocation or
@@ -26,6 +27,13 @@ while read -r op pg; do
   esac
 done
 for pg in $g; do kill -9 -"$pg" 2>/dev/null; done
+if [ -n "$1" ]; then
+  for cg in "$1"*; do
+    [ -d "$cg" ] || continue
+    echo 1 > "$cg/cgroup.kill" 2>/dev/null ||
+      for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  done
+fi
 "#;
 
 enum State {
@@ -71,6 +79,7 @@ fn start() -> State {
     c.arg("-c")
         .arg(SCRIPT)
         .arg("cairn-guard")
+        .arg(super::cgroup::guard_pattern().unwrap_or_default())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

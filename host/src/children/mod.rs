@@ -11,31 +11,46 @@
 //!   `cairn resume` can tell whether anything of an interrupted run still
 //!   runs (and end it with `--kill-leftovers`).
 //!
-//! A process that leaves its group on purpose (`setsid`, a daemon) is beyond
-//! all three; so is the remote side of an ssh command, and a command run in
-//! a container through the engine's API (the engine owns that process).
+//! - where cgroup v2 can be used, runs in a [`cgroup`] of its own, which
+//!   holds even what leaves the process group (`setsid`, a daemon): the
+//!   guard ends that too, and `cairn resume` finds it by the group's path,
+//!   which the journal records.
+//!
+//! Without cgroups, a process that leaves its group on purpose is beyond
+//! all three. The remote side of an ssh command and a command run in a
+//! container through the engine's API are not processes of this machine:
+//! they are marked and found again there ([`crate::targets::marked`]).
 
+pub mod cgroup;
 mod guard;
 pub mod stat;
 
+use std::path::PathBuf;
 use std::process::{Child, Command};
 
-/// A child just started: its pid (also its process group) and start time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A child just started: its pid (also its process group), start time and
+/// cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
     pub pid: u32,
     /// `/proc/PID/stat` field 22; `None` where there is no `/proc`.
     pub start_time: Option<u64>,
+    /// The child's own cgroup, where there is one.
+    pub cgroup: Option<PathBuf>,
 }
 
 /// Keeps a child's group on the guard's list until dropped: drop it once the
-/// child has been reaped (its pid may be reused from then on).
+/// child has been reaped (its pid may be reused from then on). Dropping it
+/// also hands back what the child left in its cgroup (see [`cgroup`]).
 #[derive(Debug)]
-pub struct Watched(u32);
+pub struct Watched(u32, Option<cgroup::Cgroup>);
 
 impl Drop for Watched {
     fn drop(&mut self) {
         guard::release(self.0);
+        if let Some(cg) = self.1.take() {
+            cg.release();
+        }
     }
 }
 
@@ -46,12 +61,28 @@ pub fn spawn(cmd: &mut Command) -> std::io::Result<(Child, Started, Watched)> {
     use std::os::unix::process::CommandExt;
     cmd.process_group(0);
     crate::sys::die_with_parent(cmd);
-    let child = cmd.spawn()?;
+    let group = cgroup::create();
+    if let Some((_, procs)) = &group {
+        cgroup::enter_on_spawn(cmd, procs);
+    }
+    let spawned = cmd.spawn();
+    // The parent's copy of `cgroup.procs` is closed here, spawned or not.
+    let group = group.map(|(g, _procs)| g);
+    let child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            if let Some(g) = group {
+                g.release();
+            }
+            return Err(e);
+        }
+    };
     let pid = child.id();
     guard::watch(pid);
     let started = Started {
         pid,
         start_time: stat::start_time(pid),
+        cgroup: group.as_ref().map(|g| g.path().to_path_buf()),
     };
-    Ok((child, started, Watched(pid)))
+    Ok((child, started, Watched(pid, group)))
 }

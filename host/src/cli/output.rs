@@ -317,7 +317,10 @@ impl EventSink for Human {
                 }
             }
             // Journaled for `cairn resume`; `cairn log` shows them.
-            Event::ChildStarted { .. } | Event::ChildEnded { .. } => {}
+            Event::ChildStarted { .. }
+            | Event::ChildEnded { .. }
+            | Event::RemoteStarted { .. }
+            | Event::RemoteEnded { .. } => {}
             Event::Progress {
                 step,
                 bytes,

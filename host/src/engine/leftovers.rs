@@ -1,18 +1,23 @@
 //! What of an interrupted run may still be running: its cairn processes
 //! (`run-started`, `run-resumed`) and the processes its steps started
 //! (`child-started` without a `child-ended`), each known by pid and start
-//! time, so a recycled pid is never taken for one of them. `cairn resume`
-//! refuses while any runs, or ends them first with `--kill-leftovers`.
+//! time, so a recycled pid is never taken for one of them, and where cairn
+//! gave a child a cgroup, every process in that group (it holds what left
+//! the process group too). `cairn resume` refuses while any runs, or ends
+//! them first with `--kill-leftovers`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::resume::Resume;
-use crate::children::stat;
+use crate::children::{cgroup, stat};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
+use crate::targets::marked;
+use cairn_lang::TargetKind;
 
 /// A live process of an earlier run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,16 +27,21 @@ pub struct Leftover {
     /// own group (its children are in it too); a cairn process is signalled
     /// alone (its group may be the operator's shell job).
     pub group: Option<u32>,
+    /// The cgroup cairn made for the step's command, which holds it.
+    pub cgroup: Option<PathBuf>,
     /// What it is, for messages: `cairn`, or the step and its command.
     pub what: String,
 }
+
+/// A child the journal lists as running: step, command, start time, cgroup.
+type Running = (String, String, Option<u64>, Option<PathBuf>);
 
 /// The live processes the journal's events name.
 pub fn find(events: &[Value]) -> Vec<Leftover> {
     let me = std::process::id();
     let mut out = Vec::new();
-    // Children still listed as running, by pid: (step, command, start time).
-    let mut running: BTreeMap<u32, (String, String, Option<u64>)> = BTreeMap::new();
+    // Children still listed as running, by pid.
+    let mut running: BTreeMap<u32, Running> = BTreeMap::new();
     for e in events {
         let pid = e["pid"].as_u64().and_then(|p| u32::try_from(p).ok());
         let Some(pid) = pid else { continue };
@@ -42,6 +52,7 @@ pub fn find(events: &[Value]) -> Vec<Leftover> {
                     out.push(Leftover {
                         pid,
                         group: None,
+                        cgroup: None,
                         what: "cairn".into(),
                     });
                 }
@@ -49,7 +60,8 @@ pub fn find(events: &[Value]) -> Vec<Leftover> {
             "child-started" => {
                 let step = e["step"].as_str().unwrap_or("").to_string();
                 let command = e["command"].as_str().unwrap_or("").to_string();
-                running.insert(pid, (step, command, e["start_time"].as_u64()));
+                let cg = e["cgroup"].as_str().map(PathBuf::from);
+                running.insert(pid, (step, command, e["start_time"].as_u64(), cg));
             }
             "child-ended" => {
                 running.remove(&pid);
@@ -57,27 +69,137 @@ pub fn find(events: &[Value]) -> Vec<Leftover> {
             _ => {}
         }
     }
-    for (pid, (step, command, since)) in running {
+    for (pid, (step, command, since, cg)) in running {
         let what = format!("step `{step}`: {command}");
+        let mut seen = BTreeSet::new();
         if stat::still_running(pid, since) {
+            seen.insert(pid);
             out.push(Leftover {
                 pid,
                 group: Some(pid),
-                what,
+                cgroup: cg.clone(),
+                what: what.clone(),
             });
-            continue;
+        } else if let Some(since) = since {
+            // The command is gone; what it started in its group may not be.
+            for member in stat::group_members(pid, since) {
+                seen.insert(member);
+                out.push(Leftover {
+                    pid: member,
+                    group: Some(pid),
+                    cgroup: cg.clone(),
+                    what: format!("{what} (started by it)"),
+                });
+            }
         }
-        // The command is gone; what it started in its group may not be.
-        let Some(since) = since else { continue };
-        for member in stat::group_members(pid, since) {
-            out.push(Leftover {
-                pid: member,
-                group: Some(pid),
-                what: format!("{what} (started by it)"),
-            });
+        // What left the group (`setsid`, a daemon) is still in the cgroup.
+        let Some(path) = cg else { continue };
+        for member in cgroup::procs(&path) {
+            if seen.insert(member) {
+                out.push(Leftover {
+                    pid: member,
+                    group: None,
+                    cgroup: Some(path.clone()),
+                    what: format!("{what} (started by it, in its cgroup)"),
+                });
+            }
         }
     }
     out
+}
+
+/// The cgroups of the children the journal lists as running.
+fn cgroups(events: &[Value]) -> BTreeSet<PathBuf> {
+    let mut by_pid: BTreeMap<u64, PathBuf> = BTreeMap::new();
+    for e in events {
+        let Some(pid) = e["pid"].as_u64() else {
+            continue;
+        };
+        match e["event"].as_str().unwrap_or("") {
+            "child-started" => {
+                if let Some(cg) = e["cgroup"].as_str() {
+                    by_pid.insert(pid, PathBuf::from(cg));
+                }
+            }
+            "child-ended" => {
+                by_pid.remove(&pid);
+            }
+            _ => {}
+        }
+    }
+    by_pid.into_values().collect()
+}
+
+/// A command of an interrupted run on an ssh or docker target, whose
+/// processes there are marked (see [`marked`]).
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub at: TargetKind,
+    pub marker: String,
+    /// For messages: the step and its command.
+    pub what: String,
+}
+
+/// The commands on other machines the journal lists as started and not
+/// ended.
+pub fn remote(events: &[Value]) -> Vec<Remote> {
+    let mut open: BTreeMap<String, Remote> = BTreeMap::new();
+    for e in events {
+        let Some(marker) = e["marker"].as_str() else {
+            continue;
+        };
+        match e["event"].as_str().unwrap_or("") {
+            "remote-started" => {
+                let Ok(at) = serde_json::from_value::<TargetKind>(e["at"].clone()) else {
+                    continue;
+                };
+                let what = format!(
+                    "step `{}`: {}",
+                    e["step"].as_str().unwrap_or(""),
+                    e["command"].as_str().unwrap_or("")
+                );
+                open.insert(
+                    marker.to_string(),
+                    Remote {
+                        at,
+                        marker: marker.to_string(),
+                        what,
+                    },
+                );
+            }
+            "remote-ended" => {
+                open.remove(marker);
+            }
+            _ => {}
+        }
+    }
+    open.into_values().collect()
+}
+
+/// The processes still running of each such command, on its target: one
+/// line each, as `pid 5 on `host` (step ...)`. A target that cannot be
+/// searched is an error: resuming without knowing could run a step twice.
+fn remote_running(remotes: &[Remote], kill: bool) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for r in remotes {
+        let pids = marked::find(&r.at, &r.marker, kill).map_err(|e| {
+            Error::Refused(format!(
+                "cannot tell whether {} still runs on {} (its processes carry {}={}): {e}; end it there by hand, then resume",
+                r.what,
+                marked::describe(&r.at),
+                marked::MARKER,
+                r.marker
+            ))
+        })?;
+        for pid in pids {
+            out.push(format!(
+                "pid {pid} on {} ({})",
+                marked::describe(&r.at),
+                r.what
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// `pid 12 (cairn), pid 34 (step `x`: sleep 100)`.
@@ -106,6 +228,11 @@ pub fn kill(events: &[Value]) -> Vec<Leftover> {
                 None => crate::sys::signal_pid(l.pid, sig),
             };
         }
+        if sig == libc::SIGKILL {
+            for cg in cgroups(events) {
+                cgroup::kill(&cg);
+            }
+        }
         let until = Instant::now() + GRACE;
         while Instant::now() < until && !find(events).is_empty() {
             std::thread::sleep(Duration::from_millis(20));
@@ -132,31 +259,49 @@ pub fn before_resume(r: &Resume, sink: &dyn EventSink) -> Result<()> {
     }
     let events = super::history::events(&r.dir).map_err(|e| Error::Other(e.into()))?;
     let left = find(&events);
-    if left.is_empty() {
+    let remotes = remote(&events);
+    let far = remote_running(&remotes, false)?;
+    if left.is_empty() && far.is_empty() {
+        // The emptied groups of a killed run go now.
+        for cg in cgroups(&events) {
+            cgroup::kill(&cg);
+        }
         return Ok(());
     }
+    let mut named: Vec<String> = left
+        .iter()
+        .map(|l| format!("pid {} ({})", l.pid, l.what))
+        .collect();
+    named.extend(far.iter().cloned());
+    let named = named.join(", ");
     if !r.kill_leftovers {
         return Err(Error::Refused(format!(
-            "run `{}` still has processes running: {}; resuming now could run a step twice at once. Wait for them to end, or end them with `cairn resume {} --kill-leftovers`",
-            r.run_id,
-            describe(&left),
-            r.run_id
+            "run `{}` still has processes running: {named}; resuming now could run a step twice at once. Wait for them to end, or end them with `cairn resume {} --kill-leftovers`",
+            r.run_id, r.run_id
         )));
     }
     let still = kill(&events);
-    if !still.is_empty() {
+    // The recorded cgroups go once empty (`kill` may have ended all in them
+    // with SIGTERM already).
+    for cg in cgroups(&events) {
+        cgroup::kill(&cg);
+    }
+    remote_running(&remotes, true)?;
+    let far_still = remote_running(&remotes, false)?;
+    if !still.is_empty() || !far_still.is_empty() {
+        let mut s: Vec<String> = vec![describe(&still)];
+        s.extend(far_still);
         return Err(Error::Refused(format!(
             "run `{}`: these processes did not end after SIGTERM and SIGKILL: {}",
             r.run_id,
-            describe(&still)
+            s.into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     sink.emit(&Event::Warning {
-        message: format!(
-            "ended what was left of run `{}`: {}",
-            r.run_id,
-            describe(&left)
-        ),
+        message: format!("ended what was left of run `{}`: {named}", r.run_id),
     });
     Ok(())
 }

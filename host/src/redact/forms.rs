@@ -80,10 +80,27 @@ fn base64_forms(value: &[u8]) -> Vec<String> {
             if end > skip {
                 out.push(encoded[skip..end].to_string());
             }
+            // The value encoded alone, line-wrapped as `base64` (76) and
+            // PEM (64) write it: each line is a form of its own.
+            if offset == 0 {
+                for width in WRAP_WIDTHS {
+                    if end > width {
+                        out.extend(
+                            encoded.as_bytes()[..end]
+                                .chunks(width)
+                                .map(|c| String::from_utf8_lossy(c).into_owned()),
+                        );
+                    }
+                }
+            }
         }
     }
     out
 }
+
+/// The line widths at which base64 is usually wrapped: PEM's and MIME's
+/// (the `base64` tool's default).
+const WRAP_WIDTHS: [usize; 2] = [64, 76];
 
 /// Percent-encodings of a value: every byte but the unreserved ones
 /// (`A-Z a-z 0-9 - . _ ~`) as `%XX` in upper- and lower-case hex, and the
@@ -144,6 +161,23 @@ mod tests {
                         "{before} before, {after} after: {encoded}"
                     );
                 }
+            }
+        }
+    }
+
+    /// `base64 file` and PEM wrap the encoding: every full line of it is a
+    /// form, so each line is masked where it is printed alone.
+    #[test]
+    fn each_line_of_a_wrapped_encoding_is_a_form() {
+        let value: Vec<u8> = (0..150u8).map(|i| i.wrapping_mul(37)).collect();
+        let forms = base64_forms(&value);
+        let whole = base64(&value, STANDARD, true);
+        for width in WRAP_WIDTHS {
+            let lines: Vec<&[u8]> = whole.as_bytes().chunks(width).collect();
+            assert!(lines.len() > 2);
+            for line in &lines[..lines.len() - 1] {
+                let line = std::str::from_utf8(line).unwrap();
+                assert!(forms.iter().any(|f| f == line), "{width}: {line}");
             }
         }
     }

@@ -20,6 +20,7 @@ use std::time::Instant;
 use cairn_lang::TargetKind;
 
 pub mod docker;
+pub mod marked;
 pub mod process;
 pub mod programs;
 mod ssh;

@@ -39,6 +39,7 @@ pub fn run_process(
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let (mut child, started, watched) = crate::children::spawn(&mut cmd)?;
+    let cgroup = started.cgroup.clone();
     on_start(started);
     let pid = child.id();
     if let (Some(mut w), Some(data)) = (child.stdin.take(), stdin) {
@@ -62,6 +63,10 @@ pub fn run_process(
         Err(_) => {
             timed_out = true;
             crate::sys::kill_process_group(pid);
+            // What left the group is still in the cgroup.
+            if let Some(cg) = &cgroup {
+                crate::children::cgroup::kill(cg);
+            }
             rx.recv()
                 .map_err(|_| std::io::Error::other("lost the process"))??
         }

@@ -10,14 +10,17 @@ use std::time::{Duration, Instant};
 
 use crate::Project;
 
-/// A step that starts a shell, which starts a `sleep` and a second shell
-/// with a `sleep` of its own, writes their pids and waits for them. With a
-/// file `quick` in the project, it ends at once instead.
+/// A step that starts a shell, which starts a `sleep`, a second shell
+/// with a `sleep` of its own and a `sleep` that leaves the process group
+/// (`setsid`), writes their pids and waits for them. With a file `quick` in
+/// the project, it ends at once instead.
 const SPAWN: &str = r#"
 if [ -f quick ]; then exit 0; fi
 sleep 300 & echo $! > sleep.pid
 sh -c 'sleep 300 & echo $! > grand.tmp; mv grand.tmp grand.pid; wait' &
 echo $! > sub.pid
+setsid sleep 300 </dev/null >/dev/null 2>&1 &
+echo $! > escaped.pid
 while [ ! -s grand.pid ]; do sleep 0.01; done
 echo $$ > shell.pid
 touch ready
@@ -97,9 +100,34 @@ fn read_pid(p: &Project, file: &str) -> u32 {
         .unwrap()
 }
 
+/// Whether cairn gives a step's command a cgroup here (cgroup v2 mounted,
+/// run as root): then what leaves the process group is held too.
+fn cgroups_expected() -> bool {
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .is_ok_and(|m| m.lines().any(|l| l.contains(" - cgroup2 ")));
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            == Some("0")
+    });
+    mounted && root
+}
+
+/// The pids of the step's processes a killed run must take with it: all,
+/// or, without cgroups, all but the one that left the process group.
+fn held(pids: &[u32]) -> Vec<u32> {
+    if cgroups_expected() {
+        pids.to_vec()
+    } else {
+        eprintln!("no cgroup v2 as root here: the `setsid` process is not followed");
+        pids[..4].to_vec()
+    }
+}
+
 /// Starts `cairn run spawn` and waits until its step's processes run;
-/// returns cairn and the pids of the step's shell, sleep, second shell and
-/// its sleep (all recorded in `cleanup`).
+/// returns cairn and the pids of the step's shell, sleep, second shell, its
+/// sleep and the sleep that left the group (all recorded in `cleanup`).
 fn start_spawning_run(p: &Project, cleanup: &mut Cleanup) -> (Child, Vec<u32>) {
     p.runbook("spawn", RUNBOOK);
     p.file("spawn.sh", SPAWN);
@@ -114,10 +142,16 @@ fn start_spawning_run(p: &Project, cleanup: &mut Cleanup) -> (Child, Vec<u32>) {
     wait_for("the step's processes", Duration::from_secs(60), || {
         p.join("ready").exists()
     });
-    let pids: Vec<u32> = ["shell.pid", "sleep.pid", "sub.pid", "grand.pid"]
-        .iter()
-        .map(|f| read_pid(p, f))
-        .collect();
+    let pids: Vec<u32> = [
+        "shell.pid",
+        "sleep.pid",
+        "sub.pid",
+        "grand.pid",
+        "escaped.pid",
+    ]
+    .iter()
+    .map(|f| read_pid(p, f))
+    .collect();
     for pid in &pids {
         cleanup.add(*pid);
         assert!(running(*pid), "pid {pid} runs before the kill");
@@ -130,6 +164,7 @@ fn a_killed_run_takes_its_step_processes_with_it() {
     let p = Project::new();
     let mut cleanup = Cleanup::default();
     let (mut cairn, pids) = start_spawning_run(&p, &mut cleanup);
+    let pids = held(&pids);
     let shell_started = stat(pids[0]).unwrap().2;
     cairn.kill().unwrap(); // SIGKILL
     cairn.wait().unwrap();
@@ -140,7 +175,7 @@ fn a_killed_run_takes_its_step_processes_with_it() {
     let alive: Vec<u32> = pids.iter().copied().filter(|p| running(*p)).collect();
     assert!(
         alive.is_empty(),
-        "still running 10s after cairn was killed: {alive:?} (of shell, sleep, shell, sleep {pids:?})"
+        "still running 10s after cairn was killed: {alive:?} (of shell, sleep, shell, sleep, setsid sleep {pids:?})"
     );
     // The journal names the step's command by pid and start time, and has
     // no end for it.
@@ -152,6 +187,11 @@ fn a_killed_run_takes_its_step_processes_with_it() {
     assert_eq!(started["step"], "spawn");
     assert_eq!(started["pid"], pids[0]);
     assert_eq!(started["start_time"], shell_started);
+    assert_eq!(
+        started["cgroup"].is_string(),
+        cgroups_expected(),
+        "{started}"
+    );
     assert!(!events.iter().any(|e| e["event"] == "child-ended"));
 }
 
@@ -177,6 +217,7 @@ fn resume_refuses_while_a_process_of_the_run_lives_and_kill_leftovers_ends_it() 
     let p = Project::new();
     let mut cleanup = Cleanup::default();
     let (mut cairn, pids) = start_spawning_run(&p, &mut cleanup);
+    let pids = held(&pids);
     // Everything of cairn killed at once (cairn and the guard that would
     // have ended the step's processes): the step's shell dies with cairn,
     // what it started lives on.
@@ -218,7 +259,20 @@ fn resume_refuses_while_a_process_of_the_run_lives_and_kill_leftovers_ends_it() 
         survivors.iter().all(|p| !running(*p)),
         "the leftovers are gone"
     );
+    if let Some(cg) = started_cgroup(&p) {
+        assert!(!cg.exists(), "the step's cgroup {} is gone", cg.display());
+    }
     assert_eq!(std::fs::read_to_string(p.join("after")).unwrap(), "x\n");
+}
+
+/// The cgroup the journal gives the step's command.
+fn started_cgroup(p: &Project) -> Option<std::path::PathBuf> {
+    let events = p.last_journal();
+    events
+        .iter()
+        .find(|e| e["event"] == "child-started")
+        .and_then(|e| e["cgroup"].as_str())
+        .map(std::path::PathBuf::from)
 }
 
 #[test]

@@ -290,7 +290,7 @@ fn a_dry_run_changes_nothing_then_the_site_moves() {
         .stdout_has("undo of `haproxy-addr`: would run if a later step fails")
         .stdout_has("would put back the record sets in `previous`")
         .stdout_has(&format!(
-            "would remove `{}` if it is the page cairn wrote",
+            "maintenance page `{}`: not known before the steps it depends on run",
             m.old.maintenance_file.display()
         ))
         .stdout_lacks("would not complete");

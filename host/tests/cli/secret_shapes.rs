@@ -57,7 +57,7 @@ runbook shapes version=1 {
         effect read
     }
     step encoded uses=exec {
-        run sh "-c" "printf %s \"$PEM\" | base64 -w0; echo; printf 'x%sy' \"$PEM\" | base64 -w0 | tr '+/' '-_'; echo; printf %s \"$QUOTED\" | base64; printf 'ab%s' \"$PIN\" | base64; printf 'a%s' \"$TOKEN\" | base64 | tr -d '='; for v in \"$QUOTED\" \"$PEM\" \"$DB\"; do python3 -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=\"\"), u.quote_plus(sys.argv[1]))' \"$v\"; done"
+        run sh "-c" "printf %s \"$PEM\" | base64 -w0; echo; printf %s \"$PEM\" | base64; printf %s \"$PEM\" | base64 -w 64; printf 'x%sy' \"$PEM\" | base64 -w0 | tr '+/' '-_'; echo; printf %s \"$QUOTED\" | base64; printf 'ab%s' \"$PIN\" | base64; printf 'a%s' \"$TOKEN\" | base64 | tr -d '='; for v in \"$QUOTED\" \"$PEM\" \"$DB\"; do python3 -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=\"\"), u.quote_plus(sys.argv[1]))' \"$v\"; done"
         secret-env PIN=pin QUOTED=quoted PEM=pem TOKEN=token DB=db_password
         effect read
     }
@@ -112,7 +112,7 @@ fn base64(data: &[u8], url: bool, pad: bool) -> String {
 }
 
 /// What must appear nowhere: each value, each long line of it, its base64
-/// (whole, and the part of `prefix + value` that only the value's bytes
+/// (whole, each full line of it wrapped at 64 and 76 characters, and the part of `prefix + value` that only the value's bytes
 /// decide, for prefixes of 1 and 2 bytes) and its percent-encodings; each
 /// also as written inside a JSON string.
 fn needles() -> Vec<String> {
@@ -121,6 +121,17 @@ fn needles() -> Vec<String> {
     for value in [PIN, QUOTED, TOKEN, DB_PASSWORD, pem.as_str()] {
         out.push(value.to_string());
         out.extend(value.lines().filter(|l| l.len() >= 8).map(str::to_string));
+        // Line-wrapped, as `base64` (76) and PEM (64) write it: each full line.
+        for width in [64, 76] {
+            let whole = base64(value.as_bytes(), false, true);
+            let chars: Vec<char> = whole.chars().collect();
+            out.extend(
+                chars
+                    .chunks(width)
+                    .filter(|c| c.len() == width)
+                    .map(|c| c.iter().collect::<String>()),
+            );
+        }
         for url in [false, true] {
             out.push(base64(value.as_bytes(), url, true));
             out.push(base64(value.as_bytes(), url, false));

@@ -23,6 +23,7 @@ use crate::Project;
 mod dns;
 mod docker_target;
 mod docker_transfer;
+mod remote_leftovers;
 mod socket;
 mod ssh;
 

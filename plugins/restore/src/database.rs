@@ -96,6 +96,7 @@ pub(crate) fn restore_database(
                 &format!("alter database {} rename to {}", ident(db), ident(&kept)),
                 Effect::Write,
             )?;
+            super::kept::mark(host, &admin, admin_secret, &target, &kept, &ctx.run_id)?;
             host.warn(&format!(
                 "database `{db}` kept as `{kept}` (drop it with action drop-kept)"
             ));

@@ -1,5 +1,11 @@
 //! What a replace keeps aside (`NAME_before_RUNID`, `DIR.before-RUNID`) and
 //! `action=drop-kept`, which drops a kept database.
+//!
+//! A kept database carries the comment `cairn kept run=RUN oid=OID`, set
+//! when it is renamed aside. `drop-kept` drops a database only when that
+//! comment names the database's own OID (a name can be given to any
+//! database, and a comment copied; an OID is the database's own) and no
+//! other client is connected to it; otherwise it refuses, dropping nothing.
 
 use super::*;
 
@@ -29,6 +35,36 @@ pub(crate) fn kept_name(db: &str, run_id: &str) -> String {
     format!("{base}{suffix}")
 }
 
+/// The mark of a kept database, for the run that kept it and its OID.
+fn mark_text(run_id: &str, oid: &str) -> String {
+    format!("cairn kept run={run_id} oid={oid}")
+}
+
+/// Marks `kept` (just renamed aside) as kept by this run, with its OID.
+pub(crate) fn mark(
+    host: &dyn Host,
+    admin: &str,
+    secret: Option<&str>,
+    target: &Option<String>,
+    kept: &str,
+    run_id: &str,
+) -> Result<(), PluginError> {
+    let prefix = mark_text(run_id, "");
+    psql(
+        host,
+        admin,
+        secret,
+        target,
+        &format!(
+            "do $$ begin execute format('comment on database %I is %L', {k}, {p} || (select oid from pg_database where datname = {k})::text); end $$",
+            k = literal(kept),
+            p = literal(&prefix),
+        ),
+        Effect::Write,
+    )?;
+    Ok(())
+}
+
 /// `drop-kept`: drops a database kept aside by `replace`.
 pub(crate) fn drop_kept(host: &dyn Host, a: DropArgs) -> Result<Outputs, PluginError> {
     if a.database.is_empty() {
@@ -49,35 +85,48 @@ pub(crate) fn drop_kept(host: &dyn Host, a: DropArgs) -> Result<Outputs, PluginE
             "connect to another database than the one to drop (e.g. postgres)",
         ));
     }
-    let exists = psql(
+    // OID, comment and the other clients connected, in one read.
+    let found = psql(
         host,
         &a.url,
         a.password_secret.as_deref(),
         &None,
         &format!(
-            "select 1 from pg_database where datname = {}",
+            "select d.oid, encode(convert_to(coalesce(shobj_description(d.oid, 'pg_database'), ''), 'UTF8'), 'hex'), \
+             encode(convert_to(coalesce((select string_agg(format('pid %s (%s@%s %s)', pid, usename, coalesce(client_addr::text, 'local'), application_name), ', ') \
+              from pg_stat_activity s where s.datid = d.oid and s.pid <> pg_backend_pid()), ''), 'UTF8'), 'hex') \
+             from pg_database d where d.datname = {}",
             literal(&a.database)
         ),
         Effect::Read,
     )?;
-    if exists.stdout_text().trim() != "1" {
+    let text = found.stdout_text();
+    let row: Vec<&str> = text.trim_end_matches('\n').split('|').collect();
+    let [oid, comment, clients] = row.as_slice() else {
+        // No row: no such database.
         host.info(&format!(
             "database `{}` does not exist: nothing to drop",
             a.database
         ));
         return Ok(Outputs::new().set("dropped", "").set("planned", false));
+    };
+    let (oid, comment, clients) = (*oid, unhex(comment), unhex(clients));
+    let marked = comment
+        .strip_prefix("cairn kept run=")
+        .and_then(|rest| rest.rsplit_once(" oid="))
+        .is_some_and(|(run, o)| comment == mark_text(run, oid) && o == oid);
+    if !marked {
+        return Err(PluginError::new(format!(
+            "`{}` (oid {oid}) does not carry the mark of a database cairn kept for its own OID (its comment is `{comment}`, not `cairn kept run=… oid={oid}`): nothing was dropped; drop it by hand if it must go",
+            a.database
+        )));
     }
-    psql(
-        host,
-        &a.url,
-        a.password_secret.as_deref(),
-        &None,
-        &format!(
-            "select pg_terminate_backend(pid) from pg_stat_activity where datname = {} and pid <> pg_backend_pid()",
-            literal(&a.database)
-        ),
-        Effect::Write,
-    )?;
+    if !clients.is_empty() {
+        return Err(PluginError::new(format!(
+            "`{}` has other clients connected: {clients}; nothing was dropped (end them, then run this step again)",
+            a.database
+        )));
+    }
     let done = psql(
         host,
         &a.url,
@@ -135,4 +184,12 @@ pub(crate) fn make_room(
     run_ok(host, &mv, &format!("keeping {path}"))?;
     host.warn(&format!("{what} `{path}` kept as `{kept}`"));
     Ok(kept)
+}
+
+/// Text that the query sent as hex (so that no `|` in it splits the row).
+fn unhex(hex: &str) -> String {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }

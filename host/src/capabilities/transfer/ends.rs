@@ -2,6 +2,8 @@
 //! in plans and journals.
 
 use super::*;
+use crate::capabilities::ChildLog;
+use crate::targets::marked;
 
 /// A command end, checked and resolved.
 pub(super) struct CommandEnd {
@@ -17,20 +19,46 @@ impl CommandEnd {
     }
 
     /// How the command runs on its target (an ssh target's shared
-    /// connection is opened within 30 seconds if need be).
-    pub(super) fn launch(&self) -> Result<crate::targets::Launch, String> {
-        launch(
-            &self.kind,
-            &self.inv,
-            Instant::now() + Duration::from_secs(30),
-        )
-        .map_err(|e| {
-            format!(
-                "transfer: cannot start `{}` on `{}`: {e}",
-                self.inv.program, self.target
-            )
-        })
+    /// connection is opened within 30 seconds if need be). On an ssh or
+    /// docker target its processes are marked there, and the mark
+    /// journaled (see [`crate::targets::marked`]).
+    pub(super) fn launch(&self, log: &ChildLog) -> Result<Launched, String> {
+        let mut inv = self.inv.clone();
+        let remote = match self.kind {
+            cairn_lang::TargetKind::Local => None,
+            _ => {
+                let mark = marked::new_marker();
+                if matches!(self.kind, cairn_lang::TargetKind::Ssh { .. }) {
+                    inv.env.push((marked::MARKER.into(), mark.clone()));
+                }
+                log.remote_started(&self.target, &self.kind, &mark, &self.display());
+                Some(Remote {
+                    mark,
+                    at: self.kind.clone(),
+                })
+            }
+        };
+        let launch =
+            launch(&self.kind, &inv, Instant::now() + Duration::from_secs(30)).map_err(|e| {
+                format!(
+                    "transfer: cannot start `{}` on `{}`: {e}",
+                    self.inv.program, self.target
+                )
+            })?;
+        Ok(Launched { launch, remote })
     }
+}
+
+/// A command end ready to start, and its mark on another machine.
+pub(super) struct Launched {
+    pub(super) launch: crate::targets::Launch,
+    pub(super) remote: Option<Remote>,
+}
+
+/// The mark of a command's processes on an ssh or docker target.
+pub(super) struct Remote {
+    pub(super) mark: String,
+    pub(super) at: cairn_lang::TargetKind,
 }
 
 pub(super) enum End {

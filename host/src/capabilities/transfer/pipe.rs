@@ -19,7 +19,9 @@ use crate::capabilities::ChildLog;
 use crate::capabilities::docker::run::{PipeEnd, Piped, RunError, Stopper};
 use crate::capabilities::storage::ObjectWriter;
 use crate::capabilities::storage::dir::TempFile;
-use crate::targets::Launch;
+use crate::targets::{Launch, marked};
+
+use super::ends::{Launched, Remote};
 
 mod stages;
 pub use stages::*;
@@ -104,6 +106,11 @@ impl Drop for Watchdog {
 pub struct Proc {
     inner: Inner,
     pub what: String,
+    /// On an ssh or docker target: the mark of its processes there.
+    remote: Option<Remote>,
+    log: ChildLog,
+    /// A container's command that could not be stopped at the deadline.
+    maybe_running: bool,
 }
 
 enum Inner {
@@ -128,17 +135,21 @@ impl Proc {
     /// engine before this returns, or fails here (an engine failure, or the
     /// deadline).
     pub fn spawn(
-        launch: Launch,
+        launched: Launched,
         what: String,
         sink: bool,
         watchdog: &Watchdog,
         log: ChildLog,
     ) -> io::Result<(Self, Option<PipeReader>, Option<PipeWriter>)> {
+        let Launched { launch, remote } = launched;
         let mut cmd = match launch {
             Launch::Process(cmd) => cmd,
             Launch::Container(cc) => {
-                let (piped, end) =
-                    Piped::spawn(&cc, sink, watchdog.deadline, TAIL).map_err(|e| match e {
+                let mark = remote
+                    .as_ref()
+                    .map_or_else(marked::new_marker, |r| r.mark.clone());
+                let (piped, end) = Piped::spawn(&cc, &mark, sink, watchdog.deadline, TAIL)
+                    .map_err(|e| match e {
                         RunError::Engine(why) => io::Error::other(why),
                         RunError::Deadline(_) => io::Error::new(
                             io::ErrorKind::TimedOut,
@@ -153,6 +164,9 @@ impl Proc {
                 let proc_ = Self {
                     inner: Inner::Container(Some(piped)),
                     what,
+                    remote,
+                    log,
+                    maybe_running: false,
                 };
                 return Ok((proc_, out, stdin));
             }
@@ -184,9 +198,12 @@ impl Proc {
                     stdout,
                     waited: false,
                     _watched: watched,
-                    log,
+                    log: log.clone(),
                 },
                 what,
+                remote,
+                log,
+                maybe_running: false,
             },
             out,
             stdin,
@@ -194,8 +211,26 @@ impl Proc {
     }
 
     /// Waits for the command; a non-zero exit is an error quoting the end of
-    /// its stderr (or stdout).
+    /// its stderr (or stdout). On an ssh target whose client was killed at
+    /// the deadline, the command is ended there too; the end of a command
+    /// on another machine is journaled once nothing of it runs there.
     pub fn wait(mut self, watchdog: &Watchdog, elapsed: Duration) -> Result<(), String> {
+        let result = self.wait_here(watchdog, elapsed);
+        if let Some(r) = self.remote.take() {
+            let ended = match r.at {
+                cairn_lang::TargetKind::Ssh { .. } if watchdog.fired() => {
+                    marked::find(&r.at, &r.mark, true).is_ok()
+                }
+                _ => !self.maybe_running,
+            };
+            if ended {
+                self.log.remote_ended(&r.mark);
+            }
+        }
+        result
+    }
+
+    fn wait_here(&mut self, watchdog: &Watchdog, elapsed: Duration) -> Result<(), String> {
         let killed = |what: &str| {
             format!(
                 "transfer: `{what}` did not finish in {} and was killed",
@@ -233,6 +268,7 @@ impl Proc {
                 match ended.stopped {
                     Some(Ok(())) => return Err(killed(&self.what)),
                     Some(Err(why)) => {
+                        self.maybe_running = true;
                         return Err(format!(
                             "transfer: `{}` did not finish in {} and may still run there: it could not be stopped: {why}",
                             self.what,

@@ -317,7 +317,7 @@ async fn drain<E: From<bollard::errors::Error>>(
 
 /// A value of its own for each exec: random where the system offers it,
 /// else the time, the pid and a counter (unique, if not unpredictable).
-fn new_marker() -> String {
+pub fn new_marker() -> String {
     use std::io::Read;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut bytes = [0u8; 16];
@@ -334,17 +334,19 @@ fn new_marker() -> String {
     hex::encode(bytes)
 }
 
-/// Runs `cc` to completion or until `deadline`, feeding it `stdin` (none:
+/// Runs `cc`, its processes marked `marker` (a [`new_marker`]), to
+/// completion or until `deadline`, feeding it `stdin` (none:
 /// no stdin at all) and keeping at most `cap` bytes of each output stream
 /// (the rest is read and dropped). At the deadline the command is stopped
 /// (see the module's documentation), within [`STOP_GRACE`].
 pub fn run(
     cc: &ContainerCommand,
+    marker: &str,
     stdin: Option<Vec<u8>>,
     deadline: Instant,
     cap: usize,
 ) -> Result<Collected, RunError> {
-    let marker = new_marker();
+    let marker = marker.to_string();
     let started = Instant::now();
     let Attached {
         d,

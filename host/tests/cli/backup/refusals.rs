@@ -142,6 +142,74 @@ fn a_non_empty_database_is_refused_without_replace_and_kept_with_it() {
     p.cairn(&["run", "drop-kept", "-p", &format!("database={db}")])
         .code(1)
         .stdout_has("not a database kept");
+
+    // A name alone proves nothing: a database named like a kept one, even
+    // with the kept one's comment copied onto it, is not dropped.
+    let forged = format!("{db}_before_by_hand");
+    psql(&lab.new_admin, &format!("create database \"{forged}\""));
+    p.cairn(&["run", "drop-kept", "-p", &format!("database={forged}")])
+        .code(1)
+        .stdout_has("does not carry the mark")
+        .stdout_has("nothing was dropped");
+    let mark = psql(
+        &lab.new_admin,
+        &format!(
+            "select shobj_description(oid, 'pg_database') from pg_database where datname = '{kept}'"
+        ),
+    );
+    assert!(mark.starts_with("cairn kept run="), "{mark}");
+    psql(
+        &lab.new_admin,
+        &format!("comment on database \"{forged}\" is '{mark}'"),
+    );
+    p.cairn(&["run", "drop-kept", "-p", &format!("database={forged}")])
+        .code(1)
+        .stdout_has("does not carry the mark");
+    assert!(
+        databases(&lab.new_admin).contains(&forged),
+        "a forged one was dropped"
+    );
+
+    // A client connected to the kept database: refused, not terminated.
+    let mut client = Command::new("psql")
+        .args([
+            "--no-psqlrc",
+            "-d",
+            &with_db(&lab.new_admin, &kept),
+            "-c",
+            "select pg_sleep(120)",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let connected = || {
+        psql(
+            &lab.new_admin,
+            &format!("select count(*) from pg_stat_activity where datname = '{kept}'"),
+        ) != "0"
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !connected() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let refused = p.cairn(&["run", "drop-kept", "-p", &format!("database={kept}")]);
+    let still = client.try_wait().unwrap().is_none();
+    let _ = client.kill();
+    let _ = client.wait();
+    refused.code(1).stdout_has("other clients connected");
+    assert!(still, "the other client's session was ended");
+    assert!(databases(&lab.new_admin).contains(&kept));
+    // The server goes on sleeping for the killed client: end that session.
+    psql(
+        &lab.new_admin,
+        &format!("select pg_terminate_backend(pid) from pg_stat_activity where datname = '{kept}'"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while connected() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
     p.cairn(&["run", "drop-kept", "-p", &format!("database={kept}")])
         .success();
     let dbs = databases(&lab.new_admin);

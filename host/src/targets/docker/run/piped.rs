@@ -47,15 +47,17 @@ pub struct Piped {
 }
 
 impl Piped {
-    /// Starts `cc` with its stdout piped (`sink` false) or its stdin piped
-    /// (`sink` true); the other streams are kept as tails of `tail` bytes.
+    /// Starts `cc`, its processes marked `marker`, with its stdout piped
+    /// (`sink` false) or its stdin piped (`sink` true); the other streams
+    /// are kept as tails of `tail` bytes.
     pub fn spawn(
         cc: &ContainerCommand,
+        marker: &str,
         sink: bool,
         deadline: Instant,
         tail: usize,
     ) -> Result<(Self, PipeEnd), RunError> {
-        let marker = new_marker();
+        let marker = marker.to_string();
         let attached = attach_until(cc, &marker, sink, deadline)?;
         let (reader, writer) = match std::io::pipe() {
             Ok(p) => p,

@@ -1,0 +1,199 @@
+//! A cgroup per child, where cgroup v2 is mounted and cairn may create
+//! groups under its own (as root, or in a delegated subtree). A process
+//! cannot leave its cgroup by itself: what a step's command starts stays
+//! in it after `setsid`, a double fork or a daemon's detach, where a
+//! process group loses it. So a cgroup lets the guard end *everything* a
+//! killed run started, and `cairn resume` find it again.
+//!
+//! Each child gets `<cairn's cgroup>/cairn-<pid>-<start time>-<n>` (the
+//! pid and start time of this cairn, so that no two runs ever share a
+//! name), entered by the child itself between fork and exec. Once the
+//! child has been reaped, what it left running on purpose (a daemon a step
+//! started) is moved back to cairn's own cgroup and the group removed: a
+//! finished step's processes are no longer the run's business, as without
+//! cgroups.
+//!
+//! Where there is no cgroup v2, or cairn may not create groups, children
+//! are tracked by process group only (see [`super`]); nothing fails.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The prefix of every group cairn creates; a path without it is never
+/// written to.
+const PREFIX: &str = "cairn-";
+
+/// A cgroup made for one child.
+#[derive(Debug)]
+pub struct Cgroup {
+    path: PathBuf,
+}
+
+/// cairn's own cgroup, when groups can be created under it; `None` once
+/// trying has failed.
+fn base() -> Option<&'static Path> {
+    static BASE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        if std::env::var_os("CAIRN_NO_CGROUP").is_some() {
+            return None;
+        }
+        let mount = v2_mount()?;
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let rel = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+        let dir = mount.join(rel.trim_start_matches('/'));
+        dir.join("cgroup.procs").exists().then_some(dir)
+    })
+    .as_deref()
+}
+
+/// Where cgroup v2 is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
+/// on a hybrid system).
+fn v2_mount() -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        (right.split_whitespace().next() == Some("cgroup2"))
+            .then(|| left.split_whitespace().nth(4).map(PathBuf::from))
+            .flatten()
+    })
+}
+
+/// Whether children get a cgroup on this machine.
+pub fn available() -> bool {
+    base().is_some() && !FAILED.load(Ordering::Relaxed)
+}
+
+static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A new, empty group for the next child and its `cgroup.procs` opened for
+/// writing (the child writes `0` there to enter it); `None` where groups
+/// are not available (and from then on, once creating one failed).
+pub fn create() -> Option<(Cgroup, OwnedFd)> {
+    if !available() {
+        return None;
+    }
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let me = std::process::id();
+    let since = super::stat::start_time(me).unwrap_or(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let path = base()?.join(format!("{PREFIX}{me}-{since}-{n}"));
+    let made = std::fs::create_dir(&path).and_then(|()| {
+        OpenOptions::new()
+            .write(true)
+            .open(path.join("cgroup.procs"))
+    });
+    match made {
+        Ok(procs) => Some((Cgroup { path }, OwnedFd::from(procs))),
+        Err(e) => {
+            let _ = std::fs::remove_dir(&path);
+            FAILED.store(true, Ordering::Relaxed);
+            tracing::debug!(
+                "no cgroup for this run's children ({}: {e}); they are tracked by process group",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// Makes the command's child enter the group whose `cgroup.procs` is `fd`
+/// before it runs anything. Failing to enter is not an error: the child
+/// is still tracked by its process group.
+pub fn enter_on_spawn(cmd: &mut std::process::Command, fd: &OwnedFd) {
+    crate::sys::write_on_spawn(cmd, fd.as_raw_fd(), b"0");
+}
+
+impl Cgroup {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The child has been reaped: what it left running moves to cairn's
+    /// own group and this one is removed.
+    pub fn release(self) {
+        if let Some(parent) = self.path.parent() {
+            for pid in procs(&self.path) {
+                if let Ok(mut f) = OpenOptions::new()
+                    .write(true)
+                    .open(parent.join("cgroup.procs"))
+                {
+                    let _ = write!(f, "{pid}");
+                }
+            }
+        }
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// Whether `path` names a group cairn made: in a cgroup v2 mount, with
+/// cairn's prefix (a journal is not trusted to name any other).
+fn is_ours(path: &Path) -> bool {
+    let named = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(PREFIX));
+    named && v2_mount().is_some_and(|m| path.starts_with(m)) && path.join("cgroup.procs").exists()
+}
+
+/// The processes in a group cairn made (none when it is gone, or not one
+/// of cairn's).
+pub fn procs(path: &Path) -> Vec<u32> {
+    if !is_ours(path) {
+        return Vec::new();
+    }
+    std::fs::read_to_string(path.join("cgroup.procs"))
+        .map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Ends every process in a group cairn made: `cgroup.kill` where the kernel
+/// has it (5.14), else SIGKILL to each member. Removes the group once it is
+/// empty. Whether the group is empty now or gone.
+pub fn kill(path: &Path) -> bool {
+    if !is_ours(path) {
+        return true;
+    }
+    let killed = File::options()
+        .write(true)
+        .open(path.join("cgroup.kill"))
+        .and_then(|mut f| f.write_all(b"1"))
+        .is_ok();
+    if !killed {
+        for pid in procs(path) {
+            crate::sys::signal_pid(pid, libc::SIGKILL);
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !procs(path).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = std::fs::remove_dir(path);
+    procs(path).is_empty()
+}
+
+/// The glob, for the guard, that matches every group this cairn made.
+pub fn guard_pattern() -> Option<String> {
+    let base = base()?;
+    let me = std::process::id();
+    let since = super::stat::start_time(me).unwrap_or(0);
+    Some(format!("{}/{PREFIX}{me}-{since}-", base.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_outside_cgroups_or_without_the_prefix_is_never_ours() {
+        assert!(!is_ours(Path::new("/tmp/cairn-1-2-3")));
+        assert!(procs(Path::new("/proc/self")).is_empty());
+        assert!(kill(Path::new("/")), "nothing to do for a foreign path");
+        if let Some(m) = v2_mount() {
+            assert!(!is_ours(&m), "the cgroup root itself");
+        }
+    }
+}
