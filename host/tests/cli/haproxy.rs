@@ -120,7 +120,13 @@ fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
             }
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // The client runs before the drain starts (a loaded machine is slow to
+    // schedule it), and goes on through the whole run.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while ok.load(Ordering::Relaxed) < 10 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = ok.load(Ordering::Relaxed);
     p.cairn(&["run", "lb"]).success();
     stop.store(true, Ordering::Relaxed);
     client.join().unwrap();
@@ -143,7 +149,10 @@ fn draining_a_server_loses_no_request_and_the_undo_puts_it_back() {
         h.api("show servers state be_site")
     );
     let (ok, bad) = (ok.load(Ordering::Relaxed), bad.load(Ordering::Relaxed));
-    assert!(ok > 10, "the client made too few requests: {ok}");
+    assert!(
+        before >= 10 && ok > before,
+        "the client made too few requests: {before} before the run, {ok} in all"
+    );
     assert_eq!(
         bad,
         0,

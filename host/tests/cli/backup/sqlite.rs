@@ -54,7 +54,20 @@ fn a_sqlite_backup_under_writes_is_consistent() {
         .arg(&db)
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Until the writer has written (a loaded machine is slow to start it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let n = python(
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1], timeout=10)\n\
+             print(c.execute('select count(*) from a').fetchone()[0])",
+            &[&db],
+        );
+        if n.parse::<u64>().unwrap_or(0) > 20000 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     p.runbook(
         "snap",
         &format!(
