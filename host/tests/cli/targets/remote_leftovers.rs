@@ -83,7 +83,8 @@ fn killed_run_is_found_on(p: &Project, env: &[(&str, &str)], where_: &str, same_
         "far",
         r#"
 runbook far version=1 {
-    step wait uses=exec target=far { run sleep "300"; effect read; }
+    param secs required=#true
+    step wait uses=exec target=far { run sleep "{{ params.secs }}"; effect read; }
     step after uses=exec {
         run sh "-c" "echo x >> after"
         cwd "{{ project.root }}"
@@ -92,7 +93,7 @@ runbook far version=1 {
 "#,
     );
     let mut cmd = p.cmd();
-    cmd.args(["run", "far"])
+    cmd.args(["run", "far", "-p", "secs=300"])
         .env_remove("DOCKER_HOST")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -129,7 +130,8 @@ runbook far version=1 {
 
     let runs: Value = serde_json::from_str(&cairn(p, &["--json", "history"], env).stdout).unwrap();
     let id = runs[0]["id"].as_str().unwrap().to_string();
-    let refused = cairn(p, &["resume", &id], env);
+    // Resumed, the step runs again: at once this time.
+    let refused = cairn(p, &["resume", &id, "-p", "secs=0"], env);
     refused
         .code(3)
         .has("still has processes running")
@@ -141,7 +143,7 @@ runbook far version=1 {
     assert!(!p.join("after").exists(), "nothing ran");
     assert!(!marked(&mark).is_empty(), "nothing was killed");
 
-    cairn(p, &["resume", &id, "--kill-leftovers"], env)
+    cairn(p, &["resume", &id, "--kill-leftovers", "-p", "secs=0"], env)
         .code(0)
         .has("ended what was left");
     wait_for("the command there to end", Duration::from_secs(10), || {
