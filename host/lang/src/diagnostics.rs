@@ -9,6 +9,8 @@ use miette::{LabeledSpan, NamedSource, SourceCode, SourceSpan};
 
 use crate::model::SourceFile;
 
+mod kdl_hints;
+
 /// One error: lowercase message with names in backticks, an optional place
 /// in a file (shown with a caret) and an optional hint.
 #[derive(Debug, Clone)]
@@ -244,7 +246,7 @@ pub(crate) fn from_kdl(file: &SourceFile, err: &kdl::KdlError) -> Diagnostics {
         out.push(Diagnostic::at(file, (0, 0).into(), "invalid KDL document"));
     }
     let mut improved = Diagnostics::new();
-    for d in crate::kdl_hints::improve(file, out.into_iter().collect()) {
+    for d in kdl_hints::improve(file, out.into_iter().collect()) {
         improved.push(d);
     }
     improved

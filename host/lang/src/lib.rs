@@ -108,7 +108,6 @@ mod decode;
 mod decoder;
 mod duration;
 mod expr;
-mod kdl_hints;
 mod params;
 mod project;
 mod reference;

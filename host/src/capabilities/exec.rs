@@ -138,13 +138,14 @@ impl StepState {
         if remote {
             // An ssh command past its deadline: the client is gone, the
             // command may not be; end it there.
-            if finished.timed_out && matches!(target, TargetKind::Ssh { .. }) {
-                if let Err(e) = marked::find(&target, &marker, true) {
-                    stop_failure = Some(format!(
-                        "its processes carry {}={marker} there: {e}",
-                        marked::MARKER
-                    ));
-                }
+            if finished.timed_out
+                && matches!(target, TargetKind::Ssh { .. })
+                && let Err(e) = marked::find(&target, &marker, true)
+            {
+                stop_failure = Some(format!(
+                    "its processes carry {}={marker} there: {e}",
+                    marked::MARKER
+                ));
             }
             if stop_failure.is_none() {
                 log.remote_ended(&marker);
