@@ -21,7 +21,7 @@ fn root() -> &'static Path {
 pub fn project() -> &'static Project {
     static PROJECT: OnceLock<Project> = OnceLock::new();
     PROJECT.get_or_init(|| {
-        cairn_lang::load_project_source(root(), "project fuzz {\n    target app local\n}\n")
+        cairn_lang::load_project_source(root(), "project fuzz {\n    target app { local; }\n}\n")
             .expect("the fuzz project loads")
     })
 }
