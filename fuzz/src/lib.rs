@@ -58,7 +58,8 @@ impl Resolver for Anything {
 /// Loads `text` as a runbook and, when it loads, validates it: both must
 /// return, whatever the text.
 pub fn load(text: &str) -> Option<Runbook> {
-    let rb = cairn_lang::load_runbook_source(project(), Path::new("runbooks/fuzz.kdl"), text).ok()?;
+    let rb =
+        cairn_lang::load_runbook_source(project(), Path::new("runbooks/fuzz.kdl"), text).ok()?;
     let cx = ValidationContext {
         project: project(),
         plugins: &Catalog,
