@@ -137,9 +137,17 @@ impl Workspace {
     /// Every runbook: the project's files, then stock ones whose names the
     /// project does not use. Each is parsed; errors are returned per file.
     pub fn runbooks(&self) -> Vec<(RunbookRef, std::result::Result<Runbook, Diagnostics>)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(RunbookRef, std::result::Result<Runbook, Diagnostics>)> = Vec::new();
         for path in cairn_lang::discover_runbooks(&self.project) {
-            let rb = cairn_lang::load_runbook(&self.project, &path);
+            let mut rb = cairn_lang::load_runbook(&self.project, &path);
+            if let Ok(second) = &rb
+                && let Some(first) = out
+                    .iter()
+                    .filter_map(|(_, r)| r.as_ref().ok())
+                    .find(|r| r.name == second.name && !same_file(&r.file.path, &second.file.path))
+            {
+                rb = Err(twice(first, second));
+            }
             out.push((RunbookRef { path, stock: false }, rb));
         }
         let taken: Vec<String> = out
@@ -202,22 +210,29 @@ impl Workspace {
     /// under, which a test checks). The others are read, not parsed: KDL
     /// parsing is most of the fixed cost of a `cairn run`.
     fn find_runbook(&self, name: &str) -> Option<Result<Runbook>> {
-        for path in cairn_lang::discover_runbooks(&self.project) {
-            let named_after = stem(&path) == name;
+        let paths = cairn_lang::discover_runbooks(&self.project);
+        for (i, path) in paths.iter().enumerate() {
+            let named_after = stem(path) == name;
             // Read once: the text that is searched is the text parsed. A
-            // file that cannot be read as text declares nothing; named
-            // after `name`, it is loaded anyway for its errors.
-            let text = std::fs::read_to_string(&path).ok();
+            // file that cannot be read as text (or is not a regular file,
+            // or too large) declares nothing; named after `name`, it is
+            // loaded anyway for its errors.
+            let text = cairn_lang::limits::read_text_bounded(path).ok();
             let may = text.as_deref().is_some_and(|t| may_declare(t, name));
             if !named_after && !may {
                 continue;
             }
             let loaded = match &text {
-                Some(t) => cairn_lang::load_runbook_source(&self.project, &path, t),
-                None => cairn_lang::load_runbook(&self.project, &path),
+                Some(t) => cairn_lang::load_runbook_source(&self.project, path, t),
+                None => cairn_lang::load_runbook(&self.project, path),
             };
             match loaded {
-                Ok(rb) if rb.name == name => return Some(Ok(rb)),
+                Ok(rb) if rb.name == name => {
+                    return Some(match self.declared_again(&rb, &paths[i + 1..]) {
+                        Some(other) => Err(twice(&rb, &other).into()),
+                        None => Ok(rb),
+                    });
+                }
                 Err(d) if named_after || text.as_deref().is_some_and(|t| declares(t, name)) => {
                     return Some(Err(d.into()));
                 }
@@ -233,6 +248,22 @@ impl Workspace {
             Ok(_) => None,
             Err(d) => Some(Err(d.into())),
         }
+    }
+
+    /// Another of `paths` that declares the runbook name `rb` has.
+    fn declared_again(&self, rb: &Runbook, paths: &[PathBuf]) -> Option<Runbook> {
+        paths.iter().find_map(|path| {
+            if same_file(path, &rb.file.path) {
+                return None;
+            }
+            let text = cairn_lang::limits::read_text_bounded(path).ok()?;
+            if !may_declare(&text, &rb.name) {
+                return None;
+            }
+            cairn_lang::load_runbook_source(&self.project, path, &text)
+                .ok()
+                .filter(|other| other.name == rb.name)
+        })
     }
 
     /// Fails for a command that needs a project (`cairn lock`) when none was
@@ -270,6 +301,29 @@ impl Workspace {
         cairn_lang::validate(rb, &cx)?;
         Ok(())
     }
+}
+
+/// Two paths of one file (a link to another runbook file).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Two files declare the same runbook name: neither is run.
+fn twice(first: &Runbook, second: &Runbook) -> Diagnostics {
+    let d = cairn_lang::Diagnostic::at(
+        &second.file,
+        second.span,
+        format!(
+            "runbook `{}` is declared twice: in `{}` and in `{}`",
+            first.name, first.file.name, second.file.name
+        ),
+    )
+    .with_label("declared again here")
+    .with_help("a runbook's name is unique in a project: rename one of them");
+    d.into()
 }
 
 /// The file name of a runbook without `.kdl`.

@@ -158,3 +158,16 @@ pub fn get_xattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
     buf.truncate(n);
     Some(buf)
 }
+
+/// Ends the process as SIGPIPE ends other Unix tools whose reader went away
+/// (`cairn list | head -1`): no message, killed by the signal. std ignores
+/// SIGPIPE, so its default action is restored first.
+pub fn die_of_sigpipe() -> ! {
+    // SAFETY: restoring a signal's default disposition and raising it are
+    // plain syscalls; nothing runs after the signal kills the process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(128 + libc::SIGPIPE)
+}

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::Resolver;
 use crate::diagnostics::Problem;
+use crate::limits::{MAX_EXPR_DEPTH, MAX_EXPR_OPERATORS};
 use crate::model::Expr;
 use crate::reference::parse_ref;
 use crate::strspan::StrSpans;
@@ -139,6 +140,8 @@ struct Parser<'a> {
     pos: usize,
     spans: &'a StrSpans,
     len: usize,
+    /// Open parentheses and `!` around the token being parsed.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -193,10 +196,29 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Result<Expr, Problem> {
         if self.peek() == Some(&Tok::Not) {
+            self.deeper()?;
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let e = Expr::Not(Box::new(self.unary()?));
+            self.depth -= 1;
+            return Ok(e);
         }
         self.primary()
+    }
+
+    /// Enters one more level of `(` or `!`, refused past [`MAX_EXPR_DEPTH`]
+    /// before the parser recurses into it.
+    fn deeper(&mut self) -> Result<(), Problem> {
+        self.depth += 1;
+        if self.depth > MAX_EXPR_DEPTH {
+            return Err(Problem::new(
+                self.here(),
+                format!(
+                    "the `when` expression nests more than {MAX_EXPR_DEPTH} levels of `(` and `!`"
+                ),
+            )
+            .with_help("write a simpler condition"));
+        }
+        Ok(())
     }
 
     fn primary(&mut self) -> Result<Expr, Problem> {
@@ -212,7 +234,11 @@ impl Parser<'_> {
             Tok::Lit(v) => Ok(Expr::Lit(v)),
             Tok::Ref(r) => Ok(Expr::Ref(r)),
             Tok::Open => {
+                self.pos -= 1;
+                self.deeper()?;
+                self.pos += 1;
                 let e = self.or()?;
+                self.depth -= 1;
                 if self.peek() != Some(&Tok::Close) {
                     return Err(Problem::new(
                         self.here(),
@@ -234,11 +260,22 @@ impl Parser<'_> {
 /// Parses a `when=` expression; `spans` places its bytes in the file.
 pub(crate) fn parse_expr(src: &str, spans: &StrSpans) -> Result<Expr, Problem> {
     let toks = tokenize(src, spans)?;
+    // A chain of operators makes a tree as deep as it is long, which the
+    // evaluator walks recursively: bound it too.
+    let binary = |t: &&Token| matches!(t.tok, Tok::Eq | Tok::Ne | Tok::And | Tok::Or);
+    if let Some(t) = toks.iter().filter(binary).nth(MAX_EXPR_OPERATORS) {
+        return Err(Problem::new(
+            spans.span(t.at.clone()),
+            format!("the `when` expression has more than {MAX_EXPR_OPERATORS} operators"),
+        )
+        .with_help("write a simpler condition"));
+    }
     let mut p = Parser {
         toks,
         pos: 0,
         spans,
         len: src.len(),
+        depth: 0,
     };
     let e = p.or()?;
     if p.pos < p.toks.len() {
@@ -417,5 +454,30 @@ mod tests {
         );
         assert!(parse("'open").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn nesting_and_operators_are_bounded_before_recursion() {
+        let nested = |n: usize| format!("{}true{}", "(".repeat(n), ")".repeat(n));
+        assert!(when(&nested(MAX_EXPR_DEPTH), &[]));
+        let e = parse(&nested(MAX_EXPR_DEPTH + 1)).unwrap_err();
+        assert!(
+            e.message.contains("nests more than 32 levels"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.span.offset(), 1 + MAX_EXPR_DEPTH, "at the 33rd `(`");
+        // Far past the limit: an error, not a stack overflow.
+        assert!(parse(&nested(100_000)).is_err());
+        assert!(parse(&"!".repeat(100_000)).is_err());
+        assert!(when(&format!("{}true", "!".repeat(MAX_EXPR_DEPTH)), &[]));
+        let chain = |n: usize| vec!["true"; n + 1].join(" && ");
+        assert!(when(&chain(MAX_EXPR_OPERATORS), &[]));
+        let e = parse(&chain(100_000)).unwrap_err();
+        assert!(
+            e.message.contains("more than 256 operators"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! runbook directories, and grants.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kdl::KdlNode;
 
@@ -33,6 +33,19 @@ pub const LOCAL_STORAGE_DIR: &str = ".cairn/objects";
 /// exist unless the file declares its own under those names.
 pub fn load_project(root: &Path) -> Result<Project, Diagnostics> {
     let (file, _) = source::read(&root.join("cairn.kdl"), root)?;
+    decode_project_file(root, file)
+}
+
+/// Like [`load_project`] for a `cairn.kdl` whose text is in memory.
+pub fn load_project_source(root: &Path, text: &str) -> Result<Project, Diagnostics> {
+    let (file, _) = source::from_text(&root.join("cairn.kdl"), root, text);
+    decode_project_file(root, file)
+}
+
+fn decode_project_file(
+    root: &Path,
+    file: std::sync::Arc<crate::model::SourceFile>,
+) -> Result<Project, Diagnostics> {
     let doc = source::parse(&file)?;
     let mut r = Report::new(file.clone());
     let mut project = Project {
@@ -408,30 +421,4 @@ fn decode_grant(r: &mut Report, node: &KdlNode) -> Option<Grant> {
         capabilities,
         span: plugin.span,
     })
-}
-
-/// The runbook files of the project: every `*.kdl` under its runbook
-/// directories (recursively), sorted. Missing directories are skipped.
-pub fn discover_runbooks(project: &Project) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in &project.runbook_dirs {
-        collect_kdl(&project.root.join(dir), &mut out);
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn collect_kdl(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_kdl(&path, out);
-        } else if path.extension().is_some_and(|e| e == "kdl") {
-            out.push(path);
-        }
-    }
 }

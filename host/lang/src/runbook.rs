@@ -253,13 +253,15 @@ pub(crate) fn include(
         return;
     };
     let path = d.project.root.join(&rel.value);
-    let Ok(canonical) = std::fs::canonicalize(&path) else {
-        d.r.error(
-            rel.span,
-            format!("cannot read `{}`: no such file", rel.value),
-        )
-        .hint("`use` paths are relative to the project root");
-        return;
+    let canonical = match std::fs::canonicalize(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            // A link loop says so ("too many levels of symbolic links").
+            let why = crate::limits::ReadError::Io(e);
+            d.r.error(rel.span, format!("cannot read `{}`: {why}", rel.value))
+                .hint("`use` paths are relative to the project root");
+            return;
+        }
     };
     if let Some(at) = stack.iter().position(|p| *p == canonical) {
         let names: Vec<String> = stack[at..]
@@ -269,6 +271,17 @@ pub(crate) fn include(
             .collect();
         d.r.error(rel.span, format!("`use` cycle: {}", names.join(" → ")))
             .label("includes a file that includes this one");
+        return;
+    }
+    if stack.len() >= crate::limits::MAX_USE_DEPTH {
+        d.r.error(
+            rel.span,
+            format!(
+                "`use` chains more than {} files deep",
+                crate::limits::MAX_USE_DEPTH
+            ),
+        )
+        .hint("include the files from fewer levels");
         return;
     }
     let inc = match load_file(d.project, &path, stack) {

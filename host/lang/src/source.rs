@@ -12,11 +12,15 @@ use crate::model::SourceFile;
 /// Reads `path`; `root` is the project root its shown name is relative to.
 pub(crate) fn read(path: &Path, root: &Path) -> Result<(Arc<SourceFile>, String), Diagnostics> {
     let name = display_name(path, root);
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::new(format!("cannot read `{name}`: {}", io_reason(&e))))?;
+    let bytes = crate::limits::read_bounded(path)
+        .map_err(|e| Diagnostic::new(format!("cannot read `{name}`: {e}")))?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Diagnostic::new(format!("`{name}` is not valid UTF-8 text")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::new(format!(
+            "`{name}` is not valid UTF-8 text (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     let file = SourceFile {
         name,
         path: path.to_path_buf(),
@@ -34,14 +38,6 @@ pub(crate) fn from_text(path: &Path, root: &Path, text: &str) -> (Arc<SourceFile
         text: text.into(),
     };
     (Arc::new(file), sha256)
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
-    }
 }
 
 /// `path` relative to `root` when it lies under it, with `/` separators.
@@ -66,6 +62,8 @@ pub(crate) fn display_name(path: &Path, root: &Path) -> String {
     }
 }
 
+/// Parses the file's text, once its blocks are known not to nest too deep.
 pub(crate) fn parse(file: &SourceFile) -> Result<KdlDocument, Diagnostics> {
+    crate::limits::check_block_depth(file)?;
     KdlDocument::parse_v2(&file.text).map_err(|e| from_kdl(file, &e))
 }

@@ -1,6 +1,7 @@
 //! The command line: parsing, dispatch, exit codes. The only layer that prints.
 
 mod commands;
+mod excerpt;
 pub mod output;
 mod runs;
 mod storage_gc;
@@ -188,6 +189,7 @@ impl Cli {
 
 /// Parses the command line, runs the command, maps the outcome to an exit code.
 pub fn main() -> std::process::ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let style = cli.style();
@@ -199,6 +201,27 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     std::process::ExitCode::from(code as u8)
+}
+
+/// `print!` panics when stdout's (or stderr's) reader has gone (`cairn list | head -1`);
+/// cairn then ends as other Unix tools do, quietly by SIGPIPE. Writes that
+/// matter (a run's events) ignore the error and the run goes on.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std")
+            && message.ends_with(&format!("(os error {})", libc::EPIPE))
+        {
+            crate::sys::die_of_sigpipe();
+        }
+        default(info)
+    }));
 }
 
 fn report(e: &Error, style: Style) {

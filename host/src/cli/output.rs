@@ -438,7 +438,17 @@ pub fn render_diagnostics(d: &cairn_lang::Diagnostics, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     for diag in d.iter() {
-        let _ = handler.render_report(&mut out, diag);
+        let _ = match super::excerpt::shorten(diag) {
+            Some((source, span)) => {
+                let short = super::excerpt::Shortened {
+                    d: diag,
+                    source,
+                    span,
+                };
+                handler.render_report(&mut out, &short)
+            }
+            None => handler.render_report(&mut out, diag),
+        };
     }
     let n = d.len();
     out.push_str(&format!("{n} error{}\n", if n == 1 { "" } else { "s" }));

@@ -33,6 +33,7 @@ impl Journal {
             .create(true)
             .append(true)
             .open(&path)?;
+        end_torn_line(&path, &file)?;
         Ok(Self {
             path,
             file: Mutex::new(file),
@@ -44,6 +45,26 @@ impl Journal {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// A journal cut in the middle of its last record (a crash, a full disk)
+/// ends without a newline: the next record a resume appends would be glued
+/// to the torn one and lost with it. The torn record is ended first; readers
+/// skip it as the line that does not parse.
+fn end_torn_line(path: &Path, mut file: &File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut reader = File::open(path)?;
+    reader.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    reader.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// One journal line: the event with a timestamp, redacted.

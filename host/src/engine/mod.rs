@@ -3,6 +3,8 @@
 
 pub mod history;
 pub mod journal;
+#[cfg(test)]
+mod journal_props;
 pub mod leftovers;
 mod lists;
 pub mod lock;
@@ -264,8 +266,17 @@ pub fn run(
                 ));
             }
             Err(lock::LockError::Io(e)) => {
+                // `.cairn` a file, a directory cairn may not write: say which.
+                let at = ws.state_dir.join("lock");
+                let why = match std::fs::metadata(&ws.state_dir) {
+                    Ok(m) if !m.is_dir() => {
+                        format!("`{}` is not a directory", ws.state_dir.display())
+                    }
+                    _ => e.to_string(),
+                };
                 return Err(Error::Other(anyhow::anyhow!(
-                    "cannot take the project lock: {e}"
+                    "cannot take the project lock `{}`: {why}",
+                    at.display()
                 )));
             }
         }

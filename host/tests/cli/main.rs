@@ -3,6 +3,7 @@
 mod harness;
 
 mod backup;
+mod broken_input;
 mod busy_site;
 mod cloudflare_contract;
 mod commands;

@@ -98,6 +98,28 @@ fn a_truncated_backup_is_refused_by_its_size() {
 }
 
 #[test]
+fn a_manifest_missing_a_field_or_not_json_is_refused_naming_it() {
+    let mut m: serde_json::Value = serde_json::from_str(&manifest("good", 3)).unwrap();
+    m.as_object_mut().unwrap().remove("size");
+    for (text, says) in [
+        (m.to_string(), "missing field `size`"),
+        ("{\"format\": 1, \"size\": -3".to_string(), "is not valid"),
+        ("\u{0}\u{1}".to_string(), "is not valid"),
+    ] {
+        let host = stored("good").with_object("s", format!("{KEY}.manifest.json"), text);
+        let e = host
+            .invoke::<Restore>(
+                &ctx(),
+                "postgres",
+                json!({ "storage": "s", "key": KEY, "url": URL }),
+            )
+            .unwrap_err();
+        assert!(e.message.contains(says), "{e:?}");
+        assert!(host.transfers().is_empty() && host.commands().is_empty());
+    }
+}
+
+#[test]
 fn the_latest_backup_is_restored_into_a_new_database() {
     let host = stored("good")
         .on_transfer(|_| Ok(hashed("good")))
