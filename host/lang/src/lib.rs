@@ -103,6 +103,7 @@ pub struct ValidationContext<'a> {
 
 pub mod diagnostics;
 
+mod arg_spans;
 mod args;
 mod decode;
 mod decoder;
@@ -123,6 +124,7 @@ mod undo;
 mod validate;
 mod walk;
 
+pub use arg_spans::ArgSpans;
 pub use args::render_args;
 pub use diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 pub use duration::parse_duration;

@@ -204,6 +204,8 @@ pub struct Step {
     /// The step's arguments: its children converted to JSON by the rule in
     /// `docs/runbook-language.md`, with every string kept as a template.
     pub args: ArgValue,
+    /// Where each argument is written, by path (`expect.status`).
+    pub arg_spans: crate::ArgSpans,
     /// `undo { step ... }`: the steps that put back what this one changed,
     /// run when a later main step fails (empty when there is no block).
     pub undo: Vec<Step>,
