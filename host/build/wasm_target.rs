@@ -34,7 +34,11 @@ pub fn installed(rustc: &Path, target: &str) -> bool {
 
 /// `rustup` on the search path `path` (the value of `PATH`), if any.
 pub fn find_rustup(path: Option<&OsStr>) -> Option<PathBuf> {
-    let name = if cfg!(windows) { "rustup.exe" } else { "rustup" };
+    let name = if cfg!(windows) {
+        "rustup.exe"
+    } else {
+        "rustup"
+    };
     std::env::split_paths(path?)
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
@@ -69,9 +73,11 @@ pub fn ensure_target(
         cmd.args(["--toolchain", t]);
         shown.push_str(&format!(" --toolchain {t}"));
     }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("the Rust target `{target}` is not installed, and running `{shown}` failed: {e}\n{fix}"))?;
+    let out = cmd.output().map_err(|e| {
+        format!(
+            "the Rust target `{target}` is not installed, and running `{shown}` failed: {e}\n{fix}"
+        )
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(format!(

@@ -62,17 +62,32 @@ fn a_missing_target_is_added_with_rustup_for_the_build_s_toolchain() {
     let rustup = find_rustup(Some(path.as_os_str()));
     assert_eq!(rustup, Some(dir.path().join("bin/rustup")));
     let rustc = dir.path().join("rustc");
-    let got = ensure_target(&rustc, TARGET, rustup.as_deref(), Some("nightly"), "PREBUILT");
+    let got = ensure_target(
+        &rustc,
+        TARGET,
+        rustup.as_deref(),
+        Some("nightly"),
+        "PREBUILT",
+    );
     assert_eq!(
         got,
         Ok(Outcome::Added(
             "rustup target add wasm32-wasip2 --toolchain nightly".into()
         ))
     );
-    assert_eq!(calls(dir.path()), "target add wasm32-wasip2 --toolchain nightly\n");
+    assert_eq!(
+        calls(dir.path()),
+        "target add wasm32-wasip2 --toolchain nightly\n"
+    );
 
     // Once added, nothing more is run.
-    let again = ensure_target(&rustc, TARGET, rustup.as_deref(), Some("nightly"), "PREBUILT");
+    let again = ensure_target(
+        &rustc,
+        TARGET,
+        rustup.as_deref(),
+        Some("nightly"),
+        "PREBUILT",
+    );
     assert_eq!(again, Ok(Outcome::Installed));
     assert_eq!(calls(dir.path()).lines().count(), 1);
 }
@@ -96,10 +111,19 @@ fn a_failing_rustup_is_quoted_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let path = toolchain(dir.path(), true, true);
     let rustup = find_rustup(Some(path.as_os_str()));
-    let err = ensure_target(&dir.path().join("rustc"), TARGET, rustup.as_deref(), None, "PREBUILT")
-        .unwrap_err();
+    let err = ensure_target(
+        &dir.path().join("rustc"),
+        TARGET,
+        rustup.as_deref(),
+        None,
+        "PREBUILT",
+    )
+    .unwrap_err();
     assert_eq!(calls(dir.path()), "target add wasm32-wasip2\n");
-    assert!(err.contains("`rustup target add wasm32-wasip2` failed"), "{err}");
+    assert!(
+        err.contains("`rustup target add wasm32-wasip2` failed"),
+        "{err}"
+    );
     assert!(err.contains("error: could not download"), "{err}");
     assert!(err.contains("set PREBUILT=DIR"), "{err}");
 }

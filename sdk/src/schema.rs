@@ -69,7 +69,12 @@ pub fn merged(schemas: &[Value]) -> Value {
             properties.extend(p.clone());
         }
         if let Some(r) = s.get("required").and_then(Value::as_array) {
-            required.extend(r.iter().filter(|n| !required.contains(n)).cloned().collect::<Vec<_>>());
+            required.extend(
+                r.iter()
+                    .filter(|n| !required.contains(n))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     let mut out = Map::new();

@@ -18,7 +18,9 @@ pub enum Mode {
 ///
 /// Decodes from the step argument values `read` and `write`. The default is
 /// `Write`, the safe choice: a write is only recorded in a dry-run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Effect {
     Read,
@@ -193,7 +195,11 @@ impl Description {
         if !self.args_schema.is_object() {
             self.args_schema = serde_json::Value::Object(Default::default());
         }
-        let actions = self.args_schema.as_object_mut().expect("an object").entry("actions");
+        let actions = self
+            .args_schema
+            .as_object_mut()
+            .expect("an object")
+            .entry("actions");
         let actions = actions.or_insert_with(|| serde_json::Value::Object(Default::default()));
         if let Some(map) = actions.as_object_mut() {
             map.insert(action.to_string(), schema);

@@ -1,49 +1,14 @@
-//! Where each step argument is written, so that a check of the arguments
-//! against a plugin's schema (made by the host, which knows the plugins)
-//! points at the runbook: by path (`expect.status`, `run[1]`, the paths of
-//! the arguments object built by `args.rs`), the span of the key and of the
-//! value.
-
-use std::collections::BTreeMap;
+//! Builds a step's [`ArgSpans`]: where each argument is written (the span
+//! of its key and of its value, by path), by the same rule as `args.rs`
+//! builds the arguments, so that the host's check against a plugin's schema
+//! points at the runbook.
 
 use kdl::{KdlEntry, KdlNode};
+#[cfg(test)]
 use miette::SourceSpan;
 
 use crate::decode::{args, children, name, name_span, prop_name, props, value_span};
-
-/// The spans of a step's arguments, by path.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ArgSpans {
-    /// The key's name: the child node's name or the property's.
-    pub keys: BTreeMap<String, SourceSpan>,
-    /// The value, where it is one token (a scalar).
-    pub values: BTreeMap<String, SourceSpan>,
-}
-
-impl ArgSpans {
-    /// The span of the key at `path`, else of the nearest enclosing key.
-    pub fn key(&self, path: &str) -> Option<SourceSpan> {
-        let mut p = path;
-        loop {
-            if let Some(s) = self.keys.get(p) {
-                return Some(*s);
-            }
-            p = parent(p)?;
-        }
-    }
-
-    /// The span of the value at `path`, else of its key (or an enclosing
-    /// one's).
-    pub fn value(&self, path: &str) -> Option<SourceSpan> {
-        self.values.get(path).copied().or_else(|| self.key(path))
-    }
-}
-
-/// `a.b` → `a`, `a[1]` → `a`, `a` → none.
-fn parent(path: &str) -> Option<&str> {
-    let cut = path.rfind(['.', '['])?;
-    Some(&path[..cut])
-}
+use crate::model::ArgSpans;
 
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {

@@ -124,7 +124,6 @@ mod undo;
 mod validate;
 mod walk;
 
-pub use arg_spans::ArgSpans;
 pub use args::render_args;
 pub use diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 pub use duration::parse_duration;

@@ -93,7 +93,9 @@ fn diagnostic(step: &Step, file: &SourceFile, what: &str, p: Problem) -> Diagnos
             .with_label("unknown argument");
             match did_you_mean(&name, allowed.iter().map(String::as_str)) {
                 Some(best) => d.with_help(format!("did you mean `{best}`?")),
-                None if allowed.is_empty() => d.with_help(format!("{what} takes no arguments here")),
+                None if allowed.is_empty() => {
+                    d.with_help(format!("{what} takes no arguments here"))
+                }
                 None => d.with_help(format!("{what} takes: {}", quoted(&allowed))),
             }
         }
@@ -115,7 +117,10 @@ fn diagnostic(step: &Step, file: &SourceFile, what: &str, p: Problem) -> Diagnos
             )
             .with_label(format!("`{name}` missing"));
             match help {
-                Some(h) => d.with_help(format!("`{name}`: {}", h.split_whitespace().collect::<Vec<_>>().join(" "))),
+                Some(h) => d.with_help(format!(
+                    "`{name}`: {}",
+                    h.split_whitespace().collect::<Vec<_>>().join(" ")
+                )),
                 None => d,
             }
         }

@@ -29,10 +29,7 @@ pub enum ProblemKind {
     /// A key the schema does not allow; the keys it does.
     Unknown { name: String, allowed: Vec<String> },
     /// A required key is absent; its help, if any.
-    Missing {
-        name: String,
-        help: Option<String>,
-    },
+    Missing { name: String, help: Option<String> },
     /// The value has the wrong type or shape.
     Type { expected: String, got: String },
     /// The value is not one of the allowed ones.
@@ -125,7 +122,12 @@ impl<'a> Cx<'a> {
         if self.unknown.contains(path) {
             return;
         }
-        for sub in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for sub in s
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             self.value(sub, v, path);
         }
         let branches = s
@@ -229,9 +231,13 @@ impl<'a> Cx<'a> {
             return;
         }
         let same_kind = branches.iter().find(|b| {
-            self.resolve(b).as_object().and_then(types).is_some_and(|ts| {
-                ts.iter().any(|t| has_type(t, v) && (t != "string" || v.is_string()))
-            })
+            self.resolve(b)
+                .as_object()
+                .and_then(types)
+                .is_some_and(|ts| {
+                    ts.iter()
+                        .any(|t| has_type(t, v) && (t != "string" || v.is_string()))
+                })
         });
         match same_kind {
             Some(b) => self.value(b, v, path),
@@ -281,7 +287,10 @@ impl<'a> Cx<'a> {
                     .get(name)
                     .and_then(|p| p.get("x-aliases"))
                     .and_then(Value::as_array)
-                    .is_some_and(|a| a.iter().any(|x| x.as_str().is_some_and(|x| fields.contains_key(x))));
+                    .is_some_and(|a| {
+                        a.iter()
+                            .any(|x| x.as_str().is_some_and(|x| fields.contains_key(x)))
+                    });
             if !given {
                 let help = props
                     .get(name)
@@ -324,7 +333,11 @@ fn choices(s: &Map<String, Value>) -> Option<Vec<&Value>> {
 fn types(s: &Map<String, Value>) -> Option<Vec<String>> {
     match s.get("type")? {
         Value::String(t) => Some(vec![t.clone()]),
-        Value::Array(ts) => Some(ts.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()),
+        Value::Array(ts) => Some(
+            ts.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -360,7 +373,8 @@ fn has_type(t: &str, v: &Value) -> bool {
 
 /// `v` equals the allowed value `a`, a number given as a string included.
 fn same(a: &Value, v: &Value) -> bool {
-    a == v || matches!((a, v), (Value::Number(_), Value::String(s)) if s.trim() == a.to_string())
+    a == v
+        || matches!((a, v), (Value::Number(_), Value::String(s)) if s.trim() == a.to_string())
         || matches!((a, v), (Value::String(s), Value::Number(_)) if *s == v.to_string())
         || matches!((a, v), (Value::Bool(b), Value::String(s)) if s.trim() == b.to_string())
 }
@@ -381,7 +395,9 @@ fn is_duration(text: &str) -> bool {
             return false;
         }
         let tail = &rest[n..];
-        let u = tail.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(tail.len());
+        let u = tail
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(tail.len());
         if !matches!(&tail[..u], "ms" | "s" | "m" | "h" | "d") {
             return false;
         }

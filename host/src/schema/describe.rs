@@ -17,7 +17,8 @@ pub struct ArgHelp {
     pub help: String,
 }
 
-/// The arguments of an object schema, in the schema's order.
+/// The arguments of an object schema: the required ones first, each group
+/// by name.
 pub fn arguments(schema: &Value) -> Vec<ArgHelp> {
     let required: Vec<&str> = schema
         .get("required")
@@ -29,7 +30,7 @@ pub fn arguments(schema: &Value) -> Vec<ArgHelp> {
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
         return Vec::new();
     };
-    props
+    let mut all: Vec<ArgHelp> = props
         .iter()
         .map(|(name, p)| ArgHelp {
             name: name.clone(),
@@ -47,7 +48,9 @@ pub fn arguments(schema: &Value) -> Vec<ArgHelp> {
                 .collect::<Vec<_>>()
                 .join(" "),
         })
-        .collect()
+        .collect();
+    all.sort_by(|a, b| (!a.required, &a.name).cmp(&(!b.required, &b.name)));
+    all
 }
 
 /// The type of a schema in words: `a string`, `an integer from 0 to 65535`,
@@ -174,7 +177,9 @@ mod tests {
         assert_eq!(d(json!({"type": ["string", "null"]})), "a string");
         assert_eq!(d(json!({"enum": ["read", "write"]})), "`read` or `write`");
         assert_eq!(
-            d(json!({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})),
+            d(
+                json!({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+            ),
             "a string or a list of strings"
         );
         assert_eq!(
@@ -194,13 +199,15 @@ mod tests {
             "required": ["url"],
             "properties": {
                 "url": {"type": "string", "description": "The URL\nto fetch."},
-                "tries": {"type": "integer", "default": 3}
+                "tries": {"type": "integer", "default": 3},
+                "a": {"type": "string"}
             }
         });
         let a = arguments(&s);
         assert_eq!(a[0].name, "url");
         assert!(a[0].required);
         assert_eq!(a[0].help, "The URL to fetch.");
-        assert_eq!(a[1].default.as_deref(), Some("3"));
+        assert_eq!(a[1].name, "a");
+        assert_eq!(a[2].default.as_deref(), Some("3"));
     }
 }

@@ -90,15 +90,26 @@ mod tests {
             "properties": {"run": {"type": "string", "description": "The program."},
                            "tries": {"type": "integer", "default": 3}}}}}"#;
         let actions = [
-            ActionDoc { name: "run", summary: "Run it", is_default: true },
-            ActionDoc { name: "other", summary: "a|b", is_default: false },
+            ActionDoc {
+                name: "run",
+                summary: "Run it",
+                is_default: true,
+            },
+            ActionDoc {
+                name: "other",
+                summary: "a|b",
+                is_default: false,
+            },
         ];
         assert_eq!(
             text(&actions, schema),
             "  run (default): Run it\n    run  a string, required\n        The program.\n    tries  an integer, default 3\n  other: a|b\n    (arguments not declared)\n"
         );
         let md = markdown("x", &actions, schema);
-        assert!(md.contains("| `run` | a string, required | The program. |"), "{md}");
+        assert!(
+            md.contains("| `run` | a string, required | The program. |"),
+            "{md}"
+        );
         assert!(md.contains("`x other`: a\\|b"), "{md}");
     }
 }

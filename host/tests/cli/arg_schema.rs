@@ -6,7 +6,8 @@ use crate::Project;
 
 fn validate(case: &str) -> String {
     let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/cli/arg-schema/{case}.kdl")),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/cli/arg-schema/{case}.kdl")),
     )
     .expect("readable case");
     let p = Project::new();

@@ -47,7 +47,9 @@ fn generated(p: &Project) -> String {
 fn the_argument_tables_of_the_stock_plugins_are_generated_from_their_schemas() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/stock-plugins.md");
     let doc = std::fs::read_to_string(&path).expect("docs/stock-plugins.md");
-    let start = doc.find(BEGIN).expect("the generated section's start marker");
+    let start = doc
+        .find(BEGIN)
+        .expect("the generated section's start marker");
     let body = start + doc[start..].find('\n').expect("a line") + 1;
     let end = doc.find(END).expect("the generated section's end marker");
     let want = generated(&Project::new());

@@ -368,6 +368,5 @@ fn store(
         .set("tables-counted", tables.map_or(json!(null), |n| json!(n))))
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -179,4 +179,3 @@ impl Plugin for DnsCutover {
 }
 
 cairn_sdk::export_plugin!(DnsCutover);
-

@@ -162,6 +162,5 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -137,4 +137,3 @@ impl Plugin for Haproxy {
 }
 
 cairn_sdk::export_plugin!(Haproxy);
-

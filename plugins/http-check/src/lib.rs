@@ -189,6 +189,5 @@ fn head(body: &[u8], limit: usize) -> String {
     String::from_utf8_lossy(cut).into_owned()
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -75,4 +75,3 @@ fn flag_file() -> String {
 fn ok_status() -> Vec<u16> {
     vec![200]
 }
-

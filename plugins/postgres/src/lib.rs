@@ -124,4 +124,3 @@ pub(crate) fn target(a: &StepArgs) -> Result<&str, PluginError> {
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| PluginError::arg("target-url", "this action needs `target-url`"))
 }
-

@@ -250,7 +250,6 @@ impl Plugin for Restore {
 
 cairn_sdk::export_plugin!(Restore);
 
-
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -66,4 +66,3 @@ impl ServiceArgs {
 fn ok_status() -> Vec<u16> {
     vec![200]
 }
-
