@@ -32,6 +32,10 @@
 //! turned into `_` (`plugins/http-check` builds `http_check.wasm`); NAME is
 //! the name it is embedded under.
 //!
+//! When the wasm32-wasip2 target is missing and `rustup` is on the PATH,
+//! it is added with `rustup target add` (a one-line cargo warning says so);
+//! without rustup the build stops and names the fix (`build/wasm_target.rs`).
+//!
 //! `CAIRN_PLUGINS_PREBUILT=DIR` skips the build and takes the components
 //! from DIR (`NAME.wasm` or `LIB_NAME.wasm`), for machines without the
 //! wasm32-wasip2 target.
@@ -58,6 +62,10 @@ use sha2::{Digest, Sha256};
 /// built by an engine configured exactly like the one that loads them.
 #[path = "src/runtime/engine_config.rs"]
 mod engine_config;
+
+/// Adds the wasm32-wasip2 target with rustup when it is missing.
+#[path = "build/wasm_target.rs"]
+mod wasm_target;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 const PREBUILT_VAR: &str = "CAIRN_PLUGINS_PREBUILT";
@@ -265,22 +273,23 @@ fn wasm_target_dir(out_dir: &Path) -> PathBuf {
     }
 }
 
+/// Stops the build when the target is missing and cannot be added; says on
+/// one line when it was added.
 fn check_target_installed(rustc: &Path) {
-    let output = Command::new(rustc)
-        .args(["--print", "target-libdir", "--target", WASM_TARGET])
-        .output();
-    let installed = match output {
-        Ok(out) if out.status.success() => {
-            let libdir = String::from_utf8_lossy(&out.stdout);
-            Path::new(libdir.trim()).is_dir()
-        }
-        _ => false,
-    };
-    if !installed {
-        fail(&format!(
-            "the Rust target `{WASM_TARGET}` is not installed; the stock plugins are built for it.\n\
-             Run `rustup target add {WASM_TARGET}`, or set {PREBUILT_VAR}=DIR to a directory of prebuilt plugin components."
-        ));
+    let rustup = wasm_target::find_rustup(env::var_os("PATH").as_deref());
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    match wasm_target::ensure_target(
+        rustc,
+        WASM_TARGET,
+        rustup.as_deref(),
+        toolchain.as_deref(),
+        PREBUILT_VAR,
+    ) {
+        Ok(wasm_target::Outcome::Installed) => {}
+        Ok(wasm_target::Outcome::Added(command)) => println!(
+            "cargo:warning=the Rust target `{WASM_TARGET}` was missing (the stock plugins are built for it); added it with `{command}`"
+        ),
+        Err(message) => fail(&message),
     }
 }
 

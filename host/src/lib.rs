@@ -18,6 +18,7 @@ pub mod lockfile;
 pub mod project;
 pub mod redact;
 pub mod runtime;
+pub mod schema;
 pub mod spans;
 pub(crate) mod sys;
 pub mod targets;

@@ -226,6 +226,26 @@ impl From<std::time::Duration> for Duration {
     }
 }
 
+/// A string in the duration syntax, `"format": "duration"` (a cairn
+/// extension: whole or decimal numbers each with a unit).
+impl schemars::JsonSchema for Duration {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "duration",
+            "description": "a duration: numbers each with a unit (ms, s, m, h, d), such as \"30s\", \"1500ms\" or \"1h30m\""
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

@@ -62,6 +62,7 @@ mod lenient;
 pub mod mock;
 pub mod net;
 mod outputs;
+pub mod schema;
 mod secret;
 pub mod store;
 mod types;
@@ -72,6 +73,10 @@ mod wit_store;
 #[doc(hidden)]
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings;
+
+/// The crate argument schemas are derived with; a plugin crate depends on
+/// `schemars` itself for `#[derive(JsonSchema)]`, as for serde's derives.
+pub use schemars;
 
 pub use args::{Args, Duration};
 pub use docker::{ContainerChange, ContainerInfo, DockerExec};
@@ -84,8 +89,9 @@ pub use types::{ActionInfo, Capability, Context, Description, Effect, Mode};
 
 /// What a plugin file usually needs: `use cairn_sdk::prelude::*;`.
 ///
-/// `Deserialize` and `Serialize` are serde's derives; the plugin crate
-/// depends on `serde` itself, as serde's derive requires.
+/// `Deserialize` and `Serialize` are serde's derives, `JsonSchema` is
+/// schemars'; the plugin crate depends on `serde` and `schemars` itself, as
+/// their derives require.
 pub mod prelude {
     pub use crate::{
         Args, Command, Completed, Context, Description, Duration, Effect, Host, Level, MaybeSecret,
@@ -94,6 +100,7 @@ pub mod prelude {
     pub use crate::{ContainerChange, ContainerInfo, DockerExec};
     pub use crate::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
     pub use crate::{ObjectInfo, Sink, Source, Transfer, Transferred, Transform, Written};
+    pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
 }
 

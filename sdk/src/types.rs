@@ -18,7 +18,9 @@ pub enum Mode {
 ///
 /// Decodes from the step argument values `read` and `write`. The default is
 /// `Write`, the safe choice: a write is only recorded in a dry-run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Effect {
     Read,
@@ -103,7 +105,8 @@ pub struct Description {
     pub actions: Vec<ActionInfo>,
     /// The action used when a step names none.
     pub default_action: Option<String>,
-    /// JSON Schema of the step arguments; informational. `{}` when not set.
+    /// The schemas of the step arguments, `{"actions": {NAME: SCHEMA}}`
+    /// (see [`crate::schema`]); `{}` when not set, and then unchecked.
     pub args_schema: serde_json::Value,
     pub capabilities: Vec<Capability>,
 }
@@ -162,8 +165,45 @@ impl Description {
         self
     }
 
+    /// Sets the whole argument schema (normally built by
+    /// [`Description::action_args`]).
     pub fn args_schema(mut self, schema: serde_json::Value) -> Self {
         self.args_schema = schema;
+        self
+    }
+
+    /// Declares the arguments of `action`: the schema derived from `T`,
+    /// the struct its arguments decode into.
+    pub fn action_args<T: schemars::JsonSchema>(self, action: &str) -> Self {
+        self.action_schema(action, crate::schema::schema_of::<T>())
+    }
+
+    /// Declares the arguments of every action declared so far: for a plugin
+    /// whose actions all decode one struct.
+    pub fn args_for_every_action<T: schemars::JsonSchema>(mut self) -> Self {
+        let schema = crate::schema::schema_of::<T>();
+        let names: Vec<String> = self.actions.iter().map(|a| a.name.clone()).collect();
+        for name in names {
+            self = self.action_schema(&name, schema.clone());
+        }
+        self
+    }
+
+    /// Declares the arguments of `action` as a schema value: for arguments
+    /// decoded into several structs, [`crate::schema::merged`].
+    pub fn action_schema(mut self, action: &str, schema: serde_json::Value) -> Self {
+        if !self.args_schema.is_object() {
+            self.args_schema = serde_json::Value::Object(Default::default());
+        }
+        let actions = self
+            .args_schema
+            .as_object_mut()
+            .expect("an object")
+            .entry("actions");
+        let actions = actions.or_insert_with(|| serde_json::Value::Object(Default::default()));
+        if let Some(map) = actions.as_object_mut() {
+            map.insert(action.to_string(), schema);
+        }
         self
     }
 

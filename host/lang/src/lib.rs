@@ -103,6 +103,7 @@ pub struct ValidationContext<'a> {
 
 pub mod diagnostics;
 
+mod arg_spans;
 mod args;
 mod decode;
 mod decoder;

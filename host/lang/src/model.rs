@@ -207,6 +207,8 @@ pub struct Step {
     /// The step's arguments: its children converted to JSON by the rule in
     /// `docs/runbook-language.md`, with every string kept as a template.
     pub args: ArgValue,
+    /// Where each argument is written, by path (`expect.status`).
+    pub arg_spans: ArgSpans,
     /// `undo { step ... }`: the steps that put back what this one changed,
     /// run when a later main step fails (empty when there is no block).
     pub undo: Vec<Step>,
@@ -221,6 +223,43 @@ pub struct Retry {
     pub delay: Duration,
     /// Multiplier applied to the delay after each failed attempt (1.0 = constant).
     pub backoff: f64,
+}
+
+/// The spans of a step's arguments, by path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArgSpans {
+    /// The key's name: the child node's name or the property's.
+    pub keys: BTreeMap<String, SourceSpan>,
+    /// The value, where it is one token (a scalar).
+    pub values: BTreeMap<String, SourceSpan>,
+}
+
+/// Where each argument of a step is written, so that a check against a
+/// plugin's schema (made by the host) points at the runbook: by path
+/// (`expect.status`, `run[1]`, as in the arguments object).
+impl ArgSpans {
+    /// The span of the key at `path`, else of the nearest enclosing key.
+    pub fn key(&self, path: &str) -> Option<SourceSpan> {
+        let mut p = path;
+        loop {
+            if let Some(s) = self.keys.get(p) {
+                return Some(*s);
+            }
+            p = parent(p)?;
+        }
+    }
+
+    /// The span of the value at `path`, else of its key (or an enclosing
+    /// one's).
+    pub fn value(&self, path: &str) -> Option<SourceSpan> {
+        self.values.get(path).copied().or_else(|| self.key(path))
+    }
+}
+
+/// `a.b` → `a`, `a[1]` → `a`, `a` → none.
+fn parent(path: &str) -> Option<&str> {
+    let cut = path.rfind(['.', '['])?;
+    Some(&path[..cut])
 }
 
 /// A JSON-shaped argument value whose strings may hold `{{ }}` references.

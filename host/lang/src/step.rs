@@ -88,6 +88,7 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
         }
     }
     let args = object_of(r, &arg_nodes, &what);
+    let arg_spans = crate::arg_spans::spans_of(&arg_nodes);
     let uses_span = uses.map(|u| u.span).unwrap_or(id.span);
     Some(Step {
         id: id.value,
@@ -103,6 +104,7 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
         retry,
         confirm,
         args,
+        arg_spans,
         undo: undo.0,
         undo_span: undo.1,
         span: node.span(),

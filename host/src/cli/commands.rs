@@ -74,7 +74,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::History { name } => super::runs::history(&ws, name.as_deref(), cli.json, style),
         Command::Log { run_id } => super::runs::log(&ws, run_id, cli.json, style),
         Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
-        Command::Plugin(PluginCommand::Inspect { name }) => plugin_inspect(&ws, name, cli.json),
+        Command::Plugin(PluginCommand::Show { name }) => plugin_show(&ws, name, cli.json),
         Command::Storage(StorageCommand::Gc { name, dry_run }) => {
             super::storage_gc::gc(&ws, name, *dry_run, cli.json, style)
         }

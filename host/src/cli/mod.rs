@@ -137,7 +137,7 @@ pub enum Command {
         #[arg(value_name = "RUN-ID")]
         run_id: String,
     },
-    /// Plugins: list, inspect, new.
+    /// Plugins: list, show, new.
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Storages: gc.
@@ -151,8 +151,10 @@ pub enum Command {
 pub enum PluginCommand {
     /// Every plugin: name, version, source, actions.
     List,
-    /// A plugin's description, actions, capabilities and digest.
-    Inspect { name: String },
+    /// A plugin's description, actions with their arguments, capabilities
+    /// and digest.
+    #[command(alias = "inspect")]
+    Show { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! The engine: pre-flight checks, then the steps in order (parallel blocks
 //! concurrently), failure handling, the journal and the lock.
 
+mod arg_check;
 pub mod history;
 pub mod journal;
 #[cfg(test)]

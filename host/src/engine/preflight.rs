@@ -7,6 +7,9 @@
 //! their keys: a key that ends in `-secret` (`password-secret`), each value
 //! of a `secret-env` map, and a `storage` key. A value that comes from a
 //! step's outputs is known only when that step has run; it is not checked.
+//!
+//! Every step's arguments are checked against the schema its plugin
+//! declares for the action (`arg_check.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -46,6 +49,13 @@ pub fn check(
     for step in all_steps(rb) {
         let file = rb.file_of(&step.id).clone();
         cx.walk(&step.id, &file, None, &step.args);
+        if let Some(r) = plugins.get(&step.id) {
+            let render = |t: &Template| cx.render(t);
+            let found = super::arg_check::check_step(step, &file, r, &render);
+            for d in found {
+                cx.diags.push(d);
+            }
+        }
     }
     if !cx.diags.is_empty() {
         return Err(Error::Invalid(cx.diags));
@@ -101,12 +111,17 @@ impl cairn_lang::Resolver for Known<'_> {
 }
 
 impl Checks<'_> {
-    fn known(&self, t: &Template) -> Option<String> {
+    /// The value of a template when it is known before the run.
+    fn render(&self, t: &Template) -> Option<Value> {
         let known = Known {
             params: self.params,
             ws: self.ws,
         };
-        match cairn_lang::render_template(t, &known).ok()? {
+        cairn_lang::render_template(t, &known).ok()
+    }
+
+    fn known(&self, t: &Template) -> Option<String> {
+        match self.render(t)? {
             Value::String(s) if !s.is_empty() => Some(s),
             _ => None,
         }

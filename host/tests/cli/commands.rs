@@ -1,4 +1,4 @@
-//! list, show, plugin list/inspect, completions, project discovery, stock runbooks.
+//! list, show, plugin list/show/inspect, completions, project discovery, stock runbooks.
 
 use crate::Project;
 
@@ -43,6 +43,20 @@ fn plugin_list_and_inspect_show_the_stock_set() {
     p.cairn(&["plugin", "inspect", "nope"])
         .code(2)
         .stderr_has("unknown plugin `nope`");
+}
+
+#[test]
+fn plugin_show_prints_each_action_s_arguments_with_their_help() {
+    let p = Project::new();
+    p.cairn(&["plugin", "show", "http-check"])
+        .success()
+        .stdout_has("check (default): ")
+        .stdout_has("    url  a string, required")
+        .stdout_has("    timeout  a duration");
+    p.cairn(&["plugin", "show", "exec"])
+        .success()
+        .stdout_has("    run  a string or a list of strings, required\n        The program and its arguments.")
+        .stdout_has("    effect  `read` or `write`");
 }
 
 #[test]

@@ -7,7 +7,7 @@ fn an_argument_error_names_the_argument_once() {
     let p = Project::new();
     p.runbook(
         "bad",
-        "runbook bad version=1 {\n    step check uses=http-check {\n        url \"ftp://example.test/\"\n    }\n    step typo uses=http-check {\n        url \"http://127.0.0.1:9/\"\n        expect stauts=200\n    }\n}\n",
+        "runbook bad version=1 {\n    step check uses=http-check {\n        url \"ftp://example.test/\"\n    }\n}\n",
     );
     let run = p.cairn(&["run", "bad"]);
     run.code(1);

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod arg_schema;
 mod backup;
 mod broken_input;
 mod busy_site;
@@ -40,6 +41,7 @@ mod site_deps;
 mod site_git;
 mod site_migrate;
 mod site_static;
+mod stock_docs;
 mod storage;
 mod targets;
 mod tracing_spans;

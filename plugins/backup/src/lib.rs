@@ -35,16 +35,20 @@ use prune::*;
 use verify::*;
 
 /// The arguments every archiving action takes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct Common {
+    /// A storage of cairn.kdl.
     storage: String,
+    /// The key prefix; `backups/` by default.
     #[serde(default = "default_prefix")]
     prefix: String,
     /// The series name in the key; derived from the source when absent.
     name: Option<String>,
+    /// The zstd level, 1 to 19; 3 by default.
     #[serde(default = "default_level")]
     level: i32,
+    /// Of the transfer (the step's `timeout=` applies as well).
     timeout: Option<Duration>,
 }
 
@@ -56,33 +60,36 @@ fn default_level() -> i32 {
     3
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct PostgresArgs {
     /// A libpq connection string or URL (`postgresql://user:pw@host/db`);
     /// `database` is an alias.
     #[serde(alias = "database")]
+    #[schemars(extend("x-aliases" = ["database"]))]
     url: String,
     /// A secret holding the password, passed by handle as PGPASSWORD.
     password_secret: Option<String>,
     /// More pg_dump arguments (`--exclude-table=...`).
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     pg_dump_args: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct SqliteArgs {
     /// The SQLite database file on the target.
     path: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct FilesArgs {
     /// The directory on the target.
     dir: String,
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     exclude: Vec<String>,
 }
 
@@ -130,7 +137,20 @@ impl Plugin for Backup {
         .capability("storage", ["*"])
         .capability("transfer", ["*"])
         .capability("secrets", ["*"])
-        .args_schema(schema())
+        .action_schema(
+            "postgres",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<PostgresArgs>(), cairn_sdk::schema::schema_of::<Common>()]),
+        )
+        .action_schema(
+            "sqlite",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<SqliteArgs>(), cairn_sdk::schema::schema_of::<Common>()]),
+        )
+        .action_schema(
+            "files",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<FilesArgs>(), cairn_sdk::schema::schema_of::<Common>()]),
+        )
+        .action_args::<PruneArgs>("prune")
+        .action_args::<VerifyArgs>("verify")
     }
 
     fn run(
@@ -346,21 +366,6 @@ fn store(
         )
         .set("planned", done.planned)
         .set("tables-counted", tables.map_or(json!(null), |n| json!(n))))
-}
-
-fn schema() -> serde_json::Value {
-    let common = json!({
-        "storage": { "type": "string", "description": "a storage of cairn.kdl" },
-        "prefix": { "type": "string", "default": "backups/" },
-        "name": { "type": "string", "description": "the series name in the key (default: from the source)" },
-        "level": { "type": "integer", "minimum": 1, "maximum": 19, "default": 3 },
-        "timeout": { "type": "string" }
-    });
-    json!({
-        "type": "object",
-        "description": "per action: postgres (url, password-secret, pg-dump-args), sqlite (path), files (dir, exclude), prune (kind, name, keep), verify (kind, name | key); all take storage and prefix",
-        "properties": common,
-    })
 }
 
 #[cfg(test)]

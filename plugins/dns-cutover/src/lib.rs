@@ -43,7 +43,7 @@ use cairn_sdk::prelude::*;
 use serde_json::json;
 
 /// `record name=www type=A to="192.0.2.20,192.0.2.21" ttl=300`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RecordArg {
     pub name: String,
@@ -58,24 +58,32 @@ fn a_type() -> String {
     "A".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct StepArgs {
+    /// `powerdns`, `cloudflare` or `rfc2136`.
+    #[schemars(extend("enum" = ["powerdns", "cloudflare", "rfc2136"]))]
     pub provider: String,
+    /// The zone (`example.com.`).
     pub zone: String,
     /// PowerDNS: `http://HOST:PORT/api/v1`; Cloudflare: its API base
     /// (default `https://api.cloudflare.com/client/v4`).
     pub api: Option<String>,
     /// PowerDNS's server id (default `localhost`).
     pub server_id: Option<String>,
+    /// PowerDNS: the secret with the X-API-Key.
     pub api_key_secret: Option<String>,
+    /// Cloudflare: the secret with the API token.
     pub api_token_secret: Option<String>,
     /// rfc2136: the TSIG key's name and the secret holding it (base64).
     pub tsig_key_name: Option<String>,
+    /// rfc2136: the secret with the TSIG key, base64.
     pub tsig_key_secret: Option<String>,
     /// Cloudflare's zone id (looked up by name when absent).
     pub zone_id: Option<String>,
+    /// `record name=www type=A to="192.0.2.20,192.0.2.21" ttl=300`; repeatable.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<RecordArg>")]
     pub record: Vec<RecordArg>,
     /// `prepare`: the lowered TTL (default 60).
     pub ttl: Option<u32>,
@@ -83,6 +91,7 @@ pub(crate) struct StepArgs {
     pub previous: Option<serde_json::Value>,
     /// `verify`: the authoritative servers, `IP[:PORT]`.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     pub servers: Vec<String>,
     pub timeout: Option<Duration>,
     pub max_change_share: Option<f64>,
@@ -146,7 +155,7 @@ impl Plugin for DnsCutover {
         .capability("dns", ["*"])
         .capability("socket", ["*"])
         .capability("secrets", ["*"])
-        .args_schema(schema())
+        .args_for_every_action::<StepArgs>()
     }
 
     fn run(
@@ -170,28 +179,3 @@ impl Plugin for DnsCutover {
 }
 
 cairn_sdk::export_plugin!(DnsCutover);
-
-fn schema() -> serde_json::Value {
-    json!({
-        "type": "object",
-        "required": ["provider", "zone"],
-        "properties": {
-            "provider": { "enum": ["powerdns", "cloudflare", "rfc2136"] },
-            "zone": { "type": "string" },
-            "api": { "type": "string" },
-            "server-id": { "type": "string", "default": "localhost" },
-            "api-key-secret": { "type": "string", "description": "powerdns: the secret with the X-API-Key" },
-            "api-token-secret": { "type": "string", "description": "cloudflare: the secret with the API token" },
-            "zone-id": { "type": "string" },
-            "tsig-key-name": { "type": "string", "description": "rfc2136" },
-            "tsig-key-secret": { "type": "string", "description": "rfc2136: the secret with the key, base64" },
-            "record": { "description": "record name=www type=A to=\"192.0.2.20,192.0.2.21\" ttl=300 (repeatable)" },
-            "ttl": { "type": "integer", "default": 60, "description": "prepare" },
-            "previous": { "description": "restore, restore-ttl: the previous output of switch or prepare" },
-            "servers": { "description": "verify: authoritative servers IP[:PORT]" },
-            "timeout": { "type": "string", "default": "120s" },
-            "max-change-share": { "type": "number", "default": 0.3 },
-            "allow-delete": { "type": "boolean", "default": false }
-        }
-    })
-}

@@ -19,11 +19,12 @@ use serde_json::json;
 /// How many lines of output a failure message quotes.
 const TAIL_LINES: usize = 10;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RunArgs {
     /// The program and its arguments.
     #[serde(deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     run: Vec<String>,
     /// `read` for probes (run in a dry-run too); `write` by default.
     #[serde(default)]
@@ -31,15 +32,18 @@ struct RunArgs {
     cwd: Option<String>,
     /// `env NAME=VALUE...`; the node may be repeated.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     env: Vec<BTreeMap<String, String>>,
     /// `secret-env NAME=SECRET...`: the variable gets the secret by handle,
     /// and its value never passes through the plugin.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     secret_env: Vec<BTreeMap<String, String>>,
     stdin: Option<String>,
     timeout: Option<Duration>,
     /// Exit statuses that count as success; 0 by default.
     #[serde(default = "success", deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<i32>")]
     expect_status: Vec<i32>,
     /// Another target than the step's.
     target: Option<String>,
@@ -66,7 +70,7 @@ impl Plugin for Exec {
         .default_action("run")
         .capability("exec", ["*"])
         .capability("secrets", ["*"])
-        .args_schema(schema())
+        .action_args::<RunArgs>("run")
     }
 
     fn run(
@@ -156,32 +160,6 @@ fn shorten(text: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-fn schema() -> serde_json::Value {
-    let strings = json!({ "type": "object", "additionalProperties": { "type": "string" } });
-    json!({
-        "type": "object",
-        "required": ["run"],
-        "additionalProperties": false,
-        "properties": {
-            "run": {
-                "description": "the program and its arguments",
-                "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" }, "minItems": 1 }]
-            },
-            "effect": { "enum": ["read", "write"], "default": "write" },
-            "cwd": { "type": "string" },
-            "env": strings,
-            "secret-env": strings,
-            "stdin": { "type": "string" },
-            "timeout": { "type": "string", "description": "a duration such as \"30s\"" },
-            "expect-status": {
-                "oneOf": [{ "type": "integer" }, { "type": "array", "items": { "type": "integer" } }],
-                "default": 0
-            },
-            "target": { "type": "string" }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ fn describes_itself() {
     assert_eq!(d.default_action.as_deref(), Some("run"));
     assert_eq!(d.capabilities[0].name, "exec");
     assert_eq!(d.capabilities[0].values, ["*"]);
-    assert_eq!(d.args_schema["required"], json!(["run"]));
+    assert_eq!(d.args_schema["actions"]["run"]["required"], json!(["run"]));
 }
 
 #[test]

@@ -18,7 +18,7 @@ use cairn_sdk::prelude::*;
 
 use crate::{resolve, run_ok};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ExportArgs {
     /// The repository (a checkout or a bare repository).
@@ -31,7 +31,7 @@ pub struct ExportArgs {
     timeout: Option<Duration>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RemoveArgs {
     /// The `dir` output of `export`.

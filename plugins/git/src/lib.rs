@@ -25,7 +25,7 @@ mod export;
 /// How many changed files a refusal lists.
 const LISTED: usize = 10;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RevisionArgs {
     /// The checkout (a work tree).
@@ -33,7 +33,7 @@ struct RevisionArgs {
     timeout: Option<Duration>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FetchArgs {
     dir: String,
@@ -50,7 +50,7 @@ fn origin() -> String {
     "origin".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct CheckoutArgs {
     dir: String,
@@ -100,6 +100,11 @@ impl Plugin for Git {
             Effect::Read,
         )
         .default_action("revision")
+        .action_args::<RevisionArgs>("revision")
+        .action_args::<FetchArgs>("fetch")
+        .action_args::<CheckoutArgs>("checkout")
+        .action_args::<export::ExportArgs>("export")
+        .action_args::<export::RemoveArgs>("remove-export")
         .capability("exec", ["git", "sh"])
     }
 

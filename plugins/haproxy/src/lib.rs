@@ -36,13 +36,18 @@ use cairn_sdk::prelude::*;
 use serde_json::json;
 
 /// `socket`, `backend` and, for the actions on one server, `server`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct StepArgs {
+    /// The runtime API: a unix socket path or `host:port` (`stats socket
+    /// ... level admin`).
     pub socket: String,
+    /// The backend.
     pub backend: String,
+    /// The server: every action but `status` needs it.
     pub server: Option<String>,
     /// `set-state`: ready, drain or maint.
+    #[schemars(extend("enum" = ["ready", "drain", "maint"]))]
     pub state: Option<String>,
     /// `weight`: 0 to 256.
     pub weight: Option<u32>,
@@ -95,7 +100,7 @@ impl Plugin for Haproxy {
         )
         .default_action("status")
         .capability("socket", ["*"])
-        .args_schema(schema())
+        .args_for_every_action::<StepArgs>()
     }
 
     fn run(
@@ -132,21 +137,3 @@ impl Plugin for Haproxy {
 }
 
 cairn_sdk::export_plugin!(Haproxy);
-
-fn schema() -> serde_json::Value {
-    json!({
-        "type": "object",
-        "required": ["socket", "backend"],
-        "properties": {
-            "socket": { "type": "string", "description": "the runtime API: a unix socket path or host:port (stats socket ... level admin)" },
-            "backend": { "type": "string" },
-            "server": { "type": "string", "description": "every action but status" },
-            "state": { "enum": ["ready", "drain", "maint"], "description": "set-state" },
-            "weight": { "type": "integer", "minimum": 0, "maximum": 256, "description": "weight" },
-            "addr": { "type": "string", "description": "set-addr: an IP address" },
-            "port": { "type": "integer", "minimum": 1, "maximum": 65535, "description": "set-addr" },
-            "timeout": { "type": "string", "default": "60s", "description": "drain, wait-healthy" },
-            "allow-empty-backend": { "type": "boolean", "default": false }
-        }
-    })
-}

@@ -24,32 +24,40 @@ use serde_json::json;
 const BODY_OUTPUT_LIMIT: usize = 64 * 1024;
 const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct CheckArgs {
+    /// The URL to fetch; its host must be granted (`http`).
     url: String,
+    /// The HTTP method; `GET` by default.
     #[serde(default = "get")]
     method: String,
+    /// What counts as healthy: `status` (200 by default) and `body-contains`.
     #[serde(default)]
     expect: Expect,
     /// 10 seconds when not given.
     timeout: Option<Duration>,
     /// `headers NAME=VALUE...`; the node may be repeated.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     headers: Vec<BTreeMap<String, String>>,
+    /// The request body.
     body: Option<String>,
+    /// Follow redirects (the default); `#false` checks the redirect itself.
     #[serde(default = "yes")]
     follow_redirects: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Expect {
     /// One status or several; 200 when not given.
     #[serde(default = "ok", deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<u16>")]
     status: Vec<u16>,
     /// Every text given must appear in the body.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     body_contains: Vec<String>,
 }
 
@@ -90,7 +98,7 @@ impl Plugin for HttpCheck {
         )
         .default_action("check")
         .capability("http", ["*"])
-        .args_schema(schema())
+        .action_args::<CheckArgs>("check")
     }
 
     fn run(
@@ -179,34 +187,6 @@ fn head(body: &[u8], limit: usize) -> String {
         cut = &cut[..e.valid_up_to()];
     }
     String::from_utf8_lossy(cut).into_owned()
-}
-
-fn schema() -> serde_json::Value {
-    let statuses = json!({
-        "oneOf": [{ "type": "integer" }, { "type": "array", "items": { "type": "integer" } }],
-        "default": 200
-    });
-    let texts = json!({
-        "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
-    });
-    json!({
-        "type": "object",
-        "required": ["url"],
-        "additionalProperties": false,
-        "properties": {
-            "url": { "type": "string" },
-            "method": { "type": "string", "default": "GET" },
-            "expect": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": { "status": statuses, "body-contains": texts }
-            },
-            "timeout": { "type": "string", "default": "10s" },
-            "headers": { "type": "object", "additionalProperties": { "type": "string" } },
-            "body": { "type": "string" },
-            "follow-redirects": { "type": "boolean", "default": true }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -4,11 +4,12 @@ use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
 use serde_json::json;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct MaintenanceArgs {
     /// `flag-file` (the default) or `haproxy`.
     #[serde(default = "flag_file")]
+    #[schemars(extend("enum" = ["flag-file", "haproxy"]))]
     pub(crate) backend: String,
     /// The flag file the web server checks (on the step's target).
     pub(crate) file: Option<String>,
@@ -21,6 +22,7 @@ pub(crate) struct MaintenanceArgs {
     pub(crate) expect_text: Option<String>,
     /// off: the statuses that mean the site answers again; 200.
     #[serde(default = "ok_status", deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<u16>")]
     pub(crate) expect_status: Vec<u16>,
     /// How long the check may take; 10s.
     pub(crate) timeout: Option<Duration>,
@@ -33,6 +35,7 @@ pub(crate) struct MaintenanceArgs {
     /// haproxy: the servers (all of the backend by default; `off` needs
     /// them: `on`'s `put-in-maintenance`).
     #[serde(default, deserialize_with = "opt_names")]
+    #[schemars(with = "Option<cairn_sdk::schema::OneOrMany<String>>")]
     pub(crate) servers: Option<Vec<String>>,
 }
 
@@ -71,24 +74,4 @@ fn flag_file() -> String {
 
 fn ok_status() -> Vec<u16> {
     vec![200]
-}
-
-pub(crate) fn schema() -> serde_json::Value {
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "backend": { "enum": ["flag-file", "haproxy"], "default": "flag-file" },
-            "file": { "type": "string" },
-            "page": { "type": "string" },
-            "url": { "type": "string" },
-            "expect-text": { "type": "string" },
-            "expect-status": { "oneOf": [{ "type": "integer" }, { "type": "array", "items": { "type": "integer" } }], "default": 200 },
-            "timeout": { "type": "string", "default": "10s" },
-            "interval": { "type": "string", "default": "250ms" },
-            "socket": { "type": "string" },
-            "haproxy-backend": { "type": "string" },
-            "servers": { "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }] }
-        }
-    })
 }

@@ -66,7 +66,7 @@ impl Plugin for Maintenance {
         .capability("exec", ["sh"])
         .capability("http", ["*"])
         .capability("socket", ["*"])
-        .args_schema(args::schema())
+        .args_for_every_action::<MaintenanceArgs>()
     }
 
     fn run(

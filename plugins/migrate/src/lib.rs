@@ -48,7 +48,7 @@ const RUN_STDIN: &str = "exec(__import__('sys').stdin.read())";
 /// The line of its answer.
 const ANSWER: &str = "CAIRN-MIGRATE-JSON ";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct PlanArgs {
     #[serde(skip)]
@@ -57,7 +57,7 @@ struct PlanArgs {
     database: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct ApplyArgs {
     #[serde(skip)]
@@ -93,6 +93,18 @@ impl Plugin for Migrate {
             Effect::Write,
         )
         .default_action("apply")
+        .action_schema(
+            "plan",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<site::Site>(), cairn_sdk::schema::schema_of::<PlanArgs>()]),
+        )
+        .action_schema(
+            "apply",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<site::Site>(), cairn_sdk::schema::schema_of::<ApplyArgs>()]),
+        )
+        .action_schema(
+            "unapply",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<site::Site>(), cairn_sdk::schema::schema_of::<unapply::UnapplyArgs>()]),
+        )
         .capability("exec", ["*"])
         .capability("secrets", ["*"])
     }

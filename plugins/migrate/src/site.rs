@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Site {
     /// The site's directory, with `manage.py` at its root.
@@ -23,10 +23,12 @@ pub struct Site {
     /// `env NAME=VALUE...`: plain variables (no passwords: arguments are
     /// journaled, masked only where cairn recognises a password).
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     pub env: Vec<BTreeMap<String, String>>,
     /// `secret-env NAME=SECRET...`: variables set to a secret by handle
     /// (`secret-env DATABASE_URL=site_database_url`).
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     pub secret_env: Vec<BTreeMap<String, String>>,
     pub timeout: Option<Duration>,
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::site::{Site, run_ok};
 use crate::{Step, database_args, inspect, irreversible};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct UnapplyArgs {
     #[serde(skip)]

@@ -13,7 +13,7 @@ use cairn_sdk::prelude::*;
 
 pub struct Noop;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FailArgs {
     message: Option<String>,
@@ -27,6 +27,8 @@ impl Plugin for Noop {
             .action("echo", "Return the arguments as outputs", Effect::Read)
             .action("fail", "Fail with `message`", Effect::Read)
             .action("panic", "Trap, after a panic with `message`", Effect::Read)
+            .action_args::<FailArgs>("fail")
+            .action_args::<FailArgs>("panic")
             .default_action("noop")
     }
 

@@ -34,7 +34,7 @@ mod tests;
 use cairn_sdk::prelude::*;
 use serde_json::json;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct StepArgs {
     /// The database to act on (`read-only`), or the source (`copy`,
@@ -45,14 +45,17 @@ pub(crate) struct StepArgs {
     pub target_url: Option<String>,
     pub target_password_secret: Option<String>,
     /// `read-only`: `on` or `off`.
+    #[schemars(extend("enum" = ["on", "off"]))]
     pub mode: Option<String>,
     /// `read-only on`: what to do with sessions opened before: `wait`
     /// (default) or `terminate`.
+    #[schemars(extend("enum" = ["wait", "terminate"]))]
     pub sessions: Option<String>,
     /// `copy`: the owner of the new database and its objects.
     pub owner: Option<String>,
     /// `compare`: tables not compared (`public.django_session`).
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     pub ignore_tables: Vec<String>,
     pub timeout: Option<Duration>,
 }
@@ -89,7 +92,7 @@ impl Plugin for Postgres {
         .capability("exec", ["psql", "pg_dump", "pg_restore"])
         .capability("transfer", ["*"])
         .capability("secrets", ["*"])
-        .args_schema(schema())
+        .args_for_every_action::<StepArgs>()
     }
 
     fn run(
@@ -120,22 +123,4 @@ pub(crate) fn target(a: &StepArgs) -> Result<&str, PluginError> {
         .as_deref()
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| PluginError::arg("target-url", "this action needs `target-url`"))
-}
-
-fn schema() -> serde_json::Value {
-    json!({
-        "type": "object",
-        "required": ["url"],
-        "properties": {
-            "url": { "type": "string", "description": "libpq URL of the database (the source for copy/compare/sequences)" },
-            "password-secret": { "type": "string" },
-            "target-url": { "type": "string", "description": "copy, compare, sequences: the target database" },
-            "target-password-secret": { "type": "string" },
-            "mode": { "enum": ["on", "off"], "description": "read-only" },
-            "sessions": { "enum": ["wait", "terminate"], "default": "wait", "description": "read-only on" },
-            "owner": { "type": "string", "description": "copy: owner of the new database" },
-            "ignore-tables": { "description": "compare: schema.table names not compared" },
-            "timeout": { "type": "string" }
-        }
-    })
 }

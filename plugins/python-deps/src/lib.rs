@@ -34,7 +34,7 @@ with open(sys.argv[1], "rb") as f:
     data = tomllib.load(f)
 print(json.dumps(data.get("project", {}).get("dependencies", [])))"#;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct InstallArgs {
     /// The virtualenv.
@@ -48,16 +48,19 @@ struct InstallArgs {
     installer: Installer,
     /// More arguments for the install (`--no-index`, `--find-links DIR`).
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     pip_args: Vec<String>,
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     env: Vec<BTreeMap<String, String>>,
     /// Variables set to a secret by handle (`PIP_INDEX_URL=private_index`).
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     secret_env: Vec<BTreeMap<String, String>>,
     timeout: Option<Duration>,
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum Installer {
     #[default]
@@ -81,6 +84,7 @@ impl Plugin for PythonDeps {
             Effect::Write,
         )
         .default_action("install")
+        .action_args::<InstallArgs>("install")
         .capability("exec", ["*"])
         .capability("secrets", ["*"])
     }

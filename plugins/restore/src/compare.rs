@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CompareArgs {
     /// The restored database.
@@ -40,9 +40,20 @@ pub struct CompareArgs {
     /// bare name for that table in any schema; a list, or one string
     /// separated by commas or spaces.
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     ignore_tables: Vec<String>,
     /// How far a table may be from the live database: `N` rows or `N%`.
+    #[schemars(with = "Option<ToleranceText>")]
     tolerance: Option<serde_json::Value>,
+}
+
+/// The schema of `tolerance`: a number of rows, or a string (`"5%"`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ToleranceText {
+    Rows(u64),
+    Text(String),
 }
 
 /// The allowed difference from the live database.

@@ -17,7 +17,7 @@ use cairn_sdk::prelude::*;
 use crate::common::*;
 use crate::label::{Label, parse_label};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DropScratchArgs {
     /// A maintenance database's URL (the database named here is dropped,

@@ -59,10 +59,12 @@ use kept::*;
 use postgres::*;
 use sqlite::*;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct Which {
+    /// A storage of cairn.kdl.
     storage: String,
+    /// The key prefix; `backups/` by default.
     #[serde(default = "default_prefix")]
     prefix: String,
     /// The series name: the latest of `PREFIX/KIND/NAME-*` is used.
@@ -82,6 +84,21 @@ impl Which {
 
 fn default_prefix() -> String {
     "backups/".into()
+}
+
+/// The arguments `latest` and `check` take besides [`Which`]'s, read
+/// from the arguments as they are (for their schema only).
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+struct FindArgs {
+    /// The kind of archive: `postgres`, `sqlite` or `files`.
+    #[schemars(extend("enum" = ["postgres", "sqlite", "files"]))]
+    kind: String,
+    /// A legacy tar archive: the member to take.
+    member: Option<String>,
+    /// A legacy archive: where to unpack it on the target.
+    tmp_dir: Option<String>,
 }
 
 const WHICH_KEYS: &[&str] = &["storage", "prefix", "name", "key", "timeout"];
@@ -144,7 +161,30 @@ impl Plugin for Restore {
         .capability("storage", ["*"])
         .capability("transfer", ["*"])
         .capability("secrets", ["*"])
-        .args_schema(schema())
+        .action_schema(
+            "postgres",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<PostgresArgs>(), cairn_sdk::schema::schema_of::<Which>()]),
+        )
+        .action_schema(
+            "sqlite",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<SqliteArgs>(), cairn_sdk::schema::schema_of::<Which>()]),
+        )
+        .action_schema(
+            "files",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<FilesArgs>(), cairn_sdk::schema::schema_of::<Which>()]),
+        )
+        .action_schema(
+            "latest",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<Which>(), cairn_sdk::schema::schema_of::<FindArgs>()]),
+        )
+        .action_schema(
+            "check",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<Which>(), cairn_sdk::schema::schema_of::<FindArgs>()]),
+        )
+        .action_args::<compare::CompareArgs>("compare")
+        .action_args::<DropArgs>("drop-kept")
+        .action_args::<drop_scratch::DropScratchArgs>("drop-scratch")
+        .action_args::<scratch_dir::RemoveArgs>("remove-scratch-dir")
     }
 
     fn run(
@@ -209,27 +249,6 @@ impl Plugin for Restore {
 }
 
 cairn_sdk::export_plugin!(Restore);
-
-fn schema() -> serde_json::Value {
-    json!({
-        "type": "object",
-        "description": "which backup: storage, prefix (backups/), name (the latest of the series) or key (a key ending in .sql, .sql.gz or .tar.lrz is a dump made before cairn, restored with psql); postgres: url, database, admin-url, password-secret, jobs, replace, owner, member (the dump in a .tar.lrz), tmp-dir; sqlite: path, replace; files: dir, replace, tmp-dir; latest/check: kind; compare: url, database, storage and key (the manifest's row counts), source-url, ignore-tables, tolerance; drop-kept/drop-scratch: url, database (drop-scratch: source-url, oid); remove-scratch-dir: dir, live-dir; postgres/files: scratch",
-        "properties": {
-            "storage": { "type": "string" },
-            "prefix": { "type": "string", "default": "backups/" },
-            "name": { "type": "string" },
-            "key": { "type": "string" },
-            "member": { "type": "string" },
-            "tmp-dir": { "type": "string", "default": "/tmp" },
-            "kind": { "enum": ["postgres", "sqlite", "files"] },
-            "url": { "type": "string" },
-            "database": { "type": "string" },
-            "jobs": { "type": "integer", "minimum": 1, "default": 1 },
-            "replace": { "type": "boolean", "default": false },
-            "timeout": { "type": "string" }
-        }
-    })
-}
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 
 use super::*;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct PostgresArgs {
     /// The database to restore into, as a libpq URL (or name).
@@ -26,6 +26,7 @@ pub(crate) struct PostgresArgs {
     #[serde(default = "default_tmp")]
     pub(crate) tmp_dir: String,
     #[serde(default, deserialize_with = "cairn_sdk::args::one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<String>")]
     pub(crate) pg_restore_args: Vec<String>,
     /// A legacy `.tar.lrz` holding several `.sql` files: the one to restore.
     pub(crate) member: Option<String>,

@@ -9,7 +9,7 @@ use cairn_sdk::prelude::*;
 use crate::common::*;
 use crate::label::{dir_marker, dir_marker_text};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RemoveArgs {
     /// The scratch directory.

@@ -4,10 +4,11 @@ use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
 use serde_json::{Value, json};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct ServiceArgs {
     /// `supervisor`, `systemd` or `compose`.
+    #[schemars(extend("enum" = ["supervisor", "systemd", "compose"]))]
     pub backend: String,
     /// Names, groups (`workers:*`, `workers`), unit patterns; absent: all.
     #[serde(default)]
@@ -24,6 +25,7 @@ pub(crate) struct ServiceArgs {
     /// compose: the project name (`-p NAME`).
     pub project: Option<String>,
     /// compose: `docker` (`docker compose`, the default) or `docker-compose`.
+    #[schemars(extend("enum" = ["docker", "docker-compose"]))]
     pub compose_command: Option<String>,
     /// reload: the signal (supervisor and compose; `HUP` by default).
     pub signal: Option<String>,
@@ -35,6 +37,7 @@ pub(crate) struct ServiceArgs {
     pub ready_url: Option<String>,
     /// The statuses of `ready-url` that count as ready; 200.
     #[serde(default = "ok_status", deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<u16>")]
     pub ready_status: Vec<u16>,
 }
 
@@ -62,30 +65,4 @@ impl ServiceArgs {
 
 fn ok_status() -> Vec<u16> {
     vec![200]
-}
-
-pub(crate) fn schema() -> Value {
-    let names = json!({
-        "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
-    });
-    json!({
-        "type": "object",
-        "required": ["backend"],
-        "additionalProperties": false,
-        "properties": {
-            "backend": { "enum": ["supervisor", "systemd", "compose"] },
-            "programs": names,
-            "config": { "type": "string" },
-            "server-url": { "type": "string" },
-            "user": { "type": "boolean", "default": false },
-            "file": { "type": "string" },
-            "project": { "type": "string" },
-            "compose-command": { "enum": ["docker", "docker-compose"], "default": "docker" },
-            "signal": { "type": "string", "default": "HUP" },
-            "timeout": { "type": "string", "default": "60s" },
-            "interval": { "type": "string", "default": "500ms" },
-            "ready-url": { "type": "string" },
-            "ready-status": { "oneOf": [{ "type": "integer" }, { "type": "array", "items": { "type": "integer" } }], "default": 200 }
-        }
-    })
 }

@@ -89,7 +89,7 @@ impl Plugin for Service {
             ],
         )
         .capability("http", ["*"])
-        .args_schema(args::schema())
+        .args_for_every_action::<ServiceArgs>()
     }
 
     fn run(

@@ -45,7 +45,7 @@ const OWN_KEYS: &[&str] = &[
     "purge-secret-headers",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 struct CollectArgs {
     #[serde(skip)]
@@ -63,8 +63,10 @@ struct CollectArgs {
     purge_method: Option<String>,
     purge_body: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     purge_headers: Vec<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "cairn_sdk::schema::OneOrMany<BTreeMap<String, String>>")]
     purge_secret_headers: Vec<BTreeMap<String, String>>,
 }
 
@@ -83,6 +85,10 @@ impl Plugin for StaticCollect {
             Effect::Write,
         )
         .default_action("collect")
+        .action_schema(
+            "collect",
+            cairn_sdk::schema::merged(&[cairn_sdk::schema::schema_of::<Site>(), cairn_sdk::schema::schema_of::<CollectArgs>()]),
+        )
         .capability("exec", ["*"])
         .capability("secrets", ["*"])
         .capability("storage", ["*"])

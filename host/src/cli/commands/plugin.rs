@@ -1,4 +1,4 @@
-//! `cairn plugin list` and `cairn plugin inspect`.
+//! `cairn plugin list` and `cairn plugin show` (alias `inspect`).
 
 use super::*;
 
@@ -48,7 +48,7 @@ pub(super) fn plugin_list(ws: &Workspace, json_out: bool) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-pub(super) fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
+pub(super) fn plugin_show(ws: &Workspace, name: &str, json_out: bool) -> Result<ExitCode> {
     let p = ws.catalog.resolve(name, None).map_err(Error::Usage)?;
     let d = &p.description;
     let grant = ws.project.grants.iter().find(|g| g.plugin == p.name);
@@ -82,20 +82,17 @@ pub(super) fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Resu
     println!("{} {} — {}", p.name, p.version, d.summary);
     println!("source:  {}", p.source);
     println!("sha256:  {}", p.digest);
-    println!("actions:");
-    for a in &d.actions {
-        let def = if d.default_action.as_deref() == Some(a.name.as_str()) {
-            " (default)"
-        } else {
-            ""
-        };
-        let eff = if a.effect == crate::runtime::Effect::Write {
-            "write"
-        } else {
-            "read"
-        };
-        println!("  {}{def} [{eff}] {}", a.name, a.summary);
-    }
+    let docs: Vec<crate::schema::ActionDoc> = d
+        .actions
+        .iter()
+        .map(|a| crate::schema::ActionDoc {
+            name: &a.name,
+            summary: &a.summary,
+            is_default: d.default_action.as_deref() == Some(a.name.as_str()),
+        })
+        .collect();
+    println!("actions and their arguments:");
+    print!("{}", crate::schema::text(&docs, &d.args_schema));
     println!("capabilities declared:");
     for c in &d.capabilities {
         println!("  {} {}", c.name, c.values.join(" "));
@@ -118,12 +115,6 @@ pub(super) fn plugin_inspect(ws: &Workspace, name: &str, json_out: bool) -> Resu
     }
     if !any {
         println!("  (none)");
-    }
-    if !d.args_schema.is_empty() {
-        println!(
-            "arguments (JSON Schema):\n{}",
-            serde_json::to_string_pretty(&schema).unwrap_or_default()
-        );
     }
     Ok(ExitCode::Success)
 }
