@@ -7,7 +7,7 @@ use kdl::{KdlEntry, KdlNode};
 #[cfg(test)]
 use miette::SourceSpan;
 
-use crate::decode::{args, children, name, name_span, prop_name, props, value_span};
+use crate::decode::{args, children, name_span, prop_name, props, value_span};
 use crate::model::ArgSpans;
 
 fn join(prefix: &str, key: &str) -> String {
@@ -33,14 +33,7 @@ fn object(out: &mut ArgSpans, prefix: &str, named: &[&KdlEntry], kids: &[&KdlNod
         out.keys.entry(path.clone()).or_insert(key);
         out.values.entry(path).or_insert(value_span(e));
     }
-    let mut groups: Vec<(&str, Vec<&KdlNode>)> = Vec::new();
-    for k in kids {
-        match groups.iter_mut().find(|(n, _)| *n == name(k)) {
-            Some((_, g)) => g.push(k),
-            None => groups.push((name(k), vec![k])),
-        }
-    }
-    for (key, nodes) in groups {
+    for (key, nodes) in crate::decode::group_by_name(kids) {
         let path = join(prefix, key);
         out.keys.entry(path.clone()).or_insert(name_span(nodes[0]));
         match nodes.as_slice() {
@@ -89,7 +82,7 @@ mod tests {
         spans_of(&nodes)
     }
 
-    fn text<'a>(src: &'a str, s: Option<SourceSpan>) -> &'a str {
+    fn text(src: &str, s: Option<SourceSpan>) -> &str {
         let s = s.expect("a span");
         &src[s.offset()..s.offset() + s.len()]
     }

@@ -66,15 +66,7 @@ fn build_object(r: &mut Report, named: &[&KdlEntry], kids: &[&KdlNode], what: &s
         fields.push((key.to_owned(), scalar(r, e)));
     }
     let prop_count = fields.len();
-    // Children grouped by name, in the order each name first appears.
-    let mut groups: Vec<(&str, Vec<&KdlNode>)> = Vec::new();
-    for k in kids {
-        match groups.iter_mut().find(|(n, _)| *n == name(k)) {
-            Some((_, g)) => g.push(k),
-            None => groups.push((name(k), vec![k])),
-        }
-    }
-    for (key, nodes) in groups {
+    for (key, nodes) in crate::decode::group_by_name(kids) {
         if fields[..prop_count].iter().any(|(k, _)| k == key) {
             r.error(
                 name_span(nodes[0]),

@@ -14,6 +14,18 @@ pub(crate) fn name(node: &KdlNode) -> &str {
     node.name().value()
 }
 
+/// Child nodes grouped by name, in the order each name first appears.
+pub(crate) fn group_by_name<'a>(kids: &[&'a KdlNode]) -> Vec<(&'a str, Vec<&'a KdlNode>)> {
+    let mut groups: Vec<(&str, Vec<&KdlNode>)> = Vec::new();
+    for k in kids {
+        match groups.iter_mut().find(|(n, _)| *n == name(k)) {
+            Some((_, g)) => g.push(k),
+            None => groups.push((name(k), vec![k])),
+        }
+    }
+    groups
+}
+
 /// Where the node's name is written: what errors about a node point at.
 pub(crate) fn name_span(node: &KdlNode) -> SourceSpan {
     node.name().span()

@@ -254,7 +254,7 @@ impl<'a> Cx<'a> {
     fn object(&mut self, s: &'a Map<String, Value>, fields: &Map<String, Value>, path: &str) {
         let props: &'a Map<String, Value> = match s.get("properties") {
             Some(Value::Object(p)) => p,
-            _ => &*EMPTY,
+            _ => &EMPTY,
         };
         let extra = s.get("additionalProperties");
         for (k, v) in fields {
@@ -374,9 +374,14 @@ fn has_type(t: &str, v: &Value) -> bool {
 /// `v` equals the allowed value `a`, a number given as a string included.
 fn same(a: &Value, v: &Value) -> bool {
     a == v
-        || matches!((a, v), (Value::Number(_), Value::String(s)) if s.trim() == a.to_string())
-        || matches!((a, v), (Value::String(s), Value::Number(_)) if *s == v.to_string())
-        || matches!((a, v), (Value::Bool(b), Value::String(s)) if s.trim() == b.to_string())
+        || matches!((a, v), (Value::Number(_), Value::String(s)) if s.trim() == written(a))
+        || matches!((a, v), (Value::String(s), Value::Number(_)) if *s == written(v))
+        || matches!((a, v), (Value::Bool(_), Value::String(s)) if s.trim() == written(a))
+}
+
+/// A number or boolean as JSON writes it.
+fn written(v: &Value) -> String {
+    v.to_string()
 }
 
 /// The SDK's duration syntax (`cairn_sdk::args::parse_duration`): numbers,

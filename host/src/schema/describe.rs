@@ -112,7 +112,6 @@ fn one_type(t: &str, s: &serde_json::Map<String, Value>) -> String {
             let high = s.get("maximum").and_then(Value::as_f64);
             match (low, high) {
                 (Some(l), Some(h)) => format!("{word} from {l} to {h}"),
-                (Some(l), None) if l == 0.0 => format!("{word} ≥ 0"),
                 (Some(l), None) => format!("{word} ≥ {l}"),
                 (None, Some(h)) => format!("{word} ≤ {h}"),
                 (None, None) => word.into(),

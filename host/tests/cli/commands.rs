@@ -157,19 +157,25 @@ fn a_cold_run_uses_the_stock_plugins_precompiled_by_the_build() {
 }
 
 #[test]
-fn a_runbook_is_found_by_its_declared_name_in_the_order_of_cairn_list() {
+fn a_runbook_is_found_by_its_declared_name_and_a_name_declared_twice_is_refused() {
     let p = Project::new();
-    // `a.kdl` comes first and declares `b`: it is the runbook `b`, as
-    // before, although `b.kdl` exists and declares `b` too.
+    // `a.kdl` declares `b`: it is the runbook `b`, whatever its file is
+    // called. With `b.kdl` declaring `b` too, neither wins: both are named.
     p.runbook(
         "a",
         "runbook b version=1 {\n    description \"from a.kdl\"\n    step s uses=noop\n}\n",
     );
+    p.cairn(&["show", "b"]).success().stdout_has("from a.kdl");
     p.runbook(
         "b",
         "runbook b version=2 {\n    description \"from b.kdl\"\n    step s uses=noop\n}\n",
     );
-    p.cairn(&["show", "b"]).success().stdout_has("from a.kdl");
+    p.cairn(&["show", "b"])
+        .code(2)
+        .stderr_has("runbook `b` is declared twice")
+        .stderr_has("runbooks/a.kdl")
+        .stderr_has("runbooks/b.kdl");
+    std::fs::remove_file(p.join("runbooks/b.kdl")).unwrap();
     // A project runbook shadows the stock one of the same name, whatever
     // its file is called, also when the name is spelt with an escape.
     p.file(

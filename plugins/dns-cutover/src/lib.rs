@@ -40,7 +40,6 @@ mod tests;
 
 use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
-use serde_json::json;
 
 /// `record name=www type=A to="192.0.2.20,192.0.2.21" ttl=300`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

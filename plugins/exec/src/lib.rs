@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 
 use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
-use serde_json::json;
 
 /// How many lines of output a failure message quotes.
 const TAIL_LINES: usize = 10;

@@ -33,7 +33,6 @@ mod state;
 mod tests;
 
 use cairn_sdk::prelude::*;
-use serde_json::json;
 
 /// `socket`, `backend` and, for the actions on one server, `server`.
 #[derive(Debug, Deserialize, JsonSchema)]

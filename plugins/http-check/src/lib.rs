@@ -18,7 +18,6 @@ use std::time::Instant;
 
 use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
-use serde_json::json;
 
 /// How much of the body the `body` output keeps.
 const BODY_OUTPUT_LIMIT: usize = 64 * 1024;

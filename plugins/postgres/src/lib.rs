@@ -19,7 +19,7 @@
 #[allow(dead_code)]
 #[path = "../../backup/src/clock.rs"]
 mod clock;
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../../backup/src/common.rs"]
 mod common;
 mod copy;
@@ -32,7 +32,6 @@ mod state;
 mod tests;
 
 use cairn_sdk::prelude::*;
-use serde_json::json;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

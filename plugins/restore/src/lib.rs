@@ -28,7 +28,6 @@
 //! allows and loaded with `psql` in one transaction (see `legacy.rs`).
 
 use cairn_sdk::prelude::*;
-use serde_json::json;
 
 #[allow(dead_code)]
 #[path = "../../backup/src/clock.rs"]

@@ -1,6 +1,7 @@
 use super::*;
 use cairn_sdk::mock::{Call, MockHost};
 use cairn_sdk::store::Transform;
+use serde_json::json;
 use std::time::Duration as StdDuration;
 
 pub(crate) const KEY: &str = "backups/postgres/site-20261120T030000Z.dump.zst";

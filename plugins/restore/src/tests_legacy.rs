@@ -6,6 +6,7 @@ use super::*;
 use crate::tests::*;
 use cairn_sdk::mock::{Call, MockHost};
 use cairn_sdk::store::Transform;
+use serde_json::json;
 
 const LEGACY_URL: &str = "postgresql://postgres:pw@127.0.0.1:55433/legacy";
 

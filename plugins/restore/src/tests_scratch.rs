@@ -2,6 +2,7 @@
 
 use super::*;
 use cairn_sdk::mock::MockHost;
+use serde_json::json;
 use std::time::Duration as StdDuration;
 
 const KEY: &str = "backups/postgres/site-20261120T030000Z.dump.zst";

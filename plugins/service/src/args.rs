@@ -2,7 +2,7 @@
 
 use cairn_sdk::args::one_or_many;
 use cairn_sdk::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

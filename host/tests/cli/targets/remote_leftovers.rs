@@ -71,26 +71,33 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
     }
 }
 
-/// Runs `runbook` (its first step on target `far` runs `sleep 300` there),
+/// Runs a runbook whose first step runs `sleep 300` on `target`,
 /// kills cairn once the command runs there, then checks resume: refused
 /// while the command lives there, `--kill-leftovers` ends it, the rest of
 /// the run goes on.
 /// `same_pids`: the target sees this machine's pids (ssh to the lab's
 /// sshd), not those of a container's own pid namespace.
-fn killed_run_is_found_on(p: &Project, env: &[(&str, &str)], where_: &str, same_pids: bool) {
+fn killed_run_is_found_on(
+    p: &Project,
+    target: &str,
+    env: &[(&str, &str)],
+    where_: &str,
+    same_pids: bool,
+) {
     let mut cleanup = Cleanup::default();
     p.runbook(
         "far",
-        r#"
+        &r#"
 runbook far version=1 {
     param secs required=#true
-    step wait uses=exec target=far { run sleep "{{ params.secs }}"; effect read; }
+    step wait uses=exec target=TARGET { run sleep "{{ params.secs }}"; effect read; }
     step after uses=exec {
         run sh "-c" "echo x >> after"
         cwd "{{ project.root }}"
     }
 }
-"#,
+"#
+        .replace("TARGET", target),
     );
     let mut cmd = p.cmd();
     cmd.args(["run", "far", "-p", "secs=300"])
@@ -154,46 +161,20 @@ runbook far version=1 {
 
 #[test]
 fn a_killed_runs_command_on_an_ssh_target_is_found_there_and_ended() {
-    let Some(v) = lab(&[
-        "CAIRN_LAB_SSH",
-        "CAIRN_LAB_SSH_PORT",
-        "CAIRN_LAB_SSH_KEY",
-        "CAIRN_LAB_SSH_KNOWN_HOSTS",
-    ]) else {
+    let Some(p) = super::ssh::ssh_project() else {
         return;
     };
-    let (dest, port, key, known) = (&v[0], &v[1], &v[2], &v[3]);
-    let options: Vec<String> = [
-        format!("IdentityFile={key}"),
-        "IdentitiesOnly=yes".into(),
-        format!("UserKnownHostsFile={known}"),
-        "GlobalKnownHostsFile=/dev/null".into(),
-        "StrictHostKeyChecking=yes".into(),
-        "LogLevel=ERROR".into(),
-    ]
-    .iter()
-    .map(|o| format!("option={}", kdl(o)))
-    .collect();
-    let p = Project::with_config(&format!(
-        "project far {{\n    target far {{ ssh {} port={port} {}; }}\n}}\n",
-        kdl(dest),
-        options.join(" ")
-    ));
-    std::fs::create_dir_all(p.join("tmp")).unwrap();
+    let dest = std::env::var("CAIRN_LAB_SSH").unwrap();
     let tmp = p.join("tmp");
     let tmp = tmp.to_str().unwrap().to_string();
-    killed_run_is_found_on(&p, &[("TMPDIR", &tmp)], &format!("`{dest}`"), true);
+    killed_run_is_found_on(&p, "db", &[("TMPDIR", &tmp)], &format!("`{dest}`"), true);
 }
 
 #[test]
 fn a_killed_runs_command_in_a_container_is_found_there_and_ended() {
-    let Some((host, container)) = docker_lab() else {
+    let Some(p) = docker_project("") else {
         return;
     };
-    let p = Project::with_config(&format!(
-        "project far {{\n    target far {{ docker container={} host={}; }}\n}}\n",
-        kdl(&container),
-        kdl(&host)
-    ));
-    killed_run_is_found_on(&p, &[], &format!("container `{container}`"), false);
+    let container = std::env::var("CAIRN_LAB_DOCKER_CONTAINER").unwrap();
+    killed_run_is_found_on(&p, "box", &[], &format!("container `{container}`"), false);
 }

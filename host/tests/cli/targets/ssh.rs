@@ -12,7 +12,7 @@ const SSH_VARS: &[&str] = &[
 
 /// A project whose target `db` is the lab's sshd, described only with
 /// `cairn.kdl`'s `ssh "user@host" port=N option="..."`.
-fn ssh_project() -> Option<Project> {
+pub(super) fn ssh_project() -> Option<Project> {
     let v = lab(SSH_VARS)?;
     let (dest, port, key, known) = (&v[0], &v[1], &v[2], &v[3]);
     let options = [
