@@ -77,10 +77,8 @@ pub fn create() -> Option<(Cgroup, OwnedFd)> {
         return None;
     }
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let me = std::process::id();
-    let since = super::stat::start_time(me).unwrap_or(0);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let path = base()?.join(format!("{PREFIX}{me}-{since}-{n}"));
+    let path = base()?.join(format!("{}{n}", own_prefix()));
     let made = std::fs::create_dir(&path).and_then(|()| {
         OpenOptions::new()
             .write(true)
@@ -175,12 +173,20 @@ pub fn kill(path: &Path) -> bool {
     procs(path).is_empty()
 }
 
+/// `cairn-<pid>-<start time>-`: how the name of every group this cairn
+/// makes begins (read from `/proc` once).
+fn own_prefix() -> &'static str {
+    static OWN: OnceLock<String> = OnceLock::new();
+    OWN.get_or_init(|| {
+        let me = std::process::id();
+        let since = super::stat::start_time(me).unwrap_or(0);
+        format!("{PREFIX}{me}-{since}-")
+    })
+}
+
 /// The glob, for the guard, that matches every group this cairn made.
 pub fn guard_pattern() -> Option<String> {
-    let base = base()?;
-    let me = std::process::id();
-    let since = super::stat::start_time(me).unwrap_or(0);
-    Some(format!("{}/{PREFIX}{me}-{since}-", base.display()))
+    Some(format!("{}/{}", base()?.display(), own_prefix()))
 }
 
 #[cfg(test)]

@@ -204,10 +204,18 @@ fn remote_running(remotes: &[Remote], kill: bool) -> Result<Vec<String>> {
 
 /// `pid 12 (cairn), pid 34 (step `x`: sleep 100)`.
 pub fn describe(left: &[Leftover]) -> String {
-    left.iter()
+    both(left, &[])
+}
+
+/// The processes of this machine ([`describe`]) and those on targets, in
+/// one list.
+fn both(here: &[Leftover], far: &[String]) -> String {
+    let mut all: Vec<String> = here
+        .iter()
         .map(|l| format!("pid {} ({})", l.pid, l.what))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    all.extend(far.iter().cloned());
+    all.join(", ")
 }
 
 /// How long each signal is given to take effect.
@@ -268,12 +276,7 @@ pub fn before_resume(r: &Resume, sink: &dyn EventSink) -> Result<()> {
         }
         return Ok(());
     }
-    let mut named: Vec<String> = left
-        .iter()
-        .map(|l| format!("pid {} ({})", l.pid, l.what))
-        .collect();
-    named.extend(far.iter().cloned());
-    let named = named.join(", ");
+    let named = both(&left, &far);
     if !r.kill_leftovers {
         return Err(Error::Refused(format!(
             "run `{}` still has processes running: {named}; resuming now could run a step twice at once. Wait for them to end, or end them with `cairn resume {} --kill-leftovers`",
@@ -289,15 +292,10 @@ pub fn before_resume(r: &Resume, sink: &dyn EventSink) -> Result<()> {
     remote_running(&remotes, true)?;
     let far_still = remote_running(&remotes, false)?;
     if !still.is_empty() || !far_still.is_empty() {
-        let mut s: Vec<String> = vec![describe(&still)];
-        s.extend(far_still);
         return Err(Error::Refused(format!(
             "run `{}`: these processes did not end after SIGTERM and SIGKILL: {}",
             r.run_id,
-            s.into_iter()
-                .filter(|x| !x.is_empty())
-                .collect::<Vec<_>>()
-                .join(", ")
+            both(&still, &far_still)
         )));
     }
     sink.emit(&Event::Warning {

@@ -16,28 +16,9 @@ use std::time::{Duration, Instant};
 
 use cairn_lang::TargetKind;
 
-use super::docker::run::{self as container, RunError};
+use super::docker::run::{self as container, MARK_SCRIPT, RunError};
 pub use super::docker::run::{MARKER, new_marker};
 use super::{Invocation, Launch, launch, process};
-
-/// `$1` the mark, `$2` `list` or `kill`. Prints the pids it found (list)
-/// or killed (kill, a few rounds, for children forked meanwhile). The
-/// script names the mark in its arguments only, never in its environment,
-/// so it does not find itself.
-const SCRIPT: &str = r#"for round in 1 2 3; do
-  found=
-  for d in /proc/[0-9]*; do
-    p=${d#/proc/}
-    [ "$p" = "$$" ] && continue
-    case "$(cat "$d/environ" 2>/dev/null | tr '\0' '\n')" in
-      *"CAIRN_EXEC_ID=$1"*)
-        if [ "$2" = kill ]; then kill -9 "$p" 2>/dev/null && found=1 && echo "$p"
-        else echo "$p"; fi ;;
-    esac
-  done
-  [ "$2" = kill ] && [ -n "$found" ] || break
-done
-exit 0"#;
 
 /// How long a search may take on the target.
 const SEARCH: Duration = Duration::from_secs(30);
@@ -53,7 +34,7 @@ pub fn find(target: &TargetKind, mark: &str, kill: bool) -> Result<Vec<u32>, Str
         program: "sh".into(),
         args: vec![
             "-c".into(),
-            SCRIPT.into(),
+            MARK_SCRIPT.into(),
             "sh".into(),
             mark.into(),
             if kill { "kill" } else { "list" }.into(),
@@ -108,7 +89,7 @@ mod tests {
 
     #[test]
     fn the_script_looks_for_the_marker_and_a_mark_is_plain() {
-        assert!(SCRIPT.contains(&format!("{MARKER}=$1")));
+        assert!(MARK_SCRIPT.contains(&format!("{MARKER}=$1")));
         assert!(find(&TargetKind::Local, "a b", false).is_err());
         assert!(find(&TargetKind::Local, "", false).is_err());
     }

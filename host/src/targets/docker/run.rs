@@ -56,21 +56,26 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// The buffer a command's stdin is fed from.
 const FEED_CHUNK: usize = 64 << 10;
 
-/// Kills, in the container, every process whose environment holds
-/// `MARKER=$1`; a few rounds, for children forked meanwhile. Prints how many
-/// it killed. The script names the variable in its arguments only, never in
-/// its own environment, so it does not match itself.
-const STOP_SCRIPT: &str = r#"n=0
-for round in 1 2 3; do
+/// Finds the processes whose environment holds `MARKER=$1` (on a target
+/// or in a container): `$2` `list` prints their pids, `kill` sends each
+/// SIGKILL (a few rounds, for children forked meanwhile) and prints the
+/// pids it killed. The script names the variable in its arguments only,
+/// never in its own environment, so it does not find itself. Used to stop
+/// an exec here and by [`crate::targets::marked`].
+pub const MARK_SCRIPT: &str = r#"for round in 1 2 3; do
   found=
   for d in /proc/[0-9]*; do
-    case "$(cat "$d/environ" 2>/dev/null)" in
-      *"CAIRN_EXEC_ID=$1"*) kill -9 "${d#/proc/}" 2>/dev/null && found=1 && n=$((n + 1)) ;;
+    p=${d#/proc/}
+    [ "$p" = "$$" ] && continue
+    case "$(cat "$d/environ" 2>/dev/null | tr '\0' '\n')" in
+      *"CAIRN_EXEC_ID=$1"*)
+        if [ "$2" = kill ]; then kill -9 "$p" 2>/dev/null && found=1 && echo "$p"
+        else echo "$p"; fi ;;
     esac
   done
-  [ -z "$found" ] && break
+  [ "$2" = kill ] && [ -n "$found" ] || break
 done
-echo "$n""#;
+exit 0"#;
 
 /// A command to run in a container.
 #[derive(Debug, Clone)]
@@ -224,9 +229,10 @@ async fn stop(cc: &ContainerCommand, marker: &str, id: Option<&str>) -> Result<(
                 cmd: Some(vec![
                     "sh".into(),
                     "-c".into(),
-                    STOP_SCRIPT.into(),
+                    MARK_SCRIPT.into(),
                     "cairn-stop".into(),
                     marker.into(),
+                    "kill".into(),
                 ]),
                 ..Default::default()
             },

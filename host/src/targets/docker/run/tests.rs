@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn the_stop_script_looks_for_the_marker() {
-    assert!(STOP_SCRIPT.contains(&format!("{MARKER}=$1")));
+    assert!(MARK_SCRIPT.contains(&format!("{MARKER}=$1")));
 }
 
 #[test]
