@@ -171,3 +171,55 @@ pub fn die_of_sigpipe() -> ! {
     }
     std::process::exit(128 + libc::SIGPIPE)
 }
+
+/// A pidfd of a child (`pidfd_open`, Linux 5.3+): readable once the child
+/// has exited, so that a `poll` can wait for the exit and for output at once.
+pub struct PidFd(std::os::fd::OwnedFd);
+
+impl PidFd {
+    /// `None` where the kernel has no pidfds.
+    pub fn open(pid: u32) -> Option<Self> {
+        use std::os::fd::FromRawFd;
+        let pid = libc::pid_t::try_from(pid).ok()?;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let fd = std::os::fd::RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+        // SAFETY: the fd was just returned by the kernel and is owned by no one else.
+        Some(Self(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+}
+
+/// Waits until one of `fds` is readable (or at its end), at most `timeout`;
+/// says which are. `None` entries are not watched.
+pub fn poll_readable(
+    fds: &[Option<std::os::fd::RawFd>],
+    timeout: std::time::Duration,
+) -> std::io::Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.unwrap_or(-1),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // Round up, so that a wait of less than a millisecond is not a busy loop.
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `polled` is a valid array of `polled.len()` pollfd structs.
+    let n = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(polled
+        .iter()
+        .map(|p| p.fd >= 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
+        .collect())
+}

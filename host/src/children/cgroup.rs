@@ -51,15 +51,20 @@ fn base() -> Option<&'static Path> {
 }
 
 /// Where cgroup v2 is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
-/// on a hybrid system).
-fn v2_mount() -> Option<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines().find_map(|l| {
-        let (left, right) = l.split_once(" - ")?;
-        (right.split_whitespace().next() == Some("cgroup2"))
-            .then(|| left.split_whitespace().nth(4).map(PathBuf::from))
-            .flatten()
-    })
+/// on a hybrid system), read once: mounts do not move under a run.
+fn v2_mount() -> Option<&'static Path> {
+    static MOUNT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    MOUNT
+        .get_or_init(|| {
+            let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+            info.lines().find_map(|l| {
+                let (left, right) = l.split_once(" - ")?;
+                (right.split_whitespace().next() == Some("cgroup2"))
+                    .then(|| left.split_whitespace().nth(4).map(PathBuf::from))
+                    .flatten()
+            })
+        })
+        .as_deref()
 }
 
 /// Whether children get a cgroup on this machine.
@@ -199,7 +204,7 @@ mod tests {
         assert!(procs(Path::new("/proc/self")).is_empty());
         assert!(kill(Path::new("/")), "nothing to do for a foreign path");
         if let Some(m) = v2_mount() {
-            assert!(!is_ours(&m), "the cgroup root itself");
+            assert!(!is_ours(m), "the cgroup root itself");
         }
     }
 }

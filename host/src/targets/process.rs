@@ -3,9 +3,9 @@
 //! commands.
 
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The result of running a process.
@@ -24,6 +24,10 @@ pub struct Finished {
 /// `cap` bytes of each output stream (the rest is read and discarded so the
 /// process never blocks on a full pipe). The process is a child of the run
 /// ([`crate::children::spawn`]); `on_start` hears of it as soon as it runs.
+///
+/// One thread does it all: it polls both pipes and a pidfd of the child
+/// (Linux 5.3+; elsewhere it polls the child every few milliseconds), so a
+/// command costs no thread of its own (stdin, when given, is written by one).
 pub fn run_process(
     mut cmd: std::process::Command,
     stdin: Option<Vec<u8>>,
@@ -47,77 +51,116 @@ pub fn run_process(
             let _ = w.write_all(&data);
         });
     }
-    let out = child.stdout.take().map(|r| reader(r, cap));
-    let err = child.stderr.take().map(|r| reader(r, cap));
-    // A waiter thread wakes us the moment the process exits; the deadline
-    // is a timeout on that wake-up.
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let status = child.wait();
-        drop(watched);
-        let _ = tx.send(status);
-    });
+    let mut out = Stream::new(child.stdout.take(), cap);
+    let mut err = Stream::new(child.stderr.take(), cap);
+    let exited = crate::sys::PidFd::open(pid);
+    let mut watched = Some(watched);
     let mut timed_out = false;
-    let status = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(status) => status?,
-        Err(_) => {
-            timed_out = true;
-            crate::sys::kill_process_group(pid);
-            // What left the group is still in the cgroup.
-            if let Some(cg) = &cgroup {
-                crate::children::cgroup::kill(cg);
+    let mut status = None;
+    // After the exit, a daemonised grandchild may keep the pipes open: wait
+    // a little for the rest of the output, then go on without it.
+    let mut grace = None;
+    loop {
+        if status.is_none() {
+            if let Some(s) = child.try_wait()? {
+                drop(watched.take());
+                status = Some(s);
+                grace = Some(Instant::now() + Duration::from_secs(2));
+            } else if Instant::now() >= deadline {
+                timed_out = true;
+                crate::sys::kill_process_group(pid);
+                // What left the group is still in the cgroup.
+                if let Some(cg) = &cgroup {
+                    crate::children::cgroup::kill(cg);
+                }
+                let s = child.wait()?;
+                drop(watched.take());
+                status = Some(s);
+                grace = Some(Instant::now() + Duration::from_secs(2));
             }
-            rx.recv()
-                .map_err(|_| std::io::Error::other("lost the process"))??
         }
-    };
-    // A daemonised grandchild may keep the pipes open: wait a little for the
-    // rest of the output, then go on without it.
-    let grace = Instant::now() + Duration::from_secs(2);
-    let join = |rx: Option<mpsc::Receiver<(Vec<u8>, bool)>>| {
-        rx.and_then(|rx| {
-            rx.recv_timeout(grace.saturating_duration_since(Instant::now()))
-                .ok()
-        })
-        .unwrap_or_default()
-    };
-    let (stdout, t1) = join(out);
-    let (stderr, t2) = join(err);
+        if status.is_some() && out.done() && err.done() {
+            break;
+        }
+        let until = grace.unwrap_or(deadline);
+        let left = until.saturating_duration_since(Instant::now());
+        if status.is_some() && left.is_zero() {
+            break;
+        }
+        // Without a pidfd nothing wakes us when the child exits with its
+        // pipes still open: look again every few milliseconds.
+        let wait = match (&exited, status.is_some()) {
+            (None, false) => left.min(Duration::from_millis(5)),
+            _ => left,
+        };
+        let pid_fd = if status.is_none() {
+            exited.as_ref().map(|p| p.fd())
+        } else {
+            None
+        };
+        let ready = crate::sys::poll_readable(&[out.fd(), err.fd(), pid_fd], wait)?;
+        if ready[0] {
+            out.read();
+        }
+        if ready[1] {
+            err.read();
+        }
+    }
+    let status = status.expect("the loop ends after the exit");
     Ok(Finished {
         pid,
         status: status
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-        stdout,
-        stderr,
+        stdout: out.buf,
+        stderr: err.buf,
         timed_out,
-        truncated: t1 || t2,
+        truncated: out.truncated || err.truncated,
     })
 }
 
-fn reader(r: impl Read + Send + 'static, cap: usize) -> mpsc::Receiver<(Vec<u8>, bool)> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(capture(r, cap));
-    });
-    rx
+/// One output stream of the child, read as it becomes readable.
+struct Stream<R> {
+    pipe: Option<R>,
+    buf: Vec<u8>,
+    cap: usize,
+    truncated: bool,
 }
 
-fn capture(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 << 10];
-    let mut truncated = false;
-    loop {
-        match r.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let room = cap.saturating_sub(buf.len());
-                if n > room {
-                    truncated = true;
-                }
-                buf.extend_from_slice(&chunk[..n.min(room)]);
-            }
+impl<R: Read + AsRawFd> Stream<R> {
+    fn new(pipe: Option<R>, cap: usize) -> Self {
+        Self {
+            pipe,
+            buf: Vec::new(),
+            cap,
+            truncated: false,
         }
     }
-    (buf, truncated)
+
+    fn done(&self) -> bool {
+        self.pipe.is_none()
+    }
+
+    fn fd(&self) -> Option<RawFd> {
+        self.pipe.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
+    /// One read (the pipe is readable, or at its end): keeps what fits under
+    /// the cap, closes the pipe at its end.
+    fn read(&mut self) {
+        let Some(pipe) = &mut self.pipe else { return };
+        let mut chunk = [0u8; 16 << 10];
+        match pipe.read(&mut chunk) {
+            Ok(0) => self.pipe = None,
+            Ok(n) => {
+                let room = self.cap.saturating_sub(self.buf.len());
+                if n > room {
+                    self.truncated = true;
+                }
+                self.buf.extend_from_slice(&chunk[..n.min(room)]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => self.pipe = None,
+        }
+    }
 }
