@@ -31,7 +31,8 @@ pub(crate) struct ServiceArgs {
     pub signal: Option<String>,
     /// How long to wait for the programs to be up (or down); 60s.
     pub timeout: Option<Duration>,
-    /// How often to look while waiting; 500ms.
+    /// How often to look while waiting, at most; 500ms (the first looks
+    /// come sooner: after 50ms, then twice as long each time).
     pub interval: Option<Duration>,
     /// After the programs are up, wait until this URL answers.
     pub ready_url: Option<String>,
