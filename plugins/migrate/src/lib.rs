@@ -214,7 +214,11 @@ pub(crate) fn inspect(
         None => json!({ "mode": "plan", "database": database }),
         Some(t) => json!({ "mode": "back", "database": database, "targets": t }),
     };
-    let done = run_ok(host, &snippet(host, ctx, site, &request, Effect::Read)?, "reading the migrations")?;
+    let done = run_ok(
+        host,
+        &snippet(host, ctx, site, &request, Effect::Read)?,
+        "reading the migrations",
+    )?;
     answer(&done, ANSWER)?.ok_or_else(|| {
         PluginError::new(format!(
             "reading the migrations: `manage.py shell` gave no answer\n  {}",

@@ -170,10 +170,7 @@ fn a_migration_that_fails_names_where_the_apps_were() {
         ));
     let e = run(&host, "apply", site()).unwrap_err();
     assert!(e.message.contains("division by zero"), "{e}");
-    assert!(
-        e.message.contains("notes=0001_initial shop=zero"),
-        "{e}"
-    );
+    assert!(e.message.contains("notes=0001_initial shop=zero"), "{e}");
 }
 
 #[test]

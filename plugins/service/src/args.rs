@@ -27,6 +27,9 @@ pub(crate) struct ServiceArgs {
     /// compose: `docker` (`docker compose`, the default) or `docker-compose`.
     #[schemars(extend("enum" = ["docker", "docker-compose"]))]
     pub compose_command: Option<String>,
+    /// compose: the engine (`DOCKER_HOST` of the compose commands,
+    /// `unix:///run/docker.sock`); absent: the client's default.
+    pub docker_host: Option<String>,
     /// reload: the signal (supervisor and compose; `HUP` by default).
     pub signal: Option<String>,
     /// How long to wait for the programs to be up (or down); 60s.
@@ -53,6 +56,7 @@ impl ServiceArgs {
             &mut self.file,
             &mut self.project,
             &mut self.compose_command,
+            &mut self.docker_host,
             &mut self.signal,
             &mut self.ready_url,
         ] {

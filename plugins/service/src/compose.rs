@@ -21,6 +21,8 @@ pub(crate) struct Compose {
     v1: OnceCell<bool>,
     /// The project's services, once read.
     services: RefCell<Option<Vec<String>>>,
+    /// `DOCKER_HOST` of every command.
+    docker_host: Option<String>,
 }
 
 impl Compose {
@@ -29,6 +31,7 @@ impl Compose {
         project: Option<&str>,
         command: Option<&str>,
         signal: Option<&str>,
+        docker_host: Option<&str>,
     ) -> Result<Self, PluginError> {
         let Some(file) = file.filter(|f| !f.is_empty()) else {
             return Err(PluginError::arg(
@@ -57,6 +60,7 @@ impl Compose {
             signal: check_signal(signal)?,
             v1: OnceCell::new(),
             services: RefCell::new(None),
+            docker_host: docker_host.map(str::to_string),
         })
     }
 
@@ -109,9 +113,13 @@ impl Compose {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Command::new(self.program.clone())
+        let cmd = Command::new(self.program.clone())
             .args(self.base.clone())
-            .args(args)
+            .args(args);
+        match &self.docker_host {
+            Some(h) => cmd.env("DOCKER_HOST", h.as_str()),
+            None => cmd,
+        }
     }
 
     /// `None` when the read was planned (offline: a dry-run step that
@@ -134,14 +142,13 @@ impl Compose {
     }
 
     fn services(&self, host: &dyn Host) -> Result<Option<Vec<String>>, PluginError> {
-        let list: Option<Vec<String>> =
-            self.read(host, &["config", "--services"])?.map(|text| {
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            });
+        let list: Option<Vec<String>> = self.read(host, &["config", "--services"])?.map(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        });
         self.services.replace(list.clone());
         Ok(list)
     }

@@ -29,7 +29,13 @@ fn the_table_of_compose_1_is_read_by_service() {
         .map(|c| (c.service, c.name, c.state, c.health, c.exit_code))
         .collect();
     let row = |s: &str, n: &str, st: &str, h: &str, code| {
-        (s.to_string(), n.to_string(), st.to_string(), h.to_string(), code)
+        (
+            s.to_string(),
+            n.to_string(),
+            st.to_string(),
+            h.to_string(),
+            code,
+        )
     };
     assert_eq!(
         got,
@@ -56,6 +62,14 @@ fn fake() -> (Rc<RefCell<String>>, MockHost) {
     let host = MockHost::new().on_exec(move |cmd| {
         assert_eq!(cmd.program, "docker-compose");
         assert_eq!(&cmd.args[..2], ["-f", "site.yml"]);
+        let env: Vec<(&str, String)> = cmd
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), format!("{v:?}")))
+            .collect();
+        assert_eq!(env.len(), 1, "{env:?}");
+        assert_eq!(env[0].0, "DOCKER_HOST");
+        assert!(env[0].1.contains("unix:///srv/docker.sock"), "{env:?}");
         let a: Vec<&str> = cmd.args[2..].iter().map(String::as_str).collect();
         let mut s = s.borrow_mut();
         let head = "Name   Command   State   Ports\n------------------------------\n";
@@ -87,7 +101,7 @@ fn fake() -> (Rc<RefCell<String>>, MockHost) {
 fn compose_1_start_waits_until_healthy() {
     let (st, host) = fake();
     let args = json!({ "backend": "compose", "file": "site.yml", "compose-command": "docker-compose",
-        "interval": "1ms", "timeout": "2s" });
+        "docker-host": "unix:///srv/docker.sock", "interval": "1ms", "timeout": "2s" });
     let out = invoke(&host, "status", args.clone()).unwrap();
     assert_eq!(out["programs"][0]["state"], "exited");
     assert_eq!(out["programs"][1]["state"], "running");
@@ -100,7 +114,13 @@ fn compose_1_start_waits_until_healthy() {
     assert_eq!(out["programs"][0]["state"], "running (healthy)");
     assert_eq!(st.borrow().as_str(), "Up (healthy)");
     let l = lines(&host);
-    assert!(l.contains(&"docker-compose -f site.yml up -d web".to_string()), "{l:?}");
+    assert!(
+        l.contains(&"docker-compose -f site.yml up -d web".to_string()),
+        "{l:?}"
+    );
     // Asked once per step.
-    assert_eq!(l.iter().filter(|c| c.ends_with("version --short")).count(), 2);
+    assert_eq!(
+        l.iter().filter(|c| c.ends_with("version --short")).count(),
+        2
+    );
 }
