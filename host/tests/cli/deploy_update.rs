@@ -19,12 +19,12 @@ use std::time::Duration;
 
 use crate::Run;
 use crate::backup::outputs;
-use crate::fixture_services::{Services, http_get, services_lab};
+use crate::fixture_services::{Services, SiteVariant, http_get, services_lab};
 use crate::site_deps::{tiny, venv_with_wheels};
 use crate::site_migrate::SiteProject;
 
 /// A migration adding a column to `notes_note`.
-const ADD_FLAG: &str = r#"from django.db import migrations, models
+pub(crate) const ADD_FLAG: &str = r#"from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -56,20 +56,26 @@ class Migration(migrations.Migration):
     operations = [migrations.RunPython(forwards)]
 "#;
 
-const MARKER: &str = "<!-- cairn:maintenance";
+pub(crate) const MARKER: &str = "<!-- cairn:maintenance";
 
 /// The site, its services and its virtualenv, at a base commit whose
 /// requirements (`cairntiny==1.0`) are installed and whose schema is
 /// migrated.
-struct Deploy {
-    sp: SiteProject,
-    services: Services,
-    venv: PathBuf,
-    base: String,
+pub(crate) struct Deploy {
+    pub sp: SiteProject,
+    pub services: Services,
+    pub venv: PathBuf,
+    pub base: String,
 }
 
 impl Deploy {
     fn new() -> Option<Self> {
+        Self::new_variant(false)
+    }
+
+    /// With `web_stopped`, supervisord runs only the workers: `web` is the
+    /// test's to run (nginx proxies to `services.gunicorn_port`).
+    pub(crate) fn new_variant(web_stopped: bool) -> Option<Self> {
         let lab = services_lab()?;
         let sp = SiteProject::new()?;
         let site = &sp.site;
@@ -99,17 +105,18 @@ impl Deploy {
             .args(["-m", "pip", "install", "--quiet", "-r"])
             .arg(site.dir().join("requirements.txt")));
         site.manage(&["migrate", "--noinput"]);
-        let services = Services::start_on(
-            &lab,
-            &site.dir(),
-            &[
-                ("DATABASE_URL".into(), site.database_url.clone()),
+        let variant = SiteVariant {
+            env: vec![
+                ("DATABASE_URL", site.database_url.clone()),
                 (
-                    "STATIC_ROOT".into(),
+                    "STATIC_ROOT",
                     site.dir().join("staticfiles").display().to_string(),
                 ),
             ],
-        );
+            web_stopped,
+            site_dir: Some(site.dir()),
+        };
+        let services = Services::start_variant(&lab, &[], &variant);
         Some(Deploy {
             sp,
             services,
@@ -120,8 +127,13 @@ impl Deploy {
 
     /// `cairn run deploy-update` with the site's params and `more`.
     fn run(&self, more: &[&str]) -> Run {
+        self.run_params(&self.params(), more)
+    }
+
+    /// The site's params (`NAME=VALUE`): supervisor, the flag file.
+    pub(crate) fn params(&self) -> Vec<String> {
         let s = &self.services;
-        let params = [
+        vec![
             format!("site-dir={}", self.sp.site.dir_str()),
             format!("venv={}", self.venv.display()),
             "installer=pip".into(),
@@ -133,7 +145,11 @@ impl Deploy {
             format!("health-url={}/health/", s.gunicorn_url()),
             format!("maintenance-file={}", s.maintenance_file.display()),
             format!("site-url={}/", s.nginx_url()),
-        ];
+        ]
+    }
+
+    /// `cairn run deploy-update -p PARAM...` and `more`.
+    pub(crate) fn run_params(&self, params: &[String], more: &[&str]) -> Run {
         let mut args: Vec<String> = vec!["run".into(), "deploy-update".into()];
         for p in params {
             args.push("-p".into());
@@ -144,13 +160,13 @@ impl Deploy {
         self.sp.cairn(&args)
     }
 
-    fn has_flag_column(&self) -> bool {
+    pub(crate) fn has_flag_column(&self) -> bool {
         self.sp.site.sql(
             "select count(*) from information_schema.columns where table_name = 'notes_note' and column_name = 'flag'",
         ) == "1"
     }
 
-    fn applied(&self) -> Vec<String> {
+    pub(crate) fn applied(&self) -> Vec<String> {
         self.sp
             .site
             .sql("select name from django_migrations where app = 'notes' order by id")
@@ -180,14 +196,19 @@ impl Deploy {
     }
 }
 
-/// A bounded client polling the site through nginx during the run.
-struct Poller {
+/// A bounded client polling the site during the run.
+pub(crate) struct Poller {
     stop: Arc<AtomicBool>,
     handle: JoinHandle<Vec<(u16, bool)>>,
 }
 
 impl Poller {
     fn start(url: String) -> Self {
+        Self::start_for(url, MARKER)
+    }
+
+    /// Counting as the maintenance page a 503 whose body holds `page`.
+    pub(crate) fn start_for(url: String, page: &'static str) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
@@ -195,7 +216,7 @@ impl Poller {
             // At most 20 000 requests (about 10 minutes at one per 30 ms).
             while !flag.load(Ordering::Relaxed) && seen.len() < 20_000 {
                 match http_get(&url) {
-                    Ok((status, body)) => seen.push((status, body.contains(MARKER))),
+                    Ok((status, body)) => seen.push((status, body.contains(page))),
                     Err(_) => seen.push((0, false)),
                 }
                 std::thread::sleep(Duration::from_millis(30));
@@ -206,7 +227,7 @@ impl Poller {
     }
 
     /// (200s, maintenance pages, anything else)
-    fn finish(self) -> (usize, usize, Vec<(u16, bool)>) {
+    pub(crate) fn finish(self) -> (usize, usize, Vec<(u16, bool)>) {
         self.stop.store(true, Ordering::Relaxed);
         let seen = self.handle.join().unwrap();
         let ok = seen.iter().filter(|(s, _)| *s == 200).count();

@@ -9,6 +9,8 @@ mod busy_site;
 mod cloudflare_contract;
 mod commands;
 mod debris;
+mod deploy_compose;
+mod deploy_haproxy;
 mod deploy_update;
 mod dns_cutover;
 mod docker;

@@ -38,6 +38,27 @@ pub(crate) struct MaintenanceArgs {
     pub(crate) servers: Option<Vec<String>>,
 }
 
+impl MaintenanceArgs {
+    /// An empty string is an absent argument: a runbook passes its params
+    /// through (`socket "{{ params.haproxy-socket }}"`), whatever backend
+    /// it names.
+    pub(crate) fn without_empty(mut self) -> Self {
+        for v in [
+            &mut self.file,
+            &mut self.page,
+            &mut self.url,
+            &mut self.expect_text,
+            &mut self.socket,
+            &mut self.haproxy_backend,
+        ] {
+            if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                *v = None;
+            }
+        }
+        self
+    }
+}
+
 /// One name, a list, or one string of names separated by spaces or commas.
 fn opt_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     let v = serde_json::Value::deserialize(d)?;

@@ -16,7 +16,10 @@
 //!
 //! Outputs: `backend`, `file`, `on` (after the step), `was-on`, `changed`,
 //! `cairn-page` (the file present carries the marker), `verified` (an HTTP
-//! request saw the expected answer), `http-status`, `planned`.
+//! request saw the expected answer), `http-status`, `planned`, and
+//! `put-in-maintenance`, the `haproxy` backend's servers (always empty
+//! here), so that one `off` step serves both backends. Empty arguments are
+//! absent ones.
 
 use std::time::Instant;
 
@@ -78,7 +81,7 @@ impl Plugin for Maintenance {
         if !matches!(action, "on" | "off" | "status") {
             return Err(PluginError::unknown_action(action));
         }
-        let a: MaintenanceArgs = args.decode()?;
+        let a: MaintenanceArgs = args.decode::<MaintenanceArgs>()?.without_empty();
         if a.backend == "haproxy" {
             let hp = haproxy::Haproxy::new(&a)?;
             let job = Job::checks(host, ctx, &a, String::new())?;
@@ -126,7 +129,8 @@ impl<'a> Job<'a> {
         for (given, name) in [
             (a.socket.is_some(), "socket"),
             (a.haproxy_backend.is_some(), "haproxy-backend"),
-            (a.servers.is_some(), "servers"),
+            // `servers ""` (a runbook passing `put-in-maintenance` through)
+            (a.servers.as_ref().is_some_and(|s| !s.is_empty()), "servers"),
         ] {
             if given {
                 return Err(PluginError::arg(
@@ -184,6 +188,7 @@ impl<'a> Job<'a> {
             .set("changed", on != was_on)
             .set("verified", false)
             .set("http-status", json!(null))
+            .set("put-in-maintenance", Vec::<String>::new())
             .set("planned", false)
     }
 

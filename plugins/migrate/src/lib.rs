@@ -6,7 +6,9 @@
 //!   false) flagged.
 //! - `apply` (write): `manage.py migrate --noinput`; refuses an irreversible
 //!   plan unless `allow-irreversible #true`; returns `before`, the migration
-//!   each app it migrates was at (`zero` for none), for `unapply`.
+//!   each app it migrates was at (`zero` for none), for `unapply`. The plan,
+//!   the migration and the state after it come from one Django process
+//!   (`apply.rs`).
 //! - `unapply` (write): migrates each app of `to` back to its migration.
 //!
 //! The plan, the irreversible operations and the state come from Django
@@ -36,8 +38,10 @@ use std::collections::BTreeMap;
 use cairn_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
+mod apply;
 mod site;
 mod unapply;
+use apply::apply;
 use site::{Site, run_ok};
 use unapply::unapply;
 
@@ -47,6 +51,8 @@ const INSPECT: &str = include_str!("inspect.py");
 const RUN_STDIN: &str = "exec(__import__('sys').stdin.read())";
 /// The line of its answer.
 const ANSWER: &str = "CAIRN-MIGRATE-JSON ";
+/// The line of its answer after `apply` migrated.
+const AFTER: &str = "CAIRN-MIGRATE-AFTER ";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -59,7 +65,7 @@ struct PlanArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     #[serde(skip)]
     site: Site,
     database: Option<String>,
@@ -208,22 +214,41 @@ pub(crate) fn inspect(
         None => json!({ "mode": "plan", "database": database }),
         Some(t) => json!({ "mode": "back", "database": database, "targets": t }),
     };
-    // The snippet goes on stdin, so that a dry-run prints one short line.
-    let cmd = site
-        .manage(host, ctx, &["shell", "-c", RUN_STDIN], Effect::Read)?
+    let done = run_ok(
+        host,
+        &snippet(host, ctx, site, &request, Effect::Read)?,
+        "reading the migrations",
+    )?;
+    answer(&done, ANSWER)?.ok_or_else(|| {
+        PluginError::new(format!(
+            "reading the migrations: `manage.py shell` gave no answer\n  {}",
+            site::tail(&done)
+        ))
+    })
+}
+
+/// `manage.py shell -c` running the snippet with `request`. The snippet
+/// goes on stdin, so that a dry-run prints one short line.
+pub(crate) fn snippet(
+    host: &dyn Host,
+    ctx: &Context,
+    site: &Site,
+    request: &Value,
+    effect: Effect,
+) -> Result<Command, PluginError> {
+    Ok(site
+        .manage(host, ctx, &["shell", "-c", RUN_STDIN], effect)?
         .env("CAIRN_MIGRATE", request.to_string())
-        .stdin(INSPECT);
-    let done = run_ok(host, &cmd, "reading the migrations")?;
+        .stdin(INSPECT))
+}
+
+/// The snippet's answer on the line starting with `prefix`; `None` when
+/// there is no such line. Conflicting migrations are an error.
+pub(crate) fn answer(done: &Completed, prefix: &str) -> Result<Option<Inspected>, PluginError> {
     let text = done.stdout_text();
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix(ANSWER))
-        .ok_or_else(|| {
-            PluginError::new(format!(
-                "reading the migrations: `manage.py shell` gave no answer\n  {}",
-                site::tail(&done)
-            ))
-        })?;
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix(prefix)) else {
+        return Ok(None);
+    };
     let answer: Inspected = serde_json::from_str(line)
         .map_err(|e| PluginError::new(format!("reading the migrations: {e}")))?;
     if !answer.conflicts.is_empty() {
@@ -237,7 +262,7 @@ pub(crate) fn inspect(
             list.join("; ")
         )));
     }
-    Ok(answer)
+    Ok(Some(answer))
 }
 
 /// `app.name: Operation (describe)` for each irreversible operation.
@@ -258,7 +283,7 @@ pub(crate) fn irreversible(plan: &[Step]) -> Vec<String> {
 }
 
 /// The outputs every action shares about a plan.
-fn plan_outputs(plan: &[Step], state: &BTreeMap<String, Value>) -> Outputs {
+pub(crate) fn plan_outputs(plan: &[Step], state: &BTreeMap<String, Value>) -> Outputs {
     let mut apps: Map<String, Value> = Map::new();
     for s in plan {
         let list = apps.entry(s.app.clone()).or_insert_with(|| json!([]));
@@ -303,7 +328,7 @@ fn plan(host: &dyn Host, ctx: &Context, a: PlanArgs) -> Result<Outputs, PluginEr
     Ok(plan_outputs(&seen.plan, &seen.state).set("planned", false))
 }
 
-fn say_plan(host: &dyn Host, plan: &[Step]) {
+pub(crate) fn say_plan(host: &dyn Host, plan: &[Step]) {
     if plan.is_empty() {
         host.info("no migrations to apply");
     } else {
@@ -319,59 +344,6 @@ pub(crate) fn database_args(database: Option<&str>) -> Vec<String> {
     database
         .map(|d| vec![format!("--database={d}")])
         .unwrap_or_default()
-}
-
-fn apply(host: &dyn Host, ctx: &Context, a: ApplyArgs) -> Result<Outputs, PluginError> {
-    let seen = inspect(host, ctx, &a.site, a.database.as_deref(), None)?;
-    let flagged = irreversible(&seen.plan);
-    if !flagged.is_empty() && !a.allow_irreversible {
-        return Err(PluginError::new(format!(
-            "the plan has {} operation(s) that cannot be reversed, so an undo could not migrate back; pass `allow-irreversible #true` to apply it anyway; nothing was migrated\n  {}",
-            flagged.len(),
-            flagged.join("\n  ")
-        )));
-    }
-    for line in &flagged {
-        host.warn(line);
-    }
-    let outputs = plan_outputs(&seen.plan, &seen.state);
-    say_plan(host, &seen.plan);
-    if seen.plan.is_empty() {
-        return Ok(outputs.set("after", json!({})).set("planned", false));
-    }
-    let mut args = vec!["migrate".to_string(), "--noinput".to_string()];
-    args.extend(database_args(a.database.as_deref()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let cmd = a.site.manage(host, ctx, &args, Effect::Write)?;
-    let done = run_ok(host, &cmd, "applying the migrations")?;
-    if done.planned {
-        return Ok(outputs.set("after", json!({})).set("planned", true));
-    }
-    let now = inspect(host, ctx, &a.site, a.database.as_deref(), None)?;
-    if !now.plan.is_empty() {
-        return Err(PluginError::new(format!(
-            "`manage.py migrate` succeeded but {} migration(s) are still unapplied: {}",
-            now.plan.len(),
-            now.plan
-                .iter()
-                .map(Step::label)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let after: Map<String, Value> = seen
-        .plan
-        .iter()
-        .map(|s| {
-            (
-                s.app.clone(),
-                now.state.get(&s.app).cloned().unwrap_or(Value::Null),
-            )
-        })
-        .collect();
-    Ok(outputs
-        .set("after", Value::Object(after))
-        .set("planned", false))
 }
 
 #[cfg(test)]

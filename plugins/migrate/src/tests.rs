@@ -114,18 +114,22 @@ fn apply_refuses_an_irreversible_plan_and_migrates_nothing() {
 }
 
 #[test]
-fn apply_records_where_each_app_was() {
+fn apply_records_where_each_app_was_with_one_django_process() {
+    let before = answer(
+        pending(true),
+        json!({ "notes": "0001_initial", "shop": "zero", "auth": "0012_x" }),
+    );
+    let after = format!(
+        "CAIRN-MIGRATE-AFTER {}\n",
+        json!({ "plan": [], "conflicts": {},
+                "state": { "notes": "0003_fill", "shop": "0001_initial", "auth": "0012_x" } })
+    );
     let host = MockHost::new()
         .with_secret("db_url", "x")
-        .exec_returns(answer(
-            pending(true),
-            json!({ "notes": "0001_initial", "shop": "zero", "auth": "0012_x" }),
-        ))
-        .exec_returns(Completed::ok("Applying notes.0002_note_flag... OK\n"))
-        .exec_returns(answer(
-            json!([]),
-            json!({ "notes": "0003_fill", "shop": "0001_initial", "auth": "0012_x" }),
-        ));
+        .exec_returns(Completed::ok(format!(
+            "{}Applying notes.0002_note_flag... OK\n{after}",
+            before.stdout_text()
+        )));
     let out = run(
         &host,
         "apply",
@@ -141,12 +145,32 @@ fn apply_records_where_each_app_was() {
         json!({ "notes": "0003_fill", "shop": "0001_initial" })
     );
     assert_eq!(out["planned"], false);
-    let migrate = &host.commands()[1];
-    assert_eq!(
-        migrate.args,
-        ["/srv/site/manage.py", "migrate", "--noinput"]
-    );
-    assert_eq!(migrate.effect, Effect::Write);
+    let cmds = host.commands();
+    assert_eq!(cmds.len(), 1, "plan, migrate and state in one process");
+    assert_eq!(cmds[0].args[1..3], ["shell", "-c"]);
+    assert_eq!(cmds[0].effect, Effect::Write);
+    let request: serde_json::Value = serde_json::from_str(match &cmds[0].env[3].1 {
+        MaybeSecret::Plain(v) => v,
+        other => panic!("{other:?}"),
+    })
+    .unwrap();
+    assert_eq!(request["mode"], "apply");
+    assert_eq!(request["allow_irreversible"], true);
+}
+
+#[test]
+fn a_migration_that_fails_names_where_the_apps_were() {
+    let before = answer(pending(false), json!({ "notes": "0001_initial" }));
+    let host = MockHost::new()
+        .with_secret("db_url", "x")
+        .exec_returns(Completed::new(
+            1,
+            before.stdout_text().as_ref(),
+            "Traceback...\ndjango.db.utils.DataError: division by zero\n",
+        ));
+    let e = run(&host, "apply", site()).unwrap_err();
+    assert!(e.message.contains("division by zero"), "{e}");
+    assert!(e.message.contains("notes=0001_initial shop=zero"), "{e}");
 }
 
 #[test]
@@ -155,10 +179,15 @@ fn a_dry_run_apply_shows_the_plan_and_migrates_nothing() {
         .dry_run()
         .with_secret("db_url", "x")
         .exec_returns(answer(pending(false), json!({ "notes": "0001_initial" })));
-    let out = run(&host, "apply", site()).unwrap();
+    let ctx = Context::for_test().with_mode(Mode::DryRun);
+    let out = host.invoke::<Migrate>(&ctx, "apply", site()).unwrap();
     assert_eq!(out["planned"], true);
     assert_eq!(out["count"], 3);
-    assert_eq!(host.commands().len(), 2);
+    // The plan read, `migrate --noinput` shown as what would run.
+    let cmds = host.commands();
+    assert_eq!(cmds.len(), 2);
+    assert_eq!(cmds[0].effect, Effect::Read);
+    assert_eq!(cmds[1].args[1..], ["migrate", "--noinput"]);
 }
 
 #[test]

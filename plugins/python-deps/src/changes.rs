@@ -51,6 +51,22 @@ pub fn parse_list(json: &str) -> Result<Installed, String> {
         .collect())
 }
 
+/// The snippet's answer: `{"before": {name: version}, "after": {...}}`.
+pub fn parse_before_after(json: &str) -> Result<(Installed, Installed), String> {
+    let v: Value =
+        serde_json::from_str(json.trim()).map_err(|e| format!("not a package list: {e}"))?;
+    let read = |key: &str| -> Result<Installed, String> {
+        let map = v[key]
+            .as_object()
+            .ok_or_else(|| format!("no `{key}` package list"))?;
+        Ok(map
+            .iter()
+            .filter_map(|(n, ver)| Some((normalize(n), ver.as_str()?.to_string())))
+            .collect())
+    };
+    Ok((read("before")?, read("after")?))
+}
+
 pub fn diff(before: &Installed, after: &Installed) -> Vec<Change> {
     let mut out = Vec::new();
     for (name, to) in after {

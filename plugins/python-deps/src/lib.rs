@@ -11,6 +11,11 @@
 //! }
 //! ```
 //!
+//! With pip, the install runs under a small snippet of the virtualenv's
+//! python (`install.py`) that reads the installed packages before and after
+//! `pip install` in the same process (`importlib.metadata`): two `pip list`
+//! runs fewer in the maintenance window.
+//!
 //! A dry-run never modifies the virtualenv: it lists the installed
 //! packages and asks `pip install --dry-run --report -` (or `uv pip install
 //! --dry-run`) what would change; both are reads.
@@ -33,6 +38,11 @@ except ImportError:
 with open(sys.argv[1], "rb") as f:
     data = tomllib.load(f)
 print(json.dumps(data.get("project", {}).get("dependencies", [])))"#;
+
+/// Runs `pip install ARGS` between two reads of the installed packages.
+const PIP_INSTALL: &str = include_str!("install.py");
+/// The line of its answer.
+const PIP_ANSWER: &str = "CAIRN-DEPS-JSON ";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -205,7 +215,12 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
         let done = r.ok(&cmd, "listing the installed packages")?;
         changes::parse_list(&done.stdout_text()).map_err(PluginError::new)
     };
-    let before = list(&r)?;
+    // pip's install reads the packages itself (`install.py`).
+    let before = if uv || ctx.is_dry_run() {
+        list(&r)?
+    } else {
+        Installed::new()
+    };
 
     // What to install: `-r FILE`, or a pyproject's dependencies (uv reads
     // pyproject.toml itself).
@@ -245,7 +260,7 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
             changes::from_report(&before, &done.stdout_text()).map_err(PluginError::new)?
         };
         (changes, true)
-    } else {
+    } else if uv {
         let mut args = base.clone();
         args.extend(&what);
         let done = r.ok(
@@ -256,6 +271,25 @@ fn install(host: &dyn Host, ctx: &Context, a: InstallArgs) -> Result<Outputs, Pl
             (Vec::new(), true)
         } else {
             (changes::diff(&before, &list(&r)?), false)
+        }
+    } else {
+        // `python - ARGS`: the snippet on stdin, pip's arguments after it.
+        let mut args = vec!["-"];
+        args.extend(&what);
+        let cmd = r.command(program, &args, Effect::Write)?.stdin(PIP_INSTALL);
+        let done = r.ok(&cmd, "installing the dependencies")?;
+        if done.planned {
+            (Vec::new(), true)
+        } else {
+            let text = done.stdout_text();
+            let line = text
+                .lines()
+                .find_map(|l| l.strip_prefix(PIP_ANSWER))
+                .ok_or_else(|| {
+                    PluginError::new("installing the dependencies: pip ran, but the packages after it were not read")
+                })?;
+            let (before, after) = changes::parse_before_after(line).map_err(PluginError::new)?;
+            (changes::diff(&before, &after), false)
         }
     };
     for c in &changes {

@@ -9,6 +9,9 @@ fn run(host: &MockHost, ctx: &Context, args: serde_json::Value) -> Result<Output
 
 const BEFORE: &str = r#"[{"name":"Django","version":"5.1"},{"name":"pip","version":"24"}]"#;
 const AFTER: &str = r#"[{"name":"Django","version":"5.2"},{"name":"asgiref","version":"3.8"},{"name":"pip","version":"24"}]"#;
+/// What the pip snippet prints: pip's own lines, then the packages before
+/// and after.
+const PIP_RAN: &str = "Successfully installed Django-5.2 asgiref-3.8\nCAIRN-DEPS-JSON {\"before\": {\"Django\": \"5.1\", \"pip\": \"24\"}, \"after\": {\"Django\": \"5.2\", \"asgiref\": \"3.8\", \"pip\": \"24\"}}\n";
 
 #[test]
 fn describes_itself() {
@@ -20,9 +23,7 @@ fn installs_a_requirements_file_with_pip_and_reports_the_changes() {
     let host = MockHost::new()
         .exec_returns(Completed::ok("/srv/site/requirements.txt\n"))
         .exec_fails("exec: program `uv` not found on `local`")
-        .exec_returns(Completed::ok(BEFORE))
-        .exec_returns(Completed::ok("Successfully installed ..."))
-        .exec_returns(Completed::ok(AFTER));
+        .exec_returns(Completed::ok(PIP_RAN));
     let out = run(
         &host,
         &Context::for_test(),
@@ -44,14 +45,18 @@ fn installs_a_requirements_file_with_pip_and_reports_the_changes() {
         cmds[0].args[3..],
         ["/srv/site/requirements.txt", "/srv/site/pyproject.toml"]
     );
-    let install = &cmds[3];
+    // No `pip list`: the snippet reads the packages around the install.
+    assert_eq!(cmds.len(), 3);
+    let install = &cmds[2];
     assert_eq!(install.program, "/srv/site/venv/bin/python");
+    assert!(
+        String::from_utf8_lossy(install.stdin.as_deref().unwrap_or_default())
+            .contains("\"pip\", \"install\"")
+    );
     assert_eq!(
         install.args,
         [
-            "-m",
-            "pip",
-            "install",
+            "-",
             "-r",
             "/srv/site/requirements.txt",
             "--no-index",
@@ -101,20 +106,16 @@ fn a_dry_run_asks_pip_for_a_report_and_installs_nothing() {
 fn a_pyproject_is_read_for_its_dependencies_under_pip_and_given_whole_to_uv() {
     let host = MockHost::new()
         .exec_returns(Completed::ok("/s/pyproject.toml\n"))
-        .exec_returns(Completed::ok(BEFORE))
         .exec_returns(Completed::ok(r#"["django>=5.2", "asgiref"]"#))
-        .exec_returns(Completed::ok(""))
-        .exec_returns(Completed::ok(AFTER));
-    run(
+        .exec_returns(Completed::ok(PIP_RAN));
+    let out = run(
         &host,
         &Context::for_test(),
         json!({ "dir": "/s", "venv": "/v", "installer": "pip" }),
     )
     .unwrap();
-    assert_eq!(
-        host.commands()[3].args,
-        ["-m", "pip", "install", "django>=5.2", "asgiref"]
-    );
+    assert_eq!(host.commands()[2].args, ["-", "django>=5.2", "asgiref"]);
+    assert_eq!(out["changed"], 2);
 
     let host = MockHost::new()
         .exec_returns(Completed::ok("/s/pyproject.toml\n"))
@@ -171,7 +172,6 @@ fn a_missing_file_and_bad_arguments_are_clear() {
 fn a_failed_install_quotes_pip() {
     let host = MockHost::new()
         .exec_returns(Completed::ok("/s/requirements.txt\n"))
-        .exec_returns(Completed::ok(BEFORE))
         .exec_returns(Completed::new(
             1,
             "",

@@ -27,11 +27,15 @@ pub(crate) struct ServiceArgs {
     /// compose: `docker` (`docker compose`, the default) or `docker-compose`.
     #[schemars(extend("enum" = ["docker", "docker-compose"]))]
     pub compose_command: Option<String>,
+    /// compose: the engine (`DOCKER_HOST` of the compose commands,
+    /// `unix:///run/docker.sock`); absent: the client's default.
+    pub docker_host: Option<String>,
     /// reload: the signal (supervisor and compose; `HUP` by default).
     pub signal: Option<String>,
     /// How long to wait for the programs to be up (or down); 60s.
     pub timeout: Option<Duration>,
-    /// How often to look while waiting; 500ms.
+    /// How often to look while waiting, at most; 500ms (the first looks
+    /// come sooner: after 50ms, then twice as long each time).
     pub interval: Option<Duration>,
     /// After the programs are up, wait until this URL answers.
     pub ready_url: Option<String>,
@@ -52,6 +56,7 @@ impl ServiceArgs {
             &mut self.file,
             &mut self.project,
             &mut self.compose_command,
+            &mut self.docker_host,
             &mut self.signal,
             &mut self.ready_url,
         ] {

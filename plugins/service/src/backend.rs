@@ -105,6 +105,7 @@ pub(crate) fn from_args(a: &ServiceArgs) -> Result<Box<dyn Backend>, PluginError
             foreign(a.file.is_some(), "file", "compose")?;
             foreign(a.project.is_some(), "project", "compose")?;
             foreign(a.compose_command.is_some(), "compose-command", "compose")?;
+            foreign(a.docker_host.is_some(), "docker-host", "compose")?;
             Ok(Box::new(crate::supervisor::Supervisor::new(
                 a.config.as_deref(),
                 a.server_url.as_deref(),
@@ -118,6 +119,7 @@ pub(crate) fn from_args(a: &ServiceArgs) -> Result<Box<dyn Backend>, PluginError
             foreign(a.project.is_some(), "project", "compose")?;
             foreign(a.compose_command.is_some(), "compose-command", "compose")?;
             foreign(a.signal.is_some(), "signal", "supervisor")?;
+            foreign(a.docker_host.is_some(), "docker-host", "compose")?;
             Ok(Box::new(crate::systemd::Systemd::new(a.user)))
         }
         "compose" => {
@@ -129,6 +131,7 @@ pub(crate) fn from_args(a: &ServiceArgs) -> Result<Box<dyn Backend>, PluginError
                 a.project.as_deref(),
                 a.compose_command.as_deref(),
                 a.signal.as_deref(),
+                a.docker_host.as_deref(),
             )?))
         }
         other => Err(PluginError::arg(

@@ -1,7 +1,11 @@
 //! docker compose, through `docker compose -f FILE` (or `docker-compose -f
-//! FILE`, version 2): services from `config --services`, their containers'
-//! state from `ps --all --format json`. A service is running when each of
-//! its containers runs and, when it has a health check, is healthy.
+//! FILE`): services from `config --services`, their containers' state from
+//! `ps --all --format json` (compose 2), or from the table of `ps -a` when
+//! `docker-compose version --short` says 1.x (`compose_v1.rs`). A service
+//! is running when each of its containers runs and, when it has a health
+//! check, is healthy.
+
+use std::cell::{OnceCell, RefCell};
 
 use cairn_sdk::prelude::*;
 use serde_json::Value;
@@ -13,6 +17,12 @@ pub(crate) struct Compose {
     program: String,
     base: Vec<String>,
     signal: String,
+    /// `docker-compose` 1.x, asked once.
+    v1: OnceCell<bool>,
+    /// The project's services, once read.
+    services: RefCell<Option<Vec<String>>>,
+    /// `DOCKER_HOST` of every command.
+    docker_host: Option<String>,
 }
 
 impl Compose {
@@ -21,6 +31,7 @@ impl Compose {
         project: Option<&str>,
         command: Option<&str>,
         signal: Option<&str>,
+        docker_host: Option<&str>,
     ) -> Result<Self, PluginError> {
         let Some(file) = file.filter(|f| !f.is_empty()) else {
             return Err(PluginError::arg(
@@ -47,7 +58,54 @@ impl Compose {
             program,
             base,
             signal: check_signal(signal)?,
+            v1: OnceCell::new(),
+            services: RefCell::new(None),
+            docker_host: docker_host.map(str::to_string),
         })
+    }
+
+    /// Whether the command is docker-compose 1.x (a planned read: no).
+    fn is_v1(&self, host: &dyn Host) -> Result<bool, PluginError> {
+        if let Some(v) = self.v1.get() {
+            return Ok(*v);
+        }
+        let v1 = self.program == "docker-compose"
+            && self
+                .read(host, &["version", "--short"])?
+                .is_some_and(|v| crate::compose_v1::is_v1(&v));
+        Ok(*self.v1.get_or_init(|| v1))
+    }
+
+    /// The containers of the services `names`; `None` when the read was
+    /// planned.
+    fn containers(
+        &self,
+        host: &dyn Host,
+        names: &[String],
+    ) -> Result<Option<Vec<Container>>, PluginError> {
+        if !self.is_v1(host)? {
+            return match self.read(host, &["ps", "--all", "--format", "json"])? {
+                Some(ps) => parse_ps(&ps).map(Some),
+                None => Ok(None),
+            };
+        }
+        let Some(table) = self.read(host, &["ps", "-a"])? else {
+            return Ok(None);
+        };
+        let known = self
+            .services
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| names.to_vec());
+        let mut found = crate::compose_v1::parse_table(&table, &known, None);
+        for n in names {
+            if !found.iter().any(|c| &c.service == n)
+                && let Some(t) = self.read(host, &["ps", "-a", n])?
+            {
+                found.extend(crate::compose_v1::parse_table(&t, &known, Some(n)));
+            }
+        }
+        Ok(Some(found))
     }
 
     fn command<I, S>(&self, args: I) -> Command
@@ -55,9 +113,13 @@ impl Compose {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Command::new(self.program.clone())
+        let cmd = Command::new(self.program.clone())
             .args(self.base.clone())
-            .args(args)
+            .args(args);
+        match &self.docker_host {
+            Some(h) => cmd.env("DOCKER_HOST", h.as_str()),
+            None => cmd,
+        }
     }
 
     /// `None` when the read was planned (offline: a dry-run step that
@@ -80,13 +142,15 @@ impl Compose {
     }
 
     fn services(&self, host: &dyn Host) -> Result<Option<Vec<String>>, PluginError> {
-        Ok(self.read(host, &["config", "--services"])?.map(|text| {
+        let list: Option<Vec<String>> = self.read(host, &["config", "--services"])?.map(|text| {
             text.lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .map(str::to_string)
                 .collect()
-        }))
+        });
+        self.services.replace(list.clone());
+        Ok(list)
     }
 }
 
@@ -124,10 +188,9 @@ impl Backend for Compose {
     }
 
     fn state(&self, host: &dyn Host, names: &[String]) -> Result<Vec<Program>, PluginError> {
-        let Some(ps) = self.read(host, &["ps", "--all", "--format", "json"])? else {
+        let Some(containers) = self.containers(host, names)? else {
             return Ok(crate::backend::unknown(names));
         };
-        let containers = parse_ps(&ps)?;
         Ok(names
             .iter()
             .map(|n| service_state(n, &containers))
@@ -165,14 +228,14 @@ impl Backend for Compose {
     }
 }
 
-/// One container of `ps --format json`.
+/// One container of `ps --format json` (or of compose 1's table).
 #[derive(Debug, Clone)]
 pub(crate) struct Container {
-    service: String,
-    name: String,
-    state: String,
-    health: String,
-    exit_code: i64,
+    pub service: String,
+    pub name: String,
+    pub state: String,
+    pub health: String,
+    pub exit_code: i64,
 }
 
 /// `ps --format json`: one JSON object a line (compose 2.21 and later) or
@@ -203,7 +266,7 @@ pub(crate) fn parse_ps(text: &str) -> Result<Vec<Container>, PluginError> {
 
 fn bad_ps(e: &serde_json::Error) -> PluginError {
     PluginError::new(format!(
-        "compose: `ps --format json` gave what is not JSON ({e}); compose v1 has no JSON output, use compose v2"
+        "compose: `ps --format json` gave what is not JSON ({e})"
     ))
 }
 

@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 mod args;
 mod backend;
 mod compose;
+mod compose_v1;
 mod supervisor;
 mod systemd;
 mod wait;

@@ -1,11 +1,16 @@
 //! Waiting, with a timeout, until programs are up (and a URL answers) or
-//! down: the backend's state is looked at every `interval`.
+//! down: the backend's state is looked at again after 50 ms, then after
+//! twice as long each time, up to every `interval`: a program that is up
+//! at once is not waited for half a second.
 
 use std::time::Instant;
 
 use cairn_sdk::prelude::*;
 
 use crate::{Backend, Class, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Program, ServiceArgs};
+
+/// The first pause between two looks.
+const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub(crate) struct Wait {
     /// When the action began: the timeout counts from there, commands
@@ -49,9 +54,17 @@ impl Wait {
             .max(std::time::Duration::from_secs(1))
     }
 
-    fn pause(&self, deadline: Instant) {
+    /// The pause after the `attempt`-th look (0 for the first).
+    pub fn step(&self, attempt: u32) -> std::time::Duration {
+        FIRST_PAUSE
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.interval)
+    }
+
+    fn pause(&self, deadline: Instant, attempt: &mut u32) {
         let left = deadline.saturating_duration_since(Instant::now());
-        std::thread::sleep(self.interval.min(left));
+        std::thread::sleep(self.step(*attempt).min(left));
+        *attempt += 1;
     }
 
     /// Until every program is running, then until `ready-url` answers. A
@@ -64,6 +77,7 @@ impl Wait {
         names: &[String],
     ) -> Result<Vec<Program>, PluginError> {
         let deadline = self.began + self.timeout;
+        let mut attempt = 0;
         let progs = loop {
             let progs = backend.state(host, names)?;
             if let Some(p) = progs.iter().find(|p| p.class == Class::Failed) {
@@ -107,7 +121,7 @@ impl Wait {
                     }
                 )));
             }
-            self.pause(deadline);
+            self.pause(deadline, &mut attempt);
         };
         if let Some(url) = &self.ready_url {
             self.until_url(host, url, deadline)?;
@@ -117,6 +131,7 @@ impl Wait {
 
     fn until_url(&self, host: &dyn Host, url: &str, deadline: Instant) -> Result<(), PluginError> {
         let per_request = self.interval.max(std::time::Duration::from_secs(5));
+        let mut attempt = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let req = Request::get(url).timeout(
@@ -137,7 +152,7 @@ impl Wait {
                     secs(self.timeout)
                 )));
             }
-            self.pause(deadline);
+            self.pause(deadline, &mut attempt);
         }
     }
 
@@ -149,6 +164,7 @@ impl Wait {
         names: &[String],
     ) -> Result<Vec<Program>, PluginError> {
         let deadline = self.began + self.timeout;
+        let mut attempt = 0;
         loop {
             let progs = backend.state(host, names)?;
             if progs
@@ -170,7 +186,7 @@ impl Wait {
                     up.join(", ")
                 )));
             }
-            self.pause(deadline);
+            self.pause(deadline, &mut attempt);
         }
     }
 }

@@ -134,3 +134,24 @@ fn an_unknown_server_and_a_dry_run() {
     assert_eq!(out["planned"], true);
     assert_eq!(st.borrow()[0].1, 0);
 }
+
+#[test]
+fn a_runbook_may_pass_the_arguments_of_both_backends_empty() {
+    // deploy-update passes every param through: the other backend's are "".
+    let (st, host) = haproxy(&[("app1", 0)]);
+    let out = invoke(&host, "on", args(json!({ "file": "", "page": " " }))).unwrap();
+    assert_eq!(out["put-in-maintenance"], json!(["app1"]));
+    invoke(&host, "off", args(json!({ "file": "", "servers": "app1" }))).unwrap();
+    assert_eq!(st.borrow()[0].1, 0);
+
+    let (files, host) = super::site(&[], true);
+    let empty = json!({ "socket": "", "haproxy-backend": "", "servers": "" });
+    let out = super::invoke(&host, "on", super::args(empty.clone())).unwrap();
+    assert_eq!(out["put-in-maintenance"], json!([]));
+    assert!(files.borrow().contains_key("/srv/m/maintenance.html"));
+    super::invoke(&host, "off", super::args(empty)).unwrap();
+    assert!(files.borrow().is_empty());
+    // A server named for the flag file is still refused.
+    let e = super::invoke(&host, "on", super::args(json!({ "servers": "app1" }))).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("servers"));
+}

@@ -78,7 +78,7 @@ fn ps_json_is_read_as_lines_or_as_one_array() {
     let one = r#"[{"Service":"web","Name":"a","State":"running","Health":"","ExitCode":0}]"#;
     assert_eq!(parse_ps(one).unwrap().len(), 1);
     let e = parse_ps("NAME  COMMAND  SERVICE\n").unwrap_err();
-    assert!(e.message.contains("compose v2"), "{}", e.message);
+    assert!(e.message.contains("not JSON"), "{}", e.message);
 }
 
 #[test]

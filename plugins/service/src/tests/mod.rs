@@ -7,6 +7,7 @@ use cairn_sdk::prelude::*;
 use serde_json::{Value, json};
 
 mod compose;
+mod compose_v1;
 mod supervisor;
 mod systemd;
 
