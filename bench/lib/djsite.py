@@ -209,7 +209,8 @@ class Services:
         venv = self.site.lab["CAIRN_LAB_VENV"]
         d, site = self.dir, self.site.dir
         env = ",".join(f'{k}="{v}"' for k, v in self.site.env().items()
-                       if k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL"))
+                       if k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SITE_SERVER_NAME",
+                                 "MEDIA_ROOT"))
         self.conf.write_text(
             f"[unix_http_server]\nfile={d}/supervisor.sock\nchmod=0700\n\n"
             f"[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n"

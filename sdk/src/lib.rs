@@ -62,6 +62,7 @@ mod lenient;
 pub mod mock;
 pub mod net;
 mod outputs;
+mod plan_hints;
 pub mod schema;
 mod secret;
 pub mod store;

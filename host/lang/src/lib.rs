@@ -110,6 +110,7 @@ mod decoder;
 mod discover;
 mod duration;
 mod expr;
+pub mod guardrails;
 pub mod limits;
 mod params;
 mod project;

@@ -155,6 +155,17 @@ pub struct Runbook {
     /// Files brought in with `use`, in order (nested ones included); steps
     /// listed here have their spans in that file rather than in `file`.
     pub includes: Vec<Include>,
+    /// `limits { max-dns-changes 5 }`: what one run may change, in order.
+    pub limits: Vec<RunLimit>,
+}
+
+/// One limit of a `limits` block: `max-servers-down 1`.
+#[derive(Debug, Clone)]
+pub struct RunLimit {
+    /// `max-servers-down`.
+    pub name: String,
+    pub max: Spanned<u64>,
+    pub span: SourceSpan,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,8 +22,9 @@ use crate::rehearsal::decode_rehearsal;
 use crate::source;
 use crate::target::bad_name;
 
-const RUNBOOK_NODES: [&str; 9] = [
+const RUNBOOK_NODES: [&str; 10] = [
     "description",
+    "limits",
     "requires",
     "param",
     "step",
@@ -139,6 +140,7 @@ fn decode_runbook(
         rehearsal: None,
         span: name_span(node),
         includes: Vec::new(),
+        limits: Vec::new(),
     };
     let mut included_params: Vec<Param> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -147,7 +149,7 @@ fn decode_runbook(
         let kind = name(child);
         if matches!(
             kind,
-            "description" | "requires" | "on-failure" | "finally" | "rehearsal"
+            "description" | "requires" | "on-failure" | "finally" | "rehearsal" | "limits"
         ) {
             if seen.contains(&kind) {
                 d.r.error(
@@ -168,6 +170,7 @@ fn decode_runbook(
                         .map(|s| s.value);
             }
             "requires" => rb.requires = decode_requires(&mut d.r, child),
+            "limits" => crate::guardrails::decode_limits(&mut d.r, child, &mut rb.limits),
             "param" => {
                 if let Some(p) = decode_param(&mut d.r, child) {
                     if rb.params.iter().any(|o| o.name == p.name) {

@@ -1,6 +1,7 @@
 //! The commands: [`dispatch`] here, one file per command or group.
 
 mod lock;
+mod plan;
 mod plugin;
 mod run;
 mod runbooks;
@@ -19,6 +20,7 @@ use crate::events::{EventSink, Mode};
 use crate::project::Workspace;
 use crate::redact::Redactor;
 use lock::*;
+use plan::*;
 use plugin::*;
 use run::*;
 use runbooks::*;
@@ -45,6 +47,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let mode = if *dry_run { Mode::DryRun } else { Mode::Apply };
             run(&ws, name, params, *yes, mode, *offline, cli.json, style)
         }
+        Command::Plan { name, params, out } => plan(&ws, name, params, out, cli.json, style),
+        Command::Apply { file, params, yes } => apply(&ws, file, params, *yes, cli.json, style),
         Command::Rehearse { name, params, yes } => {
             let rb = ws.runbook(name)?;
             execute(

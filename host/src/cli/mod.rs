@@ -83,6 +83,29 @@ pub enum Command {
         #[arg(long, requires = "dry_run")]
         offline: bool,
     },
+    /// A dry-run saved as a plan: every value it read, the runbook's and
+    /// plugins' digests, the params (secrets masked), the limit counts.
+    Plan {
+        name: String,
+        /// Set a parameter: -p key=value (repeatable).
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Where the plan is written (`move.plan.json`).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Run a saved plan: its values are read again first, and any change
+    /// (or a changed runbook or plugin) refuses the run, listing each.
+    Apply {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Give again a param the plan holds masked: -p key=value (repeatable).
+        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Answer yes to every `confirm`.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Real run against the rehearsal overrides, then verify, then report.
     Rehearse {
         name: String,

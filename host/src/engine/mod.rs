@@ -2,13 +2,16 @@
 //! concurrently), failure handling, the journal and the lock.
 
 mod arg_check;
+pub mod guard;
 pub mod history;
 pub mod journal;
+mod later;
 #[cfg(test)]
 mod journal_props;
 pub mod leftovers;
 mod lists;
 pub mod lock;
+pub mod plan;
 pub mod preflight;
 mod report;
 mod resolver;
@@ -81,6 +84,8 @@ pub struct RunReport {
     pub duration_ms: f64,
     /// A rehearsal's `report.json`, and whether every check passed.
     pub report: Option<(PathBuf, bool)>,
+    /// The runbook's `limits` and what the run counted against each.
+    pub limits: Vec<guard::LimitCount>,
 }
 
 /// A step's plugin, resolved once before the run.
@@ -375,9 +380,11 @@ pub fn run(
             root: ws.project.root.display().to_string(),
         },
         hypothetical: Default::default(),
+        guard: guard::Guard::new(rb),
     };
     let started_report = started_at;
     let outcome = exec.run_all();
+    let limit_counts = exec.guard.counts();
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
     let end = verdict::of(&outcome);
     if end.verdict == Verdict::Interrupted {
@@ -416,6 +423,7 @@ pub fn run(
         dir,
         duration_ms,
         report,
+        limits: limit_counts,
     })
 }
 

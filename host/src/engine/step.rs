@@ -44,14 +44,14 @@ impl EventSink for PlannedTap {
 }
 
 /// How a step ended, as journaled.
-struct End {
-    status: StepStatus,
-    outputs: Value,
-    attempts: u32,
-    error: Option<String>,
-    reason: Option<String>,
+pub(super) struct End {
+    pub status: StepStatus,
+    pub outputs: Value,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub reason: Option<String>,
     /// Dry-run: a write was only planned, so the outputs are not known.
-    planned: bool,
+    pub planned: bool,
 }
 
 pub(crate) struct Executor<'a> {
@@ -73,6 +73,8 @@ pub(crate) struct Executor<'a> {
     /// Dry-run of `on-failure` after main steps that did not fail: every
     /// call is planned, not even reads are performed.
     pub hypothetical: AtomicBool,
+    /// The runbook's `limits`, counted across the run.
+    pub guard: super::guard::Guard,
 }
 
 impl Executor<'_> {
@@ -140,7 +142,7 @@ impl Executor<'_> {
         }
     }
 
-    fn finish(&self, step: &Step, phase: Phase, started: Instant, end: End) {
+    pub(super) fn finish(&self, step: &Step, phase: Phase, started: Instant, end: End) {
         self.done.lock().expect("steps").insert(
             step.id.clone(),
             StepDone {
@@ -267,6 +269,22 @@ impl Executor<'_> {
             if let Err(msg) = self.confirm(step, &q) {
                 return fail(msg, 0, true);
             }
+        }
+        // Dry-run of an undo, on-failure or finally step that uses what
+        // earlier steps return only when they run: the plugin would plan
+        // with a placeholder (and guess, or fail on it); the plan says
+        // what will run instead.
+        let later = if dry && !matches!(phase, Phase::Main | Phase::Verify) {
+            super::later::known_later(&args)
+        } else {
+            Vec::new()
+        };
+        if !later.is_empty() {
+            self.plan_later(step, phase, resolved, &later, started);
+            return Ok(());
+        }
+        if let Err(msg) = self.count_limits(step, phase, resolved, &args) {
+            return fail(msg, 0, true);
         }
         let args_text = args.to_string();
         // Dry-run: a step that uses a value known only after a planned step
@@ -430,3 +448,4 @@ impl Executor<'_> {
         }
     }
 }
+

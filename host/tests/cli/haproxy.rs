@@ -14,7 +14,7 @@ use crate::fixture_haproxy::PrivateHaproxy;
 
 /// A private HAProxy whose backend `be_site` has the lab's two nginx app
 /// servers as `app1` and `app2`; `None` without the lab (a panic under CI).
-fn start() -> Option<PrivateHaproxy> {
+pub(crate) fn start() -> Option<PrivateHaproxy> {
     let port = |n: &str| {
         std::env::var(n).ok().and_then(|u| {
             u.rsplit(':')

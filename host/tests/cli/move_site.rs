@@ -288,7 +288,15 @@ fn a_dry_run_changes_nothing_then_the_site_moves() {
             m.old.nginx_port, m.new.nginx_port
         ))
         .stdout_has("undo of `haproxy-addr`: would run if a later step fails")
-        .stdout_has("would put back the record sets in `previous`")
+        .stdout_has("would run dns-cutover restore with `previous` as the steps before it return it when they run")
+        // Undo steps that use what the main steps return are planned as
+        // such, not tried with a placeholder (nor a guess printed).
+        .stdout_has("would run haproxy set-addr with `addr`, `port` as the steps before it return them")
+        .stdout_has("would run haproxy set-state with `state`")
+        .stdout_has("would run service stop with `programs`")
+        .stdout_has("read-only → off (its setting is read when the step runs)")
+        .stdout_lacks("cannot be checked before the run")
+        .stdout_lacks("no program selected")
         .stdout_has(&format!(
             "maintenance page `{}`: not known before the steps it depends on run",
             m.old.maintenance_file.display()

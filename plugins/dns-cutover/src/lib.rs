@@ -155,6 +155,9 @@ impl Plugin for DnsCutover {
         .capability("socket", ["*"])
         .capability("secrets", ["*"])
         .args_for_every_action::<StepArgs>()
+        // `limits { max-dns-changes N }`: one per record set named.
+        .counts("switch", "dns-changes", serde_json::json!({"per": "record"}))
+        .counts("restore", "dns-changes", serde_json::json!({"per": "previous"}))
     }
 
     fn run(

@@ -33,6 +33,7 @@ mod state;
 mod tests;
 
 use cairn_sdk::prelude::*;
+use serde_json::json;
 
 /// `socket`, `backend` and, for the actions on one server, `server`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -61,6 +62,14 @@ pub(crate) struct StepArgs {
 }
 
 pub struct Haproxy;
+
+/// Per server, what changes with traffic and checks: sessions, the last
+/// check (`* L7OK` while one runs), the status column (`UP 1/3`).
+const VOLATILE_SERVER: [&str; 3] = [
+    "servers.*.sessions",
+    "servers.*.check",
+    "servers.*.status",
+];
 
 impl Plugin for Haproxy {
     fn describe() -> Description {
@@ -100,6 +109,20 @@ impl Plugin for Haproxy {
         .default_action("status")
         .capability("socket", ["*"])
         .args_for_every_action::<StepArgs>()
+        // `limits { max-servers-down N }`: a server taken out counts one,
+        // one put back gives it back.
+        .counts("drain", "servers-down", json!(1))
+        .counts("maint", "servers-down", json!(1))
+        .counts("ready", "servers-down", json!(-1))
+        .counts(
+            "set-state",
+            "servers-down",
+            json!({"by": "state", "values": {"drain": 1, "maint": 1, "ready": -1}}),
+        )
+        // Differ from one read to the next: not compared by `cairn apply`.
+        .volatile_outputs("status", &VOLATILE_SERVER)
+        .volatile_outputs("drain", &["sessions", "waited-ms"])
+        .volatile_outputs("wait-healthy", &["check", "waited-ms"])
     }
 
     fn run(

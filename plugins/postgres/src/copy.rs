@@ -55,7 +55,23 @@ pub fn copy(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs, Plu
             &format!("would create database {db} on the target and restore {source_shown} into it"),
             &[],
         );
-        return Ok(Outputs::new().set("database", db).set("planned", true));
+        // What would be copied, read for real: the plan shows it.
+        let (cmd, _) = psql(
+            host,
+            &a.url,
+            a.password_secret.as_deref(),
+            "select pg_database_size(current_database())",
+            Effect::Read,
+        )?;
+        let size = run_ok(host, &cmd, &format!("reading {source_shown}"))?
+            .stdout_text()
+            .trim()
+            .parse::<u64>()
+            .ok();
+        return Ok(Outputs::new()
+            .set("database", db)
+            .set("size-bytes", size)
+            .set("planned", true));
     }
     q(
         &format!("comment on database {} is {}", ident(&db), literal(&label)),

@@ -92,6 +92,9 @@ impl Plugin for Postgres {
         .capability("transfer", ["*"])
         .capability("secrets", ["*"])
         .args_for_every_action::<StepArgs>()
+        // Differ from one read to the next: not compared by `cairn apply`.
+        .volatile_outputs("read-only", &["sessions-open"])
+        .volatile_outputs("copy", &["size-bytes"])
     }
 
     fn run(

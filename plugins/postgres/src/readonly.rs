@@ -101,14 +101,14 @@ pub fn read_only(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs
             ident(&db)
         )
     };
-    host.log(
-        Level::Info,
-        &format!(
-            "database {db}: read-only {was} → {}",
-            if on { "on" } else { "off" }
-        ),
-        &[],
-    );
+    let to = if on { "on" } else { "off" };
+    // A plan of an undo reads nothing: the setting is not known yet.
+    let line = if was.is_empty() {
+        format!("database {db}: read-only → {to} (its setting is read when the step runs)")
+    } else {
+        format!("database {db}: read-only {was} → {to}")
+    };
+    host.log(Level::Info, &line, &[]);
     let (cmd, shown) = psql(
         host,
         &a.url,

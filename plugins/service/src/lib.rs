@@ -91,6 +91,10 @@ impl Plugin for Service {
         )
         .capability("http", ["*"])
         .args_for_every_action::<ServiceArgs>()
+        // Differ from one run to the next: not compared by `cairn apply`.
+        .volatile_outputs("start", &["waited-ms"])
+        .volatile_outputs("stop", &["waited-ms"])
+        .volatile_outputs("restart", &["waited-ms"])
     }
 
     fn run(
