@@ -3,6 +3,26 @@
 use super::*;
 
 pub(super) fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -> Result<ExitCode> {
+    let update = if update { Update::All } else { Update::None };
+    pin(ws, update, strict, json_out)
+}
+
+/// After `cairn plugin build`: the pins of the plugins just built are
+/// renewed; any other change is left for `cairn lock` to show.
+pub(super) fn lock_plugins(ws: &Workspace, built: Option<&[String]>, json_out: bool) -> Result<ExitCode> {
+    let update = built.map_or(Update::All, Update::Only);
+    pin(ws, update, false, json_out)
+}
+
+/// Which changed pins are renewed.
+enum Update<'a> {
+    None,
+    All,
+    /// These plugins' pins; others' changes are kept and not refused.
+    Only(&'a [String]),
+}
+
+fn pin(ws: &Workspace, update: Update, strict: bool, json_out: bool) -> Result<ExitCode> {
     use crate::lockfile::{LockFile, mismatch, pin_of};
     ws.require_project("cairn lock")?;
     let root = &ws.project.root;
@@ -33,9 +53,17 @@ pub(super) fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -
             }
             Some(old) => {
                 if let Some(why) = mismatch(Some(old), &pin) {
-                    changed.push(why);
-                    if update {
-                        lock.upsert(pin);
+                    match &update {
+                        Update::All => {
+                            changed.push(why);
+                            lock.upsert(pin);
+                        }
+                        Update::Only(names) if names.contains(&pin.name) => {
+                            changed.push(why);
+                            lock.upsert(pin);
+                        }
+                        Update::Only(_) => {}
+                        Update::None => changed.push(why),
                     }
                 } else if tighten {
                     lock.upsert(pin);
@@ -43,7 +71,7 @@ pub(super) fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -
             }
         }
     }
-    if !changed.is_empty() && !update {
+    if !changed.is_empty() && matches!(update, Update::None) {
         return Err(Error::Refused(format!(
             "{}; review the change, then run `cairn lock --update`",
             changed.join("; ")
