@@ -140,6 +140,8 @@ fn a_rust_plugin_from_new_to_a_run_and_a_dry_run() {
         .success()
         .stdout_has("plugin `greeter`: tests passed");
     eprintln!("rust: plugin test took {:.1}s", started.elapsed().as_secs_f64());
+    // A runbook of another plugin, not built yet, does not stop the pin.
+    cairn(&p, &["plugin", "new", "other", "--lang", "python"]).success();
     cairn(&p, &["plugin", "build", "greeter"])
         .success()
         .stdout_has("pinned greeter 0.1.0");
@@ -167,7 +169,9 @@ fn a_rust_plugin_from_new_to_a_run_and_a_dry_run() {
     let lib = p.join("plugins/greeter/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
     std::fs::write(&lib, text.replace("\"Greets someone\"", "\"Greets anyone\"")).unwrap();
-    cairn(&p, &["plugin", "build"]).success().stdout_has("updated: ");
+    cairn(&p, &["plugin", "build", "greeter"])
+        .success()
+        .stdout_has("updated: ");
     cairn(&p, &["run", "greeter-hello"]).success();
 }
 

@@ -30,7 +30,14 @@ fn pin(ws: &Workspace, update: Update, strict: bool, json_out: bool) -> Result<E
     let mut pins = std::collections::BTreeMap::new();
     for (_, rb) in ws.runbooks() {
         let Ok(rb) = rb else { continue };
-        for r in engine::resolve_plugins_raw(ws, &rb)?.into_values() {
+        let resolved = match engine::resolve_plugins_raw(ws, &rb) {
+            Ok(r) => r,
+            // After `plugin build NAME`: a runbook that uses another plugin
+            // not built yet does not stop NAME's pin.
+            Err(_) if matches!(update, Update::Only(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        for r in resolved.into_values() {
             let pin = pin_of(&r.plugin, &r.grants, root);
             pins.insert((pin.name.clone(), pin.version.clone()), pin);
         }
