@@ -3,6 +3,7 @@
 mod lock;
 mod plan;
 mod plugin;
+mod plugin_dev;
 mod run;
 mod runbooks;
 
@@ -21,7 +22,9 @@ use crate::project::Workspace;
 use crate::redact::Redactor;
 use lock::*;
 use plan::*;
+pub use plugin_dev::Lang;
 use plugin::*;
+use plugin_dev::{plugin_build, plugin_new, plugin_test};
 use run::*;
 use runbooks::*;
 
@@ -79,6 +82,13 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Log { run_id } => super::runs::log(&ws, run_id, cli.json, style),
         Command::Plugin(PluginCommand::List) => plugin_list(&ws, cli.json),
         Command::Plugin(PluginCommand::Show { name }) => plugin_show(&ws, name, cli.json),
+        Command::Plugin(PluginCommand::New { name, lang }) => {
+            plugin_new(&ws, name, *lang, cli.json)
+        }
+        Command::Plugin(PluginCommand::Build { name }) => {
+            plugin_build(&ws, name.as_deref(), cli.json)
+        }
+        Command::Plugin(PluginCommand::Test { name }) => plugin_test(&ws, name.as_deref()),
         Command::Storage(StorageCommand::Gc { name, dry_run }) => {
             super::storage_gc::gc(&ws, name, *dry_run, cli.json, style)
         }

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
+pub use commands::Lang;
 use output::Style;
 
 /// What `cairn --help` says about exit codes: one per verdict.
@@ -160,7 +161,7 @@ pub enum Command {
         #[arg(value_name = "RUN-ID")]
         run_id: String,
     },
-    /// Plugins: list, show, new.
+    /// Plugins: list, show; a project's own: new, build, test.
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Storages: gc.
@@ -178,6 +179,20 @@ pub enum PluginCommand {
     /// and digest.
     #[command(alias = "inspect")]
     Show { name: String },
+    /// Write a new plugin in `plugins/NAME/`: one action, its args schema,
+    /// unit tests against a mock host, a runbook `runbooks/NAME-hello.kdl`
+    /// that uses it, and its grant in `cairn.kdl`.
+    New {
+        name: String,
+        /// The plugin's language.
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
+    },
+    /// Build a plugin (all when none named) to `plugins/NAME.wasm` and
+    /// renew its pin in `cairn.lock`.
+    Build { name: Option<String> },
+    /// Run a plugin's unit tests (all when none named), natively.
+    Test { name: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
