@@ -6,6 +6,7 @@ pub mod history;
 pub mod journal;
 #[cfg(test)]
 mod journal_props;
+pub mod journal_read;
 pub mod leftovers;
 mod lists;
 pub mod lock;
