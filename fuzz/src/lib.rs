@@ -1,12 +1,23 @@
 //! What the fuzz targets share: a project to load runbooks in, a plugin
-//! catalog to validate them against, and a way to put fuzzed text into a
-//! KDL string.
+//! catalog to validate them against, a way to put fuzzed text into a KDL
+//! string; and the readers of what cairn itself wrote, included from their
+//! crates (each file is pure: serde only).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cairn_lang::{PluginCatalog, PluginInfo, Project, Ref, Resolver, Runbook, ValidationContext};
 use serde_json::{Value, json};
+
+/// The host's reading of a run's journal.
+#[allow(dead_code)]
+#[path = "../../host/src/engine/journal_read.rs"]
+pub mod journal_read;
+
+/// The `backup` and `restore` plugins' manifest.
+#[allow(dead_code)]
+#[path = "../../plugins/backup/src/manifest.rs"]
+pub mod manifest;
 
 /// An empty directory as the project root: a fuzzed `use` finds nothing in it.
 fn root() -> &'static Path {

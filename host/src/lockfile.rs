@@ -54,11 +54,16 @@ impl LockFile {
     /// The project's lock file, if it has one.
     pub fn read(root: &Path) -> Result<Option<Self>, String> {
         let path = Self::path(root);
-        match std::fs::read_to_string(&path) {
+        // A regular file of at most 4 MiB: a FIFO must not hang cairn.
+        match cairn_lang::limits::read_text_bounded(&path) {
             Ok(text) => serde_json::from_str(&text)
                 .map(Some)
                 .map_err(|e| format!("{FILE}:{}:{}: {e}", e.line(), e.column())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(cairn_lang::limits::ReadError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(format!("cannot read {FILE}: {e}")),
         }
     }

@@ -8,8 +8,11 @@ use std::path::Path;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::SourceFile;
 
-/// The largest file cairn reads as a runbook or a project file: 4 MiB.
+/// The largest file cairn reads as a runbook or a project file: 4 MiB; also
+/// a secrets file and `cairn.lock`.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest `.wasm` file cairn loads as a project's plugin: 64 MiB.
+pub const MAX_PLUGIN_BYTES: u64 = 64 * 1024 * 1024;
 /// How deeply `{ }` blocks may nest in one file.
 pub const MAX_BLOCK_DEPTH: usize = 64;
 /// How many files deep `use` may include (a file that uses one that uses
@@ -26,7 +29,8 @@ pub enum ReadError {
     Io(std::io::Error),
     /// A directory, a FIFO, a device or a socket.
     NotAFile(&'static str),
-    TooLarge(u64),
+    /// Its size, and the limit it is over.
+    TooLarge(u64, u64),
 }
 
 impl std::fmt::Display for ReadError {
@@ -38,10 +42,10 @@ impl std::fmt::Display for ReadError {
                 _ => write!(f, "{e}"),
             },
             ReadError::NotAFile(kind) => write!(f, "it is {kind}, not a regular file"),
-            ReadError::TooLarge(n) => write!(
+            ReadError::TooLarge(n, limit) => write!(
                 f,
                 "it is larger than {} MiB ({n} bytes)",
-                MAX_FILE_BYTES / (1024 * 1024)
+                limit / (1024 * 1024)
             ),
         }
     }
@@ -53,22 +57,27 @@ impl std::error::Error for ReadError {}
 /// device or socket is refused before it is opened for reading, so nothing
 /// blocks or reads without end.
 pub fn read_bounded(path: &Path) -> Result<Vec<u8>, ReadError> {
+    read_bounded_to(path, MAX_FILE_BYTES)
+}
+
+/// [`read_bounded`] with another limit than [`MAX_FILE_BYTES`].
+pub fn read_bounded_to(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
     let ft = meta.file_type();
     if !ft.is_file() {
         return Err(ReadError::NotAFile(kind_of(&ft)));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge(meta.len()));
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge(meta.len(), limit));
     }
     let file = std::fs::File::open(path).map_err(ReadError::Io)?;
     // The file may have grown since; read one byte more than allowed.
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_FILE_BYTES + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge(bytes.len() as u64));
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge(bytes.len() as u64, limit));
     }
     Ok(bytes)
 }

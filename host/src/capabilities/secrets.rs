@@ -76,7 +76,9 @@ fn load(sources: &[SecretSource], root: &Path) -> anyhow::Result<BTreeMap<String
             }
             SecretSource::File { path } => {
                 let p = root.join(path);
-                let text = std::fs::read_to_string(&p)
+                // A regular file of at most 4 MiB: a FIFO or `/dev/zero`
+                // named here must not hang the run.
+                let text = cairn_lang::limits::read_text_bounded(&p)
                     .with_context(|| format!("cannot read secrets file `{path}`"))?;
                 let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)
                     .with_context(|| format!("secrets file `{path}` is not a JSON object"))?;

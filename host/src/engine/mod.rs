@@ -8,6 +8,7 @@ pub mod journal;
 mod later;
 #[cfg(test)]
 mod journal_props;
+pub mod journal_read;
 pub mod leftovers;
 mod lists;
 pub mod lock;

@@ -66,17 +66,7 @@ impl Resume {
     }
 }
 
-pub(crate) fn as_override(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-            .collect::<Vec<_>>()
-            .join(","),
-        other => other.to_string(),
-    }
-}
+pub(crate) use super::journal_read::as_override;
 
 /// A run's journal events, and the mode and params its run-started record
 /// holds (params as `-p` overrides): what resume and retry start from.
@@ -87,10 +77,7 @@ pub(crate) fn started(dir: &Path) -> Result<Started, String> {
         .find(|e| e["event"] == "run-started")
         .ok_or("the journal has no run-started event")?;
     let mode: Mode = serde_json::from_value(start["mode"].clone()).map_err(|e| e.to_string())?;
-    let params = start["params"]
-        .as_object()
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), as_override(v))).collect())
-        .unwrap_or_default();
+    let params = super::journal_read::start_params(start);
     Ok(Started {
         events,
         mode,
@@ -123,35 +110,21 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         ));
     }
     let mut done = HashMap::new();
-    let rollback = events
-        .iter()
-        .find(|e| e["event"] == "rollback-started")
-        .map(|e| super::Failure {
-            message: e["error"].as_str().unwrap_or("a step failed").to_string(),
-            refused: e["refused"] == true,
-        });
-    for e in &events {
-        let main = e["phase"] == "main";
-        let rollback_or_finally =
-            ["undo", "on-failure", "finally"].contains(&e["phase"].as_str().unwrap_or(""));
-        if e["event"] != "step-finished" || !(main || rollback_or_finally) {
-            continue;
-        }
-        let Some(step) = e["step"].as_str() else {
+    let rollback = super::journal_read::rollback(&events)
+        .map(|(message, refused)| super::Failure { message, refused });
+    for end in super::journal_read::step_ends(&events) {
+        let Ok(status) = serde_json::from_value::<StepStatus>(end.status.clone()) else {
             continue;
         };
-        let Ok(status) = serde_json::from_value::<StepStatus>(e["status"].clone()) else {
-            continue;
-        };
-        if main && status == StepStatus::Failed {
-            done.remove(step);
+        if end.main && status == StepStatus::Failed {
+            done.remove(end.step);
             continue;
         }
         done.insert(
-            step.to_string(),
+            end.step.to_string(),
             StepDone {
                 status,
-                outputs: e["outputs"].clone(),
+                outputs: end.outputs.clone(),
                 planned: false,
             },
         );

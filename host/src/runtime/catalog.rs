@@ -91,8 +91,13 @@ impl Catalog {
             files
                 .into_iter()
                 .map(|p| {
-                    let bytes = std::fs::read(&p)
-                        .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+                    // A regular file of at most 64 MiB: a FIFO or a link
+                    // to `/dev/zero` named `.wasm` must not hang cairn.
+                    let bytes = cairn_lang::limits::read_bounded_to(
+                        &p,
+                        cairn_lang::limits::MAX_PLUGIN_BYTES,
+                    )
+                    .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
                     self.runtime
                         .load(&bytes, PluginSource::File(p.clone()))
                         .map_err(|e| format!("{e:#}"))

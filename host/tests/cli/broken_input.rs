@@ -18,6 +18,8 @@ mod media;
 mod names;
 mod params;
 mod pipes;
+mod read_only;
+mod user_files;
 
 /// How long one `cairn` here may take before it counts as a hang.
 const BOUND: Duration = Duration::from_secs(60);

@@ -1,11 +1,13 @@
-//! What `backup` and `restore` share: archive keys, manifests, the latest
+//! What `backup` and `restore` share: archive keys, reading manifests, the latest
 //! backup of a kind and name, the checksum check, libpq URLs without their
-//! password, RFC 3339 times (the last two in `pg.rs` and `clock.rs`). The `restore`
+//! password, RFC 3339 times (the last two in `pg.rs` and `clock.rs`; the
+//! manifest's format in `manifest.rs`). The `restore`
 //! crate includes these files.
 
 use std::collections::BTreeMap;
 
 pub use crate::clock::*;
+pub use crate::manifest::*;
 pub use crate::pg::*;
 use cairn_sdk::prelude::*;
 
@@ -15,8 +17,6 @@ pub const KINDS: &[(&str, &str)] = &[
     ("sqlite", ".sqlite.zst"),
     ("files", ".tar.zst"),
 ];
-
-pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 
 /// Refuses an argument that is neither the action's own nor one every
 /// action takes, listing the ones it knows.
@@ -45,38 +45,6 @@ pub fn extension(kind: &str) -> Result<&'static str, PluginError> {
                 format!("unknown kind `{kind}` (postgres, sqlite or files)"),
             )
         })
-}
-
-/// The manifest stored next to each archive as `KEY.manifest.json`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "kebab-case")]
-pub struct Manifest {
-    pub format: u32,
-    pub kind: String,
-    pub name: String,
-    pub key: String,
-    /// What was backed up: the database (URL without its password), the
-    /// SQLite file, the directory.
-    pub source: String,
-    /// Bytes of the stored (compressed) object.
-    pub size: u64,
-    /// Bytes before compression.
-    pub raw_size: u64,
-    /// sha256 of the stored (compressed) object, hex.
-    pub sha256: String,
-    pub compression: String,
-    /// When the backup started, RFC 3339 (UTC).
-    pub created: String,
-    pub plugin: String,
-    pub plugin_version: String,
-    pub runbook: String,
-    pub run_id: String,
-    pub step: String,
-    /// PostgreSQL: the rows of every table (`schema.table`), counted in the
-    /// snapshot the dump was made from. Absent in archives made before
-    /// cairn recorded them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub row_counts: Option<BTreeMap<String, u64>>,
 }
 
 /// `psql` reads this on stdin: one `select 'schema.table' || ' ' ||
@@ -172,10 +140,6 @@ fn is_stamp(s: &str) -> bool {
             || (b[16] == b'-' && b.len() > 17 && b[17..].iter().all(u8::is_ascii_digit)))
 }
 
-pub fn manifest_key(key: &str) -> String {
-    format!("{key}{MANIFEST_SUFFIX}")
-}
-
 /// Reads and decodes an archive's manifest; an error naming the key when it
 /// is missing or unreadable.
 pub fn read_manifest(host: &dyn Host, storage: &str, key: &str) -> Result<Manifest, PluginError> {
@@ -196,21 +160,7 @@ pub fn manifest_of(
         )));
     }
     let bytes = host.storage_get(storage, &mkey)?;
-    let m: Manifest = match serde_json::from_slice(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            return Ok(Err(format!(
-                "manifest `{mkey}` in storage `{storage}` is not valid: {e}"
-            )));
-        }
-    };
-    if m.key != key {
-        return Ok(Err(format!(
-            "manifest `{mkey}` describes `{}`, not `{key}`",
-            m.key
-        )));
-    }
-    Ok(Ok(m))
+    Ok(parse_manifest(&bytes, storage, key))
 }
 
 /// The archive to use: `key` when given, else the latest of the series —

@@ -26,6 +26,8 @@ mod clock;
 #[allow(dead_code)]
 mod common;
 #[allow(dead_code)]
+mod manifest;
+#[allow(dead_code)]
 mod pg;
 mod snapshot;
 use common::*;
@@ -368,5 +370,7 @@ fn store(
         .set("tables-counted", tables.map_or(json!(null), |n| json!(n))))
 }
 
+#[cfg(test)]
+mod manifest_props;
 #[cfg(test)]
 mod tests;

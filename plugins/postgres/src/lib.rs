@@ -22,6 +22,9 @@ mod clock;
 #[allow(dead_code, unused_imports)]
 #[path = "../../backup/src/common.rs"]
 mod common;
+#[allow(dead_code)]
+#[path = "../../backup/src/manifest.rs"]
+mod manifest;
 mod copy;
 #[allow(dead_code)]
 #[path = "../../backup/src/pg.rs"]

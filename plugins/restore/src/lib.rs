@@ -40,6 +40,9 @@ mod drop_scratch;
 mod label;
 mod legacy;
 #[allow(dead_code)]
+#[path = "../../backup/src/manifest.rs"]
+mod manifest;
+#[allow(dead_code)]
 #[path = "../../backup/src/pg.rs"]
 mod pg;
 mod scratch_dir;

@@ -7,7 +7,7 @@ use std::process::Command;
 use super::bounded;
 use crate::Project;
 
-fn mkfifo(path: &std::path::Path) {
+pub(super) fn mkfifo(path: &std::path::Path) {
     let st = Command::new("mkfifo").arg(path).status().expect("mkfifo");
     assert!(st.success(), "mkfifo {}", path.display());
 }
