@@ -86,7 +86,7 @@ pub use host::{Command, Completed, Host, Level, MaybeSecret, Request, Response, 
 pub use net::{DnsAnswer, DnsQuery, DnsRecord, ReplyEnd, SocketReply, SocketRequest};
 pub use outputs::Outputs;
 pub use store::{ObjectInfo, ObjectRef, Sink, Source, Transfer, Transferred, Transform, Written};
-pub use types::{ActionInfo, Capability, Context, Description, Effect, Mode};
+pub use types::{ActionInfo, Capability, Context, Description, Effect, KNOWN_LATER, Mode};
 
 /// What a plugin file usually needs: `use cairn_sdk::prelude::*;`.
 ///

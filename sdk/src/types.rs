@@ -67,7 +67,19 @@ impl Context {
     pub fn is_dry_run(&self) -> bool {
         self.mode == Mode::DryRun
     }
+
+    /// True in `--dry-run` when `value` holds [`KNOWN_LATER`]: it comes from
+    /// an output of an earlier step that was only planned, so it is not the
+    /// value the step will get in a real run, and an argument check that
+    /// depends on it can only be made then.
+    pub fn known_later(&self, value: &str) -> bool {
+        self.is_dry_run() && value.contains(KNOWN_LATER)
+    }
 }
+
+/// What the host renders, in a dry-run, for a reference to an output of a
+/// step that was only planned (the host's `engine::step::UNKNOWN`).
+pub const KNOWN_LATER: &str = "(known after the step runs)";
 
 /// One action of a plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,22 +21,24 @@ pub mod retry;
 mod step;
 mod undo;
 mod verdict;
+mod plugins;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use cairn_lang::{Runbook, Step};
+use cairn_lang::Runbook;
 
-use crate::capabilities::{Grants, Targets};
+use crate::capabilities::Targets;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink, Fanout, Mode, RunResult, Verdict};
 use crate::project::Workspace;
 use crate::redact::Redactor;
-use crate::runtime::LoadedPlugin;
 pub use resolver::{RunInfo, StepDone};
 pub use step::Failure;
+pub use plugins::{all_steps, resolve_plugins_public, resolve_plugins_raw, Resolved, StepPlugin};
+use plugins::{check_lock, resolve_plugins};
 
 /// Asks the operator to confirm a step.
 pub trait Confirmer: Send + Sync {
@@ -87,86 +89,6 @@ pub struct RunReport {
     pub report: Option<(PathBuf, bool)>,
     /// The runbook's `limits` and what the run counted against each.
     pub limits: Vec<guard::LimitCount>,
-}
-
-/// A step's plugin, resolved once before the run.
-pub struct Resolved {
-    pub plugin: Arc<LoadedPlugin>,
-    pub action: String,
-    pub grants: Grants,
-}
-
-/// Every step of a runbook, in every list (`undo` blocks included).
-pub fn all_steps(rb: &Runbook) -> Vec<&Step> {
-    rb.step_places().into_iter().map(|p| p.step).collect()
-}
-
-/// Resolves every step's plugin and grants; a project plugin that needs
-/// capabilities nobody granted is refused here, before anything runs.
-pub(crate) fn resolve_plugins(ws: &Workspace, rb: &Runbook) -> Result<HashMap<String, Resolved>> {
-    let mut out = HashMap::new();
-    for step in all_steps(rb) {
-        let plugin = ws
-            .catalog
-            .resolve(&step.plugin, step.version_req.as_ref())
-            .map_err(|e| Error::Usage(format!("step `{}`: {e}", step.id)))?;
-        let action = match (&step.action, &plugin.description.default_action) {
-            (Some(a), _) => a.value.clone(),
-            (None, Some(d)) => d.clone(),
-            (None, None) => {
-                return Err(Error::Usage(format!(
-                    "step `{}`: plugin `{}` has no default action; name one with `action=`",
-                    step.id, plugin.name
-                )));
-            }
-        };
-        let grant = ws.project.grants.iter().find(|g| g.plugin == plugin.name);
-        let stock = plugin.source.is_stock();
-        let declared = &plugin.description.capabilities;
-        if !stock && grant.is_none() && !declared.is_empty() {
-            let needs: Vec<String> = declared.iter().map(|c| format!("`{}`", c.name)).collect();
-            return Err(Error::Refused(format!(
-                "plugin `{}` (step `{}`) needs {} but cairn.kdl grants it nothing; add `grant plugin={} {{ ... }}`",
-                plugin.name,
-                step.id,
-                needs.join(", "),
-                plugin.name
-            )));
-        }
-        let grants = Grants::effective(declared, grant, stock).with_programs(&ws.project.root);
-        out.insert(
-            step.id.clone(),
-            Resolved {
-                plugin,
-                action,
-                grants,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// With a `cairn.lock`, every plugin the run uses must match its pin.
-fn check_lock(ws: &Workspace, plugins: &HashMap<String, Resolved>) -> Result<()> {
-    let root = &ws.project.root;
-    let Some(lock) = crate::lockfile::LockFile::read(root).map_err(Error::Usage)? else {
-        return Ok(());
-    };
-    let mut problems = std::collections::BTreeSet::new();
-    for r in plugins.values() {
-        let now = crate::lockfile::pin_of(&r.plugin, &r.grants, root);
-        if let Some(m) = crate::lockfile::mismatch(lock.find(&now.name, &now.version), &now) {
-            problems.insert(m);
-        }
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let list: Vec<String> = problems.into_iter().collect();
-    Err(Error::Refused(format!(
-        "{}; review the change, then run `cairn lock --update`",
-        list.join("; ")
-    )))
 }
 
 /// `YYYYMMDD-HHMMSS-mmmxx`: UTC time to the millisecond, so ids sort by
@@ -431,45 +353,4 @@ pub fn run(
 /// Targets, exported for the CLI's `show`.
 pub fn targets_of(ws: &Workspace) -> Targets {
     ws.targets()
-}
-
-/// A step's plugin as `cairn show` reports it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StepPlugin {
-    pub plugin: String,
-    pub version: String,
-    pub action: String,
-    /// Effective grants, e.g. `exec=* http=*`.
-    pub grants: String,
-    pub source: String,
-    pub digest: String,
-}
-
-/// Every step's plugin and effective grants, by step id.
-pub fn resolve_plugins_raw(ws: &Workspace, rb: &Runbook) -> Result<HashMap<String, Resolved>> {
-    resolve_plugins(ws, rb)
-}
-
-pub fn resolve_plugins_public(ws: &Workspace, rb: &Runbook) -> Result<HashMap<String, StepPlugin>> {
-    Ok(resolve_plugins(ws, rb)?
-        .into_iter()
-        .map(|(id, r)| {
-            let grants: Vec<String> = r
-                .grants
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.values().join(",")))
-                .collect();
-            (
-                id,
-                StepPlugin {
-                    plugin: r.plugin.name.clone(),
-                    version: r.plugin.version.to_string(),
-                    action: r.action,
-                    grants: grants.join(" "),
-                    source: r.plugin.source.to_string(),
-                    digest: r.plugin.digest.clone(),
-                },
-            )
-        })
-        .collect())
 }

@@ -25,7 +25,8 @@ pub struct Failure {
     pub refused: bool,
 }
 
-/// Dry-run: what a reference to an output of a step that was only planned reads as.
+/// Dry-run: what a reference to an output of a step that was only planned
+/// reads as (the SDK's `KNOWN_LATER`, which plugins compare with).
 pub const UNKNOWN: &str = "(known after the step runs)";
 
 /// Passes a step's events on, noting whether any write was only planned.

@@ -1,7 +1,7 @@
 //! The stock runbook `deploy-update` through the real binary, on a private
 //! copy of the lab's Django site (`fixture_site::ScratchSite`: its own clone
 //! and database) served by private services around that very checkout
-//! (`fixture_services::Services::start_on`: supervisord running gunicorn
+//! (`fixture_services::Services::start_variant`: supervisord running gunicorn
 //! `web` and `worker:*`, nginx with the shipped maintenance snippet), and a
 //! private virtualenv that sees the lab venv's packages (Django) and
 //! installs the test's wheels offline (its own `pip.conf`).
@@ -153,7 +153,7 @@ impl Deploy {
         let mut args: Vec<String> = vec!["run".into(), "deploy-update".into()];
         for p in params {
             args.push("-p".into());
-            args.push(p);
+            args.push(p.clone());
         }
         args.extend(more.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -187,8 +187,8 @@ fn a_block_without_a_marker_that_cannot_run_fails_the_check() {
     assert_eq!(
         problems,
         [
-            "t.md:4: a `rust` block the test cannot run: mark it `<!-- test: file PATH -->` or `<!-- test: skip REASON -->`",
-            "t.md:9: `skip` without a reason",
+            "t.md:3: a `rust` block the test cannot run: mark it `<!-- test: file PATH -->` or `<!-- test: skip REASON -->`",
+            "t.md:8: `skip` without a reason",
         ]
     );
     let ok = "<!-- test: file a.kdl -->\n```kdl\nproject a\n```\n```sh\necho hi\n```\n";

@@ -95,18 +95,6 @@ impl Services {
         Self::start_variant(lab, extra, &SiteVariant::default())
     }
 
-    /// The same around a checkout of the test's own (a `ScratchSite`'s):
-    /// `web` and `worker:*` run in `site_dir`, with the lab site's
-    /// environment but for the variables of `env` (its `DATABASE_URL`).
-    pub fn start_on(lab: &ServicesLab, site_dir: &Path, env: &[(String, String)]) -> Self {
-        let variant = SiteVariant {
-            env: env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
-            web_stopped: false,
-            site_dir: Some(site_dir.to_path_buf()),
-        };
-        Self::start_variant(lab, &[], &variant)
-    }
-
     /// The site with `variant`'s environment; with `web_stopped`, only the
     /// workers and nginx run (nginx answers 502 until `web` is started).
     pub fn start_variant(lab: &ServicesLab, extra: &[ExtraProgram], variant: &SiteVariant) -> Self {

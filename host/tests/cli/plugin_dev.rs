@@ -162,7 +162,12 @@ fn a_rust_plugin_from_new_to_a_run_and_a_dry_run() {
         .stderr_has("did you mean `who`");
     std::fs::remove_file(p.join("runbooks/typo.kdl")).unwrap();
     cairn(&p, &["run", "greeter-hello", "--dry-run"]).success();
-    assert_eq!(journal_values(&p, "planned"), [Value::Bool(true)]);
+    let outputs = journal_values(&p, "outputs");
+    assert_eq!(
+        outputs.iter().map(|o| &o["planned"]).collect::<Vec<_>>(),
+        [&Value::Bool(true)],
+        "{outputs:?}"
+    );
     cairn(&p, &["run", "greeter-hello", "-p", "who=ops"]).success();
     assert_eq!(journal_values(&p, "greeting"), [Value::from("hello, ops")]);
     // A rebuilt plugin that changed renews its own pin.
@@ -256,9 +261,11 @@ fn the_example_builds_and_runs_a_rust_and_a_python_plugin_side_by_side() {
         "first dry-run (compiles both) {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    let outputs = journal_values(&p, "outputs");
     assert_eq!(
-        journal_values(&p, "planned"),
-        [Value::Bool(true), Value::Bool(true)]
+        outputs.iter().map(|o| &o["planned"]).collect::<Vec<_>>(),
+        [&Value::Bool(true), &Value::Bool(true)],
+        "{outputs:?}"
     );
     let started = std::time::Instant::now();
     ran(&["run", "greet-both", "-p", "who=ops"]).success();

@@ -153,7 +153,10 @@ fn dry_run_lists_the_undo_steps_that_would_run_if_a_later_step_failed() {
     r.success()
         .stdout_has("undo of `b`: would run if a later step fails")
         .stdout_has("undo of `a`: would run if a later step fails")
-        .stdout_has("echo undo-b:(known after the step runs) >> log")
+        // What the undo uses of `b` is known when `b` runs: planned as
+        // such, not run with a placeholder in the command.
+        .stdout_has("would run exec run with `run` as the steps before it return it when they run")
+        .stdout_lacks("(known after the step runs)")
         .stdout_has("on-failure: would run if a step fails")
         // `c` is the last step: no later step can fail; `skip` does not run.
         .stdout_lacks("undo of `c`")

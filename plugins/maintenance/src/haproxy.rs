@@ -85,13 +85,18 @@ impl<'a> Haproxy<'a> {
         )?)
     }
 
-    /// The backend's servers and their admin state.
-    pub fn servers(&self, host: &dyn Host) -> Result<Vec<Server>, PluginError> {
+    /// The backend's servers and their admin state; `None` when the read
+    /// was only planned (a dry-run step after a planned one): nothing is
+    /// known, so nothing is checked.
+    pub fn servers(&self, host: &dyn Host) -> Result<Option<Vec<Server>>, PluginError> {
         let reply = self.send(
             host,
             &format!("show servers state {}", self.backend),
             Effect::Read,
         )?;
+        if reply.planned {
+            return Ok(None);
+        }
         let text = reply.text();
         let servers = parse_state(&text, &self.backend);
         if servers.is_empty() {
@@ -102,7 +107,18 @@ impl<'a> Haproxy<'a> {
                 text.trim()
             )));
         }
-        Ok(servers)
+        Ok(Some(servers))
+    }
+
+    /// The outputs of a step whose read of the backend was only planned.
+    fn not_known(&self, host: &dyn Host, on: bool) -> Outputs {
+        host.info(&format!(
+            "haproxy backend `{}`: the state of its servers is not known before the steps it depends on run",
+            self.backend
+        ));
+        self.outputs(&[], on, false)
+            .set("put-in-maintenance", Vec::<String>::new())
+            .set("planned", true)
     }
 
     /// The servers a step names (`servers`), all of the backend by default.
@@ -110,9 +126,13 @@ impl<'a> Haproxy<'a> {
         &self,
         host: &dyn Host,
         names: Option<&[String]>,
-    ) -> Result<Vec<Server>, PluginError> {
-        let all = self.servers(host)?;
-        let Some(names) = names else { return Ok(all) };
+    ) -> Result<Option<Vec<Server>>, PluginError> {
+        let Some(all) = self.servers(host)? else {
+            return Ok(None);
+        };
+        let Some(names) = names else {
+            return Ok(Some(all));
+        };
         names
             .iter()
             .map(|n| {
@@ -128,7 +148,8 @@ impl<'a> Haproxy<'a> {
                     )
                 })
             })
-            .collect()
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     fn set(&self, host: &dyn Host, server: &str, state: &str) -> Result<bool, PluginError> {
@@ -163,7 +184,9 @@ impl<'a> Haproxy<'a> {
     }
 
     pub fn status(&self, host: &dyn Host, job: &Job) -> Result<Outputs, PluginError> {
-        let servers = self.selected(host, self.a.servers.as_deref())?;
+        let Some(servers) = self.selected(host, self.a.servers.as_deref())? else {
+            return Ok(self.not_known(host, false));
+        };
         let on = servers.iter().all(Server::in_maintenance);
         let mut out = self
             .outputs(&servers, on, on)
@@ -184,7 +207,9 @@ impl<'a> Haproxy<'a> {
     }
 
     pub fn on(&self, host: &dyn Host, job: &Job) -> Result<Outputs, PluginError> {
-        let servers = self.selected(host, self.a.servers.as_deref())?;
+        let Some(servers) = self.selected(host, self.a.servers.as_deref())? else {
+            return Ok(self.not_known(host, true));
+        };
         let was_on = servers.iter().all(Server::in_maintenance);
         let mut changed = Vec::new();
         let mut planned = false;
@@ -237,7 +262,24 @@ impl<'a> Haproxy<'a> {
                  (`servers \"{{ steps.ID.outputs.put-in-maintenance }}\"`); cairn cannot tell who put the others there",
             ));
         };
-        let servers = self.selected(host, Some(names))?;
+        // Dry-run: `on` was only planned, so the servers it puts in
+        // maintenance are not known yet; the backend is read, not checked.
+        if job.ctx.known_later(&names.join(" ")) {
+            let Some(servers) = self.servers(host)? else {
+                return Ok(self.not_known(host, false));
+            };
+            host.info(&format!(
+                "haproxy backend `{}`: would put back in service the servers `on` puts in maintenance",
+                self.backend
+            ));
+            return Ok(self
+                .outputs(&servers, false, false)
+                .set("put-back", Vec::<String>::new())
+                .set("planned", true));
+        }
+        let Some(servers) = self.selected(host, Some(names))? else {
+            return Ok(self.not_known(host, false));
+        };
         let was_on = !servers.is_empty() && servers.iter().all(Server::in_maintenance);
         let mut planned = false;
         let mut back = Vec::new();

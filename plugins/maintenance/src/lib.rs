@@ -129,8 +129,14 @@ impl<'a> Job<'a> {
         for (given, name) in [
             (a.socket.is_some(), "socket"),
             (a.haproxy_backend.is_some(), "haproxy-backend"),
-            // `servers ""` (a runbook passing `put-in-maintenance` through)
-            (a.servers.as_ref().is_some_and(|s| !s.is_empty()), "servers"),
+            // `servers ""` (a runbook passing `put-in-maintenance` through;
+            // in a dry-run, the planned `on`'s output is not known yet)
+            (
+                a.servers
+                    .as_ref()
+                    .is_some_and(|s| !s.is_empty() && !ctx.known_later(&s.join(" "))),
+                "servers",
+            ),
         ] {
             if given {
                 return Err(PluginError::arg(

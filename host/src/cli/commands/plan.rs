@@ -201,13 +201,6 @@ pub(super) fn apply(
         redactor.clone(),
         recorder.clone(),
     )?;
-    if again.verdict != Verdict::Succeeded {
-        return Err(Error::Refused(format!(
-            "the dry-run that reads the plan's values again did not succeed (run `{}`): {}",
-            again.run_id,
-            again.error.unwrap_or_default()
-        )));
-    }
     let now = recorder.steps(plan::volatile_of(&plugins));
     // Compared as the file holds them: masked the same way.
     let now: Vec<plan::StepRead> = now
@@ -217,7 +210,23 @@ pub(super) fn apply(
             s
         })
         .collect();
-    let drift = plan::differences(&p.steps, &now);
+    let mut drift = plan::differences(&p.steps, &now);
+    if again.verdict != Verdict::Succeeded {
+        let failed = format!(
+            "the dry-run that reads the plan's values again did not succeed (run `{}`): {}",
+            again.run_id,
+            again.error.unwrap_or_default()
+        );
+        // What changed explains the failure better than the failure alone
+        // (a server drained since the plan makes a drain step refuse): the
+        // values read before it stopped are compared too; the steps it did
+        // not reach are not differences of their own.
+        drift.retain(|d| !d.ends_with(": did not run"));
+        if drift.is_empty() {
+            return Err(Error::Refused(failed));
+        }
+        drift.push(failed);
+    }
     if !drift.is_empty() {
         return Err(refuse(file, "what it read has changed", &drift));
     }

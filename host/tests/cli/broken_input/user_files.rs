@@ -59,7 +59,7 @@ fn a_secrets_file_that_is_dev_zero_a_fifo_or_a_directory_is_named_without_hangin
 #[test]
 fn a_plugin_wasm_that_is_dev_zero_a_fifo_or_a_directory_is_named_without_hanging() {
     for odd in Odd::ALL {
-        let p = Project::new();
+        let p = Project::with_config("project p {\n    plugins { dir \"plugins\"; }\n}\n");
         p.runbook("hello", HELLO);
         std::fs::create_dir_all(p.join("plugins")).expect("mkdir");
         odd.make(&p.join("plugins/odd.wasm"));

@@ -155,3 +155,31 @@ fn a_runbook_may_pass_the_arguments_of_both_backends_empty() {
     let e = super::invoke(&host, "on", super::args(json!({ "servers": "app1" }))).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("servers"));
 }
+
+#[test]
+fn a_dry_run_after_a_planned_step_neither_guesses_nor_fails() {
+    // Offline (a step after a planned one): the read of the backend is only
+    // planned, so its state is not known; nothing is checked or set.
+    let host = MockHost::new()
+        .dry_run()
+        .socket_returns(SocketReply::planned());
+    let ctx = Context::for_test().with_mode(Mode::DryRun);
+    for action in ["on", "status"] {
+        let out = host
+            .invoke::<Maintenance>(&ctx, action, args(json!({})))
+            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+        assert_eq!(out["planned"], true, "{action}");
+    }
+    let later = args(json!({ "servers": cairn_sdk::KNOWN_LATER }));
+    let out = host.invoke::<Maintenance>(&ctx, "off", later.clone()).unwrap();
+    assert_eq!(out["planned"], true);
+    // Read for real, the backend is shown and the unknown names are not
+    // taken for server names.
+    let (_, host) = haproxy(&[("app1", 0), ("app2", 0)]);
+    let out = host.invoke::<Maintenance>(&ctx, "off", later.clone()).unwrap();
+    assert_eq!(out["servers"], json!(["app1", "app2"]));
+    assert_eq!(out["planned"], true);
+    // Not in a dry-run: the same text is a name the backend does not have.
+    let e = invoke(&host, "off", later).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("servers"));
+}

@@ -251,6 +251,23 @@ fn a_dry_run_whose_reads_are_planned_too_plans_off_and_on() {
 }
 
 #[test]
+fn a_dry_run_takes_servers_known_only_later_as_not_known_yet() {
+    // deploy-update passes `put-in-maintenance` of its planned `on` to
+    // `off`: in a dry-run that is the host's placeholder, not server names.
+    let host = MockHost::new().dry_run().exec_returns(Completed::planned());
+    let ctx = Context::for_test().with_mode(Mode::DryRun);
+    let later = json!({ "servers": cairn_sdk::KNOWN_LATER });
+    let out = host
+        .invoke::<Maintenance>(&ctx, "off", args(later.clone()))
+        .unwrap();
+    assert_eq!(out["planned"], true);
+    // In a real run the same value is refused: names given to `flag-file`.
+    let (_, host) = site(&[], true);
+    let e = invoke(&host, "off", args(later)).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("servers"));
+}
+
+#[test]
 fn bad_arguments_are_refused() {
     let (_, host) = site(&[], true);
     let e = invoke(&host, "on", json!({ "backend": "haproxy", "file": "/x" })).unwrap_err();
