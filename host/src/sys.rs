@@ -183,7 +183,9 @@ impl PidFd {
         let pid = libc::pid_t::try_from(pid).ok()?;
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        let fd = std::os::fd::RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+        let fd = std::os::fd::RawFd::try_from(fd)
+            .ok()
+            .filter(|fd| *fd >= 0)?;
         // SAFETY: the fd was just returned by the kernel and is owned by no one else.
         Some(Self(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
     }

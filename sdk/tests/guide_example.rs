@@ -1,7 +1,8 @@
-//! The plugin and the test shown in `docs/plugin-guide.md`, compiled and run
-//! here; `guide_shows_this_file` keeps the guide in step with it.
+//! The plugin whose test `docs/plugin-guide.md` shows (its Testing section),
+//! compiled and run here; `guide_shows_this_file` keeps the guide in step
+//! with the test. The guide's own walk-through runs as a whole in the CLI
+//! tests (`doc_blocks`).
 
-// guide:plugin
 use cairn_sdk::prelude::*;
 
 /// `step purge uses=site-cache action=purge { paths "/" "/static/" }`
@@ -56,7 +57,6 @@ fn purge(host: &dyn Host, a: PurgeArgs) -> Result<Outputs, PluginError> {
     }
     Ok(Outputs::new().set("purged", a.paths.len()))
 }
-// guide:end
 
 // guide:test
 use cairn_sdk::mock::MockHost;
@@ -90,13 +90,12 @@ fn failures_quote_stderr() {
 fn guide_shows_this_file() {
     let guide = include_str!("../../docs/plugin-guide.md");
     let this = include_str!("guide_example.rs");
-    for marker in ["// guide:plugin\n", "// guide:test\n"] {
-        let start = this.find(marker).unwrap() + marker.len();
-        let len = this[start..].find("// guide:end").unwrap();
-        let snippet = &this[start..start + len];
-        assert!(
-            guide.contains(snippet.trim_end()),
-            "docs/plugin-guide.md no longer shows this part of sdk/tests/guide_example.rs:\n{snippet}"
-        );
-    }
+    let marker = "// guide:test\n";
+    let start = this.find(marker).unwrap() + marker.len();
+    let len = this[start..].find("// guide:end").unwrap();
+    let snippet = &this[start..start + len];
+    assert!(
+        guide.contains(snippet.trim_end()),
+        "docs/plugin-guide.md no longer shows this part of sdk/tests/guide_example.rs:\n{snippet}"
+    );
 }

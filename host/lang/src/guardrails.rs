@@ -5,7 +5,9 @@
 
 use kdl::{KdlNode, KdlValue};
 
-use crate::decode::{args, check_arg_count, check_no_children, check_props, children, name, name_span, value_span};
+use crate::decode::{
+    args, check_arg_count, check_no_children, check_props, children, name, name_span, value_span,
+};
 use crate::diagnostics::Report;
 use crate::model::{RunLimit, Spanned};
 

@@ -131,10 +131,8 @@ impl Executor<'_> {
         resolved: &Resolved,
         args: &Value,
     ) -> Result<(), String> {
-        let schema = crate::schema::for_action(
-            &resolved.plugin.description.args_schema,
-            &resolved.action,
-        );
+        let schema =
+            crate::schema::for_action(&resolved.plugin.description.args_schema, &resolved.action);
         let enforce = matches!(phase, Phase::Main | Phase::Verify);
         let counted = self.guard.take(&step.id, schema.as_ref(), args, enforce)?;
         for c in counted {
@@ -149,7 +147,6 @@ impl Executor<'_> {
         }
         Ok(())
     }
-
 }
 
 /// What one declaration counts for these arguments.
@@ -192,6 +189,9 @@ mod tests {
         let by = json!({"by": "state", "values": {"drain": 1, "ready": -1}});
         assert_eq!(delta(&by, &json!({"state": "drain"})), 1);
         assert_eq!(delta(&by, &json!({"state": "ready"})), -1);
-        assert_eq!(delta(&by, &json!({"state": "(known after the step runs)"})), 0);
+        assert_eq!(
+            delta(&by, &json!({"state": "(known after the step runs)"})),
+            0
+        );
     }
 }

@@ -60,7 +60,6 @@ impl Executor<'_> {
             },
         );
     }
-
 }
 
 /// The arguments whose value holds a reference known only after a planned

@@ -5,14 +5,15 @@ mod arg_check;
 pub mod guard;
 pub mod history;
 pub mod journal;
-mod later;
 #[cfg(test)]
 mod journal_props;
 pub mod journal_read;
+mod later;
 pub mod leftovers;
 mod lists;
 pub mod lock;
 pub mod plan;
+mod plugins;
 pub mod preflight;
 mod report;
 mod resolver;
@@ -21,7 +22,6 @@ pub mod retry;
 mod step;
 mod undo;
 mod verdict;
-mod plugins;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -35,10 +35,10 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventSink, Fanout, Mode, RunResult, Verdict};
 use crate::project::Workspace;
 use crate::redact::Redactor;
+pub use plugins::{Resolved, StepPlugin, all_steps, resolve_plugins_public, resolve_plugins_raw};
+use plugins::{check_lock, resolve_plugins};
 pub use resolver::{RunInfo, StepDone};
 pub use step::Failure;
-pub use plugins::{all_steps, resolve_plugins_public, resolve_plugins_raw, Resolved, StepPlugin};
-use plugins::{check_lock, resolve_plugins};
 
 /// Asks the operator to confirm a step.
 pub trait Confirmer: Send + Sync {

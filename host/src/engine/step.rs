@@ -449,4 +449,3 @@ impl Executor<'_> {
         }
     }
 }
-

@@ -32,7 +32,10 @@ fn a_second_server_down_is_refused_before_its_step_in_a_dry_run_and_a_run() {
         return;
     };
     let p = Project::new();
-    p.runbook("lim", &TWO_DOWN.replace("SOCK", &h.socket.display().to_string()));
+    p.runbook(
+        "lim",
+        &TWO_DOWN.replace("SOCK", &h.socket.display().to_string()),
+    );
     let refusal = "limit `max-servers-down 1` would be exceeded: step `two` counts 1, 1 counted before it (2 > 1)";
 
     let dry = p.cairn(&["run", "lim", "--dry-run"]);
@@ -54,8 +57,18 @@ fn a_second_server_down_is_refused_before_its_step_in_a_dry_run_and_a_run() {
         run.stderr
     );
     // `one` ran (app1 drained, admin state 8), `two` never did.
-    assert_eq!(h.admin_state("app2"), 0, "{}", h.api("show servers state be_site"));
-    assert_ne!(h.admin_state("app1"), 0, "{}", h.api("show servers state be_site"));
+    assert_eq!(
+        h.admin_state("app2"),
+        0,
+        "{}",
+        h.api("show servers state be_site")
+    );
+    assert_ne!(
+        h.admin_state("app1"),
+        0,
+        "{}",
+        h.api("show servers state be_site")
+    );
     h.api("set server be_site/app1 state ready");
 
     // A server put back gives its count back: drain, ready, drain again fits.
@@ -104,7 +117,12 @@ fn dns_changes_past_the_limit_are_refused_before_the_switch() {
         ),
     );
     for args in [&["run", "cut", "--dry-run"][..], &["run", "cut"][..]] {
-        let out = p.cmd().args(args).env("LIMT_PDNS_KEY", &z.key).output().unwrap();
+        let out = p
+            .cmd()
+            .args(args)
+            .env("LIMT_PDNS_KEY", &z.key)
+            .output()
+            .unwrap();
         let run = crate::Run::new(args, out);
         run.code(3);
         assert!(

@@ -103,7 +103,10 @@ fn a_plan_holds_every_read_and_no_secret_and_runs_unchanged() {
     assert_eq!(lb["reads"]["servers"][0]["state"], "ready", "{lb}");
     assert!(lb["volatile"].to_string().contains("servers.*.sessions"));
     assert!(text.contains("127.0.0.1"), "the record's value: {text}");
-    assert_eq!(plan["plugins"]["haproxy"]["digest"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        plan["plugins"]["haproxy"]["digest"].as_str().map(str::len),
+        Some(64)
+    );
     assert_eq!(plan["runbook"]["sha256"].as_str().map(str::len), Some(64));
     // No secret value: not the API key, not the database password.
     for secret in [l.z.key.as_str(), "cairn-lab-pw", "cairn-lab-super"] {
@@ -115,14 +118,17 @@ fn a_plan_holds_every_read_and_no_secret_and_runs_unchanged() {
     l.cairn(&["apply", "mv.plan.json"])
         .code(3)
         .stderr_has("param `url` masked");
-    l.cairn(&["apply", "mv.plan.json", "-p", "url=postgresql://other:pw@127.0.0.9/x"])
-        .code(3)
-        .stderr_has("param `url` differs from the plan's");
+    l.cairn(&[
+        "apply",
+        "mv.plan.json",
+        "-p",
+        "url=postgresql://other:pw@127.0.0.9/x",
+    ])
+    .code(3)
+    .stderr_has("param `url` differs from the plan's");
     assert_eq!(l.real_runs(), 0);
 
-    l.apply()
-        .success()
-        .stdout_has("none changed; running it");
+    l.apply().success().stdout_has("none changed; running it");
     assert_eq!(l.real_runs(), 1, "{}", l.p.journals());
     assert_eq!(l.h.admin_state("app2"), 0, "app2 ready again after the run");
 }

@@ -105,7 +105,12 @@ fn plugin_new_writes_the_plugin_its_runbook_and_its_grant() {
         kdl,
         "project site {\n    target local { local }\n    plugins { dir \"plugins\"; }\n    grant plugin=site-cache { exec \"echo\"; }\n}\n"
     );
-    for f in ["app.py", "test_app.py", "cairn_sdk.py", "wit/cairn-plugin.wit"] {
+    for f in [
+        "app.py",
+        "test_app.py",
+        "cairn_sdk.py",
+        "wit/cairn-plugin.wit",
+    ] {
         assert!(p.join(&format!("plugins/site-cache/{f}")).is_file(), "{f}");
     }
     // The Python unit tests pass as written, with the plain interpreter.
@@ -116,7 +121,10 @@ fn plugin_new_writes_the_plugin_its_runbook_and_its_grant() {
     cairn(&p, &["plugin", "new", "other"]).success();
     let kdl2 = std::fs::read_to_string(p.join("cairn.kdl")).unwrap();
     assert_eq!(kdl2.matches("plugins {").count(), 1, "{kdl2}");
-    assert!(kdl2.contains("grant plugin=other { exec \"echo\"; }"), "{kdl2}");
+    assert!(
+        kdl2.contains("grant plugin=other { exec \"echo\"; }"),
+        "{kdl2}"
+    );
 }
 
 #[test]
@@ -125,7 +133,11 @@ fn a_python_unit_test_that_fails_fails_plugin_test() {
     cairn(&p, &["plugin", "new", "greeter", "--lang", "python"]).success();
     let app = p.join("plugins/greeter/app.py");
     let text = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(&app, text.replace("f\"hello, {args.who}\"", "f\"bye, {args.who}\"")).unwrap();
+    std::fs::write(
+        &app,
+        text.replace("f\"hello, {args.who}\"", "f\"bye, {args.who}\""),
+    )
+    .unwrap();
     cairn(&p, &["plugin", "test", "greeter"])
         .code(1)
         .stderr_has("testing plugin `greeter`");
@@ -139,7 +151,10 @@ fn a_rust_plugin_from_new_to_a_run_and_a_dry_run() {
     cairn(&p, &["plugin", "test", "greeter"])
         .success()
         .stdout_has("plugin `greeter`: tests passed");
-    eprintln!("rust: plugin test took {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "rust: plugin test took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     // A runbook of another plugin, not built yet, does not stop the pin.
     cairn(&p, &["plugin", "new", "other", "--lang", "python"]).success();
     cairn(&p, &["plugin", "build", "greeter"])
@@ -173,7 +188,11 @@ fn a_rust_plugin_from_new_to_a_run_and_a_dry_run() {
     // A rebuilt plugin that changed renews its own pin.
     let lib = p.join("plugins/greeter/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, text.replace("\"Greets someone\"", "\"Greets anyone\"")).unwrap();
+    std::fs::write(
+        &lib,
+        text.replace("\"Greets someone\"", "\"Greets anyone\""),
+    )
+    .unwrap();
     cairn(&p, &["plugin", "build", "greeter"])
         .success()
         .stdout_has("updated: ");

@@ -65,11 +65,7 @@ pub struct Haproxy;
 
 /// Per server, what changes with traffic and checks: sessions, the last
 /// check (`* L7OK` while one runs), the status column (`UP 1/3`).
-const VOLATILE_SERVER: [&str; 3] = [
-    "servers.*.sessions",
-    "servers.*.check",
-    "servers.*.status",
-];
+const VOLATILE_SERVER: [&str; 3] = ["servers.*.sessions", "servers.*.check", "servers.*.status"];
 
 impl Plugin for Haproxy {
     fn describe() -> Description {

@@ -22,10 +22,10 @@ mod clock;
 #[allow(dead_code, unused_imports)]
 #[path = "../../backup/src/common.rs"]
 mod common;
+mod copy;
 #[allow(dead_code)]
 #[path = "../../backup/src/manifest.rs"]
 mod manifest;
-mod copy;
 #[allow(dead_code)]
 #[path = "../../backup/src/pg.rs"]
 mod pg;

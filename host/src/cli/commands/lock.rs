@@ -9,7 +9,11 @@ pub(super) fn lock(ws: &Workspace, update: bool, strict: bool, json_out: bool) -
 
 /// After `cairn plugin build`: the pins of the plugins just built are
 /// renewed; any other change is left for `cairn lock` to show.
-pub(super) fn lock_plugins(ws: &Workspace, built: Option<&[String]>, json_out: bool) -> Result<ExitCode> {
+pub(super) fn lock_plugins(
+    ws: &Workspace,
+    built: Option<&[String]>,
+    json_out: bool,
+) -> Result<ExitCode> {
     let update = built.map_or(Update::All, Update::Only);
     pin(ws, update, false, json_out)
 }

@@ -64,10 +64,7 @@ pub(super) fn plan(
     let params = parse_params(given)?;
     let redactor = new_redactor(ws);
     let recorder = Arc::new(Recorder::default());
-    let sink = crate::events::Fanout(vec![
-        printer(json_out, style, &redactor),
-        recorder.clone(),
-    ]);
+    let sink = crate::events::Fanout(vec![printer(json_out, style, &redactor), recorder.clone()]);
     let report = run_with(
         ws,
         &rb,
@@ -100,7 +97,9 @@ pub(super) fn plan(
     plan::write(out, &p, &redactor)
         .map_err(|e| Error::Usage(format!("cannot write the plan `{}`: {e}", out.display())))?;
     if json_out {
-        print_json(&json!({"plan": out.display().to_string(), "steps": p.steps.len(), "limits": p.limits}));
+        print_json(
+            &json!({"plan": out.display().to_string(), "steps": p.steps.len(), "limits": p.limits}),
+        );
     } else if !style.quiet {
         let values: usize = p.steps.iter().map(|s| plan::flatten(&s.reads).len()).sum();
         println!(
@@ -124,11 +123,19 @@ pub(super) fn plan(
 
 /// The plan's params for a run: masked ones given again with `-p`, each
 /// matching what the plan holds once masked.
-fn params_of(p: &PlanFile, given: &[(String, String)], redactor: &Redactor) -> Result<Vec<(String, String)>> {
+fn params_of(
+    p: &PlanFile,
+    given: &[(String, String)],
+    redactor: &Redactor,
+) -> Result<Vec<(String, String)>> {
     if let Some((k, _)) = given.iter().find(|(k, _)| !p.masked.contains(k)) {
         return Err(Error::Usage(format!(
             "-p `{k}`: a plan runs with its own params; `-p` gives again only the masked ones ({})",
-            if p.masked.is_empty() { "none".to_string() } else { p.masked.join(", ") }
+            if p.masked.is_empty() {
+                "none".to_string()
+            } else {
+                p.masked.join(", ")
+            }
         )));
     }
     let mut out = Vec::new();
@@ -185,7 +192,11 @@ pub(super) fn apply(
     let p = plan::read(file).map_err(Error::Usage)?;
     let rb = ws.runbook(&p.runbook.name)?;
     let plugins = engine::resolve_plugins_raw(ws, &rb)?;
-    let changed = plan::digests(&p, &plan::runbook_digest(&rb), &plan::plugin_digests(&plugins));
+    let changed = plan::digests(
+        &p,
+        &plan::runbook_digest(&rb),
+        &plan::plugin_digests(&plugins),
+    );
     if !changed.is_empty() {
         return Err(refuse(file, "the runbook or a plugin changed", &changed));
     }

@@ -40,7 +40,11 @@ pub fn digests(
             None => out.push(format!("included `{file}`: no longer used")),
         }
     }
-    for file in rb.includes.keys().filter(|f| !was.includes.contains_key(*f)) {
+    for file in rb
+        .includes
+        .keys()
+        .filter(|f| !was.includes.contains_key(*f))
+    {
         out.push(format!("included `{file}`: new"));
     }
     for (name, p) in &plan.plugins {
@@ -98,10 +102,11 @@ pub fn differences(planned: &[StepRead], now: &[StepRead]) -> Vec<String> {
             out.push(format!("{label}: {path} (none) → {}", show(n)));
         }
     }
-    for is in now
-        .iter()
-        .filter(|n| !planned.iter().any(|p| p.step == n.step && p.phase == n.phase))
-    {
+    for is in now.iter().filter(|n| {
+        !planned
+            .iter()
+            .any(|p| p.step == n.step && p.phase == n.phase)
+    }) {
         out.push(format!(
             "{} ({} {}): not in the plan → {}",
             is.step,
@@ -148,8 +153,12 @@ mod tests {
 
     #[test]
     fn a_changed_state_is_one_line_naming_step_path_and_values() {
-        let was = [read(json!({"servers": [{"name": "app1", "state": "ready", "sessions": 1}]}))];
-        let now = [read(json!({"servers": [{"name": "app1", "state": "drain", "sessions": 7}]}))];
+        let was = [read(
+            json!({"servers": [{"name": "app1", "state": "ready", "sessions": 1}]}),
+        )];
+        let now = [read(
+            json!({"servers": [{"name": "app1", "state": "drain", "sessions": 7}]}),
+        )];
         assert_eq!(
             differences(&was, &now),
             ["lb (haproxy status): servers[app1].state ready → drain"]

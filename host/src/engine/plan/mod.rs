@@ -138,8 +138,8 @@ pub fn masked_json(v: &Value, redactor: &Redactor) -> Value {
 /// Writes the plan masked: no secret value reaches the file.
 pub fn write(path: &Path, plan: &PlanFile, redactor: &Redactor) -> std::io::Result<()> {
     let v = serde_json::to_value(plan).map_err(std::io::Error::other)?;
-    let text = serde_json::to_string_pretty(&masked_json(&v, redactor))
-        .map_err(std::io::Error::other)?;
+    let text =
+        serde_json::to_string_pretty(&masked_json(&v, redactor)).map_err(std::io::Error::other)?;
     std::fs::write(path, format!("{text}\n"))
 }
 

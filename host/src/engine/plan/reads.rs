@@ -176,7 +176,8 @@ mod tests {
 
     #[test]
     fn volatile_paths_are_removed_and_names_label_entries() {
-        let mut v = json!({"servers": [{"name": "app1", "state": "ready", "sessions": 3}], "waited-ms": 5});
+        let mut v =
+            json!({"servers": [{"name": "app1", "state": "ready", "sessions": 3}], "waited-ms": 5});
         remove(&mut v, &["servers", "*", "sessions"]);
         remove(&mut v, &["waited-ms"]);
         assert_eq!(v, json!({"servers": [{"name": "app1", "state": "ready"}]}));

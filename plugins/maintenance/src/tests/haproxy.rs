@@ -162,7 +162,7 @@ fn a_dry_run_after_a_planned_step_neither_guesses_nor_fails() {
     // planned, so its state is not known; nothing is checked or set.
     let host = MockHost::new()
         .dry_run()
-        .socket_returns(SocketReply::planned());
+        .on_socket(|_| Ok(SocketReply::planned()));
     let ctx = Context::for_test().with_mode(Mode::DryRun);
     for action in ["on", "status"] {
         let out = host
@@ -171,12 +171,16 @@ fn a_dry_run_after_a_planned_step_neither_guesses_nor_fails() {
         assert_eq!(out["planned"], true, "{action}");
     }
     let later = args(json!({ "servers": cairn_sdk::KNOWN_LATER }));
-    let out = host.invoke::<Maintenance>(&ctx, "off", later.clone()).unwrap();
+    let out = host
+        .invoke::<Maintenance>(&ctx, "off", later.clone())
+        .unwrap();
     assert_eq!(out["planned"], true);
     // Read for real, the backend is shown and the unknown names are not
     // taken for server names.
     let (_, host) = haproxy(&[("app1", 0), ("app2", 0)]);
-    let out = host.invoke::<Maintenance>(&ctx, "off", later.clone()).unwrap();
+    let out = host
+        .invoke::<Maintenance>(&ctx, "off", later.clone())
+        .unwrap();
     assert_eq!(out["servers"], json!(["app1", "app2"]));
     assert_eq!(out["planned"], true);
     // Not in a dry-run: the same text is a name the backend does not have.

@@ -47,10 +47,16 @@ pub(in crate::cli::commands) fn plugin_build(
 fn build_rust(ws: &Workspace, src: &Source, out: &Path) -> Result<()> {
     let target_dir = target_dir(ws);
     let mut cmd = cargo();
-    cmd.args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
-        .arg(src.dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
+    cmd.args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+        "--manifest-path",
+    ])
+    .arg(src.dir.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(&target_dir);
     run_tool(
         cmd,
         &format!("building plugin `{}`", src.name),

@@ -137,11 +137,13 @@ pub(super) fn run_tool(mut cmd: std::process::Command, what: &str, fix: &str) ->
     cmd.stdout(std::process::Stdio::from(
         std::io::stderr().as_fd().try_clone_to_owned().map_err(io)?,
     ));
-    let status = cmd.status().map_err(|e| {
-        Error::Usage(format!("{what}: cannot start `{shown}`: {e}; {fix}"))
-    })?;
+    let status = cmd
+        .status()
+        .map_err(|e| Error::Usage(format!("{what}: cannot start `{shown}`: {e}; {fix}")))?;
     if !status.success() {
-        return Err(Error::Failed(format!("{what}: `{shown}` failed ({status})")));
+        return Err(Error::Failed(format!(
+            "{what}: `{shown}` failed ({status})"
+        )));
     }
     Ok(())
 }

@@ -146,7 +146,11 @@ mod tests {
 
     #[test]
     fn names_become_crates_and_types() {
-        let t = render("{{name}} {{crate}} {{type}} {{ params.x }}", "site-cache", "");
+        let t = render(
+            "{{name}} {{crate}} {{type}} {{ params.x }}",
+            "site-cache",
+            "",
+        );
         assert_eq!(t, "site-cache site_cache SiteCache {{ params.x }}");
     }
 

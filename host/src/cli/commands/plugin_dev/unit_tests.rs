@@ -10,7 +10,10 @@ use super::{Lang, run_tool, sources, target_dir};
 use crate::error::{ExitCode, Result};
 use crate::project::Workspace;
 
-pub(in crate::cli::commands) fn plugin_test(ws: &Workspace, name: Option<&str>) -> Result<ExitCode> {
+pub(in crate::cli::commands) fn plugin_test(
+    ws: &Workspace,
+    name: Option<&str>,
+) -> Result<ExitCode> {
     for src in sources(ws, name)? {
         let started = Instant::now();
         let cmd = match src.lang {
