@@ -8,7 +8,7 @@ use cairn_lang::Step;
 use serde_json::{Value, json};
 
 use super::Resolved;
-use super::step::{End, Executor, UNKNOWN};
+use super::step::{End, Executor, UNKNOWN, started_event};
 use crate::events::{Event, Phase, StepStatus};
 
 impl Executor<'_> {
@@ -22,15 +22,7 @@ impl Executor<'_> {
         later: &[String],
         started: Instant,
     ) {
-        self.sink.emit(&Event::StepStarted {
-            step: step.id.clone(),
-            phase,
-            plugin: resolved.plugin.name.clone(),
-            plugin_version: resolved.plugin.version.to_string(),
-            action: resolved.action.clone(),
-            target: step.target.as_ref().map(|t| t.value.clone()),
-            attempt: 1,
-        });
+        self.sink.emit(&started_event(step, phase, resolved, 1));
         let names: Vec<String> = later.iter().map(|n| format!("`{n}`")).collect();
         self.sink.emit(&Event::Capability {
             step: step.id.clone(),

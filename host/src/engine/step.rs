@@ -310,15 +310,8 @@ impl Executor<'_> {
         let limits = Limits::step(step.timeout);
         let mut last_error = String::new();
         for attempt in 1..=attempts {
-            self.sink.emit(&Event::StepStarted {
-                step: step.id.clone(),
-                phase,
-                plugin: resolved.plugin.name.clone(),
-                plugin_version: resolved.plugin.version.to_string(),
-                action: resolved.action.clone(),
-                target: step.target.as_ref().map(|t| t.value.clone()),
-                attempt,
-            });
+            self.sink
+                .emit(&started_event(step, phase, resolved, attempt));
             let tap = Arc::new(PlannedTap {
                 inner: self.sink.clone(),
                 planned: AtomicBool::new(false),
@@ -447,5 +440,18 @@ impl Executor<'_> {
         } else {
             Err("confirmation declined".into())
         }
+    }
+}
+
+/// `StepStarted` for an attempt of `step` with its resolved plugin.
+pub(super) fn started_event(step: &Step, phase: Phase, resolved: &Resolved, attempt: u32) -> Event {
+    Event::StepStarted {
+        step: step.id.clone(),
+        phase,
+        plugin: resolved.plugin.name.clone(),
+        plugin_version: resolved.plugin.version.to_string(),
+        action: resolved.action.clone(),
+        target: step.target.as_ref().map(|t| t.value.clone()),
+        attempt,
     }
 }

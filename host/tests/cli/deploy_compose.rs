@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::deploy_update::{ADD_FLAG, Deploy, Poller};
+use crate::deploy_update::{Deploy, Poller};
 use crate::fixture_services::http_get;
 
 struct ComposeLab {
@@ -212,14 +212,7 @@ fn an_update_stops_and_starts_web_as_a_compose_service_until_healthy() {
     };
     let web = ComposeWeb::start(&lab, &d);
     let site = &d.sp.site;
-    let target = site.commit(
-        "flag, a stylesheet",
-        &[
-            ("notes/migrations/0002_note_flag.py", ADD_FLAG),
-            ("notes/static/notes/deploy.css", "body { color: teal; }\n"),
-        ],
-    );
-    site.git(&["checkout", "--quiet", "--detach", &d.base]);
+    let target = d.target_with_flag(&[]);
     let mut params: Vec<String> = d
         .params()
         .into_iter()

@@ -5,7 +5,7 @@
 //! update a client going through HAProxy sees the site or that page, and
 //! after it the site again, with the server back in service.
 
-use crate::deploy_update::{ADD_FLAG, Deploy, Poller};
+use crate::deploy_update::{Deploy, Poller};
 use crate::fixture_haproxy::{PAGE_TEXT, PrivateHaproxy};
 use crate::fixture_services::http_get;
 
@@ -16,14 +16,7 @@ fn an_update_behind_haproxy_puts_its_servers_in_maintenance_and_back() {
     };
     let h = PrivateHaproxy::start(&[("app1", d.services.nginx_port)]);
     let site = &d.sp.site;
-    let target = site.commit(
-        "flag, a stylesheet",
-        &[
-            ("notes/migrations/0002_note_flag.py", ADD_FLAG),
-            ("notes/static/notes/deploy.css", "body { color: teal; }\n"),
-        ],
-    );
-    site.git(&["checkout", "--quiet", "--detach", &d.base]);
+    let target = d.target_with_flag(&[]);
     let mut params: Vec<String> = d
         .params()
         .into_iter()

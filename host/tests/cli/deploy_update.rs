@@ -160,6 +160,20 @@ impl Deploy {
         self.sp.cairn(&args)
     }
 
+    /// A commit adding the `flag` migration and a stylesheet (and `more`),
+    /// with the checkout back at the base: the revision to deploy.
+    pub(crate) fn target_with_flag(&self, more: &[(&str, &str)]) -> String {
+        let site = &self.sp.site;
+        let mut files = vec![
+            ("notes/migrations/0002_note_flag.py", ADD_FLAG),
+            ("notes/static/notes/deploy.css", "body { color: teal; }\n"),
+        ];
+        files.extend_from_slice(more);
+        let target = site.commit("flag, a stylesheet", &files);
+        site.git(&["checkout", "--quiet", "--detach", &self.base]);
+        target
+    }
+
     pub(crate) fn has_flag_column(&self) -> bool {
         self.sp.site.sql(
             "select count(*) from information_schema.columns where table_name = 'notes_note' and column_name = 'flag'",
@@ -254,15 +268,7 @@ fn ok(c: &mut Command) -> String {
 fn an_update_migrates_collects_and_the_visitors_see_only_the_site_or_the_page() {
     let Some(d) = Deploy::new() else { return };
     let site = &d.sp.site;
-    let target = site.commit(
-        "flag, a stylesheet, cairntiny 1.1",
-        &[
-            ("notes/migrations/0002_note_flag.py", ADD_FLAG),
-            ("notes/static/notes/deploy.css", "body { color: teal; }\n"),
-            ("requirements.txt", "cairntiny==1.1\n"),
-        ],
-    );
-    site.git(&["checkout", "--quiet", "--detach", &d.base]);
+    let target = d.target_with_flag(&[("requirements.txt", "cairntiny==1.1\n")]);
     let web_before = d.services.program("web").1;
 
     // The dry-run reads the target: its migration and its requirement.

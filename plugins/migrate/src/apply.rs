@@ -48,14 +48,7 @@ pub(crate) fn apply(host: &dyn Host, ctx: &Context, a: ApplyArgs) -> Result<Outp
             tail(&done)
         ))
     })?;
-    let flagged = irreversible(&seen.plan);
-    if !flagged.is_empty() && !a.allow_irreversible {
-        return Err(refusal(&flagged));
-    }
-    for line in &flagged {
-        host.warn(line);
-    }
-    say_plan(host, &seen.plan);
+    check_and_say(host, &a, &seen.plan)?;
     let outputs = plan_outputs(&seen.plan, &seen.state);
     if seen.plan.is_empty() {
         return Ok(outputs.set("after", json!({})).set("planned", false));
@@ -95,14 +88,7 @@ pub(crate) fn apply(host: &dyn Host, ctx: &Context, a: ApplyArgs) -> Result<Outp
 /// A dry-run: the plan read, `manage.py migrate --noinput` planned.
 fn planned(host: &dyn Host, ctx: &Context, a: &ApplyArgs) -> Result<Outputs, PluginError> {
     let seen = inspect(host, ctx, &a.site, a.database.as_deref(), None)?;
-    let flagged = irreversible(&seen.plan);
-    if !flagged.is_empty() && !a.allow_irreversible {
-        return Err(refusal(&flagged));
-    }
-    for line in &flagged {
-        host.warn(line);
-    }
-    say_plan(host, &seen.plan);
+    check_and_say(host, a, &seen.plan)?;
     let outputs = plan_outputs(&seen.plan, &seen.state).set("after", json!({}));
     if seen.plan.is_empty() {
         return Ok(outputs.set("planned", false));
@@ -133,4 +119,18 @@ fn before_text(plan: &[Step], state: &std::collections::BTreeMap<String, Value>)
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Refuses irreversible migrations unless allowed (warns of them when
+/// allowed) and says the plan.
+fn check_and_say(host: &dyn Host, a: &ApplyArgs, plan: &[Step]) -> Result<(), PluginError> {
+    let flagged = irreversible(plan);
+    if !flagged.is_empty() && !a.allow_irreversible {
+        return Err(refusal(&flagged));
+    }
+    for line in &flagged {
+        host.warn(line);
+    }
+    say_plan(host, plan);
+    Ok(())
 }
