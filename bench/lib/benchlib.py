@@ -222,5 +222,25 @@ def result(name: str, baseline: str, cairn: str, ratio: float) -> None:
     print(f"RESULT {name} baseline={baseline} cairn={cairn} ratio={r}", flush=True)
 
 
+def journal_steps(project: Path) -> dict[str, float]:
+    """Seconds per main or finally step of the runs in a project's
+    `.cairn/runs`, from the journals' `step-finished` records."""
+    out: dict[str, float] = {}
+    for journal in (project / ".cairn" / "runs").glob("*/journal.jsonl"):
+        for line in journal.read_text().splitlines():
+            e = json.loads(line)
+            if e.get("event") == "step-finished" and e.get("phase") in ("main", "finally"):
+                out[e["step"]] = e.get("duration_ms", 0) / 1000
+    return out
+
+
+def step_table(rows: list[dict[str, float]], kept: int) -> None:
+    """Median seconds per step over the last `kept` runs."""
+    names = list(rows[-1]) if rows else []
+    print(f"{'cairn step (median s)':<24}  {'seconds':>7}")
+    for n in names:
+        print(f"{n:<24}  {statistics.median(r.get(n, 0.0) for r in rows[-kept:]):>7.3f}")
+
+
 def rmtree(p: Path) -> None:
     shutil.rmtree(p, ignore_errors=True)

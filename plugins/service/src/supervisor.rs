@@ -11,6 +11,8 @@
 //! A process of a group is `GROUP:NAME`; a step may name it so, name the
 //! group (`workers` or `workers:*`), or a program alone.
 
+use std::cell::RefCell;
+
 use cairn_sdk::prelude::*;
 
 use crate::backend::{check_signal, dedup, unknown};
@@ -19,6 +21,9 @@ use crate::{Backend, Class, Program, Verb, last_lines};
 pub(crate) struct Supervisor {
     conn: Vec<String>,
     signal: String,
+    /// The names of every process of the last listing, so that `act` can
+    /// name a whole group or `all` (see `namespecs`).
+    known: RefCell<Vec<String>>,
 }
 
 impl Supervisor {
@@ -37,6 +42,7 @@ impl Supervisor {
         Ok(Supervisor {
             conn,
             signal: check_signal(signal)?,
+            known: RefCell::new(Vec::new()),
         })
     }
 
@@ -63,6 +69,7 @@ impl Supervisor {
         }
         let text = done.stdout_text();
         let progs = parse_status(&text);
+        *self.known.borrow_mut() = progs.iter().map(|p| p.name.clone()).collect();
         // supervisorctl exits 3 when a process is not running: the listing
         // is still good. No listing at all is supervisord not answering.
         if progs.is_empty() && (done.status != 0 || !text.trim().is_empty()) {
@@ -159,7 +166,11 @@ impl Backend for Supervisor {
                 ));
             }
         };
-        args.extend(names.iter().cloned());
+        if verb == Verb::Reload {
+            args.extend(names.iter().cloned());
+        } else {
+            args.extend(namespecs(names, &self.known.borrow()));
+        }
         Ok(host.exec(&self.command(args).effect(Effect::Write).timeout(timeout))?)
     }
 
@@ -178,6 +189,39 @@ impl Backend for Supervisor {
         let out = log("stdout");
         if out.is_empty() { log("stderr") } else { out }
     }
+}
+
+/// The names `supervisorctl` is given for `names`, among the processes
+/// supervisord has (`known`): `all` when they are every one of them, a
+/// group as `GROUP:*` when every process of the group is named, else the
+/// names. `supervisorctl start a b` starts `a`, waits its `startsecs`, then
+/// starts `b`; `all` and a group start (and stop) their processes together
+/// and wait for them together, so a site of a web and two workers with
+/// `startsecs=1` starts in one second, not three. Order is kept otherwise.
+pub(crate) fn namespecs(names: &[String], known: &[String]) -> Vec<String> {
+    let named = |n: &String| names.contains(n);
+    if !known.is_empty() && names.len() >= known.len() && known.iter().all(named) {
+        return vec!["all".into()];
+    }
+    let group_of = |n: &str| n.split_once(':').map(|(g, _)| g.to_string());
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        let spec = match group_of(n) {
+            Some(g)
+                if known
+                    .iter()
+                    .filter(|k| group_of(k).as_deref() == Some(g.as_str()))
+                    .all(named) =>
+            {
+                format!("{g}:*")
+            }
+            _ => n.clone(),
+        };
+        if !out.contains(&spec) {
+            out.push(spec);
+        }
+    }
+    out
 }
 
 /// The processes of `supervisorctl status`; lines that are not a process

@@ -42,6 +42,27 @@ impl Fake {
         }
     }
 
+    /// supervisorctl's `all` and `GROUP:*`, as supervisord resolves them.
+    fn expand(&self, args: &[String]) -> Vec<String> {
+        let mut out = vec![args[0].clone()];
+        for a in &args[1..] {
+            if a == "all" {
+                out.extend(self.progs.iter().map(|p| p.0.clone()));
+            } else if let Some(g) = a.strip_suffix(":*") {
+                let prefix = format!("{g}:");
+                out.extend(
+                    self.progs
+                        .iter()
+                        .filter(|p| p.0.starts_with(&prefix))
+                        .map(|p| p.0.clone()),
+                );
+            } else {
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
     fn start(&mut self, name: &str) {
         if self.broken.iter().any(|b| b == name) {
             self.set(name, "FATAL");
@@ -80,7 +101,8 @@ impl Fake {
             assert_eq!(cmd.program, "supervisorctl");
             assert_eq!(&cmd.args[..2], ["-c", "/etc/sv.conf"]);
             let mut f = f.borrow_mut();
-            let words: Vec<&str> = cmd.args[2..].iter().map(String::as_str).collect();
+            let words: Vec<String> = f.expand(&cmd.args[2..]);
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
             Ok(match words[0] {
                 "status" => f.status(),
                 "start" => {
@@ -217,6 +239,53 @@ fn groups_are_named_with_or_without_the_star() {
 }
 
 #[test]
+fn whole_groups_and_everything_start_and_stop_together() {
+    // `supervisorctl start a b:x b:y` waits each one's startsecs in turn;
+    // `b:*` and `all` start theirs together.
+    let fake = Fake::new(&[
+        ("web", "STOPPED"),
+        ("workers:w_00", "STOPPED"),
+        ("workers:w_01", "STOPPED"),
+        ("cron", "STOPPED"),
+    ]);
+    let host = Fake::host(&fake);
+    let out = invoke(&host, "start", args(json!({ "programs": "web workers" }))).unwrap();
+    assert_eq!(out["all-running"], true);
+    assert_eq!(
+        out["started"],
+        json!(["web", "workers:w_00", "workers:w_01"])
+    );
+    assert!(
+        lines(&host).contains(&"supervisorctl -c /etc/sv.conf start web workers:*".to_string()),
+        "{:?}",
+        lines(&host)
+    );
+    assert_eq!(fake.borrow().progs[3].1, "STOPPED", "cron was not named");
+
+    let out = invoke(
+        &host,
+        "stop",
+        args(json!({ "programs": "web workers:w_00" })),
+    )
+    .unwrap();
+    assert_eq!(out["stopped"], json!(["web", "workers:w_00"]));
+    assert!(
+        lines(&host).contains(&"supervisorctl -c /etc/sv.conf stop web workers:w_00".to_string())
+    );
+    assert_eq!(
+        fake.borrow().progs[2].1,
+        "RUNNING",
+        "the other worker runs on"
+    );
+
+    let out = invoke(&host, "stop", args(json!({}))).unwrap();
+    assert_eq!(out["stopped"], json!(["workers:w_01"]));
+    let out = invoke(&host, "start", args(json!({}))).unwrap();
+    assert_eq!(out["all-running"], true);
+    assert!(lines(&host).contains(&"supervisorctl -c /etc/sv.conf start all".to_string()));
+}
+
+#[test]
 fn an_unknown_program_is_an_error_naming_those_there_are() {
     let fake = Fake::new(&[("web", "RUNNING"), ("worker", "RUNNING")]);
     let host = Fake::host(&fake);
@@ -309,7 +378,8 @@ fn restart_waits_and_a_ready_url_is_waited_for_too() {
     assert_eq!(out["was-running"], json!(["web"]));
     assert_eq!(out["all-running"], true);
     assert_eq!(host.requests().len(), 3);
-    assert!(lines(&host).contains(&"supervisorctl -c /etc/sv.conf restart web".to_string()));
+    // web is every program supervisord has: restarted as `all`.
+    assert!(lines(&host).contains(&"supervisorctl -c /etc/sv.conf restart all".to_string()));
 }
 
 #[test]
