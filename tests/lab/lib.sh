@@ -23,18 +23,35 @@ lab_default_state() {
 STATE="${CAIRN_LAB_STATE:-$(lab_default_state)}"
 case "$STATE" in /*) ;; *) STATE="$PWD/$STATE" ;; esac
 
-# Fixed ports (all on 127.0.0.1).
-PORT_PG_PRIMARY=55432
-PORT_PG_NEW=55433
-PORT_S3=59000
-PORT_HAPROXY=58080
-PORT_APP1=58081
-PORT_APP2=58082
-PORT_HAPROXY_STATS=58084
-PORT_GUNICORN=58090
-PORT_DNS=58053
-PORT_PDNS_API=58089
-PORT_SSH=52222
+# Ports (all on 127.0.0.1): fixed bases, shifted by CAIRN_LAB_PORT_OFFSET so
+# that labs of two checkouts (each with its own state directory) can run side
+# by side. Use multiples of 100: the bases of the 58xxx group are close.
+PORT_OFFSET=${CAIRN_LAB_PORT_OFFSET:-0}
+case "$PORT_OFFSET" in
+    ''|*[!0-9]*) printf 'lab: error: CAIRN_LAB_PORT_OFFSET must be a number, not "%s"\n' "$PORT_OFFSET" >&2; exit 1 ;;
+esac
+PORT_OFFSET=$((10#$PORT_OFFSET))
+if [ $((59000 + PORT_OFFSET)) -gt 65535 ]; then
+    printf 'lab: error: CAIRN_LAB_PORT_OFFSET %s puts ports above 65535 (at most 6535)\n' "$PORT_OFFSET" >&2
+    exit 1
+fi
+PORT_PG_PRIMARY=$((55432 + PORT_OFFSET))
+PORT_PG_NEW=$((55433 + PORT_OFFSET))
+PORT_S3=$((59000 + PORT_OFFSET))
+PORT_HAPROXY=$((58080 + PORT_OFFSET))
+PORT_APP1=$((58081 + PORT_OFFSET))
+PORT_APP2=$((58082 + PORT_OFFSET))
+PORT_HAPROXY_STATS=$((58084 + PORT_OFFSET))
+PORT_FLEET=$((58085 + PORT_OFFSET))
+PORT_GUNICORN=$((58090 + PORT_OFFSET))
+PORT_DNS=$((58053 + PORT_OFFSET))
+PORT_PDNS_API=$((58089 + PORT_OFFSET))
+PORT_SSH=$((52222 + PORT_OFFSET))
+
+# A short tag of the state directory: names that live outside it (network
+# namespaces, links, runtime directories) carry it, so two checkouts' labs
+# never take each other's.
+LAB_TAG=$(printf '%s' "$STATE" | sha256sum | cut -c1-6)
 
 # Fixed credentials (a lab: none of these protects anything).
 PG_USER=cairn
@@ -197,6 +214,7 @@ lab_env() {
     case "$1" in
         common)
             echo "CAIRN_LAB_STATE=$STATE"
+            echo "CAIRN_LAB_PORT_OFFSET=$PORT_OFFSET"
             echo "CAIRN_LAB_OLD_SERVER_IP=$OLD_SERVER_IP"
             echo "CAIRN_LAB_NEW_SERVER_IP=$NEW_SERVER_IP" ;;
         postgres)

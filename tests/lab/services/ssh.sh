@@ -3,28 +3,34 @@
 # wait_until, restart_on_change, ...) and lib.sh's settings.
 # shellcheck shell=bash
 
-start_ssh() {
+# The user cairn-lab and the lab's client key, shared by the lab's sshd and
+# the app hosts' (services/hosts.sh). The authorized keys live in the state
+# directory, so labs of two checkouts (two keys) do not undo each other.
+ensure_ssh_identity() {
     mkdir -p "$SSH_DIR"
     chmod 755 "$SSH_DIR"
     if ! id "$SSH_USER" >/dev/null 2>&1; then
         quiet useradd --create-home --shell /bin/bash --comment "cairn lab" "$SSH_USER"
     fi
     quiet usermod -p '*' "$SSH_USER"
-    [ -s "$SSH_DIR/ssh_host_ed25519_key" ] ||
-        quiet ssh-keygen -q -t ed25519 -N '' -C cairn-lab-host -f "$SSH_DIR/ssh_host_ed25519_key"
     [ -s "$SSH_DIR/id_ed25519" ] ||
         quiet ssh-keygen -q -t ed25519 -N '' -C cairn-lab-client -f "$SSH_DIR/id_ed25519"
-    printf '[127.0.0.1]:%s %s\n' "$PORT_SSH" "$(cut -d' ' -f1,2 "$SSH_DIR/ssh_host_ed25519_key.pub")" \
-        >"$SSH_DIR/known_hosts"
+    install -m 644 "$SSH_DIR/id_ed25519.pub" "$SSH_DIR/authorized_keys"
     local home
     home=$(getent passwd "$SSH_USER" | cut -d: -f6)
-    install -d -o "$SSH_USER" -g "$SSH_USER" -m 700 "$home/.ssh"
-    install -o "$SSH_USER" -g "$SSH_USER" -m 600 "$SSH_DIR/id_ed25519.pub" "$home/.ssh/authorized_keys"
-    # So that psql / pg_dump over ssh reach the lab's databases without a prompt.
-    printf '127.0.0.1:%s:*:%s:%s\n127.0.0.1:%s:*:%s:%s\n' \
-        "$PORT_PG_PRIMARY" "$PG_USER" "$PG_PASSWORD" "$PORT_PG_NEW" "$PG_USER" "$PG_PASSWORD" >"$home/.pgpass"
+    # So that psql / pg_dump over ssh reach the lab's databases without a
+    # prompt; any port, so that every lab's (see CAIRN_LAB_PORT_OFFSET) matches.
+    printf '127.0.0.1:*:*:%s:%s\n' "$PG_USER" "$PG_PASSWORD" >"$home/.pgpass"
     chown "$SSH_USER:$SSH_USER" "$home/.pgpass"
     chmod 600 "$home/.pgpass"
+}
+
+start_ssh() {
+    ensure_ssh_identity
+    [ -s "$SSH_DIR/ssh_host_ed25519_key" ] ||
+        quiet ssh-keygen -q -t ed25519 -N '' -C cairn-lab-host -f "$SSH_DIR/ssh_host_ed25519_key"
+    printf '[127.0.0.1]:%s %s\n' "$PORT_SSH" "$(cut -d' ' -f1,2 "$SSH_DIR/ssh_host_ed25519_key.pub")" \
+        >"$SSH_DIR/known_hosts"
     cat >"$SSH_DIR/sshd_config.new" <<EOF
 # sshd of the cairn lab (not the system one)
 Port $PORT_SSH
@@ -32,7 +38,7 @@ ListenAddress 127.0.0.1
 HostKey $SSH_DIR/ssh_host_ed25519_key
 PidFile $RUN/sshd.pid
 AllowUsers $SSH_USER
-AuthorizedKeysFile .ssh/authorized_keys
+AuthorizedKeysFile $SSH_DIR/authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
