@@ -47,5 +47,6 @@ packages_for() {
         dns) echo pdns-server pdns-backend-sqlite3 ;;
         ssh) echo openssh-server openssh-client ;;
         docker) echo docker.io busybox-static ;;
+        hosts) echo iproute2 openssh-server openssh-client nginx ;;
     esac
 }
