@@ -23,18 +23,35 @@ lab_default_state() {
 STATE="${CAIRN_LAB_STATE:-$(lab_default_state)}"
 case "$STATE" in /*) ;; *) STATE="$PWD/$STATE" ;; esac
 
-# Fixed ports (all on 127.0.0.1).
-PORT_PG_PRIMARY=55432
-PORT_PG_NEW=55433
-PORT_S3=59000
-PORT_HAPROXY=58080
-PORT_APP1=58081
-PORT_APP2=58082
-PORT_HAPROXY_STATS=58084
-PORT_GUNICORN=58090
-PORT_DNS=58053
-PORT_PDNS_API=58089
-PORT_SSH=52222
+# Ports (all on 127.0.0.1): fixed bases, shifted by CAIRN_LAB_PORT_OFFSET so
+# that labs of two checkouts (each with its own state directory) can run side
+# by side. Use multiples of 100: the bases of the 58xxx group are close.
+PORT_OFFSET=${CAIRN_LAB_PORT_OFFSET:-0}
+case "$PORT_OFFSET" in
+    ''|*[!0-9]*) printf 'lab: error: CAIRN_LAB_PORT_OFFSET must be a number, not "%s"\n' "$PORT_OFFSET" >&2; exit 1 ;;
+esac
+PORT_OFFSET=$((10#$PORT_OFFSET))
+if [ $((59000 + PORT_OFFSET)) -gt 65535 ]; then
+    printf 'lab: error: CAIRN_LAB_PORT_OFFSET %s puts ports above 65535 (at most 6535)\n' "$PORT_OFFSET" >&2
+    exit 1
+fi
+PORT_PG_PRIMARY=$((55432 + PORT_OFFSET))
+PORT_PG_NEW=$((55433 + PORT_OFFSET))
+PORT_S3=$((59000 + PORT_OFFSET))
+PORT_HAPROXY=$((58080 + PORT_OFFSET))
+PORT_APP1=$((58081 + PORT_OFFSET))
+PORT_APP2=$((58082 + PORT_OFFSET))
+PORT_HAPROXY_STATS=$((58084 + PORT_OFFSET))
+PORT_FLEET=$((58085 + PORT_OFFSET))
+PORT_GUNICORN=$((58090 + PORT_OFFSET))
+PORT_DNS=$((58053 + PORT_OFFSET))
+PORT_PDNS_API=$((58089 + PORT_OFFSET))
+PORT_SSH=$((52222 + PORT_OFFSET))
+
+# A short tag of the state directory: names that live outside it (network
+# namespaces, links, runtime directories) carry it, so two checkouts' labs
+# never take each other's.
+LAB_TAG=$(printf '%s' "$STATE" | sha256sum | cut -c1-6)
 
 # Fixed credentials (a lab: none of these protects anything).
 PG_USER=cairn
@@ -68,7 +85,44 @@ SUPERVISOR_CONF="$STATE/supervisor/supervisord.conf"
 SSH_DIR="$STATE/ssh"
 DOCKER_SOCK="$RUN/docker.sock"
 
-ALL_SERVICES="postgres s3 site haproxy dns ssh docker"
+ALL_SERVICES="postgres s3 site hosts haproxy dns ssh docker"
+
+# App hosts (the hosts service): network namespaces appN on HOSTS_NET.N/24,
+# joined by a bridge in the root namespace that holds HOSTS_NET.254. The /24
+# is 10.231.T, T = (port offset / 100) mod 256, or CAIRN_LAB_HOSTS_NET.
+HOSTS_DIR="$STATE/hosts"
+HOSTS_NET=${CAIRN_LAB_HOSTS_NET:-10.231.$(( (PORT_OFFSET / 100) % 256 ))}
+HOSTS_GW="$HOSTS_NET.254"
+HOSTS_BRIDGE="clb$LAB_TAG"
+HOSTS_SSH_CONFIG="$HOSTS_DIR/ssh_config"
+lab_host_ns() { echo "cairn-lab-$LAB_TAG-$1"; }
+lab_host_veth() { echo "cl$LAB_TAG-${1#app}"; }
+lab_host_addr() { echo "$HOSTS_NET.${1#app}"; }
+# The app hosts the state directory holds (app1 app2 ...), in order.
+lab_hosts() {
+    local d
+    for d in "$HOSTS_DIR"/app*; do
+        [ -d "$d" ] && [[ ${d##*/} =~ ^app[0-9]+$ ]] && echo "${d##*/app}"
+    done | sort -n | sed 's/^/app/'
+    return 0
+}
+# The network namespaces of this lab's app hosts, as host names.
+lab_host_namespaces() {
+    ip netns list 2>/dev/null | awk '{print $1}' | sed -n "s/^cairn-lab-$LAB_TAG-\(app[0-9][0-9]*\)\$/\1/p"
+    return 0
+}
+# How many app hosts up makes: CAIRN_LAB_HOSTS, a number, or the
+# "app1=addr app2=addr" list up printed (so a shell that evaluated up's
+# output keeps the count); 3 by default.
+lab_hosts_count() {
+    local v=${CAIRN_LAB_HOSTS:-3} n
+    if [[ $v =~ ^[0-9]+$ ]]; then n=$((10#$v)); else n=$(wc -w <<<"$v"); fi
+    if [ "$n" -lt 1 ] || [ "$n" -gt 200 ]; then
+        printf 'lab: error: CAIRN_LAB_HOSTS must be 1 to 200 hosts, not "%s"\n' "$v" >&2
+        return 1
+    fi
+    echo "$n"
+}
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 # Progress messages; CAIRN_LAB_QUIET=1 silences them (warnings and errors stay).
@@ -85,6 +139,7 @@ lab_service_name() {
         dns|pdns|powerdns) echo dns ;;
         ssh|sshd) echo ssh ;;
         docker|dockerd) echo docker ;;
+        hosts|fleet|app-hosts) echo hosts ;;
         *) return 1 ;;
     esac
 }
@@ -106,6 +161,12 @@ lab_pidfiles() {
         dns) echo "$RUN/pdns.pid $STATE/pdns" ;;
         ssh) echo "$RUN/sshd.pid $SSH_DIR/sshd_config" ;;
         docker) echo "$RUN/dockerd.pid $DOCKER_SOCK" ;;
+        hosts)
+            local h
+            for h in $(lab_hosts); do
+                echo "$HOSTS_DIR/$h/run/sshd.pid $HOSTS_DIR/$h/sshd_config"
+                echo "$HOSTS_DIR/$h/run/nginx.pid $HOSTS_DIR/$h/nginx.conf"
+            done ;;
     esac
 }
 
@@ -187,6 +248,49 @@ pids_mentioning() {
     return 0
 }
 
+# wait_gone SECONDS ID...: wait until none of the processes exists.
+wait_gone() {
+    local limit=$1; shift
+    local deadline=$((SECONDS + limit)) id alive
+    while :; do
+        alive=0
+        for id in "$@"; do still_there "$id" && alive=1; done
+        [ "$alive" = 0 ] && return 0
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.2
+    done
+}
+
+# terminate NAME PID [SECONDS]: TERM the process, then KILL it and any of its
+# children left behind.
+terminate() {
+    local name=$1 pid=$2 limit=${3:-20} id kids
+    id=$(proc_id "$pid") || return 0
+    kids=$(descendants "$pid" | tr '\n' ' ')
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$limit" "$id"; then
+        lab_log "$name (pid $pid) ignored SIGTERM for ${limit}s: killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_gone 5 "$id" || true
+    fi
+    # shellcheck disable=SC2086
+    if [ -n "$kids" ] && ! wait_gone 5 $kids; then
+        for id in $kids; do
+            still_there "$id" && kill -KILL "${id%%:*}" 2>/dev/null || true
+        done
+    fi
+}
+
+# stop_pidfile NAME PIDFILE MARKER [SECONDS]: stop that process if it is ours.
+stop_pidfile() {
+    local name=$1 pf=$2 marker=$3 limit=${4:-20} pid
+    if pid=$(lab_pid "$pf" "$marker"); then
+        terminate "$name" "$pid" "$limit"
+        lab_info "stopped $name (pid $pid)"
+    fi
+    rm -f "$pf"
+}
+
 # lab_port_open PORT: true when something accepts TCP on 127.0.0.1:PORT.
 lab_port_open() {
     (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -197,6 +301,7 @@ lab_env() {
     case "$1" in
         common)
             echo "CAIRN_LAB_STATE=$STATE"
+            echo "CAIRN_LAB_PORT_OFFSET=$PORT_OFFSET"
             echo "CAIRN_LAB_OLD_SERVER_IP=$OLD_SERVER_IP"
             echo "CAIRN_LAB_NEW_SERVER_IP=$NEW_SERVER_IP" ;;
         postgres)
@@ -244,6 +349,15 @@ lab_env() {
             echo "CAIRN_LAB_SSH_KEY=$SSH_DIR/id_ed25519"
             echo "CAIRN_LAB_SSH_KNOWN_HOSTS=$SSH_DIR/known_hosts"
             echo "CAIRN_LAB_SSH_OPTS=-p $PORT_SSH -i $SSH_DIR/id_ed25519 -o IdentitiesOnly=yes -o UserKnownHostsFile=$SSH_DIR/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR" ;;
+        hosts)
+            local h list=""
+            for h in $(lab_hosts); do list="$list $h=$(lab_host_addr "$h")"; done
+            echo "CAIRN_LAB_HOSTS=${list# }"
+            echo "CAIRN_LAB_HOSTS_DIR=$HOSTS_DIR"
+            echo "CAIRN_LAB_SSH_CONFIG=$HOSTS_SSH_CONFIG" ;;
+        fleet)
+            echo "CAIRN_LAB_FLEET_URL=http://127.0.0.1:$PORT_FLEET"
+            echo "CAIRN_LAB_FLEET_BACKEND=be_fleet" ;;
         docker)
             echo "CAIRN_LAB_DOCKER_HOST=unix://$DOCKER_SOCK"
             echo "CAIRN_LAB_DOCKER_CONTAINER=$DOCKER_CONTAINER"
