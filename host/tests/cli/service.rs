@@ -202,10 +202,85 @@ fn status_lists_every_program_and_a_dry_run_stops_nothing() {
     p.runbook("svc", &one_step(&s, "stop", "programs web"));
     p.cairn(&["run", "svc", "--dry-run"])
         .success()
-        .stdout_has("supervisorctl");
+        .stdout_has("supervisor.stopProcess(web)");
     assert_eq!(s.program("web"), ("RUNNING".to_string(), pid));
     assert_eq!(
         outputs(&p, "svc")["was-running"],
         serde_json::json!(["web"])
     );
+}
+
+/// The capability of each host call of the last run, with its summary.
+fn calls(p: &Project) -> Vec<(String, String)> {
+    p.last_journal()
+        .into_iter()
+        .filter(|e| e["event"] == "capability")
+        .map(|e| {
+            (
+                e["capability"].as_str().unwrap_or("").to_string(),
+                e["summary"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn supervisord_is_asked_on_its_socket_and_through_supervisorctl_when_it_takes_a_login() {
+    let Some(lab) = services_lab() else { return };
+    let s = Services::start(&lab, &[]);
+    let p = Project::new();
+    p.runbook("svc", &one_step(&s, "stop", "programs worker"));
+    p.cairn(&["run", "svc"]).success();
+    let by_socket = outputs(&p, "svc");
+    let c = calls(&p);
+    assert!(
+        c.iter().any(|(cap, sum)| cap == "socket"
+            && sum.contains("supervisor.stopProcessGroup(worker,false)")),
+        "{c:?}"
+    );
+    assert!(
+        !c.iter().any(|(_, sum)| sum.contains("supervisorctl")),
+        "the config names the socket: {c:?}"
+    );
+    assert_eq!(s.program("worker:worker_00").0, "STOPPED");
+
+    // A [supervisorctl] section with a login (supervisord, which asks
+    // for none, ignores it): left to supervisorctl.
+    let text = std::fs::read_to_string(&s.supervisor_conf).unwrap();
+    let login = s.supervisor_conf.with_file_name("with-login.conf");
+    std::fs::write(
+        &login,
+        text.replace(
+            "[supervisorctl]\n",
+            "[supervisorctl]\nusername=ops\npassword=unused\n",
+        ),
+    )
+    .unwrap();
+    let step = one_step(&s, "start", "programs worker").replace(
+        &s.supervisor_conf.display().to_string(),
+        &login.display().to_string(),
+    );
+    p.runbook("svc", &step);
+    p.cairn(&["run", "svc"]).success();
+    let c = calls(&p);
+    assert!(
+        c.iter().any(|(cap, sum)| cap == "exec"
+            && sum.contains("supervisorctl")
+            && sum.contains(" start worker:*")),
+        "{c:?}"
+    );
+    assert!(!c.iter().any(|(cap, _)| cap == "socket"), "{c:?}");
+    let by_ctl = outputs(&p, "svc");
+    assert_eq!(by_ctl["all-running"], true);
+    assert_eq!(s.program("worker:worker_00").0, "RUNNING");
+    // Both ways name the processes alike.
+    let names = |o: &serde_json::Value| -> Vec<String> {
+        o["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&by_socket), names(&by_ctl));
 }

@@ -15,7 +15,9 @@ pub(crate) struct ServiceArgs {
     pub programs: Option<Value>,
     /// supervisor: `supervisorctl -c CONFIG`.
     pub config: Option<String>,
-    /// supervisor: `supervisorctl -s URL` (`unix:///run/supervisor.sock`).
+    /// supervisor: its socket (`unix:///run/supervisor.sock`,
+    /// `http://127.0.0.1:9001`), asked directly on a local step, else
+    /// `supervisorctl -s URL`; absent: the config's `serverurl`.
     pub server_url: Option<String>,
     /// systemd: `systemctl --user`.
     #[serde(default)]
@@ -35,7 +37,8 @@ pub(crate) struct ServiceArgs {
     /// How long to wait for the programs to be up (or down); 60s.
     pub timeout: Option<Duration>,
     /// How often to look while waiting, at most; 500ms (the first looks
-    /// come sooner: after 50ms, then twice as long each time).
+    /// come sooner: after 50ms, then twice as long each time; through
+    /// supervisord's socket every 100ms at most, ready-url every 200ms).
     pub interval: Option<Duration>,
     /// After the programs are up, wait until this URL answers.
     pub ready_url: Option<String>,

@@ -82,10 +82,17 @@ pub(crate) trait Backend {
 
     /// Why a program failed: the end of its log, when the backend keeps one.
     fn why(&self, host: &dyn Host, program: &Program) -> String;
+
+    /// The longest pause between two looks at the state while waiting
+    /// (within the step's `interval`): short where a look is cheap.
+    fn look_pause_cap(&self) -> std::time::Duration {
+        std::time::Duration::MAX
+    }
 }
 
 /// The backend a step's arguments name, refusing arguments of another one.
-pub(crate) fn from_args(a: &ServiceArgs) -> Result<Box<dyn Backend>, PluginError> {
+/// `local`: the step runs on this machine (no target, or `local`).
+pub(crate) fn from_args(a: &ServiceArgs, local: bool) -> Result<Box<dyn Backend>, PluginError> {
     let foreign = |given: bool, arg: &str, owner: &str| -> Result<(), PluginError> {
         if given {
             Err(PluginError::arg(
@@ -110,6 +117,7 @@ pub(crate) fn from_args(a: &ServiceArgs) -> Result<Box<dyn Backend>, PluginError
                 a.config.as_deref(),
                 a.server_url.as_deref(),
                 a.signal.as_deref(),
+                local,
             )?))
         }
         "systemd" => {

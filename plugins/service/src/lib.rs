@@ -33,8 +33,10 @@ mod backend;
 mod compose;
 mod compose_v1;
 mod supervisor;
+mod supervisor_rpc;
 mod systemd;
 mod wait;
+mod xmlrpc;
 
 pub(crate) use args::ServiceArgs;
 pub(crate) use backend::{Backend, Class, Program, Verb};
@@ -83,6 +85,7 @@ impl Plugin for Service {
             "exec",
             [
                 "supervisorctl",
+                "cat",
                 "systemctl",
                 "journalctl",
                 "docker",
@@ -90,6 +93,8 @@ impl Plugin for Service {
             ],
         )
         .capability("http", ["*"])
+        // supervisord's XML-RPC socket.
+        .capability("socket", ["*"])
         .args_for_every_action::<ServiceArgs>()
         // Differ from one run to the next: not compared by `cairn apply`.
         .volatile_outputs("start", &["waited-ms"])
@@ -116,7 +121,8 @@ impl Plugin for Service {
             return Err(PluginError::unknown_action(action));
         }
         let a: ServiceArgs = args.decode::<ServiceArgs>()?.without_empty();
-        let backend = backend::from_args(&a)?;
+        let local = ctx.target.as_deref().is_none_or(|t| t == "local");
+        let backend = backend::from_args(&a, local)?;
         let wanted = programs_arg(a.programs.as_ref())?;
         let job = Job {
             host,

@@ -11,7 +11,7 @@
 //! A process of a group is `GROUP:NAME`; a step may name it so, name the
 //! group (`workers` or `workers:*`), or a program alone.
 
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell, RefCell};
 
 use cairn_sdk::prelude::*;
 
@@ -24,6 +24,14 @@ pub(crate) struct Supervisor {
     /// The names of every process of the last listing, so that `act` can
     /// name a whole group or `all` (see `namespecs`).
     known: RefCell<Vec<String>>,
+    /// The step runs on this machine: supervisord's socket is reachable.
+    local: bool,
+    config: Option<String>,
+    server_url: Option<String>,
+    /// supervisord's XML-RPC socket, once looked for (see `rpc`).
+    socket: OnceCell<Option<String>>,
+    /// The socket did not answer: supervisorctl from then on.
+    socket_failed: Cell<bool>,
 }
 
 impl Supervisor {
@@ -31,6 +39,7 @@ impl Supervisor {
         config: Option<&str>,
         server_url: Option<&str>,
         signal: Option<&str>,
+        local: bool,
     ) -> Result<Self, PluginError> {
         let mut conn = Vec::new();
         if let Some(c) = config {
@@ -43,7 +52,45 @@ impl Supervisor {
             conn,
             signal: check_signal(signal)?,
             known: RefCell::new(Vec::new()),
+            local,
+            config: config.map(str::to_string),
+            server_url: server_url.map(str::to_string),
+            socket: OnceCell::new(),
+            socket_failed: Cell::new(false),
         })
+    }
+
+    /// supervisord's XML-RPC socket, when the step runs here and it is
+    /// known: `server-url`, else the config's `[supervisorctl] serverurl`
+    /// (the config read once).
+    fn rpc(&self, host: &dyn Host) -> Option<String> {
+        if !self.local || self.socket_failed.get() {
+            return None;
+        }
+        self.socket
+            .get_or_init(|| {
+                if let Some(url) = &self.server_url {
+                    return crate::xmlrpc::address(url);
+                }
+                let path = self.config.as_deref()?;
+                let read = host
+                    .exec(&Command::new("cat").arg(path).effect(Effect::Read))
+                    .ok()?;
+                if read.planned || read.status != 0 {
+                    return None;
+                }
+                crate::supervisor_rpc::server_url(&read.stdout_text(), path)
+                    .and_then(|u| crate::xmlrpc::address(&u))
+            })
+            .clone()
+    }
+
+    /// The socket did not answer: said once, then supervisorctl.
+    fn socket_failed(&self, host: &dyn Host, address: &str, why: &str) {
+        self.socket_failed.set(true);
+        host.info(&format!(
+            "supervisor: no answer on {address} ({why}); using supervisorctl"
+        ));
     }
 
     fn command<I, S>(&self, args: I) -> Command
@@ -63,6 +110,24 @@ impl Supervisor {
 
     /// Every process supervisord has; `None` when the read was planned.
     fn listing(&self, host: &dyn Host) -> Result<Option<Vec<Program>>, PluginError> {
+        if let Some(address) = self.rpc(host) {
+            match crate::supervisor_rpc::listing(host, &address) {
+                Ok(progs) => {
+                    if let Some(progs) = &progs {
+                        *self.known.borrow_mut() = progs.iter().map(|p| p.name.clone()).collect();
+                    }
+                    return Ok(progs);
+                }
+                Err(crate::xmlrpc::CallError::Fault { code, message }) => {
+                    return Err(PluginError::new(format!(
+                        "supervisor: getAllProcessInfo on {address} failed: {message} (fault {code})"
+                    )));
+                }
+                Err(crate::xmlrpc::CallError::Transport(why)) => {
+                    self.socket_failed(host, &address, &why);
+                }
+            }
+        }
         let done = host.exec(&self.command(["status"]).effect(Effect::Read))?;
         if done.planned {
             return Ok(None);
@@ -155,6 +220,19 @@ impl Backend for Supervisor {
         names: &[String],
         timeout: std::time::Duration,
     ) -> Result<Completed, PluginError> {
+        let specs = if verb == Verb::Reload {
+            names.to_vec()
+        } else {
+            namespecs(names, &self.known.borrow())
+        };
+        if verb != Verb::Pull
+            && let Some(address) = self.rpc(host)
+        {
+            match crate::supervisor_rpc::act(host, &address, verb, &specs, &self.signal, timeout) {
+                Ok(done) => return Ok(done),
+                Err(why) => self.socket_failed(host, &address, &why),
+            }
+        }
         let mut args: Vec<String> = match verb {
             Verb::Start => vec!["start".into()],
             Verb::Stop => vec!["stop".into()],
@@ -166,12 +244,17 @@ impl Backend for Supervisor {
                 ));
             }
         };
-        if verb == Verb::Reload {
-            args.extend(names.iter().cloned());
-        } else {
-            args.extend(namespecs(names, &self.known.borrow()));
-        }
+        args.extend(specs);
         Ok(host.exec(&self.command(args).effect(Effect::Write).timeout(timeout))?)
+    }
+
+    fn look_pause_cap(&self) -> std::time::Duration {
+        // A look through the socket costs milliseconds; supervisorctl's a
+        // quarter of a second.
+        match self.socket.get() {
+            Some(Some(_)) if !self.socket_failed.get() => std::time::Duration::from_millis(100),
+            _ => std::time::Duration::MAX,
+        }
     }
 
     fn why(&self, host: &dyn Host, program: &Program) -> String {
@@ -224,6 +307,20 @@ pub(crate) fn namespecs(names: &[String], known: &[String]) -> Vec<String> {
     out
 }
 
+/// What a supervisor state means; `None` for a word that is not one.
+pub(crate) fn class_of(state: &str) -> Option<Class> {
+    Some(match state {
+        "RUNNING" => Class::Running,
+        "STARTING" | "BACKOFF" => Class::Starting,
+        "STOPPING" => Class::Stopping,
+        "STOPPED" => Class::Stopped,
+        // EXITED: it ran and ended, and supervisord will not start
+        // it again (autorestart false, or an expected exit code).
+        "EXITED" | "FATAL" | "UNKNOWN" => Class::Failed,
+        _ => return None,
+    })
+}
+
 /// The processes of `supervisorctl status`; lines that are not a process
 /// (errors, warnings) are left out.
 pub(crate) fn parse_status(text: &str) -> Vec<Program> {
@@ -232,16 +329,7 @@ pub(crate) fn parse_status(text: &str) -> Vec<Program> {
             let mut words = line.split_whitespace();
             let name = words.next()?;
             let state = words.next()?;
-            let class = match state {
-                "RUNNING" => Class::Running,
-                "STARTING" | "BACKOFF" => Class::Starting,
-                "STOPPING" => Class::Stopping,
-                "STOPPED" => Class::Stopped,
-                // EXITED: it ran and ended, and supervisord will not start
-                // it again (autorestart false, or an expected exit code).
-                "EXITED" | "FATAL" | "UNKNOWN" => Class::Failed,
-                _ => return None,
-            };
+            let class = class_of(state)?;
             let detail = words.collect::<Vec<_>>().join(" ");
             let pid = detail
                 .strip_prefix("pid ")

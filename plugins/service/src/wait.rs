@@ -12,6 +12,10 @@ use crate::{Backend, Class, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Program, ServiceA
 /// The first pause between two looks.
 const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// The longest pause between two requests to `ready-url` (an app that is
+/// up is found at most this late; a request to it is cheap).
+const URL_PAUSE_CAP: std::time::Duration = std::time::Duration::from_millis(200);
+
 pub(crate) struct Wait {
     /// When the action began: the timeout counts from there, commands
     /// included.
@@ -54,16 +58,18 @@ impl Wait {
             .max(std::time::Duration::from_secs(1))
     }
 
-    /// The pause after the `attempt`-th look (0 for the first).
-    pub fn step(&self, attempt: u32) -> std::time::Duration {
+    /// The pause after the `attempt`-th look (0 for the first), at most
+    /// `cap` (and `interval`).
+    pub fn step(&self, attempt: u32, cap: std::time::Duration) -> std::time::Duration {
         FIRST_PAUSE
             .saturating_mul(1u32 << attempt.min(16))
             .min(self.interval)
+            .min(cap)
     }
 
-    fn pause(&self, deadline: Instant, attempt: &mut u32) {
+    fn pause(&self, deadline: Instant, attempt: &mut u32, cap: std::time::Duration) {
         let left = deadline.saturating_duration_since(Instant::now());
-        std::thread::sleep(self.step(*attempt).min(left));
+        std::thread::sleep(self.step(*attempt, cap).min(left));
         *attempt += 1;
     }
 
@@ -121,7 +127,7 @@ impl Wait {
                     }
                 )));
             }
-            self.pause(deadline, &mut attempt);
+            self.pause(deadline, &mut attempt, backend.look_pause_cap());
         };
         if let Some(url) = &self.ready_url {
             self.until_url(host, url, deadline)?;
@@ -152,7 +158,7 @@ impl Wait {
                     secs(self.timeout)
                 )));
             }
-            self.pause(deadline, &mut attempt);
+            self.pause(deadline, &mut attempt, URL_PAUSE_CAP);
         }
     }
 
@@ -186,7 +192,7 @@ impl Wait {
                     up.join(", ")
                 )));
             }
-            self.pause(deadline, &mut attempt);
+            self.pause(deadline, &mut attempt, backend.look_pause_cap());
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 mod compose;
 mod compose_v1;
 mod supervisor;
+mod supervisor_rpc;
 mod systemd;
 
 fn invoke(host: &MockHost, action: &str, args: Value) -> Result<Outputs, PluginError> {
@@ -19,6 +20,8 @@ fn invoke(host: &MockHost, action: &str, args: Value) -> Result<Outputs, PluginE
 fn lines(host: &MockHost) -> Vec<String> {
     host.commands()
         .iter()
+        // supervisor's config, read for its socket (tests/supervisor_rpc.rs)
+        .filter(|c| c.program != "cat")
         .map(|c| format!("{} {}", c.program, c.args.join(" ")))
         .collect()
 }

@@ -10,16 +10,16 @@ use serde_json::json;
 /// supervisord as `supervisorctl` shows it: programs with a state and a
 /// pid; a started program is `STARTING` for `slow` looks, then `RUNNING`,
 /// or `FATAL` when it is broken.
-struct Fake {
-    progs: Vec<(String, String, u32)>,
-    broken: Vec<String>,
-    slow: usize,
+pub(super) struct Fake {
+    pub(super) progs: Vec<(String, String, u32)>,
+    pub(super) broken: Vec<String>,
+    pub(super) slow: usize,
     pending: Vec<(String, usize)>,
     next_pid: u32,
 }
 
 impl Fake {
-    fn new(progs: &[(&str, &str)]) -> Rc<RefCell<Fake>> {
+    pub(super) fn new(progs: &[(&str, &str)]) -> Rc<RefCell<Fake>> {
         Rc::new(RefCell::new(Fake {
             progs: progs
                 .iter()
@@ -33,7 +33,7 @@ impl Fake {
         }))
     }
 
-    fn set(&mut self, name: &str, state: &str) {
+    pub(super) fn set(&mut self, name: &str, state: &str) {
         let pid = self.next_pid;
         self.next_pid += 1;
         if let Some(p) = self.progs.iter_mut().find(|p| p.0 == name) {
@@ -63,7 +63,7 @@ impl Fake {
         out
     }
 
-    fn start(&mut self, name: &str) {
+    pub(super) fn start(&mut self, name: &str) {
         if self.broken.iter().any(|b| b == name) {
             self.set(name, "FATAL");
         } else {
@@ -72,7 +72,7 @@ impl Fake {
         }
     }
 
-    fn status(&mut self) -> Completed {
+    pub(super) fn status(&mut self) -> Completed {
         for (name, left) in std::mem::take(&mut self.pending) {
             if left == 0 {
                 self.set(&name, "RUNNING");
@@ -98,6 +98,11 @@ impl Fake {
     fn host(fake: &Rc<RefCell<Fake>>) -> MockHost {
         let f = fake.clone();
         MockHost::new().on_exec(move |cmd| {
+            if cmd.program == "cat" {
+                // The config names no `serverurl`: supervisorctl it is.
+                assert_eq!(cmd.args, ["/etc/sv.conf"]);
+                return Ok(Completed::ok("[supervisord]\n[supervisorctl]\n"));
+            }
             assert_eq!(cmd.program, "supervisorctl");
             assert_eq!(&cmd.args[..2], ["-c", "/etc/sv.conf"]);
             let mut f = f.borrow_mut();
@@ -184,8 +189,10 @@ fn status_parses_supervisorctl_lines_and_skips_the_rest() {
 
 #[test]
 fn supervisord_not_answering_is_an_error_with_its_message() {
-    let host =
-        MockHost::new().exec_returns(Completed::new(7, "unix:///run/sv.sock no such file\n", ""));
+    let host = MockHost::new()
+        // `cat` of the config: no serverurl.
+        .exec_returns(Completed::ok("[supervisorctl]\n"))
+        .exec_returns(Completed::new(7, "unix:///run/sv.sock no such file\n", ""));
     let e = invoke(&host, "status", args(json!({}))).unwrap_err();
     assert!(e.message.contains("exited with status 7"), "{}", e.message);
     assert!(e.message.contains("no such file"), "{}", e.message);
@@ -416,6 +423,9 @@ fn a_dry_run_looks_but_neither_stops_nor_waits() {
     let fake = Fake::new(&[("web", "RUNNING"), ("worker", "STOPPED")]);
     let f = fake.clone();
     let host = MockHost::new().dry_run().on_exec(move |cmd| {
+        if cmd.program == "cat" {
+            return Ok(Completed::ok("[supervisorctl]\n"));
+        }
         assert_eq!(
             cmd.args[2], "status",
             "only reads reach the handler in a dry-run"
