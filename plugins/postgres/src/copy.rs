@@ -8,7 +8,8 @@
 use cairn_sdk::prelude::*;
 
 use crate::common::{
-    database_of, ident, literal, pg_command, run_ok, split_password, with_database, with_password,
+    database_of, ident, literal, pg_command, run_ok, split_password, tail, with_database,
+    with_password,
 };
 use crate::readonly::psql;
 use crate::{StepArgs, target};
@@ -23,20 +24,27 @@ pub fn copy(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs, Plu
         let (cmd, shown) = psql(host, &server, tsecret, sql, effect)?;
         run_ok(host, &cmd, &format!("on {shown}"))
     };
-    let exists = q(
-        &format!(
-            "select count(*) from pg_database where datname = {}",
-            literal(&db)
-        ),
-        Effect::Read,
-    )?;
-    if exists.stdout_text().trim() != "0" {
-        return Err(PluginError::arg(
+    let exists_error = || {
+        PluginError::arg(
             "target-url",
             format!(
                 "database `{db}` already exists on the target server: a copy never overwrites; drop it or name another"
             ),
-        ));
+        )
+    };
+    // A dry-run asks; a run lets `create database` refuse (one psql less
+    // while the old site is read-only).
+    if ctx.mode == Mode::DryRun {
+        let exists = q(
+            &format!(
+                "select count(*) from pg_database where datname = {}",
+                literal(&db)
+            ),
+            Effect::Read,
+        )?;
+        if exists.stdout_text().trim() != "0" {
+            return Err(exists_error());
+        }
     }
     let (source_shown, _) = split_password(&a.url);
     let owner = a.owner.as_deref().filter(|o| !o.is_empty());
@@ -48,7 +56,19 @@ pub fn copy(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs, Plu
             .map(|o| format!(" owner {}", ident(o)))
             .unwrap_or_default()
     );
-    let created = q(&create, Effect::Write)?;
+    let (cmd, shown) = psql(host, &server, tsecret, &create, Effect::Write)?;
+    let created = host.exec(&cmd)?;
+    if !created.planned && created.status != 0 {
+        if created.stderr_text().contains("already exists") {
+            return Err(exists_error());
+        }
+        return Err(PluginError::new(format!(
+            "on {shown}: `{}` exited with status {}\n  {}",
+            cmd.program,
+            created.status,
+            tail(&created)
+        )));
+    }
     if created.planned {
         host.log(
             Level::Info,
@@ -73,19 +93,22 @@ pub fn copy(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs, Plu
             .set("size-bytes", size)
             .set("planned", true));
     }
-    q(
-        &format!("comment on database {} is {}", ident(&db), literal(&label)),
-        Effect::Write,
-    )?;
+    // Labelled, and its OID read, in one session.
     let oid = q(
         &format!(
-            "select oid from pg_database where datname = {}",
+            "comment on database {} is {}; select oid from pg_database where datname = {}",
+            ident(&db),
+            literal(&label),
             literal(&db)
         ),
-        Effect::Read,
+        Effect::Write,
     )?
     .stdout_text()
-    .trim()
+    .lines()
+    .rev()
+    .map(str::trim)
+    .find(|l| !l.is_empty() && !l.starts_with("COMMENT"))
+    .unwrap_or("")
     .to_string();
 
     let (dump, _) = pg_command(

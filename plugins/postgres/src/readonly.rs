@@ -90,9 +90,11 @@ pub fn read_only(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs
             literal(&db)
         ),
     )?;
+    // `on` reads the time of its own change in the same session: sessions
+    // opened before it are the ones that may still write (see `settle`).
     let sql = if on {
         format!(
-            "alter database {} set default_transaction_read_only = on",
+            "alter database {} set default_transaction_read_only = on; select now()",
             ident(&db)
         )
     } else {
@@ -131,7 +133,15 @@ pub fn read_only(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs
         return Ok(out.set("sessions-open", open.parse::<u64>().unwrap_or(0)));
     }
     if on {
-        let ended = settle(host, a, &db)?;
+        let changed_at = done
+            .stdout_text()
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string();
+        let ended = settle(host, a, &db, &changed_at)?;
         out = out.set("sessions-terminated", ended);
         prove_read_only(host, ctx, a, &db)?;
         out = out.set("verified", true);
@@ -163,10 +173,15 @@ fn others(db: &str, what: &str) -> String {
     )
 }
 
-/// Waits until the sessions opened before the change have ended, or
-/// terminates them; how many were terminated.
-fn settle(host: &dyn Host, a: &StepArgs, db: &str) -> Result<u64, PluginError> {
-    let cutoff = query(host, a, "select now()")?;
+/// Waits until the sessions opened before the change (at `changed_at`, as
+/// the change's session read it; read now when it did not say) have ended,
+/// or terminates them; how many were terminated.
+fn settle(host: &dyn Host, a: &StepArgs, db: &str, changed_at: &str) -> Result<u64, PluginError> {
+    let cutoff = if changed_at.is_empty() || changed_at.starts_with("ALTER") {
+        query(host, a, "select now()")?
+    } else {
+        changed_at.to_string()
+    };
     let older = format!(
         "{} and backend_start < {}::timestamptz",
         others(db, "pid"),

@@ -47,7 +47,9 @@ fn server(probe_writes: bool) -> (MockHost, Rc<RefCell<Vec<String>>>) {
         Ok(if sql.contains("pg_db_role_setting") {
             Completed::ok("off\n")
         } else if sql == "select now()" {
-            Completed::ok("2026-12-03 10:00:00+00\n")
+            panic!("the time of the change is read by the change's own session")
+        } else if sql.starts_with("alter database") && sql.ends_with("; select now()") {
+            Completed::ok("ALTER DATABASE\n2026-12-03 10:00:00+00\n")
         } else if sql.starts_with("select count(*) from pg_stat_activity") {
             Completed::ok("0\n")
         } else if sql.starts_with("create table \"cairn_ro_probe_") {
@@ -76,7 +78,8 @@ fn read_only_on_sets_the_database_and_proves_it_with_a_failing_write() {
     let log = log.borrow();
     assert!(
         log.iter()
-            .any(|s| s == "alter database \"site\" set default_transaction_read_only = on"),
+            .any(|s| s
+                == "alter database \"site\" set default_transaction_read_only = on; select now()"),
         "{log:?}"
     );
     // The ALTER's own session is forced writable (the database may be
@@ -133,15 +136,17 @@ fn read_only_in_a_dry_run_changes_nothing_and_counts_open_sessions() {
 
 #[test]
 fn copy_refuses_a_target_database_that_exists() {
-    let host = MockHost::new().on_exec(|cmd| {
+    // A dry-run asks before planning the create.
+    let host = MockHost::new().dry_run().on_exec(|cmd| {
         Ok(if sql_of(cmd).contains("from pg_database where datname") {
             Completed::ok("1\n")
         } else {
             Completed::ok("")
         })
     });
-    let err = run(
+    let err = run_in(
         &host,
+        Mode::DryRun,
         "copy",
         json!({ "url": URL, "target-url": "postgresql://postgres@127.0.0.1:5433/site" }),
     )
@@ -154,6 +159,55 @@ fn copy_refuses_a_target_database_that_exists() {
             .iter()
             .any(|c| sql_of(c).starts_with("create database"))
     );
+
+    // A run lets PostgreSQL refuse the create, and says the same.
+    let host = MockHost::new().on_exec(|cmd| {
+        Ok(if sql_of(cmd).starts_with("create database") {
+            Completed::new(1, "", "ERROR:  database \"site\" already exists\n")
+        } else {
+            Completed::ok("")
+        })
+    });
+    let err = run(
+        &host,
+        "copy",
+        json!({ "url": URL, "target-url": "postgresql://postgres@127.0.0.1:5433/site" }),
+    )
+    .unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("target-url"));
+    assert!(err.message.contains("never overwrites"), "{}", err.message);
+    let sqls: Vec<String> = host.commands().iter().map(sql_of).collect();
+    assert_eq!(
+        sqls,
+        ["create database \"site\""],
+        "nothing else ran: {sqls:?}"
+    );
+    assert!(host.transfers().is_empty(), "nothing was copied");
+}
+
+#[test]
+fn copy_labels_the_new_database_and_reads_its_oid_in_one_session() {
+    let done = Transferred {
+        bytes_in: 10,
+        bytes_out: 10,
+        ..Transferred::default()
+    };
+    let host = MockHost::new().transfer_returns(done).on_exec(|cmd| {
+        Ok(if sql_of(cmd).starts_with("comment on database") {
+            Completed::ok("COMMENT\n16384\n")
+        } else {
+            Completed::ok("")
+        })
+    });
+    let out = run(
+        &host,
+        "copy",
+        json!({ "url": URL, "target-url": "postgresql://postgres@127.0.0.1:5433/site" }),
+    )
+    .unwrap();
+    assert_eq!(out.get("oid").unwrap(), "16384");
+    let sqls: Vec<String> = host.commands().iter().map(sql_of).collect();
+    assert_eq!(sqls.len(), 2, "create, then label and OID: {sqls:?}");
 }
 
 #[test]
