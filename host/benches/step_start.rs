@@ -119,7 +119,9 @@ fn context(step: &str) -> Context {
     }
 }
 
-/// The context the engine would give a step of a stock plugin, in apply mode.
+/// The context the engine would give a step of a stock plugin, in apply mode;
+/// its capabilities' states are `describe_only`'s, each capability's default
+/// built from the one list (`capabilities::CAPABILITIES`).
 fn capctx(plugin: &LoadedPlugin, limits: &Limits) -> CapCtx {
     CapCtx {
         mode: Mode::Apply,

@@ -20,7 +20,12 @@ use crate::target::{bad_name, decode_target};
 const PROJECT_NODES: [&str; 6] = [
     "target", "storage", "secrets", "plugins", "runbooks", "grant",
 ];
-/// Capabilities a `grant` can name (DESIGN §5).
+/// Capabilities a `grant` can name (DESIGN §5): the grant kinds, listed
+/// only here. The host registers one capability per kind, in this order
+/// (`capabilities/registry.rs`), and its tests hold that list, this one and
+/// the interfaces the `plugin` world of `wit/cairn-plugin.wit` imports
+/// together: every kind but `exec-env` (narrowing `exec` and `docker`) and
+/// `files` (WASI's filesystem) is such an interface.
 pub const CAPABILITIES: [&str; 11] = [
     "log", "exec", "exec-env", "transfer", "storage", "http", "socket", "docker", "dns", "secrets",
     "files",

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::StepState;
 use super::grants::host_matches;
+use super::registry::Capability;
 use crate::events::Event;
 use crate::wit::cairn::plugin::dns::{self as wit, Answer, DnsRecord, Query as WitQuery};
 
@@ -275,6 +276,14 @@ fn ask_tcp(
             return Ok(m);
         }
     }
+}
+
+/// The `dns` capability.
+pub struct Dns;
+
+impl Capability for Dns {
+    const NAME: &'static str = "dns";
+    type State = ();
 }
 
 impl wit::Host for StepState {

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
+use bollard::Docker as Client;
 use bollard::errors::Error as ApiError;
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{
@@ -16,6 +16,7 @@ use bollard::query_parameters::{
 use serde_json::json;
 
 use super::StepState;
+use super::registry::Capability;
 use crate::events::Event;
 pub use crate::targets::docker::{DEFAULT_ENGINE, Engine, check_container, engine_matches, run};
 use crate::targets::docker::{Failure, Op, block, client, phrase};
@@ -74,8 +75,16 @@ fn unknown(container: &str) -> ContainerInfo {
     }
 }
 
-async fn inspect(d: &Docker, container: &str) -> Result<ContainerInfo, Failure> {
+async fn inspect(d: &Client, container: &str) -> Result<ContainerInfo, Failure> {
     Ok(info(d.inspect_container(container, None).await?))
+}
+
+/// The `docker` capability (containers on a docker engine).
+pub struct Docker;
+
+impl Capability for Docker {
+    const NAME: &'static str = "docker";
+    type State = ();
 }
 
 impl wit::Host for StepState {
@@ -412,43 +421,4 @@ impl StepState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_socket_is_a_clear_error() {
-        let engine = Engine::parse("unix:///nonexistent/cairn-docker.sock").unwrap();
-        let started = Instant::now();
-        let f = block(Instant::now() + Duration::from_secs(5), async {
-            let d = client(&engine).await?;
-            inspect(&d, "x").await
-        })
-        .unwrap_err();
-        assert_eq!(
-            phrase(Op::Inspect, &engine, Some("x"), f, started.elapsed()),
-            "docker: inspect container `x` on unix:///nonexistent/cairn-docker.sock: cannot connect: no such socket"
-        );
-    }
-
-    #[test]
-    fn a_silent_engine_ends_at_the_deadline() {
-        // A listener that accepts and never answers.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for c in listener.incoming().flatten() {
-                held.push(c);
-            }
-        });
-        let engine = Engine::parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
-        let started = Instant::now();
-        let f = block(Instant::now() + Duration::from_millis(300), async {
-            let d = client(&engine).await?;
-            inspect(&d, "x").await
-        })
-        .unwrap_err();
-        assert!(matches!(f, Failure::Timeout), "{f:?}");
-        assert!(started.elapsed() < Duration::from_secs(3));
-    }
-}
+mod tests;

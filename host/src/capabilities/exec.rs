@@ -1,10 +1,12 @@
 //! `exec`: a command on a target, with env, stdin, a deadline and an effect.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::StepState;
+use super::registry::Capability;
+use super::{Inputs, StepState, Targets};
 use crate::events::Event;
 use crate::targets::docker::run::{self as container, RunError};
 pub use crate::targets::process::{Finished, run_process};
@@ -12,6 +14,45 @@ use crate::targets::{Launch, launch, marked};
 use crate::wit::cairn::plugin::exec::{self as wit, Command, Completed};
 use crate::wit::cairn::plugin::types::Effect;
 use cairn_lang::TargetKind;
+
+/// The `exec` capability.
+pub struct Exec;
+
+impl Capability for Exec {
+    const NAME: &'static str = "exec";
+    type State = OnTargets;
+
+    fn build(inputs: &Inputs<'_>) -> OnTargets {
+        OnTargets::build(inputs)
+    }
+}
+
+/// What a capability that runs commands on targets keeps (`exec`,
+/// `transfer`): the project's targets and the step's.
+#[derive(Clone)]
+pub struct OnTargets {
+    pub targets: Arc<Targets>,
+    /// The step's target name (`local` when the step names none).
+    pub target: String,
+}
+
+impl OnTargets {
+    pub fn build(inputs: &Inputs<'_>) -> Self {
+        Self {
+            targets: inputs.targets.clone(),
+            target: inputs.target.to_string(),
+        }
+    }
+}
+
+impl Default for OnTargets {
+    fn default() -> Self {
+        Self {
+            targets: Arc::new(Targets::default()),
+            target: "local".into(),
+        }
+    }
+}
 
 impl wit::Host for StepState {
     fn run(&mut self, cmd: Command) -> wasmtime::Result<Result<Completed, String>> {
@@ -24,9 +65,9 @@ impl StepState {
         if self.cx.grants.get("exec").is_none() {
             return Err(self.cx.denied("exec", &cmd.program));
         }
-        let target_name = cmd.target.clone().unwrap_or_else(|| self.cx.target.clone());
-        let target = self
-            .cx
+        let on = self.cx.state::<Exec>();
+        let target_name = cmd.target.clone().unwrap_or_else(|| on.target.clone());
+        let target = on
             .targets
             .get(&target_name)
             .cloned()

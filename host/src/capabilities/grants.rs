@@ -50,6 +50,15 @@ pub struct Grants {
 /// set in a command's environment (`grant plugin=x { exec-env "LD_LIBRARY_PATH" }`).
 pub const EXEC_ENV: &str = "exec-env";
 
+/// `exec-env`, a grant kind of its own that narrows `exec` and `docker`.
+pub struct ExecEnv;
+
+impl super::registry::Capability for ExecEnv {
+    const NAME: &'static str = EXEC_ENV;
+    const WIT: bool = false;
+    type State = ();
+}
+
 impl Grants {
     pub fn none() -> Self {
         Self::default()

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::StepState;
 use super::grants::{Allow, host_matches};
+use super::registry::Capability;
 use crate::events::Event;
 use crate::wit::cairn::plugin::http::{self as wit, HeaderValue, Request, Response};
 
@@ -77,6 +78,14 @@ fn host_port(url: &reqwest::Url) -> String {
         Some(p) => format!("{host}:{p}"),
         None => host.to_string(),
     }
+}
+
+/// The `http` capability.
+pub struct Http;
+
+impl Capability for Http {
+    const NAME: &'static str = "http";
+    type State = ();
 }
 
 impl wit::Host for StepState {

@@ -4,10 +4,19 @@ use crate::events::Event;
 use crate::wit::cairn::plugin::log::{self as wit, Level};
 
 use super::StepState;
+use super::registry::Capability;
 
 const MAX_MESSAGE: usize = 16 << 10;
 /// Of the last `error` message, kept to explain a trap.
 const MAX_LAST_ERROR: usize = 2 << 10;
+
+/// The `log` capability.
+pub struct Log;
+
+impl Capability for Log {
+    const NAME: &'static str = "log";
+    type State = ();
+}
 
 impl wit::Host for StepState {
     fn log(

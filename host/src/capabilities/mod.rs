@@ -2,18 +2,23 @@
 //! plugin wants passes. Each module implements one WIT interface and
 //! enforces grants, dry-run, redaction, journaling and deadlines.
 
+mod child_log;
 pub mod dns;
 pub mod docker;
 pub mod exec;
+pub mod files;
 pub mod grants;
 pub mod http;
 pub mod log;
 pub mod programs;
+pub mod registry;
 pub mod secrets;
 pub mod socket;
 pub mod storage;
 pub mod transfer;
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,10 +30,82 @@ use crate::events::{Event, EventSink, Mode, NullSink};
 use crate::limits::Limits;
 use crate::redact::Redactor;
 pub use crate::targets::Targets;
+pub use child_log::ChildLog;
 pub use grants::{Allow, Grants};
+pub use registry::{Capability, Entry, States, entry};
 pub use secrets::SecretStore;
 
-/// What the host knows while a plugin runs one step.
+/// Every capability of the host, in the order of `cairn_lang::CAPABILITIES`
+/// (the grant kinds `cairn.kdl` accepts; a test holds the two and the
+/// `plugin` world's imports together). Adding a capability adds one line.
+pub const CAPABILITIES: &[Entry] = &[
+    entry::<log::Log>(),
+    entry::<exec::Exec>(),
+    entry::<grants::ExecEnv>(),
+    entry::<transfer::Transfer>(),
+    entry::<storage::Storage>(),
+    entry::<http::Http>(),
+    entry::<socket::Socket>(),
+    entry::<docker::Docker>(),
+    entry::<dns::Dns>(),
+    entry::<secrets::Secrets>(),
+    entry::<files::Files>(),
+];
+
+/// What capability states are built from: the project, the run and the
+/// step.
+pub struct Inputs<'a> {
+    pub project: &'a cairn_lang::Project,
+    pub secrets: &'a Arc<SecretStore>,
+    pub redactor: &'a Arc<Redactor>,
+    pub targets: &'a Arc<Targets>,
+    pub run_id: &'a str,
+    /// The step's target name (`local` when the step names none).
+    pub target: &'a str,
+    /// Values several capabilities share, built once (see [`Inputs::shared`]).
+    shared: RefCell<Vec<Box<dyn Any>>>,
+}
+
+impl<'a> Inputs<'a> {
+    pub fn new(
+        project: &'a cairn_lang::Project,
+        secrets: &'a Arc<SecretStore>,
+        redactor: &'a Arc<Redactor>,
+        targets: &'a Arc<Targets>,
+        run_id: &'a str,
+        target: &'a str,
+    ) -> Self {
+        Self {
+            project,
+            secrets,
+            redactor,
+            targets,
+            run_id,
+            target,
+            shared: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The value of type `T` the capabilities of this step share (the
+    /// project's storages of `storage` and `transfer`): made by the first
+    /// that asks, cloned for the others.
+    pub fn shared<T: Any + Clone>(&self, make: impl FnOnce() -> T) -> T {
+        if let Some(v) = self
+            .shared
+            .borrow()
+            .iter()
+            .find_map(|v| v.downcast_ref::<T>())
+        {
+            return v.clone();
+        }
+        let v = make();
+        self.shared.borrow_mut().push(Box::new(v.clone()));
+        v
+    }
+}
+
+/// What the host knows while a plugin runs one step: the core every
+/// capability shares, and each capability's own state ([`registry`]).
 pub struct CapCtx {
     pub plugin: String,
     pub step: String,
@@ -36,20 +113,16 @@ pub struct CapCtx {
     /// `--offline`: not even reads are performed.
     pub offline: bool,
     pub grants: Grants,
-    /// The step's target name (`local` when the step names none).
-    pub target: String,
-    pub targets: Arc<Targets>,
     pub deadline: Instant,
     pub events: Arc<dyn EventSink>,
-    pub secrets: Arc<SecretStore>,
     pub redactor: Arc<Redactor>,
     pub limits: Limits,
     /// Log events emitted so far in this call.
     pub log_events: usize,
     /// Set when a host call ends the plugin on purpose (a trap with a reason).
     pub fatal: Option<String>,
-    /// The project's storages (`storage` and `transfer`).
-    pub storages: Arc<storage::Storages>,
+    /// Each registered capability's state, built from [`CAPABILITIES`].
+    pub states: States,
 }
 
 impl CapCtx {
@@ -61,17 +134,19 @@ impl CapCtx {
             mode: Mode::DryRun,
             offline: true,
             grants: Grants::none(),
-            target: "local".into(),
-            targets: Arc::new(Targets::default()),
             deadline: Instant::now() + Duration::from_secs(5),
             events: Arc::new(NullSink),
-            secrets: Arc::new(SecretStore::default()),
             redactor: Arc::new(Redactor::new()),
             limits: Limits::describe(),
             log_events: 0,
             fatal: None,
-            storages: Arc::new(storage::Storages::default()),
+            states: States::describe(),
         }
+    }
+
+    /// The state of capability `C`, its own.
+    pub fn state<C: Capability>(&self) -> &C::State {
+        self.states.get::<C>()
     }
 
     /// Time left before the step's deadline, and at most `cap`.
@@ -126,61 +201,6 @@ impl CapCtx {
     }
 }
 
-/// Journals the processes a step starts on this machine and their ends
-/// (`child-started`, `child-ended`): what `cairn resume` checks.
-#[derive(Clone)]
-pub struct ChildLog {
-    events: Arc<dyn EventSink>,
-    step: String,
-}
-
-impl ChildLog {
-    pub fn started(&self, started: crate::children::Started, command: &str) {
-        self.events.emit(&Event::ChildStarted {
-            step: self.step.clone(),
-            pid: started.pid,
-            start_time: started.start_time,
-            cgroup: started.cgroup.map(|p| p.display().to_string()),
-            command: command.to_string(),
-        });
-    }
-
-    /// A command started on an ssh or docker target, its processes marked
-    /// `marker` there (see [`crate::targets::marked`]).
-    pub fn remote_started(
-        &self,
-        target: &str,
-        at: &cairn_lang::TargetKind,
-        marker: &str,
-        command: &str,
-    ) {
-        self.events.emit(&Event::RemoteStarted {
-            step: self.step.clone(),
-            target: target.to_string(),
-            at: serde_json::to_value(at).unwrap_or_default(),
-            marker: marker.to_string(),
-            command: command.to_string(),
-        });
-    }
-
-    /// That command ended there (or was ended).
-    pub fn remote_ended(&self, marker: &str) {
-        self.events.emit(&Event::RemoteEnded {
-            step: self.step.clone(),
-            marker: marker.to_string(),
-        });
-    }
-
-    /// The process `pid` ended and was reaped.
-    pub fn ended(&self, pid: u32, status: i32) {
-        self.events.emit(&Event::ChildEnded {
-            step: self.step.clone(),
-            pid,
-            status,
-        });
-    }
-}
-
 /// A store's data: WASI with no ambient authority, the resource table, the
 /// limiter and the capability context.
 pub struct StepState {
@@ -228,7 +248,7 @@ impl StepState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        preopen_granted_dirs(&mut builder, &cx);
+        files::preopen_granted_dirs(&mut builder, &cx);
         let wasi = builder.build();
         Self {
             wasi,
@@ -265,31 +285,6 @@ impl StepState {
 
     pub fn memory_limit_hit(&self) -> bool {
         self.limits.hit
-    }
-}
-
-/// Each directory a `files` grant names (not `*`) becomes a WASI preopen
-/// under the name written in the grant; read-only in a dry-run, so a plugin
-/// cannot change a file behind the host's back.
-fn preopen_granted_dirs(builder: &mut WasiCtxBuilder, cx: &CapCtx) {
-    use wasmtime_wasi::FsPerms;
-    let Some(Allow::Only(dirs)) = cx.grants.get("files") else {
-        return;
-    };
-    let read_only = cx.mode == Mode::DryRun || cx.offline;
-    let perms = if read_only {
-        FsPerms::ReadOnly
-    } else {
-        FsPerms::ReadWrite
-    };
-    for dir in dirs {
-        let host = cx.storages.root().join(dir);
-        if !host.is_dir() {
-            continue;
-        }
-        if let Err(e) = builder.preopened_dir(&host, dir, perms) {
-            tracing::warn!(dir = %dir, "cannot preopen a granted directory: {e}");
-        }
     }
 }
 
@@ -334,3 +329,6 @@ impl wasmtime::ResourceLimiter for MemLimiter {
 }
 
 impl crate::wit::cairn::plugin::types::Host for StepState {}
+
+#[cfg(test)]
+mod registry_tests;

@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use cairn_lang::SecretSource;
 use wasmtime::component::Resource;
 
-use super::StepState;
+use super::registry::Capability;
+use super::{Inputs, StepState};
 use crate::wit::cairn::plugin::secrets as wit;
 
 pub use crate::wit::SecretHandle;
@@ -95,6 +96,19 @@ fn load(sources: &[SecretSource], root: &Path) -> anyhow::Result<BTreeMap<String
     Ok(out)
 }
 
+/// The `secrets` capability.
+pub struct Secrets;
+
+impl Capability for Secrets {
+    const NAME: &'static str = "secrets";
+    /// The project's secrets.
+    type State = Arc<SecretStore>;
+
+    fn build(inputs: &Inputs<'_>) -> Arc<SecretStore> {
+        inputs.secrets.clone()
+    }
+}
+
 impl StepState {
     /// The value behind a handle, registered for redaction.
     pub fn secret_value(&mut self, handle: &Resource<SecretHandle>) -> Result<String, String> {
@@ -106,7 +120,7 @@ impl StepState {
             .clone();
         let value = self
             .cx
-            .secrets
+            .state::<Secrets>()
             .get(&name)?
             .ok_or_else(|| format!("secrets: no secret named `{name}`"))?;
         self.cx.redactor.add(&value);
@@ -119,7 +133,7 @@ impl wit::Host for StepState {
         if !self.cx.grants.allows("secrets", &name, |g, v| g == v) {
             return Ok(Err(self.cx.denied("secrets", &name)));
         }
-        match self.cx.secrets.get(&name) {
+        match self.cx.state::<Secrets>().get(&name) {
             Err(e) => return Ok(Err(e)),
             Ok(None) => return Ok(Err(format!("secrets: no secret named `{name}`"))),
             Ok(Some(_)) => {}

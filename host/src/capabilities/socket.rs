@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::StepState;
 use super::grants::host_matches;
+use super::registry::Capability;
 use crate::events::Event;
 use crate::wit::cairn::plugin::socket::{self as wit, Reply, ReplyEnd, Request};
 use crate::wit::cairn::plugin::types::Effect;
@@ -257,6 +258,14 @@ fn end_name(end: ReplyEnd) -> &'static str {
         ReplyEnd::Limit => "limit",
         ReplyEnd::Timeout => "timeout",
     }
+}
+
+/// The `socket` capability.
+pub struct Socket;
+
+impl Capability for Socket {
+    const NAME: &'static str = "socket";
+    type State = ();
 }
 
 impl wit::Host for StepState {

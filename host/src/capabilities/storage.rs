@@ -23,7 +23,8 @@ use std::sync::Arc;
 use cairn_lang::{Project, S3Credentials, StorageKind};
 use serde_json::json;
 
-use super::{SecretStore, StepState};
+use super::registry::Capability;
+use super::{Inputs, SecretStore, StepState};
 use crate::events::Event;
 use crate::redact::Redactor;
 use crate::wit::cairn::plugin::storage::{self as wit, ObjectInfo, Written};
@@ -38,6 +39,31 @@ fn info(m: ObjectMeta) -> ObjectInfo {
         last_modified_ms: m.last_modified_ms,
         etag: m.etag,
     }
+}
+
+/// The `storage` capability.
+pub struct Storage;
+
+impl Capability for Storage {
+    const NAME: &'static str = "storage";
+    /// The project's storages.
+    type State = Arc<Storages>;
+
+    fn build(inputs: &Inputs<'_>) -> Arc<Storages> {
+        project_storages(inputs)
+    }
+}
+
+/// The project's storages for a step, built once for every capability that
+/// works with them (`storage`, `transfer`).
+pub fn project_storages(inputs: &Inputs<'_>) -> Arc<Storages> {
+    inputs.shared(|| {
+        Arc::new(
+            Storages::from_project(inputs.project)
+                .with_secrets(inputs.secrets.clone(), inputs.redactor.clone())
+                .with_run(inputs.run_id),
+        )
+    })
 }
 
 impl StepState {
@@ -83,14 +109,14 @@ impl StepState {
         } else {
             check_key(key)?;
         }
-        let url = self.cx.storages.url(storage, key);
+        let url = self.cx.state::<Storage>().url(storage, key);
         let mut detail = json!({ "op": op, "storage": storage, "key": key, "url": url });
         if self.cx.plans(false) {
             self.storage_event(false, true, format!("{op} {url}"), detail);
             return Ok(empty);
         }
         let started = Instant::now();
-        let store = self.cx.storages.open(storage)?;
+        let store = self.cx.state::<Storage>().open(storage)?;
         let r = run(&store, self.cx.deadline);
         detail["duration_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
         let summary = match &r {
@@ -115,7 +141,7 @@ impl StepState {
     ) -> Result<Written, String> {
         self.storage_allowed(storage)?;
         check_key(key)?;
-        let url = self.cx.storages.url(storage, key);
+        let url = self.cx.state::<Storage>().url(storage, key);
         let (verb, past) = if op == "put" {
             ("written", "written")
         } else {
@@ -142,7 +168,7 @@ impl StepState {
         let started = Instant::now();
         let r = self
             .cx
-            .storages
+            .state::<Storage>()
             .open(storage)
             .and_then(|store| run(&store, self.cx.deadline));
         detail["duration_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);

@@ -12,14 +12,17 @@ use std::cell::Cell;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::StepState;
-use super::storage::check_key;
+use super::exec::OnTargets;
+use super::registry::Capability;
 use super::storage::dir::TempFile;
+use super::storage::{Storages, check_key};
+use super::{Inputs, StepState};
 use crate::events::Event;
 use crate::targets::{Invocation, launch};
 use crate::wit::cairn::plugin::exec::Command;
@@ -33,6 +36,29 @@ use pipe::{
     Watchdog, ZstdStage,
 };
 
+/// The `transfer` capability.
+pub struct Transfer;
+
+impl Capability for Transfer {
+    const NAME: &'static str = "transfer";
+    type State = TransferState;
+
+    fn build(inputs: &Inputs<'_>) -> TransferState {
+        TransferState {
+            on: OnTargets::build(inputs),
+            storages: super::storage::project_storages(inputs),
+        }
+    }
+}
+
+/// What `transfer` keeps: the targets its commands run on, and the
+/// project's storages its objects are in.
+#[derive(Clone, Default)]
+pub struct TransferState {
+    pub on: OnTargets,
+    pub storages: Arc<Storages>,
+}
+
 impl StepState {
     fn command_end(&mut self, cmd: &Command) -> Result<CommandEnd, String> {
         if self.cx.grants.get("exec").is_none() {
@@ -44,9 +70,9 @@ impl StepState {
                 cmd.program
             ));
         }
-        let target = cmd.target.clone().unwrap_or_else(|| self.cx.target.clone());
-        let kind = self
-            .cx
+        let on = &self.cx.state::<Transfer>().on;
+        let target = cmd.target.clone().unwrap_or_else(|| on.target.clone());
+        let kind = on
             .targets
             .get(&target)
             .cloned()
@@ -61,15 +87,12 @@ impl StepState {
     }
 
     fn file_end(&self, path: &str) -> Result<PathBuf, String> {
-        let full = normal(&self.cx.storages.root().join(path)).ok_or_else(|| {
+        let root = self.cx.state::<Transfer>().storages.root();
+        let full = normal(&root.join(path)).ok_or_else(|| {
             format!("transfer: the path `{path}` is refused: it climbs out with `..`")
         })?;
         let shown = full.to_string_lossy().into_owned();
-        if !self
-            .cx
-            .grants
-            .allows("files", &shown, dir_matches(self.cx.storages.root()))
-        {
+        if !self.cx.grants.allows("files", &shown, dir_matches(root)) {
             return Err(self.cx.denied("files", &shown));
         }
         Ok(full)
@@ -79,7 +102,7 @@ impl StepState {
         self.storage_allowed(&o.storage)?;
         check_key(&o.key)?;
         Ok(End::Object {
-            url: self.cx.storages.url(&o.storage, &o.key),
+            url: self.cx.state::<Transfer>().storages.url(&o.storage, &o.key),
             storage: o.storage.clone(),
             key: o.key.clone(),
         })
@@ -212,7 +235,7 @@ impl StepState {
     ) -> Result<(u64, u64, Option<String>), String> {
         let watchdog = Watchdog::new(deadline);
         let started = Instant::now();
-        let storages = self.cx.storages.clone();
+        let storages = self.cx.state::<Transfer>().storages.clone();
         let log = self.cx.child_log();
         // The source.
         let mut src_proc = None;

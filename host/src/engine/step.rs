@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::resolver::{RunInfo, Scopes, StepDone};
 use super::{Resolved, RunOptions};
-use crate::capabilities::{CapCtx, Targets};
+use crate::capabilities::{CapCtx, Inputs, States, Targets};
 use crate::events::{Event, EventSink, Mode, Phase, StepStatus};
 use crate::project::Workspace;
 use crate::redact::Redactor;
@@ -316,26 +316,27 @@ impl Executor<'_> {
                 inner: self.sink.clone(),
                 planned: AtomicBool::new(false),
             });
+            let inputs = Inputs::new(
+                &self.ws.project,
+                &self.ws.secrets,
+                &self.redactor,
+                &self.targets,
+                &self.info.id,
+                &target,
+            );
             let cx = CapCtx {
                 plugin: resolved.plugin.name.clone(),
                 step: step.id.clone(),
                 mode: self.opts.mode,
                 offline,
                 grants: resolved.grants.clone(),
-                target: target.clone(),
-                targets: self.targets.clone(),
                 deadline: Instant::now() + limits.timeout,
                 events: tap.clone(),
-                secrets: self.ws.secrets.clone(),
                 redactor: self.redactor.clone(),
                 limits: limits.clone(),
                 log_events: 0,
                 fatal: None,
-                storages: Arc::new(
-                    crate::capabilities::storage::Storages::from_project(&self.ws.project)
-                        .with_secrets(self.ws.secrets.clone(), self.redactor.clone())
-                        .with_run(&self.info.id),
-                ),
+                states: States::build(&inputs),
             };
             let runtime = self.ws.catalog.runtime();
             match runtime.run(

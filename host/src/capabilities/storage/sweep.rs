@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use super::Storage;
 use crate::capabilities::StepState;
 
 impl StepState {
@@ -17,10 +18,10 @@ impl StepState {
         let prefix = key
             .rsplit_once('/')
             .map_or(String::new(), |(d, _)| format!("{d}/"));
-        let url = self.cx.storages.url(storage, &prefix);
+        let url = self.cx.state::<Storage>().url(storage, &prefix);
         let found = self
             .cx
-            .storages
+            .state::<Storage>()
             .open(storage)
             .and_then(|s| Ok((s.debris(&prefix, false, self.cx.deadline)?, s)));
         let (found, store) = match found {
@@ -37,7 +38,7 @@ impl StepState {
         };
         for d in found.iter().filter(|d| d.remove) {
             let r = store.remove_debris(d, self.cx.deadline);
-            let shown = self.cx.storages.url(storage, &d.key);
+            let shown = self.cx.state::<Storage>().url(storage, &d.key);
             let mut detail = json!({
                 "op": "sweep",
                 "storage": storage,
