@@ -202,7 +202,8 @@ fn status_lists_every_program_and_a_dry_run_stops_nothing() {
     p.runbook("svc", &one_step(&s, "stop", "programs web"));
     p.cairn(&["run", "svc", "--dry-run"])
         .success()
-        .stdout_has("supervisor.stopProcess(web)");
+        .stdout_has("would send to socket")
+        .stdout_has("supervisor.stopProcess(web,false)");
     assert_eq!(s.program("web"), ("RUNNING".to_string(), pid));
     assert_eq!(
         outputs(&p, "svc")["was-running"],
@@ -266,7 +267,7 @@ fn supervisord_is_asked_on_its_socket_and_through_supervisorctl_when_it_takes_a_
     assert!(
         c.iter().any(|(cap, sum)| cap == "exec"
             && sum.contains("supervisorctl")
-            && sum.contains(" start worker:*")),
+            && sum.contains(" start 'worker:*'")),
         "{c:?}"
     );
     assert!(!c.iter().any(|(cap, _)| cap == "socket"), "{c:?}");
