@@ -45,19 +45,7 @@ Port 22
 ListenAddress $(lab_host_addr "$h")
 HostKey $d/ssh_host_ed25519_key
 PidFile $d/run/sshd.pid
-AllowUsers $SSH_USER
-AuthorizedKeysFile $SSH_DIR/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-UsePAM no
-StrictModes no
-X11Forwarding no
-PrintMotd no
-AcceptEnv LANG LC_*
-Subsystem sftp internal-sftp
-LogLevel INFO
+$(sshd_conf_common)
 EOF
 }
 

@@ -25,6 +25,25 @@ ensure_ssh_identity() {
     chmod 600 "$home/.pgpass"
 }
 
+# The settings every sshd of the lab shares: the lab's user and keys only.
+sshd_conf_common() {
+    cat <<EOF
+AllowUsers $SSH_USER
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+UsePAM no
+StrictModes no
+X11Forwarding no
+PrintMotd no
+AcceptEnv LANG LC_*
+Subsystem sftp internal-sftp
+LogLevel INFO
+EOF
+}
+
 start_ssh() {
     ensure_ssh_identity
     [ -s "$SSH_DIR/ssh_host_ed25519_key" ] ||
@@ -37,20 +56,8 @@ Port $PORT_SSH
 ListenAddress 127.0.0.1
 HostKey $SSH_DIR/ssh_host_ed25519_key
 PidFile $RUN/sshd.pid
-AllowUsers $SSH_USER
-AuthorizedKeysFile $SSH_DIR/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-UsePAM no
-StrictModes no
-X11Forwarding no
 PermitOpen 127.0.0.1:* localhost:*
-PrintMotd no
-AcceptEnv LANG LC_*
-Subsystem sftp internal-sftp
-LogLevel INFO
+$(sshd_conf_common)
 EOF
     restart_on_change "$SSH_DIR/sshd_config" sshd "$RUN/sshd.pid" "$SSH_DIR/sshd_config"
     mkdir -p /run/sshd
