@@ -8,7 +8,7 @@ use cairn_lang::Step;
 use serde_json::{Value, json};
 
 use super::Resolved;
-use super::step::{End, Executor, UNKNOWN, started_event};
+use super::step::{End, Executor, UNKNOWN};
 use crate::events::{Event, Phase, StepStatus};
 
 impl Executor<'_> {
@@ -22,7 +22,7 @@ impl Executor<'_> {
         later: &[String],
         started: Instant,
     ) {
-        self.sink.emit(&started_event(step, phase, resolved, 1));
+        self.sink.emit(&resolved.started_event(step, phase, 1));
         let names: Vec<String> = later.iter().map(|n| format!("`{n}`")).collect();
         self.sink.emit(&Event::Capability {
             step: step.id.clone(),

@@ -8,6 +8,7 @@ use cairn_lang::{Runbook, Step};
 
 use crate::capabilities::Grants;
 use crate::error::{Error, Result};
+use crate::events::{Event, Phase};
 use crate::project::Workspace;
 use crate::runtime::LoadedPlugin;
 
@@ -130,4 +131,19 @@ pub fn resolve_plugins_public(ws: &Workspace, rb: &Runbook) -> Result<HashMap<St
             )
         })
         .collect())
+}
+
+impl Resolved {
+    /// `StepStarted` for an attempt of `step` with this plugin.
+    pub(super) fn started_event(&self, step: &Step, phase: Phase, attempt: u32) -> Event {
+        Event::StepStarted {
+            step: step.id.clone(),
+            phase,
+            plugin: self.plugin.name.clone(),
+            plugin_version: self.plugin.version.to_string(),
+            action: self.action.clone(),
+            target: step.target.as_ref().map(|t| t.value.clone()),
+            attempt,
+        }
+    }
 }

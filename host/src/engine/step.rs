@@ -311,7 +311,7 @@ impl Executor<'_> {
         let mut last_error = String::new();
         for attempt in 1..=attempts {
             self.sink
-                .emit(&started_event(step, phase, resolved, attempt));
+                .emit(&resolved.started_event(step, phase, attempt));
             let tap = Arc::new(PlannedTap {
                 inner: self.sink.clone(),
                 planned: AtomicBool::new(false),
@@ -441,18 +441,5 @@ impl Executor<'_> {
         } else {
             Err("confirmation declined".into())
         }
-    }
-}
-
-/// `StepStarted` for an attempt of `step` with its resolved plugin.
-pub(super) fn started_event(step: &Step, phase: Phase, resolved: &Resolved, attempt: u32) -> Event {
-    Event::StepStarted {
-        step: step.id.clone(),
-        phase,
-        plugin: resolved.plugin.name.clone(),
-        plugin_version: resolved.plugin.version.to_string(),
-        action: resolved.action.clone(),
-        target: step.target.as_ref().map(|t| t.value.clone()),
-        attempt,
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 mod compose;
 mod compose_v1;
 mod supervisor;
+mod supervisor_groups;
 mod supervisor_rpc;
 mod systemd;
 

@@ -95,7 +95,7 @@ impl Fake {
         Completed::new(if all_up { 0 } else { 3 }, text, "")
     }
 
-    fn host(fake: &Rc<RefCell<Fake>>) -> MockHost {
+    pub(super) fn host(fake: &Rc<RefCell<Fake>>) -> MockHost {
         let f = fake.clone();
         MockHost::new().on_exec(move |cmd| {
             if cmd.program == "cat" {
@@ -136,7 +136,7 @@ impl Fake {
     }
 }
 
-fn args(extra: serde_json::Value) -> serde_json::Value {
+pub(super) fn args(extra: serde_json::Value) -> serde_json::Value {
     let mut a = json!({ "backend": "supervisor", "config": "/etc/sv.conf", "interval": "1ms", "timeout": "2s" });
     a.as_object_mut()
         .unwrap()
@@ -243,53 +243,6 @@ fn groups_are_named_with_or_without_the_star() {
     )
     .unwrap();
     assert_eq!(out["running"], json!(["web", "workers:w_01"]));
-}
-
-#[test]
-fn whole_groups_and_everything_start_and_stop_together() {
-    // `supervisorctl start a b:x b:y` waits each one's startsecs in turn;
-    // `b:*` and `all` start theirs together.
-    let fake = Fake::new(&[
-        ("web", "STOPPED"),
-        ("workers:w_00", "STOPPED"),
-        ("workers:w_01", "STOPPED"),
-        ("cron", "STOPPED"),
-    ]);
-    let host = Fake::host(&fake);
-    let out = invoke(&host, "start", args(json!({ "programs": "web workers" }))).unwrap();
-    assert_eq!(out["all-running"], true);
-    assert_eq!(
-        out["started"],
-        json!(["web", "workers:w_00", "workers:w_01"])
-    );
-    assert!(
-        lines(&host).contains(&"supervisorctl -c /etc/sv.conf start web workers:*".to_string()),
-        "{:?}",
-        lines(&host)
-    );
-    assert_eq!(fake.borrow().progs[3].1, "STOPPED", "cron was not named");
-
-    let out = invoke(
-        &host,
-        "stop",
-        args(json!({ "programs": "web workers:w_00" })),
-    )
-    .unwrap();
-    assert_eq!(out["stopped"], json!(["web", "workers:w_00"]));
-    assert!(
-        lines(&host).contains(&"supervisorctl -c /etc/sv.conf stop web workers:w_00".to_string())
-    );
-    assert_eq!(
-        fake.borrow().progs[2].1,
-        "RUNNING",
-        "the other worker runs on"
-    );
-
-    let out = invoke(&host, "stop", args(json!({}))).unwrap();
-    assert_eq!(out["stopped"], json!(["workers:w_01"]));
-    let out = invoke(&host, "start", args(json!({}))).unwrap();
-    assert_eq!(out["all-running"], true);
-    assert!(lines(&host).contains(&"supervisorctl -c /etc/sv.conf start all".to_string()));
 }
 
 #[test]
