@@ -19,7 +19,6 @@ use crate::backend::{check_signal, dedup, unknown};
 use crate::{Backend, Class, Program, Verb, last_lines};
 
 pub(crate) struct Supervisor {
-    conn: Vec<String>,
     signal: String,
     /// The names of every process of the last listing, so that `act` can
     /// name a whole group or `all` (see `namespecs`).
@@ -41,15 +40,7 @@ impl Supervisor {
         signal: Option<&str>,
         local: bool,
     ) -> Result<Self, PluginError> {
-        let mut conn = Vec::new();
-        if let Some(c) = config {
-            conn.extend(["-c".to_string(), c.to_string()]);
-        }
-        if let Some(s) = server_url {
-            conn.extend(["-s".to_string(), s.to_string()]);
-        }
         Ok(Supervisor {
-            conn,
             signal: check_signal(signal)?,
             known: RefCell::new(Vec::new()),
             local,
@@ -98,9 +89,14 @@ impl Supervisor {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Command::new("supervisorctl")
-            .args(self.conn.clone())
-            .args(args)
+        let mut cmd = Command::new("supervisorctl");
+        if let Some(c) = &self.config {
+            cmd = cmd.args(["-c", c.as_str()]);
+        }
+        if let Some(s) = &self.server_url {
+            cmd = cmd.args(["-s", s.as_str()]);
+        }
+        cmd.args(args)
     }
 
     /// Every process supervisord has.
@@ -109,15 +105,20 @@ impl Supervisor {
     }
 
     /// Every process supervisord has; `None` when the read was planned.
+    /// Their names are kept for `act` (see `namespecs`).
     fn listing(&self, host: &dyn Host) -> Result<Option<Vec<Program>>, PluginError> {
+        let progs = self.read_listing(host)?;
+        if let Some(progs) = &progs {
+            *self.known.borrow_mut() = progs.iter().map(|p| p.name.clone()).collect();
+        }
+        Ok(progs)
+    }
+
+    /// The listing through the socket, else `supervisorctl status`.
+    fn read_listing(&self, host: &dyn Host) -> Result<Option<Vec<Program>>, PluginError> {
         if let Some(address) = self.rpc(host) {
             match crate::supervisor_rpc::listing(host, &address) {
-                Ok(progs) => {
-                    if let Some(progs) = &progs {
-                        *self.known.borrow_mut() = progs.iter().map(|p| p.name.clone()).collect();
-                    }
-                    return Ok(progs);
-                }
+                Ok(progs) => return Ok(progs),
                 Err(crate::xmlrpc::CallError::Fault { code, message }) => {
                     return Err(PluginError::new(format!(
                         "supervisor: getAllProcessInfo on {address} failed: {message} (fault {code})"
@@ -134,7 +135,6 @@ impl Supervisor {
         }
         let text = done.stdout_text();
         let progs = parse_status(&text);
-        *self.known.borrow_mut() = progs.iter().map(|p| p.name.clone()).collect();
         // supervisorctl exits 3 when a process is not running: the listing
         // is still good. No listing at all is supervisord not answering.
         if progs.is_empty() && (done.status != 0 || !text.trim().is_empty()) {

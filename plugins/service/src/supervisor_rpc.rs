@@ -72,11 +72,7 @@ pub(crate) fn programs(listing: &Value) -> Vec<Program> {
             let state = p.str("statename");
             let class = class_of(state)?;
             Some(Program {
-                name: if group.is_empty() || group == name {
-                    name.to_string()
-                } else {
-                    format!("{group}:{name}")
-                },
+                name: process_name(group, name),
                 state: state.to_string(),
                 class,
                 pid: p
@@ -87,6 +83,16 @@ pub(crate) fn programs(listing: &Value) -> Vec<Program> {
             })
         })
         .collect()
+}
+
+/// A process as `supervisorctl status` names it: `GROUP:NAME` inside a
+/// group of another name, else `NAME`.
+fn process_name(group: &str, name: &str) -> String {
+    if group.is_empty() || group == name {
+        name.to_string()
+    } else {
+        format!("{group}:{name}")
+    }
 }
 
 /// Reads every process; `Ok(None)`: the read was planned.
@@ -177,10 +183,7 @@ impl Outcome {
             Ok(None) => self.planned = true,
             Ok(Some(Value::Array(results))) => {
                 for r in results {
-                    let name = match (r.str("group"), r.str("name")) {
-                        (g, n) if g.is_empty() || g == n => n.to_string(),
-                        (g, n) => format!("{g}:{n}"),
-                    };
+                    let name = process_name(r.str("group"), r.str("name"));
                     self.note(
                         &name,
                         r.int("status").unwrap_or(SUCCESS),
