@@ -56,10 +56,13 @@ pub fn copy(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs, Plu
             .map(|o| format!(" owner {}", ident(o)))
             .unwrap_or_default()
     );
+    // Verbose errors carry the SQLSTATE, whatever the server's language:
+    // 42P04 is `duplicate_database`.
     let (cmd, shown) = psql(host, &server, tsecret, &create, Effect::Write)?;
+    let cmd = cmd.args(["-v", "VERBOSITY=verbose"]);
     let created = host.exec(&cmd)?;
     if !created.planned && created.status != 0 {
-        if created.stderr_text().contains("already exists") {
+        if created.stderr_text().contains("ERROR:  42P04:") {
             return Err(exists_error());
         }
         return Err(PluginError::new(format!(
@@ -104,11 +107,7 @@ pub fn copy(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs, Plu
         Effect::Write,
     )?
     .stdout_text()
-    .lines()
-    .rev()
-    .map(str::trim)
-    .find(|l| !l.is_empty() && !l.starts_with("COMMENT"))
-    .unwrap_or("")
+    .trim()
     .to_string();
 
     let (dump, _) = pg_command(

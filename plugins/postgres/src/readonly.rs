@@ -23,9 +23,12 @@ pub(crate) fn session(
     effect: Effect,
 ) -> Result<(Command, String), PluginError> {
     let (cmd, shown) = pg_command(host, "psql", url, secret.filter(|s| !s.is_empty()))?;
+    // Quiet: no command tags (`ALTER DATABASE`, `COMMENT`) before the
+    // value a statement list ends with.
     let args = [
         "--no-password",
         "--no-psqlrc",
+        "--quiet",
         "-v",
         "ON_ERROR_STOP=1",
         "-tA",
@@ -133,14 +136,7 @@ pub fn read_only(host: &dyn Host, ctx: &Context, a: &StepArgs) -> Result<Outputs
         return Ok(out.set("sessions-open", open.parse::<u64>().unwrap_or(0)));
     }
     if on {
-        let changed_at = done
-            .stdout_text()
-            .lines()
-            .rev()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("")
-            .to_string();
+        let changed_at = done.stdout_text().trim().to_string();
         let ended = settle(host, a, &db, &changed_at)?;
         out = out.set("sessions-terminated", ended);
         prove_read_only(host, ctx, a, &db)?;
@@ -177,7 +173,7 @@ fn others(db: &str, what: &str) -> String {
 /// the change's session read it; read now when it did not say) have ended,
 /// or terminates them; how many were terminated.
 fn settle(host: &dyn Host, a: &StepArgs, db: &str, changed_at: &str) -> Result<u64, PluginError> {
-    let cutoff = if changed_at.is_empty() || changed_at.starts_with("ALTER") {
+    let cutoff = if changed_at.is_empty() {
         query(host, a, "select now()")?
     } else {
         changed_at.to_string()

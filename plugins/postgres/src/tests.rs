@@ -15,7 +15,15 @@ const URL: &str = "postgresql://cairn:pw@127.0.0.1:5432/site";
 fn sql_of(cmd: &Command) -> String {
     match cmd.stdin.as_ref() {
         Some(s) => String::from_utf8_lossy(s).into_owned(),
-        None => cmd.args.last().cloned().unwrap_or_default(),
+        // The statement psql is given with `-c`.
+        None => cmd
+            .args
+            .iter()
+            .position(|a| a == "-c")
+            .and_then(|i| cmd.args.get(i + 1))
+            .or(cmd.args.last())
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
@@ -49,7 +57,7 @@ fn server(probe_writes: bool) -> (MockHost, Rc<RefCell<Vec<String>>>) {
         } else if sql == "select now()" {
             panic!("the time of the change is read by the change's own session")
         } else if sql.starts_with("alter database") && sql.ends_with("; select now()") {
-            Completed::ok("ALTER DATABASE\n2026-12-03 10:00:00+00\n")
+            Completed::ok("2026-12-03 10:00:00+00\n")
         } else if sql.starts_with("select count(*) from pg_stat_activity") {
             Completed::ok("0\n")
         } else if sql.starts_with("create table \"cairn_ro_probe_") {
@@ -90,6 +98,12 @@ fn read_only_on_sets_the_database_and_proves_it_with_a_failing_write() {
         .find(|c| sql_of(c).starts_with("alter database"))
         .unwrap();
     assert!(alter.env.iter().any(|(n, _)| n == "PGOPTIONS"));
+    // Quiet: its output is the time alone, no `ALTER DATABASE` tag.
+    assert!(
+        alter.args.iter().any(|a| a == "--quiet"),
+        "{:?}",
+        alter.args
+    );
     let probe = execs
         .iter()
         .find(|c| sql_of(c).starts_with("create table"))
@@ -163,7 +177,12 @@ fn copy_refuses_a_target_database_that_exists() {
     // A run lets PostgreSQL refuse the create, and says the same.
     let host = MockHost::new().on_exec(|cmd| {
         Ok(if sql_of(cmd).starts_with("create database") {
-            Completed::new(1, "", "ERROR:  database \"site\" already exists\n")
+            // psql -v VERBOSITY=verbose, on a server speaking French.
+            Completed::new(
+                1,
+                "",
+                "ERROR:  42P04: la base de données « site » existe déjà\nLOCATION:  createdb, dbcommands.c:1242\n",
+            )
         } else {
             Completed::ok("")
         })
@@ -194,7 +213,7 @@ fn copy_labels_the_new_database_and_reads_its_oid_in_one_session() {
     };
     let host = MockHost::new().transfer_returns(done).on_exec(|cmd| {
         Ok(if sql_of(cmd).starts_with("comment on database") {
-            Completed::ok("COMMENT\n16384\n")
+            Completed::ok("16384\n")
         } else {
             Completed::ok("")
         })
