@@ -39,6 +39,8 @@ pub struct Workspace {
     pub state_dir: PathBuf,
     pub catalog: Catalog,
     pub secrets: Arc<SecretStore>,
+    /// Where runs, journals and the lock live; opened on first use.
+    state: std::sync::OnceLock<Box<dyn crate::engine::state::StateStore>>,
 }
 
 /// A runbook file of the project, or a stock one.
@@ -117,7 +119,18 @@ impl Workspace {
             state_dir,
             catalog,
             secrets,
+            state: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The project's state backend (`state` in `cairn.kdl`), opened (and,
+    /// for a database, connected and migrated) the first time it is asked for.
+    pub fn state(&self) -> Result<&dyn crate::engine::state::StateStore> {
+        if let Some(s) = self.state.get() {
+            return Ok(s.as_ref());
+        }
+        let opened = crate::engine::state::open(self)?;
+        Ok(self.state.get_or_init(|| opened).as_ref())
     }
 
     pub fn runs_dir(&self) -> PathBuf {
@@ -389,6 +402,7 @@ fn default_project(dir: &Path) -> Project {
         plugin_dirs: vec!["plugins".into()],
         grants: Vec::new(),
         runbook_dirs: vec!["runbooks".into()],
+        state: Default::default(),
     }
 }
 

@@ -113,6 +113,12 @@ pub fn catch_stop_signals() {
     }
 }
 
+/// Asks the run to stop after its current step, as SIGTERM does (the
+/// state database is gone: the run's journal and lock with it).
+pub fn request_stop() {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Whether SIGINT or SIGTERM asked the run to stop.
 pub fn stop_requested() -> bool {
     STOP.load(std::sync::atomic::Ordering::SeqCst)

@@ -118,6 +118,7 @@ mod reference;
 mod rehearsal;
 mod runbook;
 mod source;
+mod state;
 mod step;
 mod strspan;
 mod target;

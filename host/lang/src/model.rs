@@ -51,6 +51,24 @@ pub struct Project {
     pub grants: Vec<Grant>,
     /// Directories holding runbooks, relative to `root` (default `runbooks`).
     pub runbook_dirs: Vec<String>,
+    /// `state { ... }`: where runs, journals and the lock live.
+    pub state: StateBackend,
+}
+
+/// Where a project's runs, journals and lock live.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum StateBackend {
+    /// `.cairn/` under the project root (the default).
+    #[default]
+    Local,
+    /// `postgres url=... password-secret=NAME`: shared by every operator.
+    Postgres {
+        /// Without a password (refused in the URL).
+        url: String,
+        url_span: SourceSpan,
+        /// A secret of the project holding the password.
+        password_secret: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -17,8 +17,8 @@ use crate::reference::is_name;
 use crate::source;
 use crate::target::{bad_name, decode_target};
 
-const PROJECT_NODES: [&str; 6] = [
-    "target", "storage", "secrets", "plugins", "runbooks", "grant",
+const PROJECT_NODES: [&str; 7] = [
+    "target", "storage", "secrets", "plugins", "runbooks", "grant", "state",
 ];
 /// Capabilities a `grant` can name (DESIGN §5): the grant kinds, listed
 /// only here. The host registers one capability per kind, in this order
@@ -63,6 +63,7 @@ fn decode_project_file(
         plugin_dirs: Vec::new(),
         grants: Vec::new(),
         runbook_dirs: Vec::new(),
+        state: Default::default(),
     };
     let top = decode::top_nodes(&mut r, &doc, "project", "`cairn.kdl`");
     let Some((node, rest)) = top.split_first() else {
@@ -89,7 +90,7 @@ fn decode_project(r: &mut Report, node: &KdlNode, p: &mut Project) {
     let mut seen_blocks: Vec<&str> = Vec::new();
     for child in children(node) {
         let kind = name(child);
-        if matches!(kind, "secrets" | "plugins" | "runbooks") {
+        if matches!(kind, "secrets" | "plugins" | "runbooks" | "state") {
             if seen_blocks.contains(&kind) {
                 r.error(
                     name_span(child),
@@ -111,6 +112,7 @@ fn decode_project(r: &mut Report, node: &KdlNode, p: &mut Project) {
                 }
             }
             "secrets" => p.secrets.extend(decode_secrets(r, child)),
+            "state" => p.state = crate::state::decode_state(r, child).unwrap_or_default(),
             "plugins" => p.plugin_dirs.extend(decode_dirs(r, child)),
             "runbooks" => p.runbook_dirs.extend(decode_dirs(r, child)),
             "grant" => {

@@ -71,7 +71,16 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             params,
             yes,
             kill_leftovers,
-        } => resume(&ws, run_id, params, *yes, *kill_leftovers, cli.json, style),
+            ended_elsewhere,
+        } => resume(
+            &ws,
+            run_id,
+            params,
+            *yes,
+            (*kill_leftovers, *ended_elsewhere),
+            cli.json,
+            style,
+        ),
         Command::Retry {
             run_id,
             params,

@@ -132,6 +132,11 @@ pub enum Command {
         /// process group, then SIGKILL) instead of refusing.
         #[arg(long)]
         kill_leftovers: bool,
+        /// With a shared state database: take as ended the commands that
+        /// another machine started for the run and never recorded as ended
+        /// (cairn cannot check processes there).
+        #[arg(long)]
+        ended_elsewhere: bool,
     },
     /// Retry a run that ended (failed, refused): a new run with its params, naming it.
     Retry {

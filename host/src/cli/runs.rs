@@ -1,6 +1,5 @@
 //! Past runs: `cairn history` and `cairn log`.
 
-use crate::engine::history;
 use crate::error::{Error, ExitCode, Result};
 use crate::events::Verdict;
 use crate::project::Workspace;
@@ -15,7 +14,9 @@ pub fn history(
     json_out: bool,
     style: Style,
 ) -> Result<ExitCode> {
-    let runs: Vec<_> = history::list(&ws.runs_dir())
+    let runs: Vec<_> = ws
+        .state()?
+        .list()?
         .into_iter()
         .filter(|r| name.is_none_or(|n| r.runbook == n))
         .collect();
@@ -23,16 +24,27 @@ pub fn history(
         print_json(&serde_json::to_value(&runs).unwrap_or_default());
         return Ok(ExitCode::Success);
     }
-    let mut rows = vec![vec![
+    // A shared state database holds every operator's runs: who and where.
+    let by = runs.iter().any(|r| r.user.is_some());
+    let mut head: Vec<String> = vec![
         "RUN".into(),
         "RUNBOOK".into(),
         "MODE".into(),
         "RESULT".into(),
         "STARTED".into(),
         "DURATION".into(),
-        "NOTE".into(),
-    ]];
+    ];
+    if by {
+        head.push("BY".into());
+    }
+    head.push("NOTE".into());
+    let mut rows = vec![head];
     for r in runs {
+        let who = format!(
+            "{}@{}",
+            r.user.as_deref().unwrap_or("?"),
+            r.host.as_deref().unwrap_or("?")
+        );
         let verdict = Verdict::label_of(&r.verdict);
         let shown = match r.verdict.as_str() {
             "succeeded" => style.green(verdict),
@@ -44,7 +56,7 @@ pub fn history(
             (None, "interrupted") => format!("resumable: cairn resume {}", r.id),
             _ => String::new(),
         };
-        rows.push(vec![
+        let mut row = vec![
             r.id,
             format!("{}@{}", r.runbook, r.version),
             r.mode,
@@ -53,8 +65,12 @@ pub fn history(
             r.duration_ms
                 .map(|d| crate::runtime::humanize(std::time::Duration::from_secs_f64(d / 1000.0)))
                 .unwrap_or_else(|| "-".into()),
-            note,
-        ]);
+        ];
+        if by {
+            row.push(who);
+        }
+        row.push(note);
+        rows.push(row);
     }
     print!("{}", table(&rows));
     Ok(ExitCode::Success)
@@ -62,8 +78,15 @@ pub fn history(
 
 /// `cairn log RUN-ID`: the journal of one run, readable.
 pub fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCode> {
-    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
-    let events = history::events(&dir).map_err(|e| Error::Other(e.into()))?;
+    let store = ws.state()?;
+    let run = store.find(id)?;
+    let by_host = store.events_by_host(&run)?;
+    let events: Vec<serde_json::Value> = by_host.iter().map(|e| e.event.clone()).collect();
+    // Who started it and where, when the state backend records them.
+    let by = store
+        .read(&run)
+        .and_then(|r| Some(format!(" by {} on {}", r.user?, r.host?)))
+        .unwrap_or_default();
     if json_out {
         for e in &events {
             println!("{e}");
@@ -79,7 +102,7 @@ pub fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<Exi
             .to_string();
         let line = match e["event"].as_str().unwrap_or("") {
             "run-started" => format!(
-                "{} {}@{} ({}) run {} sha256 {} params {}{}",
+                "{} {}@{} ({}) run {}{by} sha256 {} params {}{}",
                 style.bold("start"),
                 e["runbook"].as_str().unwrap_or(""),
                 e["version"],

@@ -83,23 +83,33 @@ pub fn line(event: &Event, redactor: &Redactor) -> String {
     text
 }
 
+/// Whether `event` is journaled (progress is not) and, if so, whether its
+/// record must be durable before the run goes on: the end of a step that
+/// performed a write since the last such point (`wrote`), and the end of
+/// the run. Every backend keeps these same sync points.
+pub fn sync_point(event: &Event, wrote: &AtomicBool) -> Option<bool> {
+    if matches!(event, Event::Progress { .. }) {
+        return None;
+    }
+    if let Event::Capability {
+        effect, planned, ..
+    } = event
+        && effect == "write"
+        && !planned
+    {
+        wrote.store(true, Ordering::SeqCst);
+    }
+    Some(match event {
+        Event::StepFinished { .. } => wrote.swap(false, Ordering::SeqCst),
+        Event::RunFinished { .. } => true,
+        _ => false,
+    })
+}
+
 impl EventSink for Journal {
     fn emit(&self, event: &Event) {
-        if matches!(event, Event::Progress { .. }) {
+        let Some(sync) = sync_point(event, &self.wrote) else {
             return;
-        }
-        if let Event::Capability {
-            effect, planned, ..
-        } = event
-            && effect == "write"
-            && !planned
-        {
-            self.wrote.store(true, Ordering::SeqCst);
-        }
-        let sync = match event {
-            Event::StepFinished { .. } => self.wrote.swap(false, Ordering::SeqCst),
-            Event::RunFinished { .. } => true,
-            _ => false,
         };
         let text = line(event, &self.redactor);
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());

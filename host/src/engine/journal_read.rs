@@ -31,6 +31,12 @@ pub struct RunRecord {
     pub started: String,
     pub duration_ms: Option<f64>,
     pub error: Option<String>,
+    /// Who started the run, and on which machine (the `postgres` state
+    /// backend records them; a `.cairn/` journal is this machine's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     #[serde(skip)]
     pub dir: PathBuf,
 }
@@ -92,6 +98,8 @@ pub fn record(
         started: start["started"].as_str().unwrap_or_default().to_string(),
         duration_ms: end.and_then(|e| e["duration_ms"].as_f64()),
         error: end.and_then(|e| e["error"].as_str().map(str::to_string)),
+        user: None,
+        host: None,
         dir: dir.to_path_buf(),
     })
 }

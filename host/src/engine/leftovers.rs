@@ -253,8 +253,23 @@ pub fn kill(events: &[Value]) -> Vec<Leftover> {
 /// anything: reads the journal again (another `cairn resume` may have
 /// finished the run meanwhile), then refuses while a process of the run
 /// still runs, or ends them first with `--kill-leftovers`.
-pub fn before_resume(r: &Resume, sink: &dyn EventSink) -> Result<()> {
-    let now = super::resume::load(&r.dir).map_err(Error::Refused)?;
+///
+/// Records written on another machine (the `postgres` state backend) name
+/// pids of that machine, which cannot be checked from here: its cairn
+/// processes are gone (their database session held the project lock, which
+/// this process holds now), and a command a step started there with no
+/// recorded end makes the resume refuse, naming the machine. Commands on
+/// `ssh` and `docker` targets are checked from here as on any resume.
+pub fn before_resume(
+    r: &Resume,
+    store: &dyn super::state::StateStore,
+    sink: &dyn EventSink,
+) -> Result<()> {
+    let run = super::state::RunRef {
+        id: r.run_id.clone(),
+        dir: r.dir.clone(),
+    };
+    let now = super::resume::load_in(store, &run).map_err(Error::Refused)?;
     let mut done: Vec<&String> = r.done.keys().collect();
     let mut done_now: Vec<&String> = now.done.keys().collect();
     done.sort();
@@ -265,9 +280,38 @@ pub fn before_resume(r: &Resume, sink: &dyn EventSink) -> Result<()> {
             r.run_id, r.run_id
         )));
     }
-    let events = super::history::events(&r.dir).map_err(|e| Error::Other(e.into()))?;
+    let all = store.events_by_host(&run)?;
+    let elsewhere = super::state::elsewhere::running(&all);
+    if !elsewhere.is_empty() {
+        if !r.ended_elsewhere {
+            return Err(Error::Refused(format!(
+                "run `{}` started commands on another machine that have no recorded end: {}; cairn cannot check processes there from this machine. Resume it there, or, once sure they ended (that machine is down, or you ended them), resume with `cairn resume {} --ended-elsewhere`",
+                r.run_id,
+                elsewhere.join(", "),
+                r.run_id
+            )));
+        }
+        sink.emit(&Event::Warning {
+            message: format!(
+                "taken as ended (--ended-elsewhere): {}",
+                elsewhere.join(", ")
+            ),
+        });
+    }
+    continue_here(r, &all, sink)
+}
+
+fn continue_here(r: &Resume, all: &[super::state::HostEvent], sink: &dyn EventSink) -> Result<()> {
+    // Remote commands are reached from here whoever started them; pids and
+    // cgroups only on the machine that recorded them.
+    let everything: Vec<Value> = all.iter().map(|e| e.event.clone()).collect();
+    let events: Vec<Value> = all
+        .iter()
+        .filter(|e| e.host.is_none())
+        .map(|e| e.event.clone())
+        .collect();
     let left = find(&events);
-    let remotes = remote(&events);
+    let remotes = remote(&everything);
     let far = remote_running(&remotes, false)?;
     if left.is_empty() && far.is_empty() {
         // The emptied groups of a killed run go now.

@@ -19,6 +19,7 @@ mod report;
 mod resolver;
 pub mod resume;
 pub mod retry;
+pub mod state;
 mod step;
 mod undo;
 mod verdict;
@@ -93,7 +94,7 @@ pub struct RunReport {
 
 /// `YYYYMMDD-HHMMSS-mmmxx`: UTC time to the millisecond, so ids sort by
 /// start time, and 8 bits that tell apart runs started in the same millisecond.
-fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let now = chrono::Utc::now();
     let nanos = now.timestamp_subsec_nanos();
     let salt = (nanos ^ std::process::id().rotate_left(8) ^ (nanos >> 12)) & 0xff;
@@ -158,64 +159,38 @@ pub fn run(
             &rb.sha256[..12]
         )));
     }
-    let run_id = opts
+    let proposed = opts
         .resume
         .as_ref()
         .map_or_else(new_run_id, |r| r.run_id.clone());
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let store = ws.state()?;
     let _lock = if opts.mode == Mode::DryRun {
         None
     } else {
         let me = lock::Holder {
             pid: std::process::id(),
-            run_id: run_id.clone(),
+            run_id: proposed.clone(),
             runbook: rb.name.clone(),
             started: started_at.clone(),
         };
-        let stale = |h: &lock::Holder| {
-            sink.emit(&Event::Warning {
-                message: format!(
-                    "took over a stale lock of run `{}` (pid {} is gone)",
-                    h.run_id, h.pid
-                ),
-            })
-        };
-        match lock::RunLock::acquire(&ws.state_dir, &me, stale) {
-            Ok(l) => Some(l),
-            Err(lock::LockError::Held(Some(h))) => {
-                return Err(Error::Refused(format!(
-                    "another run holds the project lock: run `{}` of `{}` (pid {}, started {})",
-                    h.run_id, h.runbook, h.pid, h.started
-                )));
-            }
-            Err(lock::LockError::Held(None)) => {
-                return Err(Error::Refused(
-                    "another run holds the project lock (it has not written its details yet)"
-                        .into(),
-                ));
-            }
-            Err(lock::LockError::Io(e)) => {
-                // `.cairn` a file, a directory cairn may not write: say which.
-                let at = ws.state_dir.join("lock");
-                let why = match std::fs::metadata(&ws.state_dir) {
-                    Ok(m) if !m.is_dir() => {
-                        format!("`{}` is not a directory", ws.state_dir.display())
-                    }
-                    _ => e.to_string(),
-                };
-                return Err(Error::Other(anyhow::anyhow!(
-                    "cannot take the project lock `{}`: {why}",
-                    at.display()
-                )));
-            }
-        }
+        let warn = |message: String| sink.emit(&Event::Warning { message });
+        Some(store.lock(&me, &warn)?)
     };
 
     // Under the lock: nobody else resumes this run now; what the journal
     // says is final until we write to it.
     if let Some(r) = &opts.resume {
-        leftovers::before_resume(r, sink.as_ref())?;
+        leftovers::before_resume(r, store, sink.as_ref())?;
     }
+    let new = opts.resume.is_none().then(|| state::NewRun {
+        runbook: rb.name.clone(),
+        version: rb.version,
+        mode: opts.mode.as_str().to_string(),
+        started: started_at.clone(),
+    });
+    let redactor = opts.redactor.clone();
+    let (run_id, journal) = store.journal(&proposed, new.as_ref(), redactor.clone())?;
 
     // Everything this run logs through `tracing` (`CAIRN_LOG=cairn=debug`)
     // carries its id; the span's close line gives its duration.
@@ -229,11 +204,8 @@ pub fn run(
     .entered();
     let _run_timed = crate::spans::Timed::new(&_run_span);
     let dir = ws.runs_dir().join(&run_id);
-    let redactor = opts.redactor.clone();
-    let journal = journal::Journal::create(&dir, redactor.clone())
-        .map_err(|e| Error::Other(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
     let collector = Arc::new(report::Collector::default());
-    let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(journal), sink];
+    let mut sinks: Vec<Arc<dyn EventSink>> = vec![journal, sink];
     if opts.mode == Mode::Rehearsal {
         sinks.push(collector.clone());
     }

@@ -28,6 +28,10 @@ pub struct Resume {
     /// `--kill-leftovers`: end the run's processes that still run, instead
     /// of refusing.
     pub kill_leftovers: bool,
+    /// `--ended-elsewhere`: the commands another machine started for the
+    /// run and never recorded as ended are taken as ended (they cannot be
+    /// checked from here).
+    pub ended_elsewhere: bool,
 }
 
 impl Resume {
@@ -68,10 +72,9 @@ impl Resume {
 
 pub(crate) use super::journal_read::as_override;
 
-/// A run's journal events, and the mode and params its run-started record
-/// holds (params as `-p` overrides): what resume and retry start from.
-pub(crate) fn started(dir: &Path) -> Result<Started, String> {
-    let events = super::history::events(dir).map_err(|e| e.to_string())?;
+/// The mode and params a run's run-started record holds (params as `-p`
+/// overrides), with its events: what resume and retry start from.
+pub(crate) fn started_from(events: Vec<Value>) -> Result<Started, String> {
     let start = events
         .iter()
         .find(|e| e["event"] == "run-started")
@@ -85,7 +88,7 @@ pub(crate) fn started(dir: &Path) -> Result<Started, String> {
     })
 }
 
-/// What [`started`] reads.
+/// What [`started_from`] reads.
 pub(crate) struct Started {
     pub events: Vec<Value>,
     pub mode: Mode,
@@ -97,12 +100,33 @@ pub(crate) struct Started {
 pub fn load(dir: &Path) -> Result<Resume, String> {
     let record = super::history::read(dir)
         .ok_or_else(|| format!("`{}` holds no readable journal", dir.display()))?;
+    let events = super::history::events(dir).map_err(|e| e.to_string())?;
+    load_from(record, events, dir)
+}
+
+/// [`load`] from the project's state backend.
+pub fn load_in(
+    store: &dyn super::state::StateStore,
+    run: &super::state::RunRef,
+) -> Result<Resume, String> {
+    let record = store
+        .read(run)
+        .ok_or_else(|| format!("run `{}` has no readable journal", run.id))?;
+    let events = store.events(run).map_err(|e| e.to_string())?;
+    load_from(record, events, &run.dir)
+}
+
+fn load_from(
+    record: super::history::RunRecord,
+    events: Vec<Value>,
+    dir: &Path,
+) -> Result<Resume, String> {
     super::retry::only_interrupted(&record)?;
     let Started {
         events,
         mode,
         params,
-    } = started(dir)?;
+    } = started_from(events)?;
     if mode == Mode::DryRun {
         return Err(format!(
             "run `{}` was a dry-run; start a new one instead",
@@ -139,6 +163,7 @@ pub fn load(dir: &Path) -> Result<Resume, String> {
         done,
         rollback,
         kill_leftovers: false,
+        ended_elsewhere: false,
     })
 }
 
@@ -160,6 +185,7 @@ mod tests {
             done: HashMap::new(),
             rollback: None,
             kill_leftovers: false,
+            ended_elsewhere: false,
         }
     }
 

@@ -37,6 +37,23 @@ pub fn only_interrupted(r: &RunRecord) -> Result<(), String> {
 pub fn load(dir: &Path) -> Result<Retry, String> {
     let record = super::history::read(dir)
         .ok_or_else(|| format!("`{}` holds no readable journal", dir.display()))?;
+    let events = super::history::events(dir).map_err(|e| e.to_string())?;
+    load_from(record, events)
+}
+
+/// [`load`] from the project's state backend.
+pub fn load_in(
+    store: &dyn super::state::StateStore,
+    run: &super::state::RunRef,
+) -> Result<Retry, String> {
+    let record = store
+        .read(run)
+        .ok_or_else(|| format!("run `{}` has no readable journal", run.id))?;
+    let events = store.events(run).map_err(|e| e.to_string())?;
+    load_from(record, events)
+}
+
+fn load_from(record: RunRecord, events: Vec<serde_json::Value>) -> Result<Retry, String> {
     let id = &record.id;
     match record.verdict.as_str() {
         "interrupted" => {
@@ -54,7 +71,7 @@ pub fn load(dir: &Path) -> Result<Retry, String> {
         }
         _ => {}
     }
-    let super::resume::Started { mode, params, .. } = super::resume::started(dir)?;
+    let super::resume::Started { mode, params, .. } = super::resume::started_from(events)?;
     Ok(Retry {
         of: record.id,
         runbook: record.runbook,

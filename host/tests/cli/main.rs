@@ -47,6 +47,7 @@ mod site_deps;
 mod site_git;
 mod site_migrate;
 mod site_static;
+mod state_postgres;
 mod stock_docs;
 mod storage;
 mod targets;

@@ -63,13 +63,15 @@ pub(super) fn resume(
     id: &str,
     given: &[String],
     yes: bool,
-    kill_leftovers: bool,
+    (kill_leftovers, ended_elsewhere): (bool, bool),
     json_out: bool,
     style: Style,
 ) -> Result<ExitCode> {
-    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
-    let mut r = engine::resume::load(&dir).map_err(Error::Refused)?;
+    let store = ws.state()?;
+    let run = store.find(id)?;
+    let mut r = engine::resume::load_in(store, &run).map_err(Error::Refused)?;
     r.kill_leftovers = kill_leftovers;
+    r.ended_elsewhere = ended_elsewhere;
     let rb = ws.runbook(&r.runbook)?;
     let params = r
         .params_with(&parse_params(given)?)
@@ -89,8 +91,9 @@ pub(super) fn retry(
     json_out: bool,
     style: Style,
 ) -> Result<ExitCode> {
-    let dir = history::find(&ws.runs_dir(), id).map_err(Error::Usage)?;
-    let r = engine::retry::load(&dir).map_err(Error::Refused)?;
+    let store = ws.state()?;
+    let run = store.find(id)?;
+    let r = engine::retry::load_in(store, &run).map_err(Error::Refused)?;
     let rb = ws.runbook(&r.runbook)?;
     let given = parse_params(params)?;
     // A value the journal holds masked (a secret, a password in a URL) is

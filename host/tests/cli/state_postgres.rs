@@ -1,0 +1,425 @@
+//! `state { postgres ... }`: runs, journals and the project lock in the
+//! lab's PostgreSQL, with two cairn processes at once, a SIGKILL, and a
+//! resume by another operator.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+
+use crate::Project;
+
+/// A database made for one test, dropped at its end: it is this test's by
+/// its unique name, and dropped only if this test created it.
+struct Db {
+    admin_url: String,
+    name: String,
+    /// The lab's ordinary role (the database's owner) and its URL.
+    url: String,
+    password: String,
+    created: bool,
+}
+
+impl Db {
+    fn new(what: &str) -> Option<Self> {
+        let get = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        let (Some(admin_url), Some(site)) = (
+            get("CAIRN_LAB_PG_PRIMARY_ADMIN"),
+            get("CAIRN_LAB_PG_PRIMARY"),
+        ) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but the lab's PostgreSQL is not set up: eval \"$(tests/lab/up postgres)\""
+            );
+            eprintln!("skipped: no lab (eval \"$(tests/lab/up postgres)\" to run this test)");
+            return None;
+        };
+        let name = crate::backup::unique(what);
+        // postgresql://cairn:PASSWORD@HOST:PORT/site: the role and its
+        // password, the URL without the password (cairn.kdl refuses one).
+        let (scheme_user, rest) = site.split_once(':').map(|(s, r)| (s, r)).unwrap();
+        let rest = rest.trim_start_matches("//");
+        let (user, after_user) = rest.split_once(':').unwrap();
+        let (password, host_db) = after_user.split_once('@').unwrap();
+        let (host, _) = host_db.split_once('/').unwrap();
+        let url = format!("{scheme_user}://{user}@{host}/{name}");
+        let mut db = Db {
+            admin_url,
+            name,
+            url,
+            password: password.to_string(),
+            created: false,
+        };
+        db.admin()
+            .batch_execute(&format!("CREATE DATABASE {} OWNER {user}", db.name))
+            .expect("create the test database");
+        db.created = true;
+        Some(db)
+    }
+
+    fn admin(&self) -> Client {
+        Client::connect(&self.admin_url, NoTls).expect("connect as the lab's superuser")
+    }
+
+    /// A connection to the test database, as its superuser.
+    fn client(&self) -> Client {
+        Client::connect(&crate::backup::with_db(&self.admin_url, &self.name), NoTls)
+            .expect("connect to the test database")
+    }
+
+    fn config(&self) -> String {
+        format!(
+            "project state-test {{\n    state {{ postgres url=\"{}\" password-secret=state_password }}\n    secrets {{ env prefix=STATE_TEST_ }}\n}}\n",
+            self.url
+        )
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if self.created {
+            let _ = self
+                .admin()
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// cairn processes this test started, each ended (SIGKILL) on drop if it
+/// still runs: exactly the pids recorded here.
+#[derive(Default)]
+struct Started(Vec<Child>);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            if c.try_wait().ok().flatten().is_none() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+fn cairn(p: &Project, db: &Db, user: &str) -> Command {
+    let mut c = p.cmd();
+    c.env("STATE_TEST_STATE_PASSWORD", &db.password)
+        .env("USER", user);
+    c
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const WRITES: &str = r#"
+runbook writes version=2 {
+    step first uses=exec { run sh "-c" "echo one > one"; cwd "{{ project.root }}"; }
+    step second uses=exec { run echo "two"; effect read; }
+}
+"#;
+
+#[test]
+fn a_run_is_a_row_its_journal_rows_in_order_and_the_schema_is_made_once() {
+    let Some(db) = Db::new("state_rows") else {
+        return;
+    };
+    let p = Project::with_config(&db.config());
+    p.runbook("writes", WRITES);
+    let out = cairn(&p, &db, "alice").args(["run", "writes"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !p.join(".cairn/runs").exists(),
+        "the journal is in the database, not under .cairn/runs"
+    );
+    let mut c = db.client();
+    let version: Vec<i64> = c
+        .query("SELECT version FROM cairn_schema", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(version, [1]);
+    let made: String = c
+        .query_one("SELECT xmin::text FROM cairn_schema", &[])
+        .unwrap()
+        .get(0);
+    let run = c
+        .query_one(
+            "SELECT run_id, project, runbook, version, \"user\", host, verdict FROM cairn_runs",
+            &[],
+        )
+        .unwrap();
+    let id: String = run.get(0);
+    assert_eq!(run.get::<_, String>(1), "state-test");
+    assert_eq!(run.get::<_, String>(2), "writes");
+    assert_eq!(run.get::<_, i64>(3), 2);
+    assert_eq!(run.get::<_, String>(4), "alice");
+    assert_eq!(run.get::<_, String>(5), this_host());
+    assert_eq!(run.get::<_, Option<String>>(6).as_deref(), Some("succeeded"));
+    let rows = c
+        .query(
+            "SELECT seq, record->>'event', record->>'step' FROM cairn_journal WHERE run_id = $1 ORDER BY seq",
+            &[&id],
+        )
+        .unwrap();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(seqs, (1..=rows.len() as i64).collect::<Vec<_>>());
+    let kinds: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("run-started"));
+    assert_eq!(kinds.last().map(String::as_str), Some("run-finished"));
+    let ends: Vec<Option<String>> = rows
+        .iter()
+        .filter(|r| r.get::<_, String>(1) == "step-finished")
+        .map(|r| r.get(2))
+        .collect();
+    assert_eq!(ends, [Some("first".into()), Some("second".into())]);
+    // The sync points of the file journal: the end of the step that wrote
+    // (`first`; `second` only reads) and the end of the run.
+    let synced: Vec<(String, Option<String>)> = c
+        .query(
+            "SELECT record->>'event', record->>'step' FROM cairn_journal WHERE run_id = $1 AND synced ORDER BY seq",
+            &[&id],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        synced,
+        [
+            ("step-finished".to_string(), Some("first".to_string())),
+            ("run-finished".to_string(), None)
+        ]
+    );
+
+    // A second process finds the schema current and does not redo it.
+    let out = cairn(&p, &db, "bob").args(["run", "writes"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let again: String = c
+        .query_one("SELECT xmin::text FROM cairn_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(again, made, "the schema row was not written again");
+
+    // Every operator's runs, with who and where.
+    let history = cairn(&p, &db, "carol").args(["history"]).output().unwrap();
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(text.contains("BY"), "{text}");
+    assert!(text.contains(&format!("alice@{}", this_host())), "{text}");
+    assert!(text.contains(&format!("bob@{}", this_host())), "{text}");
+    let log = cairn(&p, &db, "carol").args(["log", &id]).output().unwrap();
+    let text = String::from_utf8_lossy(&log.stdout);
+    assert!(
+        text.contains(&format!("by alice on {}", this_host())),
+        "{text}"
+    );
+    assert!(text.contains("end first ok"), "{text}");
+}
+
+const LONG: &str = r#"
+runbook long version=1 {
+    step count uses=exec {
+        run sh "-c" "echo x >> counted"
+        cwd "{{ project.root }}"
+    }
+    step wait uses=exec {
+        run sh "-c" "touch waiting; while [ ! -f go ]; do sleep 0.02; done"
+        cwd "{{ project.root }}"
+    }
+    step last uses=exec {
+        run sh "-c" "echo done > last"
+        cwd "{{ project.root }}"
+    }
+}
+"#;
+
+/// The direct children of `pid` (every thread's).
+fn children(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+            out.extend(text.split_whitespace().filter_map(|c| c.parse::<i32>().ok()));
+        }
+    }
+    out
+}
+
+#[test]
+fn of_two_runs_one_holds_the_lock_a_sigkill_frees_it_and_another_operator_resumes() {
+    let Some(db) = Db::new("state_lock") else {
+        return;
+    };
+    let p = Project::with_config(&db.config());
+    p.runbook("long", LONG);
+    let mut started = Started::default();
+    for user in ["alice", "bob"] {
+        let child = cairn(&p, &db, user)
+            .args(["run", "long"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        started.0.push(child);
+    }
+    // Exactly one runs; the other fails fast (the one running waits for
+    // `go`, which does not exist yet), naming the holder.
+    let mut loser = None;
+    wait_for("one of the two to be refused", Duration::from_secs(60), || {
+        for (i, c) in started.0.iter_mut().enumerate() {
+            if let Some(status) = c.try_wait().unwrap() {
+                loser = Some((i, status));
+                return true;
+            }
+        }
+        false
+    });
+    let (lost, status) = loser.unwrap();
+    let won = 1 - lost;
+    assert_eq!(status.code(), Some(3), "refused: exit code 3");
+    wait_for("the holder's second step", Duration::from_secs(60), || {
+        p.join("waiting").exists()
+    });
+    assert!(
+        started.0[won].try_wait().unwrap().is_none(),
+        "the holder still runs"
+    );
+    let mut stderr = String::new();
+    use std::io::Read;
+    started.0[lost]
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let mut c = db.client();
+    let id: String = c
+        .query_one("SELECT run_id FROM cairn_runs", &[])
+        .unwrap()
+        .get(0);
+    let holder_user = ["alice", "bob"][won];
+    assert!(stderr.contains(&format!("run `{id}`")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("by {holder_user} on {}", this_host())),
+        "{stderr}"
+    );
+
+    // SIGKILL the holder: no end in its journal. Its step's command (a
+    // process group of its own) is ended too, by the pids read before.
+    let holder_pid = started.0[won].id();
+    let kids = children(holder_pid);
+    assert!(!kids.is_empty(), "the holder runs its step's command");
+    started.0[won].kill().unwrap();
+    started.0[won].wait().unwrap();
+    for k in kids {
+        // SAFETY: signals exactly the process group the holder started.
+        unsafe { libc::kill(-k, libc::SIGKILL) };
+    }
+    // The server ends the dead cairn's session and its lock at once.
+    let dbname = db.name.clone();
+    wait_for("the advisory lock to be released", Duration::from_secs(2), || {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                  WHERE l.locktype = 'advisory' AND d.datname = $1",
+                &[&dbname],
+            )
+            .unwrap()
+            .get(0);
+        n == 0
+    });
+    let other = ["alice", "bob"][lost];
+    let history = cairn(&p, &db, other)
+        .args(["--json", "history"])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(runs[0]["verdict"], "interrupted", "{runs}");
+    assert_eq!(runs[0]["user"], holder_user);
+
+    // The other operator resumes it: the lock is free, the finished step
+    // is not run again.
+    std::fs::write(p.join("go"), "").unwrap();
+    let out = cairn(&p, &db, other).args(["resume", &id]).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("took over the lock of run"), "{text}");
+    assert_eq!(std::fs::read_to_string(p.join("counted")).unwrap(), "x\n");
+    assert!(p.join("last").exists());
+    let verdict: Option<String> = c
+        .query_one("SELECT verdict FROM cairn_runs WHERE run_id = $1", &[&id])
+        .unwrap()
+        .get(0);
+    assert_eq!(verdict.as_deref(), Some("succeeded"));
+    let writers: Vec<String> = c
+        .query(
+            "SELECT DISTINCT \"user\" FROM cairn_journal WHERE run_id = $1 ORDER BY 1",
+            &[&id],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(writers, ["alice", "bob"], "both operators wrote its journal");
+    let seqs: Vec<i64> = c
+        .query(
+            "SELECT seq FROM cairn_journal WHERE run_id = $1 ORDER BY seq",
+            &[&id],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM cairn_lock", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "the lock's row goes with a clean release");
+}
+
+#[test]
+fn a_state_block_with_a_password_in_its_url_or_an_unknown_backend_is_refused() {
+    let p = Project::with_config(
+        "project s {\n    state { postgres url=\"postgresql://cairn:hunter2@db/state\" }\n}\n",
+    );
+    p.runbook("writes", WRITES);
+    p.cairn(&["validate"])
+        .code(2)
+        .stderr_has("cairn.kdl:2:")
+        .stderr_has("holds a password")
+        .stderr_has("password-secret=NAME");
+    p.file(
+        "cairn.kdl",
+        "project s {\n    state { redis url=\"redis://db\" }\n}\n",
+    );
+    p.cairn(&["run", "writes"])
+        .code(2)
+        .stderr_has("unknown node `redis`")
+        .stderr_has("postgres");
+    p.file(
+        "cairn.kdl",
+        "project s {\n    state { postgres url=\"postgresql://cairn@127.0.0.1:1/state\" password-secret=nope }\n}\n",
+    );
+    p.cairn(&["run", "writes"])
+        .code(2)
+        .stderr_has("names secret `nope`");
+}
