@@ -38,7 +38,7 @@ impl Db {
         let name = crate::backup::unique(what);
         // postgresql://cairn:PASSWORD@HOST:PORT/site: the role and its
         // password, the URL without the password (cairn.kdl refuses one).
-        let (scheme_user, rest) = site.split_once(':').map(|(s, r)| (s, r)).unwrap();
+        let (scheme_user, rest) = site.split_once(':').unwrap();
         let rest = rest.trim_start_matches("//");
         let (user, after_user) = rest.split_once(':').unwrap();
         let (password, host_db) = after_user.split_once('@').unwrap();
@@ -325,8 +325,12 @@ fn of_two_runs_one_holds_the_lock_a_sigkill_frees_it_and_another_operator_resume
     started.0[won].kill().unwrap();
     started.0[won].wait().unwrap();
     for k in kids {
-        // SAFETY: signals exactly the process group the holder started.
-        unsafe { libc::kill(-k, libc::SIGKILL) };
+        // SAFETY: signals exactly the holder's children and the process
+        // groups they lead (a step's command leads its own).
+        unsafe {
+            libc::kill(-k, libc::SIGKILL);
+            libc::kill(k, libc::SIGKILL);
+        }
     }
     // The server ends the dead cairn's session and its lock at once.
     let dbname = db.name.clone();

@@ -124,13 +124,13 @@ impl Pg {
         config.application_name("cairn");
         config.connect_timeout(std::time::Duration::from_secs(10));
         let conn = Conn::open(config, url.to_string())?;
+        conn.call(schema::migrate)?
+            .map_err(|e| Error::Other(anyhow::anyhow!("state database: {e}")))?;
         // Records are committed without waiting for the disk, except those
         // a resume trusts (see `pg_journal`); a later synced commit makes
         // every earlier one durable too.
         conn.call(|c| c.batch_execute("SET synchronous_commit TO off"))?
             .map_err(db_err("cannot set up the session"))?;
-        conn.call(schema::migrate)?
-            .map_err(|e| Error::Other(anyhow::anyhow!("state database: {e}")))?;
         Ok(Self {
             conn,
             key: project_key(&ws.project.name),
@@ -214,7 +214,16 @@ impl StateStore for Pg {
             })?
             .map_err(db_err("cannot take the project lock"))?;
         if !got {
-            return Err(match self.holder()? {
+            // The holder may be writing its details right now.
+            let mut holder = self.holder()?;
+            for _ in 0..10 {
+                if holder.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                holder = self.holder()?;
+            }
+            return Err(match holder {
                 Some(h) => Error::Refused(format!(
                     "another run holds the project lock: run `{}` of `{}` by {} on {} (pid {}, started {})",
                     h.run_id, h.runbook, h.user, h.host, h.pid, h.started
