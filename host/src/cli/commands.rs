@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::output::{Human, JsonLines, Style, render_diagnostics};
 use super::{Cli, Command, PluginCommand, StorageCommand};
-use crate::engine::{self, Confirmer, RunOptions, history};
+use crate::engine::{self, Confirmer, RunOptions};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{EventSink, Mode};
 use crate::project::Workspace;

@@ -1,6 +1,6 @@
 //! Past runs: `cairn history` and `cairn log`.
 
-use crate::error::{Error, ExitCode, Result};
+use crate::error::{ExitCode, Result};
 use crate::events::Verdict;
 use crate::project::Workspace;
 

@@ -325,12 +325,12 @@ fn of_two_runs_one_holds_the_lock_a_sigkill_frees_it_and_another_operator_resume
     started.0[won].kill().unwrap();
     started.0[won].wait().unwrap();
     for k in kids {
-        // SAFETY: signals exactly the holder's children and the process
-        // groups they lead (a step's command leads its own).
-        unsafe {
-            libc::kill(-k, libc::SIGKILL);
-            libc::kill(k, libc::SIGKILL);
-        }
+        // Exactly the holder's children and the process groups they lead
+        // (a step's command leads its own); `kill`: no `unsafe` here.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{k}"), &k.to_string()])
+            .stderr(Stdio::null())
+            .status();
     }
     // The server ends the dead cairn's session and its lock at once.
     let dbname = db.name.clone();

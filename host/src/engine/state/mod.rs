@@ -118,15 +118,7 @@ pub fn open(ws: &Workspace) -> Result<Box<dyn StateStore>> {
 
 /// This machine's name, as runs record it.
 pub fn this_host() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at
-    // most that many bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown".into();
-    }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    crate::sys::hostname().unwrap_or_else(|| "unknown".into())
 }
 
 /// The operator, as runs record it: the login name, else the uid.
@@ -134,6 +126,5 @@ pub fn this_user() -> String {
     ["USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        // SAFETY: getuid cannot fail.
-        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+        .unwrap_or_else(|| format!("uid {}", crate::sys::uid()))
 }

@@ -11,8 +11,8 @@
 //! project lock, may be lost: the run is asked to stop after its current
 //! step, as on SIGTERM, and can be resumed.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::postgres::{Conn, Pg, sql};
 use super::NewRun;
@@ -28,7 +28,9 @@ pub(super) struct PgJournal {
     host: String,
     redactor: Arc<Redactor>,
     wrote: AtomicBool,
-    next_seq: AtomicI64,
+    /// The next record's `seq`, held while it is written: records are
+    /// committed in the order of their `seq`, as lines are appended.
+    next_seq: Mutex<i64>,
     /// A write failed: said once.
     failed: AtomicBool,
 }
@@ -109,7 +111,7 @@ pub(super) fn open(
         host: pg.host.clone(),
         redactor,
         wrote: AtomicBool::new(false),
-        next_seq: AtomicI64::new(last + 1),
+        next_seq: Mutex::new(last + 1),
         failed: AtomicBool::new(false),
     };
     Ok((run_id, Arc::new(journal)))
@@ -128,7 +130,9 @@ impl EventSink for PgJournal {
                 v["verdict"].as_str().unwrap_or_default().to_string(),
             )
         });
-        let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+        let mut next = self.next_seq.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = *next;
+        *next += 1;
         let (run_id, user, host) = (self.run_id.clone(), self.user.clone(), self.host.clone());
         let done = self.conn.call(move |c| -> std::result::Result<(), postgres::Error> {
             let mut tx = c.transaction()?;
@@ -147,6 +151,7 @@ impl EventSink for PgJournal {
             }
             tx.commit()
         });
+        drop(next);
         let error = match done {
             Ok(Ok(())) => return,
             Ok(Err(e)) => sql(e),
