@@ -3,7 +3,9 @@
 
 use kdl::KdlNode;
 
-use crate::decode::{self, check_arg_count, check_no_children, check_props, children, name, name_span};
+use crate::decode::{
+    self, check_arg_count, check_no_children, check_props, children, name, name_span,
+};
 use crate::diagnostics::Report;
 use crate::model::StateBackend;
 use crate::reference::is_name;
@@ -43,7 +45,13 @@ pub(crate) fn decode_state(r: &mut Report, node: &KdlNode) -> Option<StateBacken
 
 fn decode_postgres(r: &mut Report, kind: &KdlNode, here: &str) -> Option<StateBackend> {
     check_props(r, kind, here, &["url", "password-secret"]);
-    check_arg_count(r, kind, here, 0, "`postgres url=\"postgresql://USER@HOST/DB\"`");
+    check_arg_count(
+        r,
+        kind,
+        here,
+        0,
+        "`postgres url=\"postgresql://USER@HOST/DB\"`",
+    );
     let url = decode::prop_str(r, kind, "url", here);
     if decode::prop(kind, "url").is_none() {
         r.error(name_span(kind), format!("{here} needs `url=`"))
@@ -66,7 +74,9 @@ fn decode_postgres(r: &mut Report, kind: &KdlNode, here: &str) -> Option<StateBa
             format!("`url` on {here} holds a password; cairn.kdl is versioned, a password is not"),
         )
         .label("password here")
-        .hint("remove it from the URL and name a secret of the project with `password-secret=NAME`");
+        .hint(
+            "remove it from the URL and name a secret of the project with `password-secret=NAME`",
+        );
         return None;
     }
     let secret = decode::prop_str(r, kind, "password-secret", here);

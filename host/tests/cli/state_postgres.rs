@@ -79,9 +79,10 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if self.created {
-            let _ = self
-                .admin()
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = self.admin().batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -138,7 +139,10 @@ fn a_run_is_a_row_its_journal_rows_in_order_and_the_schema_is_made_once() {
     };
     let p = Project::with_config(&db.config());
     p.runbook("writes", WRITES);
-    let out = cairn(&p, &db, "alice").args(["run", "writes"]).output().unwrap();
+    let out = cairn(&p, &db, "alice")
+        .args(["run", "writes"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(
         !p.join(".cairn/runs").exists(),
@@ -168,7 +172,10 @@ fn a_run_is_a_row_its_journal_rows_in_order_and_the_schema_is_made_once() {
     assert_eq!(run.get::<_, i64>(3), 2);
     assert_eq!(run.get::<_, String>(4), "alice");
     assert_eq!(run.get::<_, String>(5), this_host());
-    assert_eq!(run.get::<_, Option<String>>(6).as_deref(), Some("succeeded"));
+    assert_eq!(
+        run.get::<_, Option<String>>(6).as_deref(),
+        Some("succeeded")
+    );
     let rows = c
         .query(
             "SELECT seq, record->>'event', record->>'step' FROM cairn_journal WHERE run_id = $1 ORDER BY seq",
@@ -206,7 +213,10 @@ fn a_run_is_a_row_its_journal_rows_in_order_and_the_schema_is_made_once() {
     );
 
     // A second process finds the schema current and does not redo it.
-    let out = cairn(&p, &db, "bob").args(["run", "writes"]).output().unwrap();
+    let out = cairn(&p, &db, "bob")
+        .args(["run", "writes"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     let again: String = c
         .query_one("SELECT xmin::text FROM cairn_schema", &[])
@@ -249,9 +259,15 @@ runbook long version=1 {
 /// The direct children of `pid` (every thread's).
 fn children(pid: u32) -> Vec<i32> {
     let mut out = Vec::new();
-    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
         if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
-            out.extend(text.split_whitespace().filter_map(|c| c.parse::<i32>().ok()));
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|c| c.parse::<i32>().ok()),
+            );
         }
     }
     out
@@ -278,15 +294,19 @@ fn of_two_runs_one_holds_the_lock_a_sigkill_frees_it_and_another_operator_resume
     // Exactly one runs; the other fails fast (the one running waits for
     // `go`, which does not exist yet), naming the holder.
     let mut loser = None;
-    wait_for("one of the two to be refused", Duration::from_secs(60), || {
-        for (i, c) in started.0.iter_mut().enumerate() {
-            if let Some(status) = c.try_wait().unwrap() {
-                loser = Some((i, status));
-                return true;
+    wait_for(
+        "one of the two to be refused",
+        Duration::from_secs(60),
+        || {
+            for (i, c) in started.0.iter_mut().enumerate() {
+                if let Some(status) = c.try_wait().unwrap() {
+                    loser = Some((i, status));
+                    return true;
+                }
             }
-        }
-        false
-    });
+            false
+        },
+    );
     let (lost, status) = loser.unwrap();
     let won = 1 - lost;
     assert_eq!(status.code(), Some(3), "refused: exit code 3");
@@ -334,17 +354,21 @@ fn of_two_runs_one_holds_the_lock_a_sigkill_frees_it_and_another_operator_resume
     }
     // The server ends the dead cairn's session and its lock at once.
     let dbname = db.name.clone();
-    wait_for("the advisory lock to be released", Duration::from_secs(2), || {
-        let n: i64 = c
-            .query_one(
-                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+    wait_for(
+        "the advisory lock to be released",
+        Duration::from_secs(2),
+        || {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
                   WHERE l.locktype = 'advisory' AND d.datname = $1",
-                &[&dbname],
-            )
-            .unwrap()
-            .get(0);
-        n == 0
-    });
+                    &[&dbname],
+                )
+                .unwrap()
+                .get(0);
+            n == 0
+        },
+    );
     let other = ["alice", "bob"][lost];
     let history = cairn(&p, &db, other)
         .args(["--json", "history"])
@@ -358,7 +382,10 @@ fn of_two_runs_one_holds_the_lock_a_sigkill_frees_it_and_another_operator_resume
     // The other operator resumes it: the lock is free, the finished step
     // is not run again.
     std::fs::write(p.join("go"), "").unwrap();
-    let out = cairn(&p, &db, other).args(["resume", &id]).output().unwrap();
+    let out = cairn(&p, &db, other)
+        .args(["resume", &id])
+        .output()
+        .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -382,7 +409,11 @@ fn of_two_runs_one_holds_the_lock_a_sigkill_frees_it_and_another_operator_resume
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(writers, ["alice", "bob"], "both operators wrote its journal");
+    assert_eq!(
+        writers,
+        ["alice", "bob"],
+        "both operators wrote its journal"
+    );
     let seqs: Vec<i64> = c
         .query(
             "SELECT seq FROM cairn_journal WHERE run_id = $1 ORDER BY seq",

@@ -47,9 +47,7 @@ mod tests {
 
     #[test]
     fn a_command_of_another_machine_without_its_end_is_named_with_the_machine() {
-        let started = |pid: u32| {
-            json!({"event": "child-started", "step": "dump", "pid": pid, "command": "pg_dump hello"})
-        };
+        let started = |pid: u32| json!({"event": "child-started", "step": "dump", "pid": pid, "command": "pg_dump hello"});
         let ended = |pid: u32| json!({"event": "child-ended", "step": "dump", "pid": pid});
         let all = vec![
             // This machine's: checked by pid as always, not here.

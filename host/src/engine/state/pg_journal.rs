@@ -14,8 +14,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::postgres::{Conn, Pg, sql};
 use super::NewRun;
+use super::postgres::{Conn, Pg, sql};
 use crate::engine::journal::{line, sync_point};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};

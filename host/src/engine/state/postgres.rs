@@ -115,9 +115,9 @@ fn project_key(name: &str) -> i32 {
 
 impl Pg {
     pub fn connect(ws: &Workspace, url: &str, password: Option<String>) -> Result<Self> {
-        let mut config: Config = url.parse().map_err(|e| {
-            Error::Usage(format!("cairn.kdl: `state {{ postgres url=... }}`: {e}"))
-        })?;
+        let mut config: Config = url
+            .parse()
+            .map_err(|e| Error::Usage(format!("cairn.kdl: `state {{ postgres url=... }}`: {e}")))?;
         if let Some(p) = password {
             config.password(p);
         }

@@ -88,7 +88,10 @@ pub fn migrate(client: &mut Client) -> Result<Vec<i64>, String> {
     }
     if !applied.is_empty() {
         if current == 0 {
-            tx.execute("INSERT INTO cairn_schema (version) VALUES ($1)", &[&VERSION])
+            tx.execute(
+                "INSERT INTO cairn_schema (version) VALUES ($1)",
+                &[&VERSION],
+            )
         } else {
             tx.execute("UPDATE cairn_schema SET version = $1", &[&VERSION])
         }
