@@ -79,6 +79,10 @@ impl Decoder<'_> {
     }
 
     pub(crate) fn block(&mut self, node: &KdlNode) -> Option<Block> {
+        if name(node) == "rolling" {
+            let r = crate::fleet::decode_rolling(self, node)?;
+            return Some(Block::Rolling(Box::new(r)));
+        }
         if name(node) == "step" {
             let s = decode_step(&mut self.r, node)?;
             self.claim(&s);
