@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::Project;
 
+mod app_hosts;
 mod dns;
 mod docker_target;
 mod docker_transfer;
