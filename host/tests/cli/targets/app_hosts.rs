@@ -26,7 +26,10 @@ fn host_options(config: &str, host: &str) -> Vec<String> {
             out.push(format!("{key}={}", value.trim()));
         }
     }
-    assert!(!out.is_empty(), "no `Host {host}` entry in the lab's ssh config");
+    assert!(
+        !out.is_empty(),
+        "no `Host {host}` entry in the lab's ssh config"
+    );
     out
 }
 
