@@ -24,7 +24,9 @@ directory only when its marker holds the run's TAG.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -202,14 +204,15 @@ def expanded_body(lab: Lab, batch: int) -> str:
 def cairn_step_ms(project: Path) -> dict[str, list[float]]:
     """Milliseconds of every main step of the project's runs, by step
     (`unpack-app3` counts as `unpack`), from the journals."""
-    import json
 
     out: dict[str, list[float]] = {}
     for journal in (project / ".cairn" / "runs").glob("*/journal.jsonl"):
         for line in journal.read_text().splitlines():
             e = json.loads(line)
             if e.get("event") == "step-finished" and e.get("phase") == "main":
-                name = e["step"].split("-app")[0]
+                # `unpack-app3` (written out), or the step of a rolling
+                # block however a member's run is named (`unpack[app3]`).
+                name = re.split(r"-app\d|[\[@:]", e["step"])[0]
                 out.setdefault(name, []).append(float(e.get("duration_ms", 0)))
     return out
 
