@@ -109,9 +109,8 @@ class Lab:
     def workdir(self, host: str, tag: str) -> Path:
         return self.hosts_dir / host / "site" / f"bench-fleet-{tag}"
 
-    def check_and_clean(self, who: str, tag: str) -> None:
-        """Every host holds the run's work; then its directory goes, when its
-        marker proves this run made it."""
+    def check(self, who: str, tag: str) -> None:
+        """Every host holds the run's work."""
         for h in self.hosts():
             d = self.workdir(h, tag)
             marker = d / "round"
@@ -123,10 +122,17 @@ class Lab:
             version = d / "releases" / RELEASE / "VERSION"
             if not version.is_file() or version.read_text().strip() != RELEASE:
                 raise SystemExit(f"{who}: {h}: {version} does not hold {RELEASE}")
+
+    def clean(self, tag: str) -> None:
+        """Removes the run's directory on each host when its marker proves
+        the run made it; says which ones stay (a run that failed early)."""
         for h in self.hosts():
             d = self.workdir(h, tag)
-            if (d / "round").read_text().strip() == tag:
+            marker = d / "round"
+            if marker.is_file() and marker.read_text().strip() == tag:
                 b.rmtree(d)
+            elif d.exists():
+                b.info(f"{d} left in place: its marker does not hold `{tag}`")
 
 
 def kdl(s: str) -> str:
