@@ -62,7 +62,7 @@ impl Runbook {
 
     /// The file a step is written in: an included file's, or the runbook's own.
     pub fn file_of(&self, step_id: &str) -> &Arc<SourceFile> {
-        let step_id = crate::fleet::written_id(step_id);
+        let step_id = crate::model::written_id(step_id);
         self.includes
             .iter()
             .find(|i| i.step_ids.iter().any(|s| s == step_id))

@@ -3,7 +3,7 @@
 
 use miette::SourceSpan;
 
-use super::Rolling;
+use crate::model::Rolling;
 use crate::model::{Project, Section, StepPlace};
 
 /// A problem found: where, what, and a hint.

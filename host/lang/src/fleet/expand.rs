@@ -1,8 +1,8 @@
 //! From what was written to what runs: a step on a group becomes one
 //! instance per member, a `rolling` block its batches of instances.
 
-use super::{RollPart, Rolling};
 use crate::model::{Block, Project, Runbook, Spanned, Step};
+use crate::model::{RollPart, Rolling};
 
 /// The runbook as a run performs it. A runbook without groups comes back
 /// as it was. Call it after [`crate::validate`]: unknown groups are

@@ -4,12 +4,12 @@
 
 use kdl::KdlNode;
 
-use super::{Group, GroupEntry};
 use crate::decode::{
     self, check_arg_count, check_no_children, check_props, children, name, name_span,
 };
 use crate::diagnostics::Report;
 use crate::model::Project;
+use crate::model::{Group, GroupEntry};
 use crate::reference::is_name;
 use crate::target::bad_name;
 

@@ -3,12 +3,12 @@
 
 use kdl::{KdlEntry, KdlNode, KdlValue};
 
-use super::{Amount, RollPart, Rolling};
+use super::Decoder;
 use crate::decode::{
     self, check_arg_count, check_props, children, describe, name, name_span, value_span,
 };
-use crate::decoder::Decoder;
 use crate::model::Spanned;
+use crate::model::{Amount, RollPart, Rolling};
 use crate::step::decode_step;
 
 const PROPS: [&str; 4] = ["group", "batch", "max-failures", "min-healthy"];

@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miette::{NamedSource, SourceSpan};
+
+mod fleet;
+pub use fleet::{Amount, Group, GroupEntry, RollPart, Rolling, written_id};
 use semver::VersionReq;
 
 /// A file as read from disk: its name as shown in diagnostics and its text.
@@ -45,7 +48,7 @@ pub struct Project {
     pub file: Arc<SourceFile>,
     pub targets: BTreeMap<String, Target>,
     /// `group NAME { target a; group b }`: named sets of targets.
-    pub groups: BTreeMap<String, crate::fleet::Group>,
+    pub groups: BTreeMap<String, Group>,
     pub storages: BTreeMap<String, Storage>,
     pub secrets: Vec<SecretSource>,
     /// Plugin directories, relative to `root` as written.
@@ -211,7 +214,7 @@ pub enum Block {
     },
     /// `rolling group=NAME batch=N { ... }`: its steps on one batch of the
     /// group's members at a time.
-    Rolling(Box<crate::fleet::Rolling>),
+    Rolling(Box<Rolling>),
 }
 
 #[derive(Debug, Clone)]
