@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
+use crate::children::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
