@@ -261,7 +261,16 @@ pub(super) fn start(
         match start_clone3(cmd, stdin_piped, cgroup.map(|(dir, _)| dir)) {
             Ok(child) => return Ok(child),
             Err(SpawnError::Failed(e)) => return Err(e),
-            Err(SpawnError::Unsupported(e)) => {
+            // No process or memory for a child: std would fail as well.
+            Err(SpawnError::Clone(e))
+                if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOMEM)) =>
+            {
+                return Err(e);
+            }
+            // Not there, filtered, or the cgroup refused (permissions, a
+            // group with controllers): std's way, where a child that cannot
+            // enter its group still runs, tracked by its process group.
+            Err(SpawnError::Clone(e)) => {
                 HOW.store(STD, Ordering::Relaxed);
                 note_std(&format!("clone3 refused: {e}"));
             }

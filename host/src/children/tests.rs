@@ -19,7 +19,7 @@ fn clone3(
     match command::start_clone3(c, stdin, g.map(|(dir, _)| dir)) {
         Ok(child) => Ok(child),
         Err(crate::sys::spawn::SpawnError::Failed(e)) => Err(e),
-        Err(crate::sys::spawn::SpawnError::Unsupported(e)) => {
+        Err(crate::sys::spawn::SpawnError::Clone(e)) => {
             panic!("clone3 is refused on this machine: {e}")
         }
     }
@@ -133,11 +133,10 @@ fn a_child_dies_with_the_thread_that_started_it_either_way() {
     for (name, start) in ways() {
         let mut c = Command::new("sleep");
         c.arg("30");
-        let child = std::thread::spawn(move || start(&c, false, None).unwrap())
+        let mut child = std::thread::spawn(move || start(&c, false, None).unwrap())
             .join()
             .unwrap();
         let pid = child.id();
-        let mut child = child;
         let deadline = Instant::now() + Duration::from_secs(10);
         let status = loop {
             if let Some(s) = child.try_wait().unwrap() {

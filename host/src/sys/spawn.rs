@@ -19,8 +19,9 @@
 //! there is written to [`ChildArgs::error`] (shared memory) before `_exit`.
 //!
 //! Linux 5.7+ on x86_64 only; elsewhere, and where `clone3` is refused
-//! (ENOSYS, a seccomp filter's EPERM, EINVAL from an older kernel), the
-//! caller falls back to std's spawn.
+//! (ENOSYS, a seccomp filter's EPERM, EINVAL from an older kernel, a
+//! cgroup the kernel will not create the child in), the caller falls back
+//! to std's spawn.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -111,9 +112,10 @@ struct ChildArgs {
 
 /// Why a spawn did not happen.
 pub enum SpawnError {
-    /// `clone3` cannot be used here: spawn another way.
-    Unsupported(io::Error),
-    /// The child could not be created or could not run the program.
+    /// `clone3` itself failed (the errno): not there, refused by a filter,
+    /// the cgroup not usable, or no resources.
+    Clone(io::Error),
+    /// The child could not run the program (or was not prepared).
     Failed(io::Error),
 }
 
@@ -150,13 +152,7 @@ pub fn spawn(p: &Prepared, stdio: [RawFd; 3], cgroup: Option<RawFd>) -> Result<u
     }
     let ret = clone3(&clone, &args);
     if ret < 0 {
-        let e = io::Error::from_raw_os_error(-ret as i32);
-        return Err(match -ret as i32 {
-            libc::ENOSYS | libc::EPERM | libc::EINVAL | libc::E2BIG | libc::EOPNOTSUPP => {
-                SpawnError::Unsupported(e)
-            }
-            _ => SpawnError::Failed(e),
-        });
+        return Err(SpawnError::Clone(io::Error::from_raw_os_error(-ret as i32)));
     }
     let pid = ret as u32;
     // The child has called execve, or exited: its writes are done.
