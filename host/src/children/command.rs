@@ -330,7 +330,11 @@ pub(super) fn start_clone3(
 
 /// std's spawn, with the process group, the parent-death signal and the
 /// cgroup entered between its fork and exec.
-pub(super) fn start_std(cmd: &Command, stdin_piped: bool, procs: Option<&OwnedFd>) -> io::Result<Child> {
+pub(super) fn start_std(
+    cmd: &Command,
+    stdin_piped: bool,
+    procs: Option<&OwnedFd>,
+) -> io::Result<Child> {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
     let mut c = cmd.to_std();

@@ -28,8 +28,8 @@ pub mod stat;
 #[cfg(test)]
 mod tests;
 
-use std::path::PathBuf;
 pub use command::{Child, Command};
+use std::path::PathBuf;
 
 /// A child just started: its pid (also its process group), start time and
 /// cgroup.

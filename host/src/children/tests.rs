@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 use super::command::{self, Child, Command};
 use super::{cgroup, stat};
 
-type Start = fn(&Command, bool, Option<(&std::os::fd::OwnedFd, &std::os::fd::OwnedFd)>) -> std::io::Result<Child>;
+type Start = fn(
+    &Command,
+    bool,
+    Option<(&std::os::fd::OwnedFd, &std::os::fd::OwnedFd)>,
+) -> std::io::Result<Child>;
 
 fn clone3(
     c: &Command,
@@ -49,8 +53,18 @@ fn finish(mut child: Child, input: Option<&[u8]>) -> (i32, String, String) {
     }
     let mut out = String::new();
     let mut err = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     (status.code().unwrap_or(-1), out, err)
 }
@@ -78,7 +92,8 @@ fn a_child_gets_its_group_cgroup_environment_and_directory_either_way() {
         let mut c = Command::new("sh");
         c.arg("-c").arg(REPORT).env("DROPPED", "x");
         c.env_clear();
-        c.env("PATH", "/usr/bin:/bin").env("CAIRN_TEST_VALUE", "a b=c");
+        c.env("PATH", "/usr/bin:/bin")
+            .env("CAIRN_TEST_VALUE", "a b=c");
         c.current_dir(&dir);
         let group = cgroup::create();
         let child = start(&c, true, group.as_ref().map(|(_, d, p)| (d, p))).unwrap();
@@ -104,7 +119,11 @@ fn a_child_gets_its_group_cgroup_environment_and_directory_either_way() {
             .find_map(|l| l.strip_prefix("SigIgn:\t"))
             .map(|m| u64::from_str_radix(m, 16).unwrap())
             .unwrap();
-        assert_eq!(ignored & (1 << (libc::SIGPIPE - 1)), 0, "{name}: SIGPIPE ignored: {out}");
+        assert_eq!(
+            ignored & (1 << (libc::SIGPIPE - 1)),
+            0,
+            "{name}: SIGPIPE ignored: {out}"
+        );
         if let Some((g, _, _)) = group {
             let rel = field("cgroup");
             assert!(
@@ -118,7 +137,9 @@ fn a_child_gets_its_group_cgroup_environment_and_directory_either_way() {
         }
         reports.push(
             out.lines()
-                .filter(|l| !l.starts_with("pid=") && !l.starts_with("pgrp=") && !l.starts_with("cgroup="))
+                .filter(|l| {
+                    !l.starts_with("pid=") && !l.starts_with("pgrp=") && !l.starts_with("cgroup=")
+                })
                 .map(str::to_string)
                 .collect::<Vec<_>>(),
         );
@@ -160,7 +181,11 @@ fn a_program_that_cannot_run_is_an_error_of_its_kind_either_way() {
     let dir = std::env::temp_dir();
     for (name, start) in ways() {
         let missing = start(&Command::new("cairn-no-such-program-here"), false, None).unwrap_err();
-        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{name}: {missing}");
+        assert_eq!(
+            missing.kind(),
+            std::io::ErrorKind::NotFound,
+            "{name}: {missing}"
+        );
         let not_a_program = start(&Command::new(&dir), false, None).unwrap_err();
         assert_eq!(
             not_a_program.kind(),
@@ -170,11 +195,19 @@ fn a_program_that_cannot_run_is_an_error_of_its_kind_either_way() {
         let mut c = Command::new("true");
         c.current_dir(dir.join("cairn-no-such-directory"));
         let no_dir = start(&c, false, None).unwrap_err();
-        assert_eq!(no_dir.kind(), std::io::ErrorKind::NotFound, "{name}: {no_dir}");
+        assert_eq!(
+            no_dir.kind(),
+            std::io::ErrorKind::NotFound,
+            "{name}: {no_dir}"
+        );
         let mut c = Command::new("true");
         c.arg("a\0b");
         let nul = start(&c, false, None).unwrap_err();
-        assert_eq!(nul.kind(), std::io::ErrorKind::InvalidInput, "{name}: {nul}");
+        assert_eq!(
+            nul.kind(),
+            std::io::ErrorKind::InvalidInput,
+            "{name}: {nul}"
+        );
     }
 }
 

@@ -71,7 +71,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    pub fn new(path: CString, argv: Vec<CString>, envp: Vec<CString>, cwd: Option<CString>) -> Self {
+    pub fn new(
+        path: CString,
+        argv: Vec<CString>,
+        envp: Vec<CString>,
+        cwd: Option<CString>,
+    ) -> Self {
         let ptrs = |v: &[CString]| {
             v.iter()
                 .map(|s| s.as_ptr())
@@ -279,15 +284,18 @@ unsafe fn fail(a: &ChildArgs) -> ! {
     // SAFETY: errno is the calling thread's; _exit ends the child at once.
     unsafe {
         let errno = *libc::__errno_location();
-        a.error
-            .store(if errno == 0 { libc::EIO } else { errno }, Ordering::Release);
+        a.error.store(
+            if errno == 0 { libc::EIO } else { errno },
+            Ordering::Release,
+        );
         libc::_exit(127)
     }
 }
 
 /// Waits for the child `pid` (`nohang`: only if it has exited already).
 pub fn wait(pid: u32, nohang: bool) -> io::Result<Option<ExitStatus>> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let pid =
+        libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let flags = if nohang { libc::WNOHANG } else { 0 };
     loop {
         let mut status = 0;

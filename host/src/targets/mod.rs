@@ -11,9 +11,9 @@
 //! dropped. `ControlPersist` closes a master that outlives its run (a killed
 //! cairn) after two idle minutes.
 
+use crate::children::Command;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use crate::children::Command;
 use std::sync::Arc;
 use std::time::Instant;
 

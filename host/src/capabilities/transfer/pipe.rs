@@ -2,10 +2,10 @@
 //! the deadline, and the chain of stages bytes flow through (transforms,
 //! then the sink) with fixed buffers.
 
+use crate::children::Child;
 use std::cell::Cell;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::os::unix::process::ExitStatusExt;
-use crate::children::Child;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
