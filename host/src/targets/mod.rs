@@ -11,13 +11,14 @@
 //! dropped. `ControlPersist` closes a master that outlives its run (a killed
 //! cairn) after two idle minutes.
 
-use crate::children::Command;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use cairn_lang::TargetKind;
+
+use crate::children::Command;
 
 pub mod docker;
 pub mod marked;

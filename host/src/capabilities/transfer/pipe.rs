@@ -2,7 +2,6 @@
 //! the deadline, and the chain of stages bytes flow through (transforms,
 //! then the sink) with fixed buffers.
 
-use crate::children::Child;
 use std::cell::Cell;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -18,6 +17,7 @@ use crate::capabilities::ChildLog;
 use crate::capabilities::docker::run::{PipeEnd, Piped, RunError, Stopper};
 use crate::capabilities::storage::ObjectWriter;
 use crate::capabilities::storage::dir::TempFile;
+use crate::children::Child;
 use crate::targets::{Launch, marked};
 
 use super::ends::{Launched, Remote};
