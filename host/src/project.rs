@@ -12,24 +12,7 @@ use crate::capabilities::{SecretStore, Targets};
 use crate::error::{Error, Result};
 use crate::runtime::{Catalog, Runtime};
 
-/// The stock runbooks built into the binary: name and text.
-pub const STOCK_RUNBOOKS: &[(&str, &str)] = &[
-    (
-        "disk-triage",
-        include_str!("../../runbooks/disk-triage.kdl"),
-    ),
-    ("backup", include_str!("../../runbooks/backup.kdl")),
-    ("restore", include_str!("../../runbooks/restore.kdl")),
-    (
-        "dr-rehearsal",
-        include_str!("../../runbooks/dr-rehearsal.kdl"),
-    ),
-    (
-        "deploy-update",
-        include_str!("../../runbooks/deploy-update.kdl"),
-    ),
-    ("move-site", include_str!("../../runbooks/move-site.kdl")),
-];
+pub use crate::stock_runbooks::STOCK_RUNBOOKS;
 
 pub struct Workspace {
     pub project: Project,
@@ -384,6 +367,7 @@ fn default_project(dir: &Path) -> Project {
             text: "".into(),
         }),
         targets: BTreeMap::new(),
+        groups: BTreeMap::new(),
         storages,
         secrets: Vec::new(),
         plugin_dirs: vec!["plugins".into()],

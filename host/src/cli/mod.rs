@@ -1,6 +1,7 @@
 //! The command line: parsing, dispatch, exit codes. The only layer that prints.
 
 mod commands;
+mod diagnostics;
 mod excerpt;
 pub mod output;
 mod runs;

@@ -1,6 +1,7 @@
 //! Everything cairn prints goes through here: run progress (human or one
 //! JSON event per line), tables, and diagnostics rendered like rustc.
 
+pub use super::diagnostics::render_diagnostics;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -348,6 +349,17 @@ impl EventSink for Human {
                     ));
                 }
             }
+            Event::Batch {
+                group,
+                index,
+                of,
+                members,
+            } => {
+                if !s.quiet {
+                    let head = format!("rolling `{group}`: batch {index}/{of}:");
+                    self.print(format!("  {} {}", s.bold(&head), members.join(", ")));
+                }
+            }
             Event::RollbackStarted { undo, .. } => {
                 if !s.quiet && !undo.is_empty() {
                     let list: Vec<String> = undo.iter().map(|u| format!("`{u}`")).collect();
@@ -364,6 +376,7 @@ impl EventSink for Human {
                 run_id,
                 rolled_back,
                 error,
+                hosts,
                 ..
             } => {
                 if s.quiet && *verdict == Verdict::Succeeded {
@@ -387,6 +400,18 @@ impl EventSink for Human {
                         s.red("failed, rollback failed:"),
                         error.as_deref().unwrap_or("")
                     ));
+                }
+                for h in hosts {
+                    let label = match (h.state, h.undone) {
+                        (crate::events::HostStatus::Failed, true) => "failed, undone".to_owned(),
+                        (st, _) => st.label().to_owned(),
+                    };
+                    let shown = match h.state {
+                        crate::events::HostStatus::Done => s.green(&label),
+                        crate::events::HostStatus::NotReached => s.yellow(&label),
+                        _ => s.red(&label),
+                    };
+                    self.print(format!("  {} {}: {shown}", h.group, h.host));
                 }
             }
         }
@@ -424,33 +449,4 @@ impl EventSink for JsonLines {
         let _ = out.write_all(line.as_bytes());
         let _ = out.flush();
     }
-}
-
-/// Renders diagnostics the way rustc does: `--> file:line:col`, the source
-/// line, a caret under the offending token, and a help line.
-pub fn render_diagnostics(d: &cairn_lang::Diagnostics, color: bool) -> String {
-    use miette::{GraphicalReportHandler, GraphicalTheme};
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let mut out = String::new();
-    for diag in d.iter() {
-        let _ = match super::excerpt::shorten(diag) {
-            Some((source, span)) => {
-                let short = super::excerpt::Shortened {
-                    d: diag,
-                    source,
-                    span,
-                };
-                handler.render_report(&mut out, &short)
-            }
-            None => handler.render_report(&mut out, diag),
-        };
-    }
-    let n = d.len();
-    out.push_str(&format!("{n} error{}\n", if n == 1 { "" } else { "s" }));
-    out
 }
