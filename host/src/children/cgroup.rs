@@ -7,7 +7,9 @@
 //!
 //! Each child gets `<cairn's cgroup>/cairn-<pid>-<start time>-<n>` (the
 //! pid and start time of this cairn, so that no two runs ever share a
-//! name), entered by the child itself between fork and exec. Once the
+//! name), into which the kernel creates the child (`clone3` with
+//! `CLONE_INTO_CGROUP`), or which the child enters itself between fork and
+//! exec where `clone3` cannot be used. Once the
 //! child has been reaped, what it left running on purpose (a daemon a step
 //! started) is moved back to cairn's own cgroup and the group removed: a
 //! finished step's processes are no longer the run's business, as without
@@ -18,7 +20,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,10 +76,11 @@ pub fn available() -> bool {
 
 static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// A new, empty group for the next child and its `cgroup.procs` opened for
-/// writing (the child writes `0` there to enter it); `None` where groups
-/// are not available (and from then on, once creating one failed).
-pub fn create() -> Option<(Cgroup, OwnedFd)> {
+/// A new, empty group for the next child, with its directory (for
+/// `clone3`'s `CLONE_INTO_CGROUP`) and its `cgroup.procs` (for a child that
+/// enters it by writing `0` there) opened; `None` where groups are not
+/// available (and from then on, once creating one failed).
+pub fn create() -> Option<(Cgroup, OwnedFd, OwnedFd)> {
     if !available() {
         return None;
     }
@@ -85,12 +88,13 @@ pub fn create() -> Option<(Cgroup, OwnedFd)> {
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let path = base()?.join(format!("{}{n}", own_prefix()));
     let made = std::fs::create_dir(&path).and_then(|()| {
-        OpenOptions::new()
+        let procs = OpenOptions::new()
             .write(true)
-            .open(path.join("cgroup.procs"))
+            .open(path.join("cgroup.procs"))?;
+        Ok((File::open(&path)?, procs))
     });
     match made {
-        Ok(procs) => Some((Cgroup { path }, OwnedFd::from(procs))),
+        Ok((dir, procs)) => Some((Cgroup { path }, OwnedFd::from(dir), OwnedFd::from(procs))),
         Err(e) => {
             let _ = std::fs::remove_dir(&path);
             FAILED.store(true, Ordering::Relaxed);
@@ -101,13 +105,6 @@ pub fn create() -> Option<(Cgroup, OwnedFd)> {
             None
         }
     }
-}
-
-/// Makes the command's child enter the group whose `cgroup.procs` is `fd`
-/// before it runs anything. Failing to enter is not an error: the child
-/// is still tracked by its process group.
-pub fn enter_on_spawn(cmd: &mut std::process::Command, fd: &OwnedFd) {
-    crate::sys::write_on_spawn(cmd, fd.as_raw_fd(), b"0");
 }
 
 impl Cgroup {

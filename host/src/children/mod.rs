@@ -22,11 +22,14 @@
 //! they are marked and found again there ([`crate::targets::marked`]).
 
 pub mod cgroup;
+mod command;
 mod guard;
 pub mod stat;
+#[cfg(test)]
+mod tests;
 
+pub use command::{Child, Command};
 use std::path::PathBuf;
-use std::process::{Child, Command};
 
 /// A child just started: its pid (also its process group), start time and
 /// cgroup.
@@ -55,19 +58,19 @@ impl Drop for Watched {
 }
 
 /// Spawns `cmd` as a child of the run: in its own process group, with the
-/// parent-death signal, listed with the guard. Spawn from a thread that
-/// outlives the child (the parent-death signal follows the spawning thread).
-pub fn spawn(cmd: &mut Command) -> std::io::Result<(Child, Started, Watched)> {
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0);
-    crate::sys::die_with_parent(cmd);
+/// parent-death signal, in a cgroup of its own where there are cgroups,
+/// listed with the guard; stdin null or piped, stdout and stderr piped.
+/// Spawn from a thread that outlives the child (the parent-death signal
+/// follows the spawning thread).
+pub fn spawn(cmd: &Command, stdin_piped: bool) -> std::io::Result<(Child, Started, Watched)> {
     let group = cgroup::create();
-    if let Some((_, procs)) = &group {
-        cgroup::enter_on_spawn(cmd, procs);
-    }
-    let spawned = cmd.spawn();
-    // The parent's copy of `cgroup.procs` is closed here, spawned or not.
-    let group = group.map(|(g, _procs)| g);
+    let spawned = command::start(
+        cmd,
+        stdin_piped,
+        group.as_ref().map(|(_, dir, procs)| (dir, procs)),
+    );
+    // The parent's descriptors of the group are closed here, spawned or not.
+    let group = group.map(|(g, _, _)| g);
     let child = match spawned {
         Ok(child) => child,
         Err(e) => {

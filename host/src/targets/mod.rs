@@ -13,11 +13,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 use cairn_lang::TargetKind;
+
+use crate::children::Command;
 
 pub mod docker;
 pub mod marked;

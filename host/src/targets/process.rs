@@ -5,7 +5,6 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// The result of running a process.
@@ -29,20 +28,13 @@ pub struct Finished {
 /// (Linux 5.3+; elsewhere it polls the child every few milliseconds), so a
 /// command costs no thread of its own (stdin, when given, is written by one).
 pub fn run_process(
-    mut cmd: std::process::Command,
+    cmd: crate::children::Command,
     stdin: Option<Vec<u8>>,
     deadline: Instant,
     cap: usize,
     on_start: &dyn Fn(crate::children::Started),
 ) -> std::io::Result<Finished> {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let (mut child, started, watched) = crate::children::spawn(&mut cmd)?;
+    let (mut child, started, watched) = crate::children::spawn(&cmd, stdin.is_some())?;
     let cgroup = started.cgroup.clone();
     on_start(started);
     let pid = child.id();

@@ -6,12 +6,12 @@
 //! its run (a killed cairn) after two idle minutes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{Invocation, process, programs, quote};
+use crate::children::Command;
 
 /// How long an idle master outlives its last session when cairn did not
 /// close it (a killed run).
@@ -201,9 +201,6 @@ impl Mux {
                 c.arg("-p").arg(p.to_string());
             }
             c.arg(ssh.destination);
-            c.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
             let _ = process::run_process(
                 c,
                 None,

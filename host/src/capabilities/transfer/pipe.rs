@@ -4,9 +4,7 @@
 
 use std::cell::Cell;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -19,6 +17,7 @@ use crate::capabilities::ChildLog;
 use crate::capabilities::docker::run::{PipeEnd, Piped, RunError, Stopper};
 use crate::capabilities::storage::ObjectWriter;
 use crate::capabilities::storage::dir::TempFile;
+use crate::children::Child;
 use crate::targets::{Launch, marked};
 
 use super::ends::{Launched, Remote};
@@ -142,7 +141,7 @@ impl Proc {
         log: ChildLog,
     ) -> io::Result<(Self, Option<PipeReader>, Option<PipeWriter>)> {
         let Launched { launch, remote } = launched;
-        let mut cmd = match launch {
+        let cmd = match launch {
             Launch::Process(cmd) => cmd,
             Launch::Container(cc) => {
                 let mark = remote
@@ -171,10 +170,7 @@ impl Proc {
                 return Ok((proc_, out, stdin));
             }
         };
-        cmd.stdin(if sink { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let (mut child, started, watched) = crate::children::spawn(&mut cmd)?;
+        let (mut child, started, watched) = crate::children::spawn(&cmd, sink)?;
         log.started(started, &what);
         let pid = child.id();
         watchdog.watch(Victim::Group(pid));
@@ -184,11 +180,7 @@ impl Proc {
         } else {
             (child.stdout.take(), None)
         };
-        let out = out.map(|o| PipeReader::from(OwnedFd::from(o)));
-        let stdin = child
-            .stdin
-            .take()
-            .map(|i| PipeWriter::from(OwnedFd::from(i)));
+        let stdin = child.stdin.take();
         Ok((
             Self {
                 inner: Inner::Local {

@@ -4,6 +4,8 @@
 //! groups and the parent-death signal have no safe std API.
 #![allow(unsafe_code)]
 
+pub mod spawn;
+
 use std::os::unix::process::CommandExt;
 
 /// Whether a process with this pid exists (it may belong to another user).
