@@ -1,6 +1,7 @@
 //! The command line: parsing, dispatch, exit codes. The only layer that prints.
 
 mod commands;
+mod diagnostics;
 mod excerpt;
 pub mod output;
 mod runs;
@@ -266,7 +267,7 @@ fn quiet_on_closed_stdout() {
 
 fn report(e: &Error, style: Style) {
     let text = match e {
-        Error::Invalid(d) => output::render_diagnostics(d, style.color),
+        Error::Invalid(d) => diagnostics::render_diagnostics(d, style.color),
         Error::Other(e) => format!("{} {e:#}\n", style.red("error:")),
         Error::Refused(m) => format!("{} {m}\n", style.red("refused:")),
         other => format!("{} {other}\n", style.red("error:")),

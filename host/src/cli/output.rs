@@ -1,5 +1,6 @@
-//! Everything cairn prints goes through here: run progress (human or one
-//! JSON event per line), tables, and diagnostics rendered like rustc.
+//! Run progress as cairn prints it: readable lines ([`Human`]) or one JSON
+//! event per line ([`JsonLines`]), and the terminal [`Style`] every command
+//! prints tables with. Diagnostics are rendered in `diagnostics.rs`.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -424,33 +425,4 @@ impl EventSink for JsonLines {
         let _ = out.write_all(line.as_bytes());
         let _ = out.flush();
     }
-}
-
-/// Renders diagnostics the way rustc does: `--> file:line:col`, the source
-/// line, a caret under the offending token, and a help line.
-pub fn render_diagnostics(d: &cairn_lang::Diagnostics, color: bool) -> String {
-    use miette::{GraphicalReportHandler, GraphicalTheme};
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let mut out = String::new();
-    for diag in d.iter() {
-        let _ = match super::excerpt::shorten(diag) {
-            Some((source, span)) => {
-                let short = super::excerpt::Shortened {
-                    d: diag,
-                    source,
-                    span,
-                };
-                handler.render_report(&mut out, &short)
-            }
-            None => handler.render_report(&mut out, diag),
-        };
-    }
-    let n = d.len();
-    out.push_str(&format!("{n} error{}\n", if n == 1 { "" } else { "s" }));
-    out
 }
