@@ -190,6 +190,13 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// A `rolling` block starts batch `index` (from 1) of `of`.
+    Batch {
+        group: String,
+        index: usize,
+        of: usize,
+        members: Vec<String>,
+    },
     RunFinished {
         run_id: String,
         /// The coarse outcome (`success`, `failed`, `refused`); `verdict` says more.
@@ -209,7 +216,44 @@ pub enum Event {
         /// `failed`: the undo and `on-failure` steps ran, every one succeeded.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         rolled_back: bool,
+        /// Each member of the groups the run's steps ran on, and how it ended.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<HostState>,
     },
+}
+
+/// A member of a group at the end of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct HostState {
+    pub group: String,
+    pub host: String,
+    pub state: HostStatus,
+    /// A failed member whose finished steps were undone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undone: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostStatus {
+    /// Every step ran on it (or was skipped) and stays.
+    Done,
+    Failed,
+    /// Its steps ran and were undone by the rollback.
+    Undone,
+    /// The run ended before its batch (or its step) came.
+    NotReached,
+}
+
+impl HostStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            HostStatus::Done => "done",
+            HostStatus::Failed => "failed",
+            HostStatus::Undone => "undone",
+            HostStatus::NotReached => "not reached",
+        }
+    }
 }
 
 /// How a run ended, as `cairn history`, `--json` and the exit code tell it.

@@ -178,6 +178,7 @@ fn default_project(dir: &Path) -> Project {
             text: "".into(),
         }),
         targets: BTreeMap::new(),
+        groups: BTreeMap::new(),
         storages,
         secrets: Vec::new(),
         plugin_dirs: vec!["plugins".into()],

@@ -61,8 +61,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod fleet;
 pub mod model;
 
+pub use fleet::{Amount, Group, GroupEntry, RollPart, Rolling, expand, written_id};
 pub use model::*;
 
 use std::collections::BTreeSet;

@@ -17,8 +17,8 @@ use crate::reference::is_name;
 use crate::source;
 use crate::target::{bad_name, decode_target};
 
-const PROJECT_NODES: [&str; 6] = [
-    "target", "storage", "secrets", "plugins", "runbooks", "grant",
+const PROJECT_NODES: [&str; 7] = [
+    "target", "group", "storage", "secrets", "plugins", "runbooks", "grant",
 ];
 /// Capabilities a `grant` can name (DESIGN §5): the grant kinds, listed
 /// only here. The host registers one capability per kind, in this order
@@ -58,6 +58,7 @@ fn decode_project_file(
         root: root.to_path_buf(),
         file,
         targets: BTreeMap::new(),
+        groups: BTreeMap::new(),
         storages: BTreeMap::new(),
         secrets: Vec::new(),
         plugin_dirs: Vec::new(),
@@ -105,6 +106,11 @@ fn decode_project(r: &mut Report, node: &KdlNode, p: &mut Project) {
                     insert_unique(r, &mut p.targets, t.name.clone(), t.span, "target", t);
                 }
             }
+            "group" => {
+                if let Some(g) = crate::fleet::decode_group(r, child) {
+                    insert_unique(r, &mut p.groups, g.name.clone(), g.span, "group", g);
+                }
+            }
             "storage" => {
                 if let Some(s) = decode_storage(r, child) {
                     insert_unique(r, &mut p.storages, s.name.clone(), s.span, "storage", s);
@@ -144,6 +150,7 @@ fn decode_project(r: &mut Report, node: &KdlNode, p: &mut Project) {
         },
         span: here,
     });
+    crate::fleet::check_groups(r, p);
     for g in &p.grants {
         for s in g.capabilities.get("storage").into_iter().flatten() {
             if !p.storages.contains_key(s) {

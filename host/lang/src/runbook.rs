@@ -22,13 +22,14 @@ use crate::rehearsal::decode_rehearsal;
 use crate::source;
 use crate::target::bad_name;
 
-const RUNBOOK_NODES: [&str; 10] = [
+const RUNBOOK_NODES: [&str; 11] = [
     "description",
     "limits",
     "requires",
     "param",
     "step",
     "parallel",
+    "rolling",
     "on-failure",
     "finally",
     "rehearsal",
@@ -180,7 +181,7 @@ fn decode_runbook(
                     }
                 }
             }
-            "step" | "parallel" => rb.steps.extend(d.block(child)),
+            "step" | "parallel" | "rolling" => rb.steps.extend(d.block(child)),
             "on-failure" => rb.on_failure = d.blocks(child),
             "finally" => rb.finally = d.blocks(child),
             "rehearsal" => rehearsal_node = Some(child),

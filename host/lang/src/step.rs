@@ -17,10 +17,11 @@ use crate::reference::is_name;
 use crate::target::bad_name;
 use kdl::{KdlEntry, KdlNode, KdlValue};
 
-pub(crate) const STEP_PROPS: [&str; 6] = [
+pub(crate) const STEP_PROPS: [&str; 7] = [
     "uses",
     "action",
     "target",
+    "parallel",
     "when",
     "timeout",
     "continue-on-error",
@@ -55,6 +56,10 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
     };
     let action = decode::prop_str(r, node, "action", &what);
     let target = decode::prop_str(r, node, "target", &what);
+    let parallel = decode::prop_int(r, node, "parallel", &what, 1..=1024).map(|p| Spanned {
+        value: p.value as u32,
+        span: p.span,
+    });
     let when = decode::prop(node, "when").and_then(|e| decode_when(r, e, &what));
     let timeout = decode::prop(node, "timeout")
         .and_then(|e| duration_of(r, e, &format!("`timeout` of {what}")));
@@ -98,6 +103,8 @@ pub(crate) fn decode_step(r: &mut Report, node: &KdlNode) -> Option<Step> {
         uses_span,
         action,
         target,
+        parallel,
+        member: None,
         when,
         timeout,
         continue_on_error,

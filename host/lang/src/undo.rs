@@ -39,6 +39,8 @@ pub(crate) fn undo_ref(
     );
     match t.section {
         Section::Main if t.step.id == owner || t.block < at.block => None,
+        // In a `rolling` block the steps run in order on each member.
+        Section::Main if t.block == at.block && t.rolling_pos < at.rolling_pos => None,
         Section::Main if t.block == at.block => Some((
             format!("step `{name}` runs in parallel with `{owner}`, which undo step `{me}` undoes"),
             Some(rule),

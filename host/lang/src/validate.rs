@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::ValidationContext;
 use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
-use crate::model::{Ref, Runbook, Scope, Section, Step, StepPlace};
+use crate::model::{Block, Ref, Runbook, Scope, Section, Step, StepPlace};
 
 /// Validates everything that can be known before a run: each step's plugin
 /// (by name and version requirement), action and target, every `{{ }}`
@@ -25,6 +25,9 @@ pub fn validate(runbook: &Runbook, cx: &ValidationContext<'_>) -> Result<(), Dia
     }
     for p in &places {
         v.step(p.step);
+        if let Some(f) = crate::fleet::check_step(cx.project, p) {
+            v.fleet_problem(&p.step.id, f);
+        }
         let step = p.step;
         let mut refs: Vec<&Ref> = Vec::new();
         if let Some(w) = &step.when {
@@ -38,6 +41,14 @@ pub fn validate(runbook: &Runbook, cx: &ValidationContext<'_>) -> Result<(), Dia
         }
         for r in refs {
             v.reference(r, p, &by_id);
+        }
+    }
+    for b in &runbook.steps {
+        if let Block::Rolling(r) = b {
+            let first = r.steps.first().map_or("", |s| s.id.as_str());
+            for f in crate::fleet::check_rolling(cx.project, r) {
+                v.fleet_problem(first, f);
+            }
         }
     }
     if let Some(reh) = &runbook.rehearsal {
@@ -82,6 +93,14 @@ fn with_suggestion<'a>(
 impl Validator<'_> {
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// A fleet rule broken, in the file of step `id`.
+    fn fleet_problem(&mut self, id: &str, f: crate::fleet::Problem) {
+        let file = self.runbook.file_of(id).clone();
+        let mut d = Diagnostic::at(&file, f.span, f.message);
+        d.help = f.help;
+        self.push(d);
     }
 
     fn requires(&mut self) {
@@ -182,6 +201,7 @@ impl Validator<'_> {
         }
         if let Some(t) = &step.target
             && !self.cx.project.targets.contains_key(&t.value)
+            && !self.cx.project.is_group(&t.value)
         {
             let targets = &self.cx.project.targets;
             let d = at(
@@ -276,6 +296,14 @@ fn step_order(
             ),
             Some(help),
         ));
+    }
+    if t.block == at.block && at.rolling_pos.is_some() {
+        return (t.rolling_pos > at.rolling_pos).then(|| {
+            (
+                format!("step `{name}` runs after step `{me}`"),
+                Some(before.into()),
+            )
+        });
     }
     if t.block == at.block {
         return Some((

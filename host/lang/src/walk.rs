@@ -22,27 +22,28 @@ impl Runbook {
             (Section::Verify, verify),
         ] {
             for (block, b) in blocks.iter().enumerate() {
-                let (steps, in_parallel) = match b {
-                    Block::Step(s) => (std::slice::from_ref(s), false),
-                    Block::Parallel { steps, .. } => (steps.as_slice(), true),
-                };
-                out.extend(steps.iter().map(|step| StepPlace {
+                let in_parallel = matches!(b, Block::Parallel { .. });
+                let rolling = matches!(b, Block::Rolling(_));
+                out.extend(b.steps().iter().enumerate().map(|(i, step)| StepPlace {
                     step,
                     section,
                     block,
                     in_parallel,
+                    rolling_pos: rolling.then_some(i),
                     owner: None,
                     pos: 0,
                 }));
             }
         }
         for (block, b) in self.steps.iter().enumerate() {
-            for owner in b.steps() {
+            let rolling = matches!(b, Block::Rolling(_));
+            for (i, owner) in b.steps().iter().enumerate() {
                 out.extend(owner.undo.iter().enumerate().map(|(pos, step)| StepPlace {
                     step,
                     section: Section::Undo,
                     block,
                     in_parallel: false,
+                    rolling_pos: rolling.then_some(i),
                     owner: Some(owner),
                     pos,
                 }));
@@ -61,6 +62,7 @@ impl Runbook {
 
     /// The file a step is written in: an included file's, or the runbook's own.
     pub fn file_of(&self, step_id: &str) -> &Arc<SourceFile> {
+        let step_id = crate::model::written_id(step_id);
         self.includes
             .iter()
             .find(|i| i.step_ids.iter().any(|s| s == step_id))
@@ -93,7 +95,8 @@ impl Block {
     pub fn steps(&self) -> &[Step] {
         match self {
             Block::Step(s) => std::slice::from_ref(s),
-            Block::Parallel { steps, .. } => steps,
+            Block::Parallel { steps, .. } | Block::Fanout { steps, .. } => steps,
+            Block::Rolling(r) => &r.steps,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! event per line ([`JsonLines`]), and the terminal [`Style`] every command
 //! prints tables with. Diagnostics are rendered in `diagnostics.rs`.
 
+pub use super::diagnostics::render_diagnostics;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -349,6 +350,17 @@ impl EventSink for Human {
                     ));
                 }
             }
+            Event::Batch {
+                group,
+                index,
+                of,
+                members,
+            } => {
+                if !s.quiet {
+                    let head = format!("rolling `{group}`: batch {index}/{of}:");
+                    self.print(format!("  {} {}", s.bold(&head), members.join(", ")));
+                }
+            }
             Event::RollbackStarted { undo, .. } => {
                 if !s.quiet && !undo.is_empty() {
                     let list: Vec<String> = undo.iter().map(|u| format!("`{u}`")).collect();
@@ -365,6 +377,7 @@ impl EventSink for Human {
                 run_id,
                 rolled_back,
                 error,
+                hosts,
                 ..
             } => {
                 if s.quiet && *verdict == Verdict::Succeeded {
@@ -388,6 +401,18 @@ impl EventSink for Human {
                         s.red("failed, rollback failed:"),
                         error.as_deref().unwrap_or("")
                     ));
+                }
+                for h in hosts {
+                    let label = match (h.state, h.undone) {
+                        (crate::events::HostStatus::Failed, true) => "failed, undone".to_owned(),
+                        (st, _) => st.label().to_owned(),
+                    };
+                    let shown = match h.state {
+                        crate::events::HostStatus::Done => s.green(&label),
+                        crate::events::HostStatus::NotReached => s.yellow(&label),
+                        _ => s.red(&label),
+                    };
+                    self.print(format!("  {} {}: {shown}", h.group, h.host));
                 }
             }
         }

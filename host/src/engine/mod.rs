@@ -2,8 +2,11 @@
 //! concurrently), failure handling, the journal and the lock.
 
 mod arg_check;
+mod confirm;
+mod fleet;
 pub mod guard;
 pub mod history;
+mod hosts;
 pub mod journal;
 #[cfg(test)]
 mod journal_props;
@@ -19,6 +22,7 @@ mod report;
 mod resolver;
 pub mod resume;
 pub mod retry;
+mod rolling;
 mod step;
 mod undo;
 mod verdict;
@@ -134,6 +138,10 @@ pub fn run(
     // storages, targets, plugins, grants.
     let plugins = preflight::check(ws, rb, &params)?;
     check_lock(ws, &plugins)?;
+    // Steps on groups become one step per member (`ID@MEMBER`); plugins
+    // stay keyed by the step as written.
+    let expanded = cairn_lang::expand(&ws.project, rb);
+    let rb = &expanded;
     let needs_confirm = all_steps(rb).iter().any(|s| s.confirm.is_some());
     if needs_confirm && opts.mode != Mode::DryRun && !opts.assume_yes && !opts.confirmer.can_ask() {
         let ids: Vec<String> = all_steps(rb)
@@ -304,6 +312,7 @@ pub fn run(
         },
         hypothetical: Default::default(),
         guard: guard::Guard::new(rb),
+        undone: Default::default(),
     };
     let started_report = started_at;
     let outcome = exec.run_all();
@@ -327,6 +336,7 @@ pub fn run(
             not_undone: end.not_undone,
             left_changed: end.left_changed,
             rolled_back: outcome.rolled_back,
+            hosts: hosts::of(&exec),
         });
     }
     let (result, verdict, error) = (end.result, end.verdict, end.error);

@@ -76,6 +76,8 @@ pub(crate) struct Executor<'a> {
     pub hypothetical: AtomicBool,
     /// The runbook's `limits`, counted across the run.
     pub guard: super::guard::Guard,
+    /// Main steps whose undo block ran to its end.
+    pub undone: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Executor<'_> {
@@ -98,6 +100,13 @@ impl Executor<'_> {
             let r = match block {
                 Block::Step(s) => self.run_step(s, phase),
                 Block::Parallel { steps, .. } => self.run_parallel(steps, phase),
+                Block::Fanout {
+                    id,
+                    steps,
+                    parallel,
+                    ..
+                } => self.run_fanout(id, steps, *parallel, phase),
+                Block::Rolling(r) => self.run_rolling(r, phase),
             };
             if let Err(f) = r {
                 if stop_on_failure {
@@ -186,7 +195,7 @@ impl Executor<'_> {
             };
         }
         let started = Instant::now();
-        let resolved = &self.plugins[&step.id];
+        let resolved = &self.plugins[cairn_lang::written_id(&step.id)];
         let target = step
             .target
             .as_ref()
@@ -232,7 +241,7 @@ impl Executor<'_> {
         };
 
         // Snapshot of what earlier steps left; parallel siblings do not see each other.
-        let done = self.done.lock().expect("steps").clone();
+        let done = super::fleet::view(&self.done.lock().expect("steps"), step.member.as_deref());
         let scopes = self.scopes(&done, &target);
         let dry = self.opts.mode == Mode::DryRun;
         // Dry-run: a `when` that reads a planned step's output is not known
@@ -409,37 +418,5 @@ impl Executor<'_> {
             }
         }
         fail(last_error, attempts, false)
-    }
-
-    fn confirm(&self, step: &Step, question: &str) -> Result<(), String> {
-        if self.opts.mode == Mode::DryRun {
-            self.sink.emit(&Event::Capability {
-                step: step.id.clone(),
-                capability: "confirm".into(),
-                effect: "read".into(),
-                planned: true,
-                summary: format!("would ask: {question}"),
-                detail: json!({ "question": question }),
-            });
-            return Ok(());
-        }
-        let answer = if self.opts.assume_yes {
-            true
-        } else {
-            self.opts.confirmer.ask(question)
-        };
-        self.sink.emit(&Event::Capability {
-            step: step.id.clone(),
-            capability: "confirm".into(),
-            effect: "read".into(),
-            planned: false,
-            summary: format!("{question} → {}", if answer { "yes" } else { "no" }),
-            detail: json!({ "question": question, "answer": answer, "assumed": self.opts.assume_yes }),
-        });
-        if answer {
-            Ok(())
-        } else {
-            Err("confirmation declined".into())
-        }
     }
 }

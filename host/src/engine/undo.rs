@@ -44,6 +44,9 @@ impl Executor<'_> {
             .filter(|s| !s.undo.is_empty())
             .filter(|s| done.get(&s.id).is_some_and(|d| d.status == StepStatus::Ok))
             .collect();
+        // Members of a `rolling` block undone when they failed.
+        let undone = self.undone.lock().expect("undone");
+        out.retain(|s| !undone.contains(&s.id));
         out.reverse();
         out
     }
@@ -60,6 +63,12 @@ impl Executor<'_> {
                 undo: owners.iter().map(|s| s.id.clone()).collect(),
             });
         }
+        self.undo_owners(owners)
+    }
+
+    /// The undo blocks of `owners`, in that order; each one that completes
+    /// is recorded as undone.
+    pub(super) fn undo_owners(&self, owners: Vec<&Step>) -> UndoOutcome {
         let dry = self.opts.mode == Mode::DryRun;
         let mut out = UndoOutcome::default();
         for owner in owners {
@@ -89,6 +98,9 @@ impl Executor<'_> {
                 out.not_undone.push(owner.id.clone());
             } else {
                 out.undone.push(owner.id.clone());
+                if !dry {
+                    self.undone.lock().expect("undone").insert(owner.id.clone());
+                }
             }
         }
         out

@@ -24,6 +24,15 @@ pub const PAGE_TEXT: &str = "Back soon: the site is being updated";
 impl PrivateHaproxy {
     /// `servers`: (name, port on 127.0.0.1).
     pub fn start(servers: &[(&str, u16)]) -> Self {
+        let at: Vec<(&str, String)> = servers
+            .iter()
+            .map(|(n, p)| (*n, format!("127.0.0.1:{p}")))
+            .collect();
+        Self::start_at(&at)
+    }
+
+    /// `servers`: (name, `address:port`), health-checked with `GET /health`.
+    pub fn start_at(servers: &[(&str, String)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("cairn-hap-")
             .tempdir()
@@ -48,8 +57,16 @@ impl PrivateHaproxy {
             sock = socket.display(),
             page = page.display(),
         );
-        for (name, p) in servers {
-            conf.push_str(&format!("    server {name} 127.0.0.1:{p}\n"));
+        if servers.iter().any(|(_, a)| !a.starts_with("127.0.0.1:")) {
+            conf.push_str("    option httpchk GET /health\n    default-server inter 300ms\n");
+        }
+        for (name, at) in servers {
+            let check = if at.starts_with("127.0.0.1:") {
+                ""
+            } else {
+                " check"
+            };
+            conf.push_str(&format!("    server {name} {at}{check}\n"));
         }
         let cfg = dir.path().join("haproxy.cfg");
         std::fs::write(&cfg, conf).unwrap();

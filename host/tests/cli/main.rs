@@ -24,6 +24,7 @@ mod fixture_haproxy;
 mod fixture_procs;
 mod fixture_services;
 mod fixture_site;
+mod fleet;
 mod haproxy;
 mod hostile;
 mod http_check;

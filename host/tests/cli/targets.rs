@@ -1,11 +1,11 @@
 //! Targets and network capabilities against the lab's real services
 //! (`tests/README.md`): `exec` on an ssh target (one shared connection per
-//! run); `exec` and `transfer` ends on a docker target of a non-default
+//! run, also as an app host's sshd counts it); `exec` and `transfer` ends on a docker target of a non-default
 //! engine, with no `docker` client on cairn's PATH; `socket` on the HAProxy
 //! runtime API, `dns` against PowerDNS.
 //!
 //! Each test needs some `CAIRN_LAB_*` variables (`eval "$(tests/lab/up ssh
-//! docker haproxy dns)"`). Without them a test prints why and passes, except
+//! docker haproxy dns hosts)"`). Without them a test prints why and passes, except
 //! under `CI=true`, where a missing lab fails it. `socket` and `dns` are
 //! driven by the test plugin `net-probe` (`tests/plugins/net-probe`), copied
 //! into each project's `plugins/` and granted in `cairn.kdl`.
@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::Project;
 
+mod app_hosts;
 mod dns;
 mod docker_target;
 mod docker_transfer;

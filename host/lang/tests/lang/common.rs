@@ -18,6 +18,18 @@ impl TestCatalog {
         };
         TestCatalog(vec![
             p("exec", &["run"], Some("run")),
+            p(
+                "haproxy",
+                &[
+                    "status",
+                    "drain",
+                    "maint",
+                    "ready",
+                    "set-state",
+                    "wait-healthy",
+                ],
+                Some("status"),
+            ),
             p("http-check", &["check"], Some("check")),
             p("maintenance", &["on", "off"], None),
             p("migrate", &["apply", "plan"], Some("apply")),

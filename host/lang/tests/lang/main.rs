@@ -4,5 +4,6 @@
 
 mod common;
 mod docs;
+mod fleet;
 mod hostile;
 mod ui;

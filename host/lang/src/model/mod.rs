@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miette::{NamedSource, SourceSpan};
+
+mod fleet;
+pub use fleet::{Amount, Group, GroupEntry, RollPart, Rolling, written_id};
 use semver::VersionReq;
 
 /// A file as read from disk: its name as shown in diagnostics and its text.
@@ -44,6 +47,8 @@ pub struct Project {
     pub root: PathBuf,
     pub file: Arc<SourceFile>,
     pub targets: BTreeMap<String, Target>,
+    /// `group NAME { target a; group b }`: named sets of targets.
+    pub groups: BTreeMap<String, Group>,
     pub storages: BTreeMap<String, Storage>,
     pub secrets: Vec<SecretSource>,
     /// Plugin directories, relative to `root` as written.
@@ -198,6 +203,18 @@ pub enum Block {
         steps: Vec<Step>,
         span: SourceSpan,
     },
+    /// A step on a group, as [`crate::expand`] makes it: one instance per
+    /// member (`ID@MEMBER`), at most `parallel` at a time.
+    Fanout {
+        id: String,
+        group: String,
+        steps: Vec<Step>,
+        parallel: usize,
+        span: SourceSpan,
+    },
+    /// `rolling group=NAME batch=N { ... }`: its steps on one batch of the
+    /// group's members at a time.
+    Rolling(Box<Rolling>),
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +227,12 @@ pub struct Step {
     pub uses_span: SourceSpan,
     pub action: Option<Spanned<String>>,
     pub target: Option<Spanned<String>>,
+    /// `parallel=N` on a step whose target is a group.
+    pub parallel: Option<Spanned<u32>>,
+    /// An instance of a step on a group's member (made by [`crate::expand`]):
+    /// the member, whose instances of the other steps this one's
+    /// `steps.ID` references read.
+    pub member: Option<String>,
     pub when: Option<Spanned<Expr>>,
     pub timeout: Option<Duration>,
     pub continue_on_error: bool,
@@ -378,6 +401,9 @@ pub struct StepPlace<'a> {
     pub block: usize,
     /// Whether it is one of the steps of a `parallel` block.
     pub in_parallel: bool,
+    /// A step of a `rolling` block (they run in order on each member): its
+    /// index there; for an undo step, its main step's.
+    pub rolling_pos: Option<usize>,
     /// An undo step: the main step whose `undo` block holds it (`block` is
     /// then that step's block in the main list).
     pub owner: Option<&'a Step>,

@@ -1,6 +1,8 @@
 //! The state of decoding one runbook file: its diagnostics, the project,
 //! the step ids seen so far (and where), and the decoding of step lists.
 
+mod rolling;
+
 use std::collections::BTreeMap;
 
 use kdl::KdlNode;
@@ -79,6 +81,10 @@ impl Decoder<'_> {
     }
 
     pub(crate) fn block(&mut self, node: &KdlNode) -> Option<Block> {
+        if name(node) == "rolling" {
+            let r = rolling::decode_rolling(self, node)?;
+            return Some(Block::Rolling(Box::new(r)));
+        }
         if name(node) == "step" {
             let s = decode_step(&mut self.r, node)?;
             self.claim(&s);
