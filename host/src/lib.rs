@@ -20,7 +20,6 @@ pub mod redact;
 pub mod runtime;
 pub mod schema;
 pub mod spans;
-mod stock_runbooks;
 pub(crate) mod sys;
 pub mod targets;
 pub(crate) mod wit;

@@ -1,7 +1,7 @@
 //! Bindings generated from `wit/cairn-plugin.wit` (world `cairn:plugin/plugin`).
 //!
 //! Plugin code never touches these: the SDK converts them to the plain Rust
-//! types of [`crate::host`] and [`crate::types`], and `export_plugin!` wires the
+//! types of [`crate::caps`] and [`crate::types`], and `export_plugin!` wires the
 //! exports. They are public only because the export macro expands in the
 //! plugin's crate.
 

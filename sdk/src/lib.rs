@@ -5,7 +5,9 @@
 //! [`Plugin`] plus one `export_plugin!` line; the WIT bindings stay hidden.
 //! Each action decodes its step arguments into a serde struct
 //! ([`Args::decode`]), does its work through the [`Host`] capabilities, and
-//! returns [`Outputs`] or a [`PluginError`].
+//! returns [`Outputs`] or a [`PluginError`]. Each capability of the host is
+//! one module of [`caps`]: its types, its part of [`Host`], the bridge to
+//! the WIT import and the mock host's side of it.
 //!
 //! ```
 //! use cairn_sdk::prelude::*;
@@ -53,23 +55,36 @@
 //! through a whole plugin.
 
 pub mod args;
-mod command;
-pub mod docker;
+pub mod caps;
 mod error;
+mod exports;
 pub mod host;
-mod http;
 mod lenient;
 pub mod mock;
-pub mod net;
+mod mock_host;
 mod outputs;
 mod plan_hints;
 pub mod schema;
-mod secret;
-pub mod store;
 mod types;
-mod wit_common;
-mod wit_host;
-mod wit_store;
+mod wit;
+
+/// The `docker` capability: its types, e.g. [`docker::DockerCall`] (what the
+/// mock host records), and [`docker::DockerHost`].
+pub use caps::docker;
+
+/// The plain Rust types of the `socket` and `dns` capabilities (in
+/// [`caps::socket`] and [`caps::dns`] with their traits).
+pub mod net {
+    pub use crate::caps::dns::{DnsAnswer, DnsQuery, DnsRecord};
+    pub use crate::caps::socket::{ReplyEnd, SocketReply, SocketRequest};
+}
+
+/// The plain Rust types of the `storage` and `transfer` capabilities (in
+/// [`caps::storage`] and [`caps::transfer`] with their traits).
+pub mod store {
+    pub use crate::caps::storage::{ObjectInfo, Written};
+    pub use crate::caps::transfer::{ObjectRef, Sink, Source, Transfer, Transferred, Transform};
+}
 
 #[doc(hidden)]
 #[allow(unsafe_code, missing_docs, clippy::all)]
@@ -94,6 +109,8 @@ pub use types::{ActionInfo, Capability, Context, Description, Effect, KNOWN_LATE
 /// schemars'; the plugin crate depends on `serde` and `schemars` itself, as
 /// their derives require.
 pub mod prelude {
+    /// Every capability's methods, in scope on a concrete host too.
+    pub use crate::caps::prelude::*;
     pub use crate::{
         Args, Command, Completed, Context, Description, Duration, Effect, Host, Level, MaybeSecret,
         Mode, Outputs, Plugin, PluginError, Request, Response, Secret,
@@ -166,6 +183,7 @@ extern crate self as cairn_sdk;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::wit_host::{WitHost, describe, invoke, run};
+    pub use crate::exports::{describe, invoke, run};
+    pub use crate::wit::WitHost;
     pub use wit_bindgen;
 }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use clap::CommandFactory;
 use serde_json::{Value, json};
 
-use super::output::{Human, JsonLines, Style, render_diagnostics};
+use super::diagnostics::render_diagnostics;
+use super::output::{Human, JsonLines, Style};
 use super::{Cli, Command, PluginCommand, StorageCommand};
 use crate::engine::{self, Confirmer, RunOptions};
 use crate::error::{Error, ExitCode, Result};

@@ -1,8 +1,11 @@
-//! Language diagnostics as the CLI prints them.
+//! Diagnostics rendered the way rustc does, for every command that loads a
+//! project or a runbook: `--> file:line:col`, the source line, a caret
+//! under the offending token, a help line; very long lines cut around the
+//! error (`excerpt.rs`).
 
 /// Renders diagnostics the way rustc does: `--> file:line:col`, the source
 /// line, a caret under the offending token, and a help line.
-pub fn render_diagnostics(d: &cairn_lang::Diagnostics, color: bool) -> String {
+pub(super) fn render_diagnostics(d: &cairn_lang::Diagnostics, color: bool) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme};
     let theme = if color {
         GraphicalTheme::unicode()

@@ -272,7 +272,7 @@ fn quiet_on_closed_stdout() {
 
 fn report(e: &Error, style: Style) {
     let text = match e {
-        Error::Invalid(d) => output::render_diagnostics(d, style.color),
+        Error::Invalid(d) => diagnostics::render_diagnostics(d, style.color),
         Error::Other(e) => format!("{} {e:#}\n", style.red("error:")),
         Error::Refused(m) => format!("{} {m}\n", style.red("refused:")),
         other => format!("{} {other}\n", style.red("error:")),

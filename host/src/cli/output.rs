@@ -1,5 +1,6 @@
-//! Everything cairn prints goes through here: run progress (human or one
-//! JSON event per line), tables, and diagnostics rendered like rustc.
+//! Run progress as cairn prints it: readable lines ([`Human`]) or one JSON
+//! event per line ([`JsonLines`]), and the terminal [`Style`] every command
+//! prints tables with. Diagnostics are rendered in `diagnostics.rs`.
 
 pub use super::diagnostics::render_diagnostics;
 use std::io::Write;

@@ -1,5 +1,6 @@
-//! Plain Rust types for the `storage` and `transfer` imports: objects in
-//! the project's named storages, and host-side pipelines for bulk data.
+//! The `transfer` capability: pipelines the host runs for bulk data
+//! (source → transforms → sink), the bytes never passing through the
+//! plugin.
 //!
 //! ```
 //! use cairn_sdk::{Command, Effect};
@@ -16,48 +17,13 @@
 //! ```
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use crate::Effect;
-use crate::command::Command;
-
-/// An object's metadata (`storage.object-info` in the WIT).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectInfo {
-    /// The key, relative to the storage.
-    pub key: String,
-    pub size: u64,
-    /// Last modification, in milliseconds since the Unix epoch.
-    pub last_modified_ms: Option<u64>,
-    /// The server's entity tag (s3), when there is one.
-    pub etag: Option<String>,
-}
-
-impl ObjectInfo {
-    pub fn new(key: impl Into<String>, size: u64) -> Self {
-        ObjectInfo {
-            key: key.into(),
-            size,
-            last_modified_ms: None,
-            etag: None,
-        }
-    }
-
-    /// The last modification as a [`SystemTime`].
-    pub fn last_modified(&self) -> Option<SystemTime> {
-        self.last_modified_ms
-            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
-    }
-}
-
-/// The outcome of `put` or `delete` (`storage.written` in the WIT).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Written {
-    /// Where the object is: `s3://bucket/prefix/key` or `dir://NAME/key`.
-    pub url: String,
-    /// True when nothing was done (dry-run of a write).
-    pub planned: bool,
-}
+use super::exec::{Command, command_to_wit};
+use crate::bindings::cairn::plugin::transfer;
+use crate::mock_host::MockHost;
+use crate::wit::{WitHost, millis};
+use crate::{Effect, HostError};
 
 /// An object in a named storage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,5 +239,124 @@ impl Transferred {
             planned: true,
             ..Transferred::default()
         }
+    }
+}
+
+/// The [`Host`](crate::Host) method of the `transfer` capability.
+pub trait TransferHost {
+    /// Runs a streaming pipeline on the host (source → transforms → sink):
+    /// the bytes never pass through the plugin. In a dry-run a write
+    /// transfer is not run and the result has `planned` set.
+    ///
+    /// Hosts written before the `transfer` capability answer with an error.
+    fn transfer(&self, transfer: &Transfer) -> Result<Transferred, HostError> {
+        Err(HostError::new(format!(
+            "transfer: `{transfer}`: this host has no transfer capability"
+        )))
+    }
+}
+
+fn object(o: &ObjectRef) -> transfer::ObjectRef {
+    transfer::ObjectRef {
+        storage: o.storage.clone(),
+        key: o.key.clone(),
+    }
+}
+
+impl TransferHost for WitHost {
+    fn transfer(&self, t: &Transfer) -> Result<Transferred, HostError> {
+        let pipeline = transfer::Pipeline {
+            source: match &t.source {
+                Source::Command(c) => transfer::Source::Command(command_to_wit(c)?),
+                Source::File(p) => transfer::Source::File(p.clone()),
+                Source::Object(o) => transfer::Source::Object(object(o)),
+            },
+            transforms: t
+                .transforms
+                .iter()
+                .map(|x| match *x {
+                    Transform::Zstd(l) => transfer::Transform::Zstd(l),
+                    Transform::Unzstd => transfer::Transform::Unzstd,
+                    Transform::Gzip(l) => transfer::Transform::Gzip(l),
+                    Transform::Gunzip => transfer::Transform::Gunzip,
+                    Transform::Sha256 => transfer::Transform::Sha256,
+                })
+                .collect(),
+            sink: match &t.sink {
+                Sink::Command(c) => transfer::Sink::Command(command_to_wit(c)?),
+                Sink::File(p) => transfer::Sink::File(p.clone()),
+                Sink::Object(o) => transfer::Sink::Object(object(o)),
+                Sink::Discard => transfer::Sink::Discard,
+            },
+            timeout_ms: t.timeout.map(millis),
+        };
+        let s = transfer::run(&pipeline).map_err(HostError::new)?;
+        Ok(Transferred {
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            sha256: s.sha256,
+            duration: Duration::from_millis(s.duration_ms),
+            planned: s.planned,
+        })
+    }
+}
+
+impl TransferHost for MockHost {
+    fn transfer(&self, t: &Transfer) -> Result<Transferred, HostError> {
+        self.record(t.clone());
+        if self.is_dry_run() && t.effect() == Effect::Write {
+            return Ok(Transferred::planned());
+        }
+        self.answer(t, || format!("transfer `{t}`"))
+    }
+}
+
+impl MockHost {
+    /// Queues the result of the next `transfer` call.
+    pub fn transfer_returns(self, done: Transferred) -> Self {
+        self.returns::<Transfer, _>(Ok(done))
+    }
+
+    /// Queues a host error for the next `transfer` call.
+    pub fn transfer_fails(self, message: impl Into<String>) -> Self {
+        self.returns::<Transfer, Transferred>(Err(HostError::new(message)))
+    }
+
+    /// Answers `transfer` calls once the queue is empty.
+    pub fn on_transfer(
+        self,
+        handler: impl FnMut(&Transfer) -> Result<Transferred, HostError> + 'static,
+    ) -> Self {
+        self.answers(handler)
+    }
+
+    /// The transfers, in order.
+    pub fn transfers(&self) -> Vec<Transfer> {
+        self.recorded()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dry_run_plans_write_transfers_and_asks_the_script_for_reads() {
+        let host = MockHost::new().dry_run();
+        let t = Transfer::new(Source::command(
+            Command::new("pg_dump").effect(Effect::Read),
+        ))
+        .zstd(3)
+        .to(Sink::object("s", "db.zst"));
+        assert!(host.transfer(&t).unwrap().planned);
+        // A read transfer (a checksum check) is answered by the script.
+        let check = Transfer::new(Source::object("s", "k")).sha256();
+        assert_eq!(check.effect(), Effect::Read);
+        let e = host.transfer(&check).unwrap_err();
+        assert_eq!(
+            e.message,
+            "mock host: no response scripted for transfer `object s:k | sha256 → discard`"
+        );
+        assert_eq!(host.transfers(), [t, check]);
     }
 }

@@ -1,12 +1,13 @@
-//! The plain Rust types of the `socket` and `dns` capabilities: a request on
-//! a granted unix or tcp socket and its reply, a DNS lookup and its answer.
-//! [`Host::socket`](crate::Host::socket) and [`Host::dns`](crate::Host::dns)
-//! take and return them.
+//! The `socket` capability: a request/response exchange on a granted unix
+//! or tcp socket (an HAProxy admin socket, a supervisord or Redis port).
 
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::Effect;
+use crate::bindings::cairn::plugin::socket;
+use crate::mock_host::MockHost;
+use crate::wit::{WitHost, effect_to_wit, millis};
+use crate::{Effect, HostError};
 
 /// A request/response exchange on a socket (`socket.request` in the WIT):
 /// the host connects, sends `data`, and reads the reply until the peer
@@ -138,150 +139,84 @@ impl SocketReply {
     }
 }
 
-/// A DNS lookup (`dns.query` in the WIT). Lookups are reads.
-///
-/// ```
-/// use cairn_sdk::DnsQuery;
-/// let q = DnsQuery::new("www.example.com", "A", "9.9.9.9");
-/// assert_eq!(q.record_type, "A");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsQuery {
-    pub name: String,
-    /// `A`, `AAAA`, `CNAME`, `TXT`, `NS`, `SOA`, `MX`, ...
-    pub record_type: String,
-    /// `IP`, `IP:PORT` (53 when none), `[IPv6]:PORT`.
-    pub resolver: String,
-    /// Over tcp (over udp by default, and tcp when the answer is truncated).
-    pub tcp: bool,
-    /// Per-call timeout (5 s when none); the step's deadline applies as well.
-    pub timeout: Option<Duration>,
+/// The [`Host`](crate::Host) method of the `socket` capability.
+pub trait SocketHost {
+    /// Sends a request on a granted unix or tcp socket and reads the reply.
+    /// In a dry-run a `write` request is not sent: the reply has `planned`
+    /// set and no data.
+    ///
+    /// Hosts written before the `socket` capability answer with an error.
+    fn socket(&self, request: &SocketRequest) -> Result<SocketReply, HostError> {
+        Err(HostError::new(format!(
+            "socket: `{}`: this host has no socket capability",
+            request.address
+        )))
+    }
 }
 
-impl DnsQuery {
-    pub fn new(
-        name: impl Into<String>,
-        record_type: impl Into<String>,
-        resolver: impl Into<String>,
+impl SocketHost for WitHost {
+    fn socket(&self, request: &SocketRequest) -> Result<SocketReply, HostError> {
+        let req = socket::Request {
+            address: request.address.clone(),
+            data: request.data.clone(),
+            terminator: request.terminator.clone(),
+            max_bytes: request.max_bytes,
+            half_close: request.half_close,
+            timeout_ms: request.timeout.map(millis),
+            effect: effect_to_wit(request.effect),
+        };
+        let reply = socket::send(&req).map_err(HostError::new)?;
+        Ok(SocketReply {
+            data: reply.data,
+            end: match reply.end {
+                socket::ReplyEnd::Eof => ReplyEnd::Eof,
+                socket::ReplyEnd::Terminator => ReplyEnd::Terminator,
+                socket::ReplyEnd::Limit => ReplyEnd::Limit,
+                socket::ReplyEnd::Timeout => ReplyEnd::Timeout,
+            },
+            planned: reply.planned,
+        })
+    }
+}
+
+impl SocketHost for MockHost {
+    fn socket(&self, request: &SocketRequest) -> Result<SocketReply, HostError> {
+        self.record(request.clone());
+        if self.is_dry_run() && request.effect == Effect::Write {
+            return Ok(SocketReply::planned());
+        }
+        self.answer(request, || format!("socket `{}`", request.address))
+    }
+}
+
+impl MockHost {
+    /// Queues the reply to the next `socket` call.
+    pub fn socket_returns(self, reply: SocketReply) -> Self {
+        self.returns::<SocketRequest, _>(Ok(reply))
+    }
+
+    /// Queues a host error for the next `socket` call.
+    pub fn socket_fails(self, message: impl Into<String>) -> Self {
+        self.returns::<SocketRequest, SocketReply>(Err(HostError::new(message)))
+    }
+
+    /// Answers `socket` calls once the queue is empty.
+    pub fn on_socket(
+        self,
+        handler: impl FnMut(&SocketRequest) -> Result<SocketReply, HostError> + 'static,
     ) -> Self {
-        DnsQuery {
-            name: name.into(),
-            record_type: record_type.into(),
-            resolver: resolver.into(),
-            tcp: false,
-            timeout: None,
-        }
+        self.answers(handler)
     }
 
-    pub fn tcp(mut self, tcp: bool) -> Self {
-        self.tcp = tcp;
-        self
-    }
-
-    pub fn timeout(mut self, timeout: impl Into<Duration>) -> Self {
-        self.timeout = Some(timeout.into());
-        self
-    }
-}
-
-/// One resource record of an answer (`dns.dns-record` in the WIT).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsRecord {
-    /// Fully qualified, with the final dot.
-    pub name: String,
-    pub record_type: String,
-    pub ttl: u32,
-    /// As in a zone file: `192.0.2.1`, `"v=spf1 -all"`, `10 mx.example.com.`.
-    pub data: String,
-}
-
-impl DnsRecord {
-    pub fn new(
-        name: impl Into<String>,
-        record_type: impl Into<String>,
-        ttl: u32,
-        data: impl Into<String>,
-    ) -> Self {
-        DnsRecord {
-            name: name.into(),
-            record_type: record_type.into(),
-            ttl,
-            data: data.into(),
-        }
-    }
-}
-
-/// The resolver's answer (`dns.answer` in the WIT). An answer is a
-/// successful lookup whatever its `rcode`: NXDOMAIN is what a check for a
-/// removed name wants to see.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DnsAnswer {
-    /// `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, ...
-    pub rcode: String,
-    pub authoritative: bool,
-    pub answers: Vec<DnsRecord>,
-    /// The authority section (the zone's SOA with NXDOMAIN or no data).
-    pub authority: Vec<DnsRecord>,
-    /// True when the lookup was not made (`--offline`).
-    pub planned: bool,
-}
-
-impl DnsAnswer {
-    /// A NOERROR answer with these records.
-    pub fn records(answers: Vec<DnsRecord>) -> Self {
-        DnsAnswer {
-            rcode: "NOERROR".into(),
-            answers,
-            ..DnsAnswer::default()
-        }
-    }
-
-    /// An NXDOMAIN answer.
-    pub fn nxdomain() -> Self {
-        DnsAnswer {
-            rcode: "NXDOMAIN".into(),
-            ..DnsAnswer::default()
-        }
-    }
-
-    /// What the host returns for a lookup it did not make (`--offline`).
-    pub fn planned() -> Self {
-        DnsAnswer {
-            planned: true,
-            ..DnsAnswer::default()
-        }
-    }
-
-    pub fn is_nxdomain(&self) -> bool {
-        self.rcode == "NXDOMAIN"
-    }
-
-    /// The data of the answer records of one type (case-insensitive), in
-    /// order: the addresses of an `A` lookup, without the CNAMEs before them.
-    pub fn values(&self, record_type: &str) -> Vec<&str> {
-        self.answers
-            .iter()
-            .filter(|r| r.record_type.eq_ignore_ascii_case(record_type))
-            .map(|r| r.data.as_str())
-            .collect()
+    /// The `socket` requests, in order.
+    pub fn socket_requests(&self) -> Vec<SocketRequest> {
+        self.recorded()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn answer_values_skip_other_types() {
-        let a = DnsAnswer::records(vec![
-            DnsRecord::new("www.example.com.", "CNAME", 60, "web.example.com."),
-            DnsRecord::new("web.example.com.", "A", 60, "192.0.2.1"),
-            DnsRecord::new("web.example.com.", "A", 60, "192.0.2.2"),
-        ]);
-        assert_eq!(a.values("a"), ["192.0.2.1", "192.0.2.2"]);
-        assert!(!a.is_nxdomain());
-        assert!(DnsAnswer::nxdomain().is_nxdomain());
-    }
 
     #[test]
     fn requests_are_writes_unless_said() {
@@ -291,5 +226,29 @@ mod tests {
         assert_eq!(r.terminator.as_deref(), Some(&b"\n> "[..]));
         assert_eq!(SocketReply::eof("ok\n").text(), "ok\n");
         assert!(SocketReply::planned().planned);
+    }
+
+    #[test]
+    fn requests_are_scripted_and_recorded() {
+        let sock = "/run/haproxy.sock";
+        let host = MockHost::new()
+            .dry_run()
+            .socket_returns(SocketReply::eof("1\n"));
+        let drain = host
+            .socket(&SocketRequest::new(sock, "set server be/s1 state drain\n"))
+            .unwrap();
+        assert!(drain.planned, "a write is planned in a dry-run");
+        let show = host
+            .socket(&SocketRequest::new(sock, "show servers state\n").effect(Effect::Read))
+            .unwrap();
+        assert_eq!((show.text().as_ref(), show.end), ("1\n", ReplyEnd::Eof));
+        assert_eq!(host.socket_requests().len(), 2);
+        let e = MockHost::new()
+            .socket(&SocketRequest::new(sock, "x").effect(Effect::Read))
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "mock host: no response scripted for socket `/run/haproxy.sock`"
+        );
     }
 }
