@@ -2,7 +2,6 @@
 //! event per line ([`JsonLines`]), and the terminal [`Style`] every command
 //! prints tables with. Diagnostics are rendered in `diagnostics.rs`.
 
-pub use super::diagnostics::render_diagnostics;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

@@ -90,7 +90,7 @@ pub(crate) fn check_groups(r: &mut Report, p: &Project) {
                         g.name, e.name
                     ),
                 )
-                .suggest(&e.name, names.into_iter());
+                .suggest(&e.name, names);
             }
         }
         if let Some(path) = cycle_from(p, &g.name, &mut Vec::new()) {
