@@ -25,8 +25,11 @@ pub struct Workspace {
     pub state_dir: PathBuf,
     pub catalog: Catalog,
     pub secrets: Arc<SecretStore>,
-    /// Where runs, journals and the lock live; opened on first use.
-    state: std::sync::OnceLock<Box<dyn crate::engine::state::StateStore>>,
+    /// Where runs, journals and the lock live, opened on first use and kept
+    /// here so that a command opens it once. The engine owns its type
+    /// (`engine::state::of`); the project keeps it without naming it, so
+    /// that the project does not depend on the engine.
+    pub state: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Workspace {
@@ -100,16 +103,6 @@ impl Workspace {
             secrets,
             state: std::sync::OnceLock::new(),
         })
-    }
-
-    /// The project's state backend (`state` in `cairn.kdl`), opened (and,
-    /// for a database, connected and migrated) the first time it is asked for.
-    pub fn state(&self) -> Result<&dyn crate::engine::state::StateStore> {
-        if let Some(s) = self.state.get() {
-            return Ok(s.as_ref());
-        }
-        let opened = crate::engine::state::open(self)?;
-        Ok(self.state.get_or_init(|| opened).as_ref())
     }
 
     pub fn runs_dir(&self) -> PathBuf {

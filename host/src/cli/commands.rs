@@ -14,7 +14,8 @@ use clap::CommandFactory;
 use serde_json::{Value, json};
 
 use super::diagnostics::render_diagnostics;
-use super::output::{Human, JsonLines, Style};
+use super::json_lines::JsonLines;
+use super::output::{Human, Style};
 use super::{Cli, Command, PluginCommand, StorageCommand};
 use crate::engine::{self, Confirmer, RunOptions};
 use crate::error::{Error, ExitCode, Result};

@@ -3,6 +3,7 @@
 mod commands;
 mod diagnostics;
 mod excerpt;
+mod json_lines;
 pub mod output;
 mod runs;
 mod storage_gc;

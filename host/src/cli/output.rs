@@ -1,6 +1,6 @@
-//! Run progress as cairn prints it: readable lines ([`Human`]) or one JSON
-//! event per line ([`JsonLines`]), and the terminal [`Style`] every command
-//! prints tables with. Diagnostics are rendered in `diagnostics.rs`.
+//! Run progress as cairn prints it in readable lines ([`Human`]), and the
+//! terminal [`Style`] every command prints tables with. `--json` events are
+//! printed by `json_lines.rs`, diagnostics rendered by `diagnostics.rs`.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -415,38 +415,5 @@ impl EventSink for Human {
                 }
             }
         }
-    }
-}
-
-/// `--json`: one JSON object per event on stdout, redacted like the journal.
-pub struct JsonLines {
-    redactor: Mutex<Arc<Redactor>>,
-}
-
-impl JsonLines {
-    pub fn new() -> Self {
-        Self {
-            redactor: Mutex::new(Arc::new(Redactor::new())),
-        }
-    }
-
-    pub fn set_redactor(&self, r: Arc<Redactor>) {
-        *self.redactor.lock().expect("redactor") = r;
-    }
-}
-
-impl Default for JsonLines {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl EventSink for JsonLines {
-    fn emit(&self, event: &Event) {
-        let r = self.redactor.lock().expect("redactor").clone();
-        let line = crate::engine::journal::line(event, &r);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(line.as_bytes());
-        let _ = out.flush();
     }
 }

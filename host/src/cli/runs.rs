@@ -14,8 +14,7 @@ pub fn history(
     json_out: bool,
     style: Style,
 ) -> Result<ExitCode> {
-    let runs: Vec<_> = ws
-        .state()?
+    let runs: Vec<_> = crate::engine::state::of(ws)?
         .list()?
         .into_iter()
         .filter(|r| name.is_none_or(|n| r.runbook == n))
@@ -78,7 +77,7 @@ pub fn history(
 
 /// `cairn log RUN-ID`: the journal of one run, readable.
 pub fn log(ws: &Workspace, id: &str, json_out: bool, style: Style) -> Result<ExitCode> {
-    let store = ws.state()?;
+    let store = crate::engine::state::of(ws)?;
     let run = store.find(id)?;
     let by_host = store.events_by_host(&run)?;
     let events: Vec<serde_json::Value> = by_host.iter().map(|e| e.event.clone()).collect();

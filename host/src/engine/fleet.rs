@@ -49,7 +49,7 @@ impl Executor<'_> {
                 });
             }
         });
-        self.aggregate(id, steps.iter().map(|s| s.id.as_str()));
+        self.aggregate(id, steps.iter());
         let mut failures = failures.into_inner().expect("fan-out");
         if crate::sys::stop_requested() && failures.is_empty() {
             return Err(Failure {
@@ -79,15 +79,16 @@ impl Executor<'_> {
 
     /// Records step `id` as the sum of its instances that ran: outputs by
     /// member, failed if one failed, skipped if all were.
-    pub(super) fn aggregate<'s>(&self, id: &str, instances: impl Iterator<Item = &'s str>) {
+    pub(super) fn aggregate<'s>(&self, id: &str, instances: impl Iterator<Item = &'s Step>) {
         let mut done = self.done.lock().expect("steps");
         let mut outputs = Map::new();
         let mut statuses = Vec::new();
         let mut planned = false;
         for inst in instances {
-            let Some(d) = done.get(inst) else { continue };
-            let member = inst.split_once('@').map_or(inst, |(_, m)| m);
-            outputs.insert(member.to_owned(), d.outputs.clone());
+            let (Some(d), Some(member)) = (done.get(&inst.id), &inst.member) else {
+                continue;
+            };
+            outputs.insert(member.clone(), d.outputs.clone());
             statuses.push(d.status);
             planned |= d.planned;
         }

@@ -172,7 +172,7 @@ pub fn run(
         .as_ref()
         .map_or_else(new_run_id, |r| r.run_id.clone());
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let store = ws.state()?;
+    let store = crate::engine::state::of(ws)?;
     let _lock = if opts.mode == Mode::DryRun {
         None
     } else {

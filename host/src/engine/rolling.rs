@@ -14,13 +14,18 @@
 //!   failed `once` step, stops the rolling; the run then fails as any run
 //!   does (the undo blocks of the finished steps, last finished first).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use cairn_lang::{RollPart, Rolling, Step};
 
 use super::step::{Executor, Failure};
 use crate::events::{Event, Mode, Phase};
+
+/// How long opening the members' connections at the block's start may
+/// take (ssh's own `ConnectTimeout` is shorter).
+const CONNECT: Duration = Duration::from_secs(60);
 
 /// A stretch of a batch: steps each member runs, or a `once` step.
 enum Stretch<'r> {
@@ -49,6 +54,24 @@ fn fail(message: String) -> Failure {
 
 impl Executor<'_> {
     pub(super) fn run_rolling(&self, r: &Rolling, phase: Phase) -> Result<(), Failure> {
+        // The members' connections open side by side while the first batch
+        // runs: a member's first step then waits for its own handshake at
+        // most, not for those of the members before it.
+        let targets: BTreeSet<&str> = r
+            .steps
+            .iter()
+            .filter_map(|s| s.target.as_ref().map(|t| t.value.as_str()))
+            .collect();
+        let deadline = Instant::now() + CONNECT;
+        std::thread::scope(|s| {
+            for t in targets {
+                s.spawn(move || self.targets.connect(t, deadline));
+            }
+            self.roll(r, phase)
+        })
+    }
+
+    fn roll(&self, r: &Rolling, phase: Phase) -> Result<(), Failure> {
         let group = &r.group.value;
         let n: usize = r.batches.iter().map(Vec::len).sum();
         let allowed = r.max_failures.value.floor_of(n);
@@ -123,13 +146,11 @@ impl Executor<'_> {
         }
         for (id, part) in &r.written {
             if *part != RollPart::Once {
-                let prefix = format!("{id}@");
                 self.aggregate(
                     id,
                     r.steps
                         .iter()
-                        .map(|s| s.id.as_str())
-                        .filter(|s| s.starts_with(&prefix)),
+                        .filter(|s| s.member.is_some() && cairn_lang::written_id(&s.id) == id),
                 );
             }
         }
@@ -170,12 +191,11 @@ impl Executor<'_> {
         if self.opts.mode == Mode::DryRun {
             return;
         }
-        let suffix = format!("@{m}");
         let owners: Vec<&Step> = {
             let done = self.done.lock().expect("steps");
             r.steps
                 .iter()
-                .filter(|s| s.id.ends_with(&suffix) && !s.undo.is_empty())
+                .filter(|s| s.member.as_deref() == Some(m) && !s.undo.is_empty())
                 .filter(|s| {
                     done.get(&s.id)
                         .is_some_and(|d| d.status == crate::events::StepStatus::Ok)

@@ -64,6 +64,26 @@ impl Targets {
     pub fn insert(&mut self, name: String, kind: TargetKind) {
         self.map.insert(name, kind);
     }
+
+    /// Opens the shared connection of target `name` now if it is an ssh
+    /// target, until `deadline`, so that its first command does not wait
+    /// for the handshake. Nothing for other targets; a connection that
+    /// cannot be opened is not an error here (the command will say why).
+    pub fn connect(&self, name: &str, deadline: Instant) {
+        if let Some(TargetKind::Ssh {
+            destination,
+            port,
+            options,
+        }) = self.map.get(name)
+        {
+            let ssh = SshTarget {
+                destination,
+                port: *port,
+                options,
+            };
+            let _ = ssh.shared_connection(deadline);
+        }
+    }
 }
 
 /// A command as the host will run it.

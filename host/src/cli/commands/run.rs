@@ -67,7 +67,7 @@ pub(super) fn resume(
     json_out: bool,
     style: Style,
 ) -> Result<ExitCode> {
-    let store = ws.state()?;
+    let store = crate::engine::state::of(ws)?;
     let run = store.find(id)?;
     let mut r = engine::resume::load_in(store, &run).map_err(Error::Refused)?;
     r.kill_leftovers = kill_leftovers;
@@ -91,7 +91,7 @@ pub(super) fn retry(
     json_out: bool,
     style: Style,
 ) -> Result<ExitCode> {
-    let store = ws.state()?;
+    let store = crate::engine::state::of(ws)?;
     let run = store.find(id)?;
     let r = engine::retry::load_in(store, &run).map_err(Error::Refused)?;
     let rb = ws.runbook(&r.runbook)?;

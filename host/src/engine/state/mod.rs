@@ -87,7 +87,26 @@ pub struct NewRun {
 
 /// Opens the project's state backend (connects, creates or migrates the
 /// schema for `postgres`).
-pub fn open(ws: &Workspace) -> Result<Box<dyn StateStore>> {
+/// The project's state backend (`state` in `cairn.kdl`), opened (and, for
+/// a database, connected and migrated) the first time a command asks for
+/// it, then kept in the workspace.
+pub fn of(ws: &Workspace) -> Result<&dyn StateStore> {
+    struct Kept(Box<dyn StateStore>);
+    let kept = match ws.state.get() {
+        Some(k) => k,
+        None => {
+            let opened = open(ws)?;
+            ws.state.get_or_init(|| Box::new(Kept(opened)))
+        }
+    };
+    Ok(kept
+        .downcast_ref::<Kept>()
+        .expect("the workspace keeps only the state backend")
+        .0
+        .as_ref())
+}
+
+fn open(ws: &Workspace) -> Result<Box<dyn StateStore>> {
     match &ws.project.state {
         cairn_lang::StateBackend::Local => Ok(Box::new(local::Local::new(ws))),
         cairn_lang::StateBackend::Postgres {
