@@ -142,9 +142,14 @@ def kdl(s: str) -> str:
 # --- cairn -----------------------------------------------------------------
 
 
-def cairn_project(dir: Path, lab: Lab, expanded: bool) -> None:
+def cairn_project(dir: Path, lab: Lab, expanded: bool, keep_in: Path | None = None) -> None:
     """cairn.kdl (one ssh target per host, the group `app`) and the runbooks
     `fleet-b1` (one host at a time) and `fleet-b10` (all at once).
+
+    `keep_in`: the targets keep their masters between runs as Ansible's
+    defaults do (`ControlMaster=auto`, `ControlPersist=60`), their control
+    sockets in that directory (the target's own `option=`s, which cairn
+    leaves multiplexing to).
 
     `expanded`: without groups and `rolling` (before they landed), the same
     work written out per host: fleet-b1 as 5 steps for app1, then 5 for
@@ -155,7 +160,11 @@ def cairn_project(dir: Path, lab: Lab, expanded: bool) -> None:
     opts = lab.host_options()
     lines = ["project bench-fleet {"]
     for h in lab.hosts():
-        o = " ".join(f"option={kdl(f'{k}={v}')}" for k, v in opts[h])
+        kv = list(opts[h])
+        if keep_in is not None:
+            kv += [("ControlMaster", "auto"), ("ControlPath", f"{keep_in}/%C"),
+                   ("ControlPersist", "60")]
+        o = " ".join(f"option={kdl(f'{k}={v}')}" for k, v in kv)
         lines.append(f"    target {h} {{ ssh {kdl(h)} {o}; }}")
     if not expanded:
         members = "; ".join(f"target {h}" for h in lab.hosts())
@@ -286,11 +295,12 @@ def ansible_env(work: Path) -> dict[str, str]:
     return env
 
 
-def close_ansible_masters(work: Path, lab: Lab) -> int:
-    """`ssh -O exit` on every control socket Ansible left in the scratch
-    directory (its masters persist 60 s after a run): only those."""
+def close_masters(sockets: Path, lab: Lab) -> int:
+    """`ssh -O exit` on every control socket left in `sockets`, a directory
+    of the bench's scratch space (Ansible's, or the kept cairn targets';
+    their masters persist 60 s after a run): only those."""
     n = 0
-    for sock in sorted((work / "cp").glob("*")):
+    for sock in sorted(sockets.glob("*")):
         r = subprocess.run(
             ["ssh", "-F", str(lab.ssh_config), "-o", f"ControlPath={sock}", "-O", "exit", "app1"],
             capture_output=True)

@@ -3,19 +3,8 @@
 //! enforces grants, dry-run, redaction, journaling and deadlines.
 
 mod child_log;
-pub mod dns;
-pub mod docker;
-pub mod exec;
-pub mod files;
-pub mod grants;
-pub mod http;
-pub mod log;
 pub mod programs;
 pub mod registry;
-pub mod secrets;
-pub mod socket;
-pub mod storage;
-pub mod transfer;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -35,22 +24,32 @@ pub use grants::{Allow, Grants};
 pub use registry::{Capability, Entry, States, entry};
 pub use secrets::SecretStore;
 
-/// Every capability of the host, in the order of `cairn_lang::CAPABILITIES`
-/// (the grant kinds `cairn.kdl` accepts; a test holds the two and the
-/// `plugin` world's imports together). Adding a capability adds one line.
-pub const CAPABILITIES: &[Entry] = &[
-    entry::<log::Log>(),
-    entry::<exec::Exec>(),
-    entry::<grants::ExecEnv>(),
-    entry::<transfer::Transfer>(),
-    entry::<storage::Storage>(),
-    entry::<http::Http>(),
-    entry::<socket::Socket>(),
-    entry::<docker::Docker>(),
-    entry::<dns::Dns>(),
-    entry::<secrets::Secrets>(),
-    entry::<files::Files>(),
-];
+/// Declares each capability's module and lists the capability in
+/// [`CAPABILITIES`]: one line per capability.
+macro_rules! capabilities {
+    ($($module:ident :: $capability:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every capability of the host, in the order of
+        /// `cairn_lang::CAPABILITIES` (the grant kinds `cairn.kdl` accepts;
+        /// a test holds the two and the `plugin` world's imports together).
+        pub const CAPABILITIES: &[Entry] = &[$(entry::<$module::$capability>()),*];
+    };
+}
+
+capabilities! {
+    log::Log,
+    exec::Exec,
+    grants::ExecEnv,
+    transfer::Transfer,
+    storage::Storage,
+    http::Http,
+    socket::Socket,
+    docker::Docker,
+    dns::Dns,
+    secrets::Secrets,
+    files::Files,
+}
 
 /// What capability states are built from: the project, the run and the
 /// step.
