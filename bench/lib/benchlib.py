@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -38,6 +39,23 @@ def env_int(name: str, default: int) -> int:
 
 
 # --- what the benchmarks need ---------------------------------------------
+
+
+def lab_up(*parts: str, env: Optional[dict[str, str]] = None) -> dict[str, str]:
+    """`tests/lab/up PARTS...`: the variables it exports (`export K='V'`
+    lines), read as a shell would."""
+    import shlex
+
+    out = subprocess.run(
+        [str(ROOT / "tests/lab/up"), *parts],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    got: dict[str, str] = {}
+    for line in out.splitlines():
+        if line.startswith("export "):
+            k, _, v = line[len("export "):].partition("=")
+            got[k] = shlex.split(v)[0] if v else ""
+    return got
 
 
 def cairn_bin() -> Path:

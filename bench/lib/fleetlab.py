@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import statistics
 import subprocess
 import sys
@@ -55,15 +54,8 @@ class Lab:
         else:
             b.info(f"starting the lab's app hosts: CAIRN_LAB_HOSTS={self.count} tests/lab/up hosts")
             env = dict(os.environ, CAIRN_LAB_HOSTS=str(self.count))
-            out = subprocess.run(
-                [str(b.ROOT / "tests/lab/up"), "hosts"],
-                env=env, check=True, capture_output=True, text=True,
-            ).stdout
+            self.env.update(b.lab_up("hosts", env=env))
             self.started = True
-            for line in out.splitlines():
-                if line.startswith("export "):
-                    k, _, v = line[len("export "):].partition("=")
-                    self.env[k] = shlex.split(v)[0] if v else ""
         have = len(self.hosts())
         if have < self.count:
             raise SystemExit(

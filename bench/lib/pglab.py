@@ -11,7 +11,6 @@ starts those services and they are stopped again at the end.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -36,17 +35,8 @@ class Lab:
             self.env = {k: v for k, v in os.environ.items() if k.startswith(("CAIRN_LAB_", "AWS_"))}
         else:
             b.info("starting the lab's postgres and s3: tests/lab/up postgres s3")
-            out = subprocess.run(
-                [str(b.ROOT / "tests/lab/up"), "postgres", "s3"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
+            self.env.update(b.lab_up("postgres", "s3"))
             self.started = True
-            for line in out.splitlines():
-                if line.startswith("export "):
-                    k, _, v = line[len("export "):].partition("=")
-                    self.env[k] = shlex.split(v)[0] if v else ""
         return self
 
     def __exit__(self, *exc) -> None:
