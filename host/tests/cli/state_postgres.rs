@@ -327,3 +327,43 @@ fn a_state_block_with_a_password_in_its_url_or_an_unknown_backend_is_refused() {
         .code(2)
         .stderr_has("names secret `nope`");
 }
+
+#[test]
+fn a_state_database_that_refuses_the_connection_says_why_and_nothing_runs() {
+    let Some(db) = Db::new("state_refused") else {
+        return;
+    };
+    let p = Project::with_config(&db.config());
+    p.runbook("writes", WRITES);
+    let args = ["run", "writes"];
+    let wrong = p
+        .cmd()
+        .env("STATE_TEST_STATE_PASSWORD", "not-the-password")
+        .args(args)
+        .output()
+        .unwrap();
+    crate::Run::new(&args, wrong)
+        .code(3)
+        .stderr_has("cannot connect to the state database")
+        .stderr_has("password authentication failed")
+        .stderr_has("28P01");
+    assert!(
+        !p.join("one").exists(),
+        "the run's step ran without its state"
+    );
+
+    // Nothing listens on port 1: the operating system's reason is given.
+    p.file(
+        "cairn.kdl",
+        &db.config()
+            .replace(&db.url, "postgresql://cairn@127.0.0.1:1/state"),
+    );
+    crate::Run::new(&args, cairn(&p, &db, "alice").args(args).output().unwrap())
+        .code(3)
+        .stderr_has("cannot connect to the state database")
+        .stderr_has("Connection refused");
+    assert!(
+        !p.join("one").exists(),
+        "the run's step ran without its state"
+    );
+}

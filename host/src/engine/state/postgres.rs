@@ -46,7 +46,7 @@ impl Conn {
                         c
                     }
                     Err(e) => {
-                        let _ = ready.send(Err(e.to_string()));
+                        let _ = ready.send(Err(sql(e)));
                         return;
                     }
                 };
@@ -57,10 +57,11 @@ impl Conn {
             .map_err(|e| Error::Other(e.into()))?;
         match connected.recv() {
             Ok(Ok(())) => Ok(Self { jobs }),
-            Ok(Err(e)) => Err(Error::Other(anyhow::anyhow!(
+            // Nothing ran: without its state a run cannot lock or journal.
+            Ok(Err(e)) => Err(Error::Refused(format!(
                 "cannot connect to the state database {shown} (cairn.kdl `state {{ postgres }}`): {e}"
             ))),
-            Err(_) => Err(Error::Other(anyhow::anyhow!(
+            Err(_) => Err(Error::Refused(format!(
                 "cannot connect to the state database {shown}"
             ))),
         }
@@ -93,11 +94,21 @@ pub struct Pg {
 }
 
 /// A SQL error with its detail, for messages.
+/// What went wrong, as the server said it (`password authentication failed
+/// for user "cairn" (28P01)`) or with the cause the client's own message
+/// leaves out (`error connecting to server: Connection refused`).
 pub(super) fn sql(e: postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
     }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 fn db_err(what: &str) -> impl Fn(postgres::Error) -> Error + '_ {
