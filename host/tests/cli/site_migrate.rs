@@ -8,20 +8,10 @@ use serde_json::json;
 
 use crate::Run;
 use crate::backup::outputs;
+use crate::deploy_update::ADD_FLAG;
 use crate::fixture_site::ScratchSite;
 use crate::harness::Project;
 use crate::site_deps::{tiny, venv_with_wheels};
-
-/// A migration adding a column to `notes_note`.
-const ADD_FLAG: &str = r#"from django.db import migrations, models
-
-
-class Migration(migrations.Migration):
-    dependencies = [("notes", "0001_initial")]
-    operations = [
-        migrations.AddField("note", "flag", models.BooleanField(default=False)),
-    ]
-"#;
 
 /// A data migration that cannot be reversed.
 const IRREVERSIBLE: &str = r#"from django.db import migrations
