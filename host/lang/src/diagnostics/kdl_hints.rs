@@ -2,7 +2,7 @@
 //! `true` for `#true`, `NAME=VALUE` written as a child node, an unquoted
 //! value that starts with a digit, and a `}` missing far above where the
 //! parser noticed. Where one mistake makes the parser report a cascade,
-//! only the error at the mistake is kept.
+//! only the error at the mistake is kept (one error a line).
 
 use miette::SourceSpan;
 
@@ -18,6 +18,7 @@ pub(crate) fn improve(file: &SourceFile, mut diags: Vec<Diagnostic>) -> Vec<Diag
     if let Some(d) = property_as_child(file, text, &diags) {
         return vec![d];
     }
+    drop_cascade(text, &mut diags);
     for d in &mut diags {
         let Some(span) = d.span else { continue };
         let token = text
@@ -35,6 +36,30 @@ pub(crate) fn improve(file: &SourceFile, mut diags: Vec<Diagnostic>) -> Vec<Diag
         }
     }
     diags
+}
+
+/// What the parser reports after a mistake it could not step over: the
+/// blocks and the document it then finds unfinished. Dropped when an error
+/// at a mistake itself is left, as is every error after the first on the
+/// same line (one mistake, e.g. a missing space between two properties,
+/// otherwise shows as four errors on its line and one on the runbook's).
+fn drop_cascade(text: &str, diags: &mut Vec<Diagnostic>) {
+    const CASCADE: [&str; 3] = [
+        "no closing '}'",
+        "closing '}' was not found",
+        "expected end of document",
+    ];
+    let cascade = |d: &Diagnostic| CASCADE.iter().any(|m| d.message.contains(m));
+    if diags.iter().any(|d| !cascade(d)) {
+        diags.retain(|d| !cascade(d));
+    }
+    let mut lines = std::collections::HashSet::new();
+    diags.retain(|d| {
+        d.span.is_none_or(|s| {
+            let at = s.offset().min(text.len());
+            lines.insert(text[..at].matches('\n').count())
+        })
+    });
 }
 
 /// `timeout=5s` on a line of its own inside a block: a property written as
