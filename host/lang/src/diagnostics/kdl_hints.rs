@@ -56,8 +56,15 @@ fn drop_cascade(text: &str, diags: &mut Vec<Diagnostic>) {
     let mut lines = std::collections::HashSet::new();
     diags.retain(|d| {
         d.span.is_none_or(|s| {
+            // Bytes, not a `str` slice: a span is not trusted to fall on a
+            // character boundary.
             let at = s.offset().min(text.len());
-            lines.insert(text[..at].matches('\n').count())
+            lines.insert(
+                text.as_bytes()[..at]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count(),
+            )
         })
     });
 }
