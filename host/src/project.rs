@@ -29,7 +29,7 @@ pub struct Workspace {
     /// here so that a command opens it once. The engine owns its type
     /// (`engine::state::of`); the project keeps it without naming it, so
     /// that the project does not depend on the engine.
-    pub state: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
+    pub(crate) state: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Workspace {

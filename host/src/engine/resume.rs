@@ -109,10 +109,7 @@ pub fn load_in(
     store: &dyn super::state::StateStore,
     run: &super::state::RunRef,
 ) -> Result<Resume, String> {
-    let record = store
-        .read(run)
-        .ok_or_else(|| format!("run `{}` has no readable journal", run.id))?;
-    let events = store.events(run).map_err(|e| e.to_string())?;
+    let (record, events) = store.recorded(run)?;
     load_from(record, events, &run.dir)
 }
 

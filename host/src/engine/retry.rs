@@ -1,8 +1,6 @@
 //! `cairn retry RUN-ID`: a run that ended keeps its verdict; trying again is
 //! a new run, with the same params, that names the run it retries.
 
-use std::path::Path;
-
 use super::history::RunRecord;
 use crate::events::{Mode, Verdict};
 
@@ -32,24 +30,14 @@ pub fn only_interrupted(r: &RunRecord) -> Result<(), String> {
     }
 }
 
-/// Reads the run to retry; refuses one that succeeded, is still going, or
-/// was interrupted (that one is resumed, so finished steps do not run twice).
-pub fn load(dir: &Path) -> Result<Retry, String> {
-    let record = super::history::read(dir)
-        .ok_or_else(|| format!("`{}` holds no readable journal", dir.display()))?;
-    let events = super::history::events(dir).map_err(|e| e.to_string())?;
-    load_from(record, events)
-}
-
-/// [`load`] from the project's state backend.
+/// Reads the run to retry from the project's state backend; refuses one
+/// that succeeded, is still going, or was interrupted (that one is resumed,
+/// so finished steps do not run twice).
 pub fn load_in(
     store: &dyn super::state::StateStore,
     run: &super::state::RunRef,
 ) -> Result<Retry, String> {
-    let record = store
-        .read(run)
-        .ok_or_else(|| format!("run `{}` has no readable journal", run.id))?;
-    let events = store.events(run).map_err(|e| e.to_string())?;
+    let (record, events) = store.recorded(run)?;
     load_from(record, events)
 }
 

@@ -75,6 +75,16 @@ pub trait StateStore: Send + Sync {
             .map(|e| e.event)
             .collect())
     }
+
+    /// The run and its records, as `cairn resume` and `cairn retry` read
+    /// them; why not, in words for the operator.
+    fn recorded(&self, run: &RunRef) -> std::result::Result<(RunRecord, Vec<Value>), String> {
+        let record = self
+            .read(run)
+            .ok_or_else(|| format!("run `{}` has no readable journal", run.id))?;
+        let events = self.events(run).map_err(|e| e.to_string())?;
+        Ok((record, events))
+    }
 }
 
 /// What the record of a new run holds besides its journal.
