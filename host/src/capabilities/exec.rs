@@ -110,7 +110,12 @@ impl StepState {
         // they can be found there again (cairn killed, a deadline).
         let log = self.cx.child_log();
         let remote = !matches!(target, TargetKind::Local);
-        let marker = marked::new_marker();
+        // (A local command needs none: it is followed by pid and cgroup.)
+        let marker = if remote {
+            marked::new_marker()
+        } else {
+            String::new()
+        };
         if remote {
             if matches!(target, TargetKind::Ssh { .. }) {
                 inv.env.push((marked::MARKER.into(), marker.clone()));

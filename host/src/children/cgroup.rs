@@ -9,31 +9,47 @@
 //! pid and start time of this cairn, so that no two runs ever share a
 //! name), into which the kernel creates the child (`clone3` with
 //! `CLONE_INTO_CGROUP`), or which the child enters itself between fork and
-//! exec where `clone3` cannot be used. Once the
-//! child has been reaped, what it left running on purpose (a daemon a step
-//! started) is moved back to cairn's own cgroup and the group removed: a
-//! finished step's processes are no longer the run's business, as without
-//! cgroups.
+//! exec where `clone3` cannot be used. Once the child has been reaped, what
+//! it left running on purpose (a daemon a step started) is moved back to
+//! cairn's own cgroup: a finished step's processes are no longer the run's
+//! business, as without cgroups. The group, empty then, is kept for this
+//! cairn's next child instead of an `rmdir` now and a `mkdir` then; the
+//! groups kept are removed when cairn ends ([`remove_spares`]), or by the
+//! guard when it is killed. A group is reused only when its `cgroup.procs`
+//! read empty; a journal reads a child's record together with the record
+//! of its end, so a group used again is never taken for an earlier
+//! child's.
 //!
 //! Where there is no cgroup v2, or cairn may not create groups, children
 //! are tracked by process group only (see [`super`]); nothing fails.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// The prefix of every group cairn creates; a path without it is never
 /// written to.
 const PREFIX: &str = "cairn-";
 
-/// A cgroup made for one child.
+/// A cgroup for one child, with its directory (for `clone3`'s
+/// `CLONE_INTO_CGROUP`) and its `cgroup.procs` (for a child that enters it
+/// by writing `0` there) open.
 #[derive(Debug)]
 pub struct Cgroup {
     path: PathBuf,
+    dir: OwnedFd,
+    procs: OwnedFd,
 }
+
+/// Empty groups of this cairn's reaped children, ready for the next ones.
+static SPARE: Mutex<Vec<Cgroup>> = Mutex::new(Vec::new());
+
+/// At most this many empty groups are kept (one per child that can run at
+/// the same time; more are removed).
+const SPARE_MAX: usize = 32;
 
 /// cairn's own cgroup, when groups can be created under it; `None` once
 /// trying has failed.
@@ -76,13 +92,15 @@ pub fn available() -> bool {
 
 static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// A new, empty group for the next child, with its directory (for
-/// `clone3`'s `CLONE_INTO_CGROUP`) and its `cgroup.procs` (for a child that
-/// enters it by writing `0` there) opened; `None` where groups are not
-/// available (and from then on, once creating one failed).
-pub fn create() -> Option<(Cgroup, OwnedFd, OwnedFd)> {
+/// An empty group for the next child: one kept from a reaped child, or a
+/// new one; `None` where groups are not available (and from then on, once
+/// creating one failed).
+pub fn create() -> Option<Cgroup> {
     if !available() {
         return None;
+    }
+    if let Some(g) = SPARE.lock().unwrap_or_else(PoisonError::into_inner).pop() {
+        return Some(g);
     }
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -94,7 +112,11 @@ pub fn create() -> Option<(Cgroup, OwnedFd, OwnedFd)> {
         Ok((File::open(&path)?, procs))
     });
     match made {
-        Ok((dir, procs)) => Some((Cgroup { path }, OwnedFd::from(dir), OwnedFd::from(procs))),
+        Ok((dir, procs)) => Some(Cgroup {
+            path,
+            dir: dir.into(),
+            procs: procs.into(),
+        }),
         Err(e) => {
             let _ = std::fs::remove_dir(&path);
             FAILED.store(true, Ordering::Relaxed);
@@ -107,26 +129,69 @@ pub fn create() -> Option<(Cgroup, OwnedFd, OwnedFd)> {
     }
 }
 
+/// Removes the empty groups kept for later children: cairn starts no more.
+pub fn remove_spares() {
+    let spares = std::mem::take(&mut *SPARE.lock().unwrap_or_else(PoisonError::into_inner));
+    for g in spares {
+        let _ = std::fs::remove_dir(&g.path);
+    }
+}
+
 impl Cgroup {
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The group's directory, open.
+    pub fn dir(&self) -> &OwnedFd {
+        &self.dir
+    }
+
+    /// The group's `cgroup.procs`, open for writing.
+    pub fn procs(&self) -> &OwnedFd {
+        &self.procs
+    }
+
     /// The child has been reaped: what it left running moves to cairn's
-    /// own group and this one is removed.
+    /// own group, and the group, empty, is kept for the next child (or
+    /// removed, when enough are kept).
     pub fn release(self) {
-        if let Some(parent) = self.path.parent() {
-            for pid in procs(&self.path) {
-                if let Ok(mut f) = OpenOptions::new()
-                    .write(true)
-                    .open(parent.join("cgroup.procs"))
-                {
-                    let _ = write!(f, "{pid}");
+        let Some(mut left) = members(&self.path) else {
+            // Gone already (a deadline's `kill` removed it).
+            return;
+        };
+        if !left.is_empty() {
+            if let Some(parent) = self.path.parent() {
+                for pid in &left {
+                    if let Ok(mut f) = OpenOptions::new()
+                        .write(true)
+                        .open(parent.join("cgroup.procs"))
+                    {
+                        let _ = write!(f, "{pid}");
+                    }
                 }
+            }
+            left = members(&self.path).unwrap_or_default();
+        }
+        if left.is_empty() {
+            let mut spare = SPARE.lock().unwrap_or_else(PoisonError::into_inner);
+            if spare.len() < SPARE_MAX {
+                spare.push(self);
+                return;
             }
         }
         let _ = std::fs::remove_dir(&self.path);
     }
+}
+
+/// The pids in the `cgroup.procs` of a group this cairn made, in one
+/// read; `None` when the group is gone.
+fn members(path: &Path) -> Option<Vec<u32>> {
+    let mut text = String::new();
+    File::open(path.join("cgroup.procs"))
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .ok()?;
+    Some(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }
 
 /// Whether `path` names a group cairn made: in a cgroup v2 mount, with

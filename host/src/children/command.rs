@@ -198,6 +198,9 @@ impl Command {
 pub struct Child {
     pid: u32,
     status: Option<ExitStatus>,
+    /// Whether the kernel created the child in its cgroup (`clone3`); a
+    /// child started by std enters it itself, and may have failed to.
+    pub(super) in_cgroup: bool,
     pub stdin: Option<PipeWriter>,
     pub stdout: Option<PipeReader>,
     pub stderr: Option<PipeReader>,
@@ -322,6 +325,7 @@ pub(super) fn start_clone3(
     Ok(Child {
         pid,
         status: None,
+        in_cgroup: cgroup.is_some(),
         stdin,
         stdout: Some(stdout),
         stderr: Some(stderr),
@@ -356,6 +360,7 @@ pub(super) fn start_std(
     Ok(Child {
         pid: child.id(),
         status: None,
+        in_cgroup: false,
         stdin: child.stdin.take().map(|p| OwnedFd::from(p).into()),
         stdout: child.stdout.take().map(|p| OwnedFd::from(p).into()),
         stderr: child.stderr.take().map(|p| OwnedFd::from(p).into()),

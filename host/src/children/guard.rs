@@ -6,8 +6,11 @@
 //! reaped, on a pipe the guard reads. The kernel closes that pipe however
 //! cairn ends; at its end the guard sends SIGKILL to every group still
 //! listed, kills what is in the cgroups cairn made for its children (those
-//! of reaped children are gone by then), and exits. The parent-death signal alone kills only the direct
-//! child: a shell's own children live on without the guard.
+//! of reaped children are empty by then) and removes those groups, and
+//! exits. A child the kernel created in its cgroup is not listed: its
+//! group holds its whole process group, and more. The parent-death signal
+//! alone kills only the direct child: a shell's own children live on
+//! without the guard.
 //!
 //! The guard is `/bin/sh` running a fixed script (no allocation or
 //! unsafe code in a forked copy of cairn), in a process group of its own so
@@ -32,6 +35,7 @@ if [ -n "$1" ]; then
     [ -d "$cg" ] || continue
     echo 1 > "$cg/cgroup.kill" 2>/dev/null ||
       for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    rmdir "$cg" 2>/dev/null
   done
 fi
 "#;
@@ -49,10 +53,28 @@ enum State {
 
 static GUARD: Mutex<State> = Mutex::new(State::NotStarted);
 
-/// Lists the process group `pgid` with the guard, starting the guard first
-/// if need be.
-pub fn watch(pgid: u32) {
-    send(&format!("+ {pgid}\n"));
+/// Starts the guard if need be and, when `listed`, lists the process group
+/// `pgid` with it (a child in one of this cairn's cgroups is ended through
+/// its group, which the guard ends whether listed or not).
+pub fn watch(pgid: u32, listed: bool) {
+    send(&if listed {
+        format!("+ {pgid}\n")
+    } else {
+        String::new()
+    });
+}
+
+/// Starts the guard on a thread of its own, so that the first child of a
+/// run does not wait for the guard's `/bin/sh` to start: for a run that
+/// will start children, as it begins. A child started before the thread
+/// is done waits for it (the guard's lock).
+pub fn start_early() {
+    let started = std::thread::Builder::new()
+        .name("cairn-guard-start".into())
+        .spawn(|| send(""));
+    if let Err(e) = started {
+        tracing::debug!("the guard starts with the first child: no thread ({e})");
+    }
 }
 
 /// Takes `pgid` off the list: its leader has been reaped.
@@ -66,6 +88,7 @@ fn send(line: &str) {
         *state = start();
     }
     if let State::Running { input, .. } = &mut *state
+        && !line.is_empty()
         && let Err(e) = input.write_all(line.as_bytes())
     {
         tracing::warn!("the guard of this run's processes is gone: {e}");

@@ -29,6 +29,7 @@ pub mod stat;
 mod tests;
 
 pub use command::{Child, Command};
+pub use guard::start_early as start_guard_early;
 use std::path::PathBuf;
 
 /// A child just started: its pid (also its process group), start time and
@@ -46,12 +47,14 @@ pub struct Started {
 /// child has been reaped (its pid may be reused from then on). Dropping it
 /// also hands back what the child left in its cgroup (see [`cgroup`]).
 #[derive(Debug)]
-pub struct Watched(u32, Option<cgroup::Cgroup>);
+pub struct Watched(u32, bool, Option<cgroup::Cgroup>);
 
 impl Drop for Watched {
     fn drop(&mut self) {
-        guard::release(self.0);
-        if let Some(cg) = self.1.take() {
+        if self.1 {
+            guard::release(self.0);
+        }
+        if let Some(cg) = self.2.take() {
             cg.release();
         }
     }
@@ -67,10 +70,8 @@ pub fn spawn(cmd: &Command, stdin_piped: bool) -> std::io::Result<(Child, Starte
     let spawned = command::start(
         cmd,
         stdin_piped,
-        group.as_ref().map(|(_, dir, procs)| (dir, procs)),
+        group.as_ref().map(|g| (g.dir(), g.procs())),
     );
-    // The parent's descriptors of the group are closed here, spawned or not.
-    let group = group.map(|(g, _, _)| g);
     let child = match spawned {
         Ok(child) => child,
         Err(e) => {
@@ -81,11 +82,15 @@ pub fn spawn(cmd: &Command, stdin_piped: bool) -> std::io::Result<(Child, Starte
         }
     };
     let pid = child.id();
-    guard::watch(pid);
+    // A child the kernel created in its cgroup is ended through the group
+    // (the guard ends every group of this cairn): its process group need
+    // not be listed.
+    let listed = !child.in_cgroup;
+    guard::watch(pid, listed);
     let started = Started {
         pid,
         start_time: stat::start_time(pid),
         cgroup: group.as_ref().map(|g| g.path().to_path_buf()),
     };
-    Ok((child, started, Watched(pid, group)))
+    Ok((child, started, Watched(pid, listed, group)))
 }

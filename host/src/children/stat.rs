@@ -16,7 +16,13 @@ pub struct Stat {
 
 /// The process's stat, when it exists.
 pub fn read(pid: u32) -> Option<Stat> {
-    parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    use std::io::Read;
+    // One `read`: the line is a few hundred bytes (the command name is at
+    // most 64), and `/proc` hands it over whole.
+    let mut f = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let mut buf = [0u8; 1024];
+    let n = f.read(&mut buf).ok()?;
+    parse(&String::from_utf8_lossy(&buf[..n]))
 }
 
 /// The line's fields. The command name (field 2) is in parentheses and may

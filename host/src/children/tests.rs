@@ -108,9 +108,9 @@ fn a_child_gets_its_group_cgroup_environment_and_directory_either_way() {
             .env("CAIRN_TEST_VALUE", "a b=c");
         c.current_dir(&dir);
         let group = cgroup::create();
-        let child = start(&c, true, group.as_ref().map(|(_, d, p)| (d, p)));
-        // The group is removed when this iteration ends, failed or not.
-        let group = group.map(|(g, _, _)| Released(Some(g)));
+        let child = start(&c, true, group.as_ref().map(|g| (g.dir(), g.procs())));
+        // The group is released when this iteration ends, failed or not.
+        let group = group.map(|g| Released(Some(g)));
         let child = child.unwrap();
         let pid = child.id();
         let (code, out, err) = finish(child, Some(b"hello\n"));

@@ -247,6 +247,7 @@ pub fn main() -> std::process::ExitCode {
             e.exit_code()
         }
     };
+    crate::children::cgroup::remove_spares();
     std::process::ExitCode::from(code as u8)
 }
 

@@ -134,7 +134,9 @@ impl Executor<'_> {
         let schema =
             crate::schema::for_action(&resolved.plugin.description.args_schema, &resolved.action);
         let enforce = matches!(phase, Phase::Main | Phase::Verify);
-        let counted = self.guard.take(&step.id, schema.as_ref(), args, enforce)?;
+        let counted = self
+            .guard
+            .take(&step.id, schema.as_deref(), args, enforce)?;
         for c in counted {
             self.sink.emit(&Event::Capability {
                 step: step.id.clone(),

@@ -21,8 +21,7 @@ pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
     redactor: Arc<Redactor>,
-    /// A write was performed since the last sync.
-    wrote: AtomicBool,
+    wrote: Writes,
 }
 
 impl Journal {
@@ -38,7 +37,7 @@ impl Journal {
             path,
             file: Mutex::new(file),
             redactor,
-            wrote: AtomicBool::new(false),
+            wrote: Writes::default(),
         })
     }
 
@@ -69,25 +68,40 @@ fn end_torn_line(path: &Path, mut file: &File) -> std::io::Result<()> {
 
 /// One journal line: the event with a timestamp, redacted.
 pub fn line(event: &Event, redactor: &Redactor) -> String {
-    let mut value = serde_json::to_value(event).unwrap_or_default();
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert(
-            "ts".into(),
-            serde_json::Value::String(
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            ),
-        );
+    // Written straight to text (no `Value` tree in between: a run writes
+    // several records a step); every event is a JSON object, and its time
+    // goes in as its last member.
+    let mut text = serde_json::to_string(event).unwrap_or_else(|_| "{}".into());
+    if text.ends_with('}') {
+        text.pop();
+        if !text.ends_with('{') {
+            text.push(',');
+        }
+        text.push_str("\"ts\":\"");
+        text.push_str(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        text.push_str("\"}");
     }
-    let mut text = redactor.redact(&value.to_string());
+    let mut text = redactor.redact(&text);
     text.push('\n');
     text
 }
 
+/// The writes a run performed, as its journal's sync points need them.
+#[derive(Default)]
+pub struct Writes {
+    /// A write was performed since the last sync point.
+    since_sync: AtomicBool,
+    /// A write was performed in this run.
+    in_run: AtomicBool,
+}
+
 /// Whether `event` is journaled (progress is not) and, if so, whether its
 /// record must be durable before the run goes on: the end of a step that
-/// performed a write since the last such point (`wrote`), and the end of
-/// the run. Every backend keeps these same sync points.
-pub fn sync_point(event: &Event, wrote: &AtomicBool) -> Option<bool> {
+/// performed a write since the last such point, and the end of a run that
+/// performed any (a run that only read has nothing a crash could make it
+/// repeat to harm: its records are not synced). Every backend keeps these
+/// same sync points.
+pub fn sync_point(event: &Event, wrote: &Writes) -> Option<bool> {
     if matches!(event, Event::Progress { .. }) {
         return None;
     }
@@ -97,11 +111,12 @@ pub fn sync_point(event: &Event, wrote: &AtomicBool) -> Option<bool> {
         && effect == "write"
         && !planned
     {
-        wrote.store(true, Ordering::SeqCst);
+        wrote.since_sync.store(true, Ordering::SeqCst);
+        wrote.in_run.store(true, Ordering::SeqCst);
     }
     Some(match event {
-        Event::StepFinished { .. } => wrote.swap(false, Ordering::SeqCst),
-        Event::RunFinished { .. } => true,
+        Event::StepFinished { .. } => wrote.since_sync.swap(false, Ordering::SeqCst),
+        Event::RunFinished { .. } => wrote.in_run.load(Ordering::SeqCst),
         _ => false,
     })
 }
@@ -120,5 +135,33 @@ impl EventSink for Journal {
         if let Err(e) = done {
             tracing::error!("cannot write the journal {}: {e}", self.path.display());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_the_event_as_one_json_object_with_its_time_redacted() {
+        let redactor = Redactor::new();
+        redactor.add("hunter2-secret");
+        let text = line(
+            &Event::Warning {
+                message: "said \"hunter2-secret\" }".into(),
+            },
+            &redactor,
+        );
+        assert!(
+            text.ends_with("}\n") && text.matches('\n').count() == 1,
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["event"], "warning");
+        assert!(!text.contains("hunter2-secret"), "{text}");
+        assert!(v["message"].as_str().unwrap().ends_with("\" }"), "{v}");
+        let ts = chrono::DateTime::parse_from_rfc3339(v["ts"].as_str().unwrap()).unwrap();
+        assert!((chrono::Utc::now() - ts.to_utc()).num_seconds().abs() < 60);
+        assert_eq!(v.as_object().unwrap().len(), 3, "{v}");
     }
 }

@@ -185,6 +185,16 @@ pub fn run(
         let warn = |message: String| sink.emit(&Event::Warning { message });
         Some(store.lock(&me, &warn)?)
     };
+    // A run whose plugins may start processes here (commands, `ssh`
+    // clients) starts the guard of those processes now, beside the rest of
+    // its start, not in the way of its first command.
+    if opts.mode != Mode::DryRun
+        && plugins
+            .values()
+            .any(|r| r.grants.get("exec").is_some() || r.grants.get("transfer").is_some())
+    {
+        crate::children::start_guard_early();
+    }
 
     // Under the lock: nobody else resumes this run now; what the journal
     // says is final until we write to it.

@@ -18,13 +18,33 @@ pub use check::{Checked, Problem, ProblemKind, check};
 pub use describe::{ArgHelp, arguments, describe_type};
 pub use render::{ActionDoc, markdown, text};
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde_json::Value;
 
 /// The schema of `action`'s arguments in a plugin's `args-schema` text:
 /// `{"actions": {NAME: SCHEMA}}` as the SDK writes it, or one plain schema
 /// for every action. `None` when there is none to check against (`{}`,
 /// not JSON, or an action the map does not list).
-pub fn for_action(args_schema: &str, action: &str) -> Option<Value> {
+///
+/// Parsed once per text and action in a process: a run asks for it at
+/// every step (the arguments' check, the limits, the volatile outputs).
+pub fn for_action(args_schema: &str, action: &str) -> Option<Arc<Value>> {
+    type Parsed = HashMap<(String, String), Option<Arc<Value>>>;
+    static PARSED: Mutex<Option<Parsed>> = Mutex::new(None);
+    let mut parsed = PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+    let parsed = parsed.get_or_insert_with(HashMap::new);
+    let key = (args_schema.to_string(), action.to_string());
+    if let Some(found) = parsed.get(&key) {
+        return found.clone();
+    }
+    let schema = parse_for_action(args_schema, action).map(Arc::new);
+    parsed.insert(key, schema.clone());
+    schema
+}
+
+fn parse_for_action(args_schema: &str, action: &str) -> Option<Value> {
     let all: Value = serde_json::from_str(args_schema).ok()?;
     let map = all.as_object()?;
     if map.is_empty() {

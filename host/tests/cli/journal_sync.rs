@@ -6,7 +6,7 @@
 use crate::Project;
 
 #[test]
-fn the_end_of_each_writing_step_and_the_verdict_are_synced() {
+fn the_end_of_each_writing_step_and_the_verdict_of_a_writing_run_are_synced() {
     if std::process::Command::new("strace")
         .arg("-V")
         .output()
@@ -50,20 +50,28 @@ fn the_end_of_each_writing_step_and_the_verdict_are_synced() {
         "two writing steps and the verdict:\n{text}"
     );
 
-    // A dry-run writes nothing, so only its verdict is synced.
-    let out = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-y", "-e", "trace=fdatasync,fsync", "-o"])
-        .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_cairn"))
-        .args(["run", "mixed", "--dry-run"])
-        .current_dir(p.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = std::fs::read_to_string(&trace).unwrap();
-    assert_eq!(
-        text.lines().filter(|l| l.contains("journal.jsonl")).count(),
-        1,
-        "{text}"
+    // A dry-run writes nothing, and a run whose steps only read has nothing
+    // a crash could make it repeat to harm: neither syncs anything, not
+    // even its verdict.
+    p.runbook(
+        "reads",
+        "runbook reads version=1 {\n    step r1 uses=exec {\n        run \"true\"\n        effect read\n    }\n    step r2 uses=noop\n}\n",
     );
+    for args in [&["run", "mixed", "--dry-run"][..], &["run", "reads"]] {
+        let out = std::process::Command::new("strace")
+            .args(["-f", "-qq", "-y", "-e", "trace=fdatasync,fsync", "-o"])
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_cairn"))
+            .args(args)
+            .current_dir(p.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = std::fs::read_to_string(&trace).unwrap();
+        assert_eq!(
+            text.lines().filter(|l| l.contains("journal.jsonl")).count(),
+            0,
+            "{args:?}: {text}"
+        );
+    }
 }

@@ -37,11 +37,13 @@ pub enum Liveness {
 impl Owner {
     /// This process, writing for `run_id` (`-` outside a run).
     pub fn current(run_id: &str) -> Self {
+        // This process's start time does not change: read once.
+        static START: OnceLock<u64> = OnceLock::new();
         let pid = std::process::id();
         Self {
             run_id: clean_run_id(run_id),
             pid,
-            start: process_start(pid).unwrap_or(0),
+            start: *START.get_or_init(|| process_start(pid).unwrap_or(0)),
             machine: machine().to_string(),
         }
     }
@@ -125,10 +127,7 @@ fn clean_run_id(id: &str) -> String {
 /// The start time of a process in clock ticks since boot, field 22 of
 /// `/proc/PID/stat`; `None` when there is no such process.
 pub fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    crate::children::stat::start_time(pid)
 }
 
 /// 8 hex digits naming this machine.

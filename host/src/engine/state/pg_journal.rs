@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use super::NewRun;
 use super::postgres::{Conn, Pg, sql};
-use crate::engine::journal::{line, sync_point};
+use crate::engine::journal::{Writes, line, sync_point};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
 use crate::redact::Redactor;
@@ -27,7 +27,7 @@ pub(super) struct PgJournal {
     user: String,
     host: String,
     redactor: Arc<Redactor>,
-    wrote: AtomicBool,
+    wrote: Writes,
     /// The next record's `seq`, held while it is written: records are
     /// committed in the order of their `seq`, as lines are appended.
     next_seq: Mutex<i64>,
@@ -110,7 +110,7 @@ pub(super) fn open(
         user: pg.user.clone(),
         host: pg.host.clone(),
         redactor,
-        wrote: AtomicBool::new(false),
+        wrote: Writes::default(),
         next_seq: Mutex::new(last + 1),
         failed: AtomicBool::new(false),
     };
