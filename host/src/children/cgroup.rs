@@ -210,9 +210,7 @@ pub fn procs(path: &Path) -> Vec<u32> {
     if !is_ours(path) {
         return Vec::new();
     }
-    std::fs::read_to_string(path.join("cgroup.procs"))
-        .map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect())
-        .unwrap_or_default()
+    members(path).unwrap_or_default()
 }
 
 /// Ends every process in a group cairn made: `cgroup.kill` where the kernel
@@ -246,7 +244,7 @@ fn own_prefix() -> &'static str {
     static OWN: OnceLock<String> = OnceLock::new();
     OWN.get_or_init(|| {
         let me = std::process::id();
-        let since = super::stat::start_time(me).unwrap_or(0);
+        let since = super::stat::own_start_time().unwrap_or(0);
         format!("{PREFIX}{me}-{since}-")
     })
 }

@@ -40,6 +40,12 @@ fn parse(line: &str) -> Option<Stat> {
     })
 }
 
+/// This process's own start time, read once (it does not change).
+pub fn own_start_time() -> Option<u64> {
+    static OWN: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *OWN.get_or_init(|| start_time(std::process::id()))
+}
+
 /// The start time of a process, when it exists.
 pub fn start_time(pid: u32) -> Option<u64> {
     read(pid).map(|s| s.start_time)

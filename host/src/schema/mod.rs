@@ -31,16 +31,19 @@ use serde_json::Value;
 /// Parsed once per text and action in a process: a run asks for it at
 /// every step (the arguments' check, the limits, the volatile outputs).
 pub fn for_action(args_schema: &str, action: &str) -> Option<Arc<Value>> {
-    type Parsed = HashMap<(String, String), Option<Arc<Value>>>;
+    // By text, then action: a lookup borrows both, only a miss copies them.
+    type Parsed = HashMap<String, HashMap<String, Option<Arc<Value>>>>;
     static PARSED: Mutex<Option<Parsed>> = Mutex::new(None);
     let mut parsed = PARSED.lock().unwrap_or_else(PoisonError::into_inner);
     let parsed = parsed.get_or_insert_with(HashMap::new);
-    let key = (args_schema.to_string(), action.to_string());
-    if let Some(found) = parsed.get(&key) {
+    if let Some(found) = parsed.get(args_schema).and_then(|a| a.get(action)) {
         return found.clone();
     }
     let schema = parse_for_action(args_schema, action).map(Arc::new);
-    parsed.insert(key, schema.clone());
+    parsed
+        .entry(args_schema.to_string())
+        .or_default()
+        .insert(action.to_string(), schema.clone());
     schema
 }
 

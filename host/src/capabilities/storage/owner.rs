@@ -37,13 +37,10 @@ pub enum Liveness {
 impl Owner {
     /// This process, writing for `run_id` (`-` outside a run).
     pub fn current(run_id: &str) -> Self {
-        // This process's start time does not change: read once.
-        static START: OnceLock<u64> = OnceLock::new();
-        let pid = std::process::id();
         Self {
             run_id: clean_run_id(run_id),
-            pid,
-            start: *START.get_or_init(|| process_start(pid).unwrap_or(0)),
+            pid: std::process::id(),
+            start: crate::children::stat::own_start_time().unwrap_or(0),
             machine: machine().to_string(),
         }
     }
@@ -93,7 +90,7 @@ impl Owner {
                 self.run_id, self.machine
             ));
         }
-        match process_start(self.pid) {
+        match crate::children::stat::start_time(self.pid) {
             Some(s) if s == self.start => Liveness::Alive,
             Some(_) => Liveness::Gone(format!(
                 "left by run `{}`, whose writer (pid {}) is gone: the pid now belongs to another process",
@@ -122,12 +119,6 @@ fn clean_run_id(id: &str) -> String {
         .take(64)
         .collect();
     if s.is_empty() { "-".into() } else { s }
-}
-
-/// The start time of a process in clock ticks since boot, field 22 of
-/// `/proc/PID/stat`; `None` when there is no such process.
-pub fn process_start(pid: u32) -> Option<u64> {
-    crate::children::stat::start_time(pid)
 }
 
 /// 8 hex digits naming this machine.
