@@ -239,7 +239,7 @@ pub fn run(
             run_id: run_id.clone(),
             started: started_at.clone(),
             pid: std::process::id(),
-            pid_start_time: crate::children::stat::start_time(std::process::id()),
+            pid_start_time: crate::children::stat::own_start_time(),
             reused,
         });
     } else {
@@ -254,7 +254,7 @@ pub fn run(
             started: started_at.clone(),
             cairn: crate::VERSION.to_string(),
             pid: std::process::id(),
-            pid_start_time: crate::children::stat::start_time(std::process::id()),
+            pid_start_time: crate::children::stat::own_start_time(),
             retry_of: opts.retry_of.clone(),
         });
     }
