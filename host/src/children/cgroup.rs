@@ -107,6 +107,7 @@ pub fn create() -> Option<Cgroup> {
     let path = base()?.join(format!("{}{n}", own_prefix()));
     let made = std::fs::create_dir(&path).and_then(|()| {
         let procs = OpenOptions::new()
+            .read(true)
             .write(true)
             .open(path.join("cgroup.procs"))?;
         Ok((File::open(&path)?, procs))
@@ -156,7 +157,7 @@ impl Cgroup {
     /// own group, and the group, empty, is kept for the next child (or
     /// removed, when enough are kept).
     pub fn release(self) {
-        let Some(mut left) = members(&self.path) else {
+        let Some(mut left) = self.members() else {
             // Gone already (a deadline's `kill` removed it).
             return;
         };
@@ -171,7 +172,7 @@ impl Cgroup {
                     }
                 }
             }
-            left = members(&self.path).unwrap_or_default();
+            left = self.members().unwrap_or_default();
         }
         if left.is_empty() {
             let mut spare = SPARE.lock().unwrap_or_else(PoisonError::into_inner);
@@ -181,6 +182,27 @@ impl Cgroup {
             }
         }
         let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+impl Cgroup {
+    /// The pids in the group, in one `pread` of its open `cgroup.procs`
+    /// (the file is made anew by each read from its start); `None` when the
+    /// group is gone. A long list is read by path.
+    fn members(&self) -> Option<Vec<u32>> {
+        let mut buf = [0u8; 4096];
+        let n = crate::sys::read_at(&self.procs, &mut buf, 0);
+        match n {
+            Ok(n) if n < buf.len() => Some(
+                String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect(),
+            ),
+            Ok(_) => members(&self.path),
+            // ENODEV: the group was removed (a deadline's `kill`).
+            Err(_) => None,
+        }
     }
 }
 

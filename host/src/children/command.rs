@@ -201,6 +201,9 @@ pub struct Child {
     /// Whether the kernel created the child in its cgroup (`clone3`); a
     /// child started by std enters it itself, and may have failed to.
     pub(super) in_cgroup: bool,
+    /// Its start time as `/proc/PID/stat` gives it, when known without
+    /// reading it: the kernel created it within one clock tick.
+    pub(super) start_time: Option<u64>,
     pub stdin: Option<PipeWriter>,
     pub stdout: Option<PipeReader>,
     pub stderr: Option<PipeReader>,
@@ -308,7 +311,9 @@ pub(super) fn start_clone3(
         child_out.as_raw_fd(),
         child_err.as_raw_fd(),
     ];
+    let before = super::stat::ticks_now();
     let pid = crate::sys::spawn::spawn(&prepared, stdio, cgroup.map(AsRawFd::as_raw_fd))?;
+    let after = super::stat::ticks_now();
     if HOW.load(Ordering::Relaxed) == CLONE3 {
         static SAID: std::sync::Once = std::sync::Once::new();
         SAID.call_once(|| {
@@ -326,6 +331,7 @@ pub(super) fn start_clone3(
         pid,
         status: None,
         in_cgroup: cgroup.is_some(),
+        start_time: before.filter(|_| before == after),
         stdin,
         stdout: Some(stdout),
         stderr: Some(stderr),
@@ -361,6 +367,7 @@ pub(super) fn start_std(
         pid: child.id(),
         status: None,
         in_cgroup: false,
+        start_time: None,
         stdin: child.stdin.take().map(|p| OwnedFd::from(p).into()),
         stdout: child.stdout.take().map(|p| OwnedFd::from(p).into()),
         stderr: child.stderr.take().map(|p| OwnedFd::from(p).into()),

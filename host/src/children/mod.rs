@@ -89,7 +89,7 @@ pub fn spawn(cmd: &Command, stdin_piped: bool) -> std::io::Result<(Child, Starte
     guard::watch(pid, listed);
     let started = Started {
         pid,
-        start_time: stat::start_time(pid),
+        start_time: child.start_time.or_else(|| stat::start_time(pid)),
         cgroup: group.as_ref().map(|g| g.path().to_path_buf()),
     };
     Ok((child, started, Watched(pid, listed, group)))

@@ -240,3 +240,67 @@ fn a_script_without_a_shebang_runs_in_sh_as_execvp_runs_it_either_way() {
     }
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn a_start_time_known_without_proc_is_the_one_proc_gives() {
+    // Up to 40 children: each start time cairn knew from the clock must be
+    // the one `/proc/PID/stat` shows (read before the child is reaped: a
+    // zombie keeps its stat); most children are created within one tick.
+    let mut known = 0;
+    for _ in 0..40 {
+        let child = super::spawn(&Command::new("/bin/true"), false).unwrap();
+        let (mut child, started, watched) = child;
+        let from_proc = stat::start_time(started.pid);
+        assert_eq!(started.start_time, from_proc, "pid {}", started.pid);
+        if child.start_time.is_some() {
+            known += 1;
+        }
+        child.wait().unwrap();
+        drop(watched);
+    }
+    if crate::sys::spawn::AVAILABLE && stat::ticks_now().is_some() {
+        assert!(known >= 20, "only {known} of 40 start times from the clock");
+    }
+}
+
+#[test]
+fn what_a_child_leaves_running_leaves_its_group_before_the_group_is_reused() {
+    if !cgroup::available() {
+        eprintln!("no cgroup for children here");
+        return;
+    }
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"]);
+    let (mut child, started, watched) = super::spawn(&cmd, false).unwrap();
+    let group = started.cgroup.clone().expect("a cgroup");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let left: u32 = out.trim().parse().unwrap();
+    // Ended whatever the assertions say: the pid this test started.
+    struct End(u32);
+    impl Drop for End {
+        fn drop(&mut self) {
+            crate::sys::signal_pid(self.0, libc::SIGKILL);
+        }
+    }
+    let _end = End(left);
+    child.wait().unwrap();
+    let in_group = |pid: u32| {
+        std::fs::read_to_string(group.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.trim() == pid.to_string())
+    };
+    assert!(
+        in_group(left),
+        "the background sleep is in the child's group"
+    );
+    drop(watched);
+    assert!(stat::still_running(left, None), "moved, not killed");
+    assert!(!in_group(left), "the group kept for reuse is empty");
+}

@@ -7,7 +7,7 @@
 #![allow(unsafe_code)]
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
 use wasmtime::component::Component;
@@ -17,9 +17,36 @@ use wasmtime::{Engine, Precompiled};
 /// the binary. An error when it does not fit this engine or this machine
 /// (another wasmtime, another configuration, a CPU without a feature the
 /// building machine had): the caller then compiles the component itself.
-pub fn from_build(engine: &Engine, artefact: &'static [u8]) -> anyhow::Result<Component> {
+///
+/// With a cache directory the artefact is written there once, under the
+/// name a compiled component of the same digest would have, and mapped from
+/// that file by later runs: a mapped file is shared with the page cache,
+/// where the embedded bytes would be copied into fresh memory by every run
+/// (a 0.8 MB copy for `exec`, and a memory image built per run).
+pub fn from_build(
+    engine: &Engine,
+    dir: Option<&Path>,
+    digest: &str,
+    artefact: &'static [u8],
+) -> anyhow::Result<Component> {
     if Engine::detect_precompiled(artefact) != Some(Precompiled::Component) {
         bail!("not a precompiled component");
+    }
+    let path = dir.map(|d| (d, cached_path(engine, d, digest)));
+    if let Some((_, path)) = &path
+        && path.exists()
+    {
+        // SAFETY: as for any compiled component of the cache (see
+        // `load_or_compile`): written under cairn's own state directory,
+        // named after the digest of its source and the engine's
+        // compatibility hash, header checked by wasmtime. A file that fails
+        // to load is replaced below.
+        match unsafe { Component::deserialize_file(engine, path) } {
+            Ok(c) => return Ok(c),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "discarding unreadable compiled component: {e}")
+            }
+        }
     }
     // SAFETY: the bytes are a constant of this binary: `host/build.rs`
     // produced them with `Engine::precompile_component` from the stock
@@ -29,7 +56,22 @@ pub fn from_build(engine: &Engine, artefact: &'static [u8]) -> anyhow::Result<Co
     // change them. wasmtime checks its version, the configuration and the
     // CPU features they need before using them, and refuses them (an error,
     // not undefined behaviour) when they do not fit.
-    unsafe { Component::deserialize(engine, artefact) }.map_err(|e| anyhow!("{e:#}"))
+    let component =
+        unsafe { Component::deserialize(engine, artefact) }.map_err(|e| anyhow!("{e:#}"))?;
+    // They fit: the next run maps them from the cache.
+    if let Some((dir, path)) = &path
+        && let Err(e) = write_atomically(dir, path, artefact)
+    {
+        tracing::debug!(path = %path.display(), "cannot cache the precompiled component: {e}");
+    }
+    Ok(component)
+}
+
+/// Where the cache keeps the component of `digest` compiled by `engine`.
+fn cached_path(engine: &Engine, dir: &Path, digest: &str) -> PathBuf {
+    let mut h = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    dir.join(format!("{digest}-{:016x}.cwasm", h.finish()))
 }
 
 pub fn load_or_compile(
@@ -41,9 +83,7 @@ pub fn load_or_compile(
     let Some(dir) = dir else {
         return Component::new(engine, bytes).map_err(|e| anyhow!("{e:?}"));
     };
-    let mut h = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut h);
-    let path = dir.join(format!("{digest}-{:016x}.cwasm", h.finish()));
+    let path = cached_path(engine, dir, digest);
     if path.exists() {
         // SAFETY: the file was written by `precompile_component` of an engine
         // with the same compatibility hash, under cairn's own state
@@ -66,7 +106,7 @@ pub fn load_or_compile(
     unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| anyhow!("{e:?}"))
 }
 
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".tmp-{}-{}",

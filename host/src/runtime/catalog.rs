@@ -210,10 +210,14 @@ mod tests {
 
     use super::*;
 
+    /// The compiled components in the cache `dir`.
     fn files(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
         std::fs::read_dir(dir)
-            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
             .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n.to_string_lossy().ends_with(".cwasm"))
+            .collect()
     }
 
     #[test]
@@ -226,16 +230,37 @@ mod tests {
     #[test]
     fn the_stock_plugins_load_from_their_precompiled_components() {
         // On the machine that built cairn the build's artefacts fit: nothing
-        // is compiled, so nothing is written to the cache.
+        // is compiled. Each artefact is copied to the cache as it is, once,
+        // and the next runtime maps it from there.
         let cache = tempfile::tempdir().unwrap();
-        let runtime = Runtime::new(Some(cache.path().to_path_buf())).unwrap();
-        for p in stock_plugins() {
-            assert!(p.precompiled.is_some(), "{} was not precompiled", p.name);
-            let loaded = runtime.load_stock(p).unwrap();
-            assert_eq!(loaded.name, p.name);
-            assert_eq!(loaded.digest, p.sha256);
+        for round in 0..2 {
+            let runtime = Runtime::new(Some(cache.path().to_path_buf())).unwrap();
+            for p in stock_plugins() {
+                assert!(p.precompiled.is_some(), "{} was not precompiled", p.name);
+                let loaded = runtime.load_stock(p).unwrap();
+                assert_eq!(loaded.name, p.name);
+                assert_eq!(loaded.digest, p.sha256);
+            }
+            let mut cached: Vec<_> = files(cache.path());
+            cached.sort();
+            assert_eq!(
+                cached.len(),
+                stock_plugins().len(),
+                "round {round}: {cached:?}"
+            );
+            for p in stock_plugins() {
+                let name = cached
+                    .iter()
+                    .find(|n| n.to_string_lossy().starts_with(p.sha256))
+                    .unwrap_or_else(|| panic!("{} not cached: {cached:?}", p.name));
+                let bytes = std::fs::read(cache.path().join(name)).unwrap();
+                assert!(
+                    bytes == p.precompiled.unwrap(),
+                    "{} cached otherwise",
+                    p.name
+                );
+            }
         }
-        assert_eq!(files(cache.path()), Vec::<std::ffi::OsString>::new());
     }
 
     #[test]
@@ -264,5 +289,26 @@ mod tests {
             // Compiled here, then cached like any other component.
             assert_eq!(files(cache.path()).len(), 1);
         }
+    }
+
+    #[test]
+    fn a_plugin_is_described_once_and_its_kept_description_is_used_after() {
+        let noop = stock_plugins().iter().find(|p| p.name == "noop").unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let asked = Runtime::new(Some(cache.path().to_path_buf()))
+            .unwrap()
+            .load_stock(noop)
+            .unwrap();
+        let mut kept = super::super::described::load(cache.path(), noop.sha256)
+            .expect("the description was kept");
+        assert_eq!(kept.summary, asked.description.summary);
+        // What the next runtime uses is the kept description, not a new call.
+        kept.summary = "the kept one".into();
+        super::super::described::store(cache.path(), noop.sha256, &kept);
+        let again = Runtime::new(Some(cache.path().to_path_buf()))
+            .unwrap()
+            .load_stock(noop)
+            .unwrap();
+        assert_eq!(again.description.summary, "the kept one");
     }
 }

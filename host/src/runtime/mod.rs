@@ -4,6 +4,7 @@
 pub(crate) use crate::wit as bindings;
 mod cache;
 pub mod catalog;
+mod described;
 mod engine_config;
 
 use std::collections::HashMap;
@@ -124,7 +125,7 @@ impl Runtime {
             return Ok(p.clone());
         }
         let from_build = precompiled.and_then(|artefact| {
-            cache::from_build(&self.engine, artefact)
+            cache::from_build(&self.engine, self.cache_dir.as_deref(), &digest, artefact)
                 .inspect_err(|e| {
                     tracing::debug!(
                         "plugin {source}: the precompiled component built into cairn cannot be \
@@ -149,9 +150,22 @@ impl Runtime {
             .map_err(|e| anyhow!("plugin {source} needs imports cairn does not provide: {e}"))?;
         let pre = bindings::PluginPre::new(pre)
             .map_err(|e| anyhow!("plugin {source} is not a cairn plugin: {e}"))?;
-        let description = self
-            .describe(&pre, &source)
-            .map_err(|e| anyhow!("plugin {source}: `describe` failed: {e}"))?;
+        let kept = self
+            .cache_dir
+            .as_deref()
+            .and_then(|dir| described::load(dir, &digest));
+        let description = match kept {
+            Some(d) => d,
+            None => {
+                let d = self
+                    .describe(&pre, &source)
+                    .map_err(|e| anyhow!("plugin {source}: `describe` failed: {e}"))?;
+                if let Some(dir) = self.cache_dir.as_deref() {
+                    described::store(dir, &digest, &d);
+                }
+                d
+            }
+        };
         let version = semver::Version::parse(&description.version).map_err(|e| {
             anyhow!(
                 "plugin {source} reports version `{}`, which is not semver: {e}",

@@ -252,3 +252,32 @@ pub fn uid() -> u32 {
     // SAFETY: getuid cannot fail and touches no memory of ours.
     unsafe { libc::getuid() }
 }
+
+/// `pread`: reads from `offset` of `fd` without moving its position.
+pub fn read_at(fd: &std::os::fd::OwnedFd, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let offset = libc::off_t::try_from(offset).map_err(std::io::Error::other)?;
+    // SAFETY: `buf` is valid for writes of its length; `fd` is open.
+    let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), offset) };
+    usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+}
+
+/// `CLOCK_BOOTTIME` in nanoseconds: the clock the kernel stamps a new
+/// process with.
+pub fn boottime_ns() -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write to.
+    if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } != 0 {
+        return None;
+    }
+    Some(u64::try_from(ts.tv_sec).ok()? * 1_000_000_000 + u64::try_from(ts.tv_nsec).ok()?)
+}
+
+/// Clock ticks per second (`USER_HZ`), the unit of `/proc`'s times.
+pub fn clock_ticks_per_second() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions.
+    u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()
+}

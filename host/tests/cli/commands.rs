@@ -135,25 +135,47 @@ fn the_stock_disk_triage_runbook_runs_on_the_embedded_defaults() {
 #[test]
 fn a_cold_run_uses_the_stock_plugins_precompiled_by_the_build() {
     // A fresh project: `.cairn/cache` is empty. The stock plugins' native
-    // code comes from the build, so nothing is compiled and nothing is
-    // written to the cache; the fallback (compiling, then caching) would
-    // leave a `.cwasm` file there.
+    // code comes from the build, so nothing is compiled: the cache receives
+    // the build's artefacts as they are (the next run maps them from there),
+    // where the fallback (compiling here) would write code of its own.
     let p = Project::new();
     p.runbook(
         "both",
         "runbook both version=1 {\n    step a uses=exec { run \"true\"; effect read; }\n    step b uses=noop\n}\n",
     );
-    p.cairn(&["-vv", "run", "both"])
-        .success()
-        .stderr_has("plugin `exec` (stock): using the precompiled component built into cairn")
-        .stderr_has("plugin `noop` (stock): using the precompiled component built into cairn");
-    let cached: Vec<_> = std::fs::read_dir(p.join(".cairn/cache"))
-        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert!(
-        cached.is_empty(),
-        "compiled components were cached: {cached:?}"
-    );
+    for _ in 0..2 {
+        p.cairn(&["-vv", "run", "both"])
+            .success()
+            .stderr_has("plugin `exec` (stock): using the precompiled component built into cairn")
+            .stderr_has("plugin `noop` (stock): using the precompiled component built into cairn");
+        let mut cached: Vec<std::path::PathBuf> = std::fs::read_dir(p.join(".cairn/cache"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .collect();
+        cached.sort();
+        assert_eq!(cached.len(), 2, "{cached:?}");
+        for name in ["exec", "noop"] {
+            let stock = cairn::runtime::catalog::stock_plugins()
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap();
+            let file = cached
+                .iter()
+                .find(|f| {
+                    f.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(stock.sha256)
+                })
+                .unwrap_or_else(|| panic!("{name} not in the cache: {cached:?}"));
+            assert!(
+                std::fs::read(file).unwrap() == stock.precompiled.unwrap(),
+                "the cache holds other code than the build's for {name}"
+            );
+        }
+    }
 }
 
 #[test]
