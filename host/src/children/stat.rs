@@ -52,9 +52,8 @@ pub fn own_start_time() -> Option<u64> {
 /// `CLOCK_BOOTTIME`, which the kernel reads to stamp a new process and
 /// `/proc` divides the same way (both in this time namespace). A child whose
 /// creation began and ended within one tick started at that tick, which
-/// spares reading its `/proc/PID/stat` (a quarter of the host's share of an
-/// `exec` step). `None` where the tick does not divide a second in
-/// nanoseconds.
+/// spares reading its `/proc/PID/stat` while it is still in its `execve`.
+/// `None` where the tick does not divide a second in nanoseconds.
 pub fn ticks_now() -> Option<u64> {
     static NS_PER_TICK: OnceLock<Option<u64>> = OnceLock::new();
     let per = (*NS_PER_TICK.get_or_init(|| {

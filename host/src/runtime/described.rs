@@ -2,8 +2,8 @@
 //!
 //! A plugin's `describe` depends on nothing but its component, so its answer
 //! is kept under the component's digest and the next run reads it instead of
-//! instantiating the plugin to ask again (for the `exec` plugin that call
-//! was a twentieth of a one-step run). The file has the trust of the
+//! instantiating the plugin to ask again (an instance, a call and a store
+//! per plugin, per run). The file has the trust of the
 //! compiled components beside it: cairn's own state directory. One that
 //! cannot be read, or that an older or newer cairn wrote in another shape,
 //! is ignored and written again.
