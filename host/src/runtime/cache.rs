@@ -107,12 +107,22 @@ pub fn load_or_compile(
 }
 
 pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // A name no other writer uses, in this process (two threads may load
+    // one plugin at once) or another: a file is written whole before it is
+    // renamed into place, and never written again once there (another
+    // process may have it mapped).
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
-        ".tmp-{}-{}",
+        ".tmp-{}-{}-{}",
         std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         path.file_name().and_then(|n| n.to_str()).unwrap_or("c")
     ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        // The temporary file this call made (its name is this call's own).
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }

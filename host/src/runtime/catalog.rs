@@ -311,4 +311,33 @@ mod tests {
             .unwrap();
         assert_eq!(again.description.summary, "the kept one");
     }
+
+    #[test]
+    fn runtimes_filling_one_cache_at_once_leave_the_build_s_code_whole() {
+        let exec = stock_plugins().iter().find(|p| p.name == "exec").unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    Runtime::new(Some(cache.path().to_path_buf()))
+                        .unwrap()
+                        .load_stock(exec)
+                        .unwrap();
+                });
+            }
+        });
+        let names: Vec<_> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.starts_with(".tmp")), "{names:?}");
+        let code = files(cache.path());
+        assert_eq!(code.len(), 1, "{names:?}");
+        let bytes = std::fs::read(cache.path().join(&code[0])).unwrap();
+        assert!(
+            bytes == exec.precompiled.unwrap(),
+            "the cached code is not the build's"
+        );
+    }
 }
