@@ -271,15 +271,10 @@ fn what_a_child_leaves_running_leaves_its_group_before_the_group_is_reused() {
     }
     let mut cmd = Command::new("/bin/sh");
     cmd.args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"]);
-    let (mut child, started, watched) = super::spawn(&cmd, false).unwrap();
+    let (child, started, watched) = super::spawn(&cmd, false).unwrap();
     let group = started.cgroup.clone().expect("a cgroup");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let (code, out, _) = finish(child, None);
+    assert_eq!(code, 0);
     let left: u32 = out.trim().parse().unwrap();
     // Ended whatever the assertions say: the pid this test started.
     struct End(u32);
@@ -289,7 +284,6 @@ fn what_a_child_leaves_running_leaves_its_group_before_the_group_is_reused() {
         }
     }
     let _end = End(left);
-    child.wait().unwrap();
     let in_group = |pid: u32| {
         std::fs::read_to_string(group.join("cgroup.procs"))
             .unwrap_or_default()
