@@ -26,6 +26,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -41,7 +42,7 @@ const PREFIX: &str = "cairn-";
 pub struct Cgroup {
     path: PathBuf,
     dir: OwnedFd,
-    procs: OwnedFd,
+    procs: File,
 }
 
 /// Empty groups of this cairn's reaped children, ready for the next ones.
@@ -116,7 +117,7 @@ pub fn create() -> Option<Cgroup> {
         Ok((dir, procs)) => Some(Cgroup {
             path,
             dir: dir.into(),
-            procs: procs.into(),
+            procs,
         }),
         Err(e) => {
             let _ = std::fs::remove_dir(&path);
@@ -148,8 +149,8 @@ impl Cgroup {
         &self.dir
     }
 
-    /// The group's `cgroup.procs`, open for writing.
-    pub fn procs(&self) -> &OwnedFd {
+    /// The group's `cgroup.procs`, open for reading and writing.
+    pub fn procs(&self) -> &File {
         &self.procs
     }
 
@@ -183,22 +184,14 @@ impl Cgroup {
         }
         let _ = std::fs::remove_dir(&self.path);
     }
-}
 
-impl Cgroup {
     /// The pids in the group, in one `pread` of its open `cgroup.procs`
     /// (the file is made anew by each read from its start); `None` when the
     /// group is gone. A long list is read by path.
     fn members(&self) -> Option<Vec<u32>> {
         let mut buf = [0u8; 4096];
-        let n = crate::sys::read_at(&self.procs, &mut buf, 0);
-        match n {
-            Ok(n) if n < buf.len() => Some(
-                String::from_utf8_lossy(&buf[..n])
-                    .lines()
-                    .filter_map(|l| l.trim().parse().ok())
-                    .collect(),
-            ),
+        match self.procs.read_at(&mut buf, 0) {
+            Ok(n) if n < buf.len() => Some(pids(&String::from_utf8_lossy(&buf[..n]))),
             Ok(_) => members(&self.path),
             // ENODEV: the group was removed (a deadline's `kill`).
             Err(_) => None,
@@ -213,7 +206,12 @@ fn members(path: &Path) -> Option<Vec<u32>> {
     File::open(path.join("cgroup.procs"))
         .and_then(|mut f| f.read_to_string(&mut text))
         .ok()?;
-    Some(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+    Some(pids(&text))
+}
+
+/// The pids of a `cgroup.procs` text, one a line.
+fn pids(text: &str) -> Vec<u32> {
+    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
 /// Whether `path` names a group cairn made: in a cgroup v2 mount, with

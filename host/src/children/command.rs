@@ -248,7 +248,7 @@ const STD: u8 = 2;
 pub(super) fn start(
     cmd: &Command,
     stdin_piped: bool,
-    cgroup: Option<(&OwnedFd, &OwnedFd)>,
+    cgroup: Option<(&OwnedFd, &std::fs::File)>,
 ) -> io::Result<Child> {
     let mut how = HOW.load(Ordering::Relaxed);
     if how == UNTRIED {
@@ -343,7 +343,7 @@ pub(super) fn start_clone3(
 pub(super) fn start_std(
     cmd: &Command,
     stdin_piped: bool,
-    procs: Option<&OwnedFd>,
+    procs: Option<&std::fs::File>,
 ) -> io::Result<Child> {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;

@@ -9,16 +9,13 @@ use std::time::{Duration, Instant};
 use super::command::{self, Child, Command};
 use super::{cgroup, stat};
 
-type Start = fn(
-    &Command,
-    bool,
-    Option<(&std::os::fd::OwnedFd, &std::os::fd::OwnedFd)>,
-) -> std::io::Result<Child>;
+type Start =
+    fn(&Command, bool, Option<(&std::os::fd::OwnedFd, &std::fs::File)>) -> std::io::Result<Child>;
 
 fn clone3(
     c: &Command,
     stdin: bool,
-    g: Option<(&std::os::fd::OwnedFd, &std::os::fd::OwnedFd)>,
+    g: Option<(&std::os::fd::OwnedFd, &std::fs::File)>,
 ) -> std::io::Result<Child> {
     match command::start_clone3(c, stdin, g.map(|(dir, _)| dir)) {
         Ok(child) => Ok(child),
@@ -32,7 +29,7 @@ fn clone3(
 fn fork(
     c: &Command,
     stdin: bool,
-    g: Option<(&std::os::fd::OwnedFd, &std::os::fd::OwnedFd)>,
+    g: Option<(&std::os::fd::OwnedFd, &std::fs::File)>,
 ) -> std::io::Result<Child> {
     command::start_std(c, stdin, g.map(|(_, procs)| procs))
 }

@@ -33,20 +33,8 @@ pub fn from_build(
         bail!("not a precompiled component");
     }
     let path = dir.map(|d| (d, cached_path(engine, d, digest)));
-    if let Some((_, path)) = &path
-        && path.exists()
-    {
-        // SAFETY: as for any compiled component of the cache (see
-        // `load_or_compile`): written under cairn's own state directory,
-        // named after the digest of its source and the engine's
-        // compatibility hash, header checked by wasmtime. A file that fails
-        // to load is replaced below.
-        match unsafe { Component::deserialize_file(engine, path) } {
-            Ok(c) => return Ok(c),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), "discarding unreadable compiled component: {e}")
-            }
-        }
+    if let Some(c) = path.as_ref().and_then(|(_, p)| mapped(engine, p)) {
+        return Ok(c);
     }
     // SAFETY: the bytes are a constant of this binary: `host/build.rs`
     // produced them with `Engine::precompile_component` from the stock
@@ -67,6 +55,27 @@ pub fn from_build(
     Ok(component)
 }
 
+/// The component the cache holds at `path`, mapped from its file; `None`
+/// when there is none, or one that does not load (the caller replaces it).
+fn mapped(engine: &Engine, path: &Path) -> Option<Component> {
+    if !path.exists() {
+        return None;
+    }
+    // SAFETY: the file was written by cairn (`write_atomically`: whole,
+    // then renamed into place, never written again) under its own state
+    // directory, named after the digest of the source component and the
+    // compatibility hash of the engine that compiled it: this engine's
+    // `precompile_component`, or the build's for a stock plugin (see
+    // `from_build`). wasmtime checks its header before use.
+    match unsafe { Component::deserialize_file(engine, path) } {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "discarding unreadable compiled component: {e}");
+            None
+        }
+    }
+}
+
 /// Where the cache keeps the component of `digest` compiled by `engine`.
 fn cached_path(engine: &Engine, dir: &Path, digest: &str) -> PathBuf {
     let mut h = DefaultHasher::new();
@@ -84,17 +93,8 @@ pub fn load_or_compile(
         return Component::new(engine, bytes).map_err(|e| anyhow!("{e:?}"));
     };
     let path = cached_path(engine, dir, digest);
-    if path.exists() {
-        // SAFETY: the file was written by `precompile_component` of an engine
-        // with the same compatibility hash, under cairn's own state
-        // directory, named after the digest of the source component; wasmtime
-        // checks its header before use. A file that fails to load is replaced.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(c) => return Ok(c),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), "discarding unreadable compiled component: {e}")
-            }
-        }
+    if let Some(c) = mapped(engine, &path) {
+        return Ok(c);
     }
     let compiled = engine
         .precompile_component(bytes)

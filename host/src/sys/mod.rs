@@ -253,15 +253,6 @@ pub fn uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
-/// `pread`: reads from `offset` of `fd` without moving its position.
-pub fn read_at(fd: &std::os::fd::OwnedFd, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let offset = libc::off_t::try_from(offset).map_err(std::io::Error::other)?;
-    // SAFETY: `buf` is valid for writes of its length; `fd` is open.
-    let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), offset) };
-    usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
-}
-
 /// `CLOCK_BOOTTIME` in nanoseconds: the clock the kernel stamps a new
 /// process with.
 pub fn boottime_ns() -> Option<u64> {
